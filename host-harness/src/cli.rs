@@ -1,0 +1,182 @@
+//! The `dotdigital-harness` command line (DESIGN §5): stdout carries one JSON line per
+//! record; logs go to stderr; exit 0 = every record ok, 1 = some failed, 2 = usage or set-up.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::host::log::{Level, LogSink, LogTarget, Redactor};
+use crate::platform::{Flow, Platform, PlatformOptions};
+use crate::retry::RetryPolicy;
+use crate::runtime::{SandboxLimits, Upstream};
+use crate::sim::{SimConfig, Simulator};
+
+#[derive(Parser)]
+#[command(name = "dotdigital-harness", version, about = "Runs the iPaaS.com ↔ Dotdigital connector component the way the platform does")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Syncs sample records against the embedded simulator and prints their outcomes.
+    Demo,
+    /// Syncs records of one flow: contact, order or certificate.
+    Sync {
+        #[arg(value_parser = ["contact", "order", "certificate"])]
+        flow: String,
+        #[command(flatten)]
+        common: Common,
+        /// One iPaaS.com record as JSON, a JSON array, or NDJSON; `-` reads stdin.
+        #[arg(long)]
+        record: PathBuf,
+    },
+    /// Checks the credentials, the region and each area the flows use.
+    Validate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Prints the plugin's name, versions, flows, settings and checksum.
+    Describe {
+        /// A component other than the embedded one.
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+    },
+    /// Serves the Dotdigital simulator on loopback until interrupted.
+    Sim {
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// JSON array of extra accounts.
+        #[arg(long)]
+        accounts: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Subscription settings JSON.
+    #[arg(long)]
+    settings: PathBuf,
+    /// `sim` (embedded simulator), `live` (Dotdigital), or `http://HOST:PORT`.
+    #[arg(long, default_value = "sim")]
+    upstream: String,
+    /// Directory for persistent data (region cache, certificate markers).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// A component other than the embedded one.
+    #[arg(long)]
+    plugin: Option<PathBuf>,
+    /// Seconds one HTTP request may take, connect to last byte.
+    #[arg(long, default_value_t = 121)]
+    call_timeout: u64,
+    /// error, warn, info or debug.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+/// A failure before any record ran: exit status 2.
+struct SetupError(String);
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo => crate::demo::run().await.map_err(|e| SetupError(format!("{e:#}"))),
+        Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
+        Command::Validate { common } => validate(common).await,
+        Command::Describe { plugin } => describe(plugin.as_deref()).await,
+        Command::Sim { port, accounts } => sim(port, accounts.as_deref()).await.map_err(|e| SetupError(format!("{e:#}"))),
+    };
+    match result {
+        Ok(all_ok) => {
+            if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Err(SetupError(message)) => {
+            eprintln!("{}", serde_json::json!({"level": "error", "source": "host", "message": message}));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads the plugin and the subscription, starting an embedded simulator for `sim`.
+async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>), SetupError> {
+    let level = Level::parse(&common.log_level).ok_or_else(|| SetupError(format!("--log-level {:?}: use error, warn, info or debug", common.log_level)))?;
+    let settings = read_json(&common.settings).map_err(|e| SetupError(format!("{e:#}")))?;
+    // Until the settings are read, only the password in the file is known to redact.
+    let password = settings.get("api_password").and_then(|p| p.as_str()).unwrap_or_default().to_string();
+    let boot_log = LogSink::new(LogTarget::Stderr, level, Redactor::new([password]));
+    let limits = SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
+    let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    let (upstream, sim) = match common.upstream.as_str() {
+        "sim" => {
+            let sim = Simulator::start(SimConfig::demo(), 0).await.map_err(|e| SetupError(format!("starting the simulator: {e:#}")))?;
+            (Upstream::Forward(sim.addr()), Some(sim))
+        }
+        other => (Upstream::parse_forward(other).map_err(SetupError)?, None),
+    };
+    let options = PlatformOptions { upstream, state_dir: common.state.clone(), retry: RetryPolicy::default(), log_target: LogTarget::Stderr, log_level: level };
+    let platform = Platform::new(plugin, &settings, options).map_err(|e| SetupError(format!("settings {}: {e}", common.settings.display())))?;
+    Ok((Arc::new(platform), sim))
+}
+
+async fn sync(flow: &str, common: Common, record: &Path) -> Result<bool, SetupError> {
+    let flow = Flow::parse(flow).ok_or_else(|| SetupError(format!("unknown flow {flow}")))?;
+    let input: Box<dyn BufRead + Send> = if record == Path::new("-") {
+        Box::new(BufReader::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(record).map_err(|e| SetupError(format!("--record {}: {e}", record.display())))?;
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    let (platform, _sim) = platform(&common).await?;
+    let mut stdout = std::io::stdout();
+    let summary = platform.run(flow, input, &mut stdout).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    Ok(summary.failed == 0)
+}
+
+async fn validate(common: Common) -> Result<bool, SetupError> {
+    let (platform, _sim) = platform(&common).await?;
+    let line = platform.validate().await;
+    println!("{line}");
+    Ok(line["ok"] == serde_json::Value::Bool(true))
+}
+
+async fn describe(plugin: Option<&Path>) -> Result<bool, SetupError> {
+    let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
+    let plugin = crate::load_plugin(plugin, SandboxLimits::default(), log).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    let info = plugin.info();
+    let settings: Vec<_> = info
+        .settings
+        .iter()
+        .map(|s| serde_json::json!({"name": s.name, "required": s.required, "default": s.default_value, "description": s.description}))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "name": info.name, "version": info.version, "contract_version": info.contract_version,
+            "flows": info.flows, "settings": settings, "sha256": plugin.sha256(),
+        })
+    );
+    Ok(true)
+}
+
+async fn sim(port: u16, accounts: Option<&Path>) -> Result<bool> {
+    let config = match accounts {
+        Some(path) => SimConfig::from_accounts_file(path)?,
+        None => SimConfig::demo(),
+    };
+    let sim = Simulator::start(config, port).await?;
+    eprintln!("{}", serde_json::json!({"level": "info", "source": "sim", "message": format!("Dotdigital simulator listening on http://{}", sim.addr())}));
+    println!("http://{}", sim.addr());
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    Ok(true)
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}

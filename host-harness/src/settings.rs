@@ -1,0 +1,152 @@
+//! A subscription's settings file: the connector's settings (snake_case, as the platform
+//! stores them) plus the host's own fields (name, pinned version, throttle). Unknown keys are
+//! refused, not ignored: a typo in a setting must not silently change behaviour.
+
+use serde::Deserialize;
+
+use crate::records::parse;
+use crate::runtime::bindings::{FieldMapping, PluginInfo, Settings};
+
+/// The fields the host keeps for itself.
+const HOST_KEYS: &[&str] = &["name", "version", "api_throttle_limit", "api_throttle_seconds", "concurrent_connections"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    #[serde(default)]
+    api_user: Option<String>,
+    #[serde(default)]
+    api_password: Option<String>,
+    #[serde(default)]
+    api_endpoint: Option<String>,
+    #[serde(default)]
+    integration_token: Option<String>,
+    #[serde(default)]
+    email_type: Option<String>,
+    #[serde(default)]
+    opt_in_type: Option<String>,
+    #[serde(default)]
+    list_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    data_field_map: Option<Vec<FieldMappingJson>>,
+    #[serde(default)]
+    collection_name: Option<String>,
+    #[serde(default)]
+    default_currency: Option<String>,
+    #[serde(default)]
+    order_types: Option<Vec<String>>,
+    #[serde(default)]
+    certificate_campaign_id: Option<u32>,
+    #[serde(default)]
+    certificate_collection: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    api_throttle_limit: Option<u32>,
+    #[serde(default)]
+    api_throttle_seconds: Option<u32>,
+    #[serde(default)]
+    concurrent_connections: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldMappingJson {
+    custom_field: String,
+    data_field: String,
+}
+
+/// What the host does with a subscription.
+#[derive(Clone, Debug)]
+pub struct HostSettings {
+    /// Names the subscription in logs and its state file.
+    pub name: String,
+    /// The plugin version the subscription is pinned to, if any.
+    pub version: Option<String>,
+    pub api_throttle_limit: u32,
+    pub api_throttle_seconds: u32,
+    pub concurrent_connections: u32,
+}
+
+pub struct Subscription {
+    pub host: HostSettings,
+    pub plugin: Settings,
+}
+
+impl Subscription {
+    /// Secrets to keep out of every output.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.plugin.api_password.clone()];
+        secrets.extend(self.plugin.integration_token.clone());
+        secrets.retain(|s| !s.is_empty());
+        secrets
+    }
+}
+
+/// Reads the settings JSON, checking it against what the loaded plugin declares.
+pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Subscription, String> {
+    let Some(object) = value.as_object() else {
+        return Err("settings must be a JSON object".into());
+    };
+    for key in object.keys() {
+        let declared = plugin.settings.iter().any(|s| s.name == *key);
+        if !declared && !HOST_KEYS.contains(&key.as_str()) {
+            return Err(format!("unknown setting {key:?}: neither the plugin nor the host declares it"));
+        }
+    }
+    let file: SettingsFile = parse(value)?;
+    let preset = |name: &str, fallback: u32| -> u32 {
+        plugin
+            .settings
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.default_value.as_deref())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(fallback)
+    };
+    let positive = |name: &str, value: Option<u32>, fallback: u32| -> Result<u32, String> {
+        match value {
+            Some(0) => Err(format!("{name}: must be at least 1")),
+            Some(v) => Ok(v),
+            None => Ok(preset(name, fallback)),
+        }
+    };
+    let host = HostSettings {
+        name: file.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Dotdigital".into()),
+        version: file.version.clone(),
+        api_throttle_limit: positive("api_throttle_limit", file.api_throttle_limit, 500)?,
+        api_throttle_seconds: positive("api_throttle_seconds", file.api_throttle_seconds, 60)?,
+        concurrent_connections: positive("concurrent_connections", file.concurrent_connections, 2)?,
+    };
+    if let Some(pinned) = &host.version {
+        if *pinned != plugin.version {
+            return Err(format!(
+                "the subscription is pinned to plugin version {pinned}, but the plugin is {} {}",
+                plugin.name, plugin.version
+            ));
+        }
+    }
+    let plugin_settings = Settings {
+        api_user: file.api_user.unwrap_or_default(),
+        api_password: file.api_password.unwrap_or_default(),
+        api_endpoint: file.api_endpoint,
+        integration_token: file.integration_token,
+        email_type: file.email_type,
+        opt_in_type: file.opt_in_type,
+        list_ids: file.list_ids.unwrap_or_default(),
+        data_field_map: file
+            .data_field_map
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| FieldMapping { custom_field: m.custom_field, data_field: m.data_field })
+            .collect(),
+        collection_name: file.collection_name,
+        default_currency: file.default_currency,
+        order_types: file.order_types,
+        certificate_campaign_id: file.certificate_campaign_id,
+        certificate_collection: file.certificate_collection,
+    };
+    Ok(Subscription { host, plugin: plugin_settings })
+}

@@ -1,0 +1,197 @@
+//! What a simulator run is configured with: the accounts it knows, its rate limits and the
+//! validation choices where Dotdigital's behaviour is not published (API.md §9 **[cfg]**).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use super::access::{Area, REGIONS};
+use super::contact_body::is_valid_data_field_name;
+
+/// Everything [`super::Simulator::start`] needs.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub accounts: Vec<SimAccount>,
+    pub rate_limit: RateLimitConfig,
+    /// What a PATCH naming a data field the account lacks gets.
+    pub unknown_data_field: UnknownDataField,
+    /// Longest string a contact data field may hold (the docs example says 256).
+    pub max_string_length: usize,
+}
+
+/// One Dotdigital account and the API user that reaches it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimAccount {
+    pub id: i64,
+    pub name: String,
+    pub api_user: String,
+    pub api_password: String,
+    /// `r1`, `r2` or `r3`: the only API host this account answers on.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Triggered campaigns that exist.
+    #[serde(default)]
+    pub campaigns: Vec<u32>,
+    /// Address books (lists) that exist.
+    #[serde(default)]
+    pub lists: Vec<u32>,
+    /// Contact data fields that exist; names compare case-insensitively.
+    #[serde(default)]
+    pub data_fields: Vec<String>,
+    /// Areas the API user lacks: `contacts`, `insight-data`, `triggered-campaigns` (403).
+    #[serde(default)]
+    pub denied_areas: Vec<String>,
+}
+
+/// How a contact PATCH naming an unknown data field is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnknownDataField {
+    /// `400 contacts:badJson` naming the field.
+    #[default]
+    Reject,
+    /// The field is created in the account (upper-cased) and the value stored.
+    AutoCreate,
+}
+
+/// The format of `X-RateLimit-Reset` (sources conflict, API.md §6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResetMode {
+    /// UTC epoch seconds at which the window ends.
+    #[default]
+    Epoch,
+    /// Seconds until the window ends.
+    Delta,
+}
+
+/// The tiered limiter (fixed windows per account and tier) and the optional flat hourly cap.
+#[derive(Clone, Debug)]
+pub struct RateLimitConfig {
+    pub window: Duration,
+    /// Calls per window for the Low tier (imports).
+    pub low_limit: u32,
+    /// Calls per window for every other counted call (scope `High`).
+    pub default_limit: u32,
+    pub reset: ResetMode,
+    /// Send `x-ratelimit-*` instead of `X-Ratelimit-*` (see the module docs on header case).
+    pub lowercase_headers: bool,
+    /// Also send `Retry-After` (seconds) on a 429.
+    pub retry_after: bool,
+    /// The flat scheme: the (n+1)th counted call within an hour gets `400 ERROR_APIUSAGE_EXCEEDED`.
+    pub flat_hourly_limit: Option<u32>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            window: Duration::from_secs(60),
+            low_limit: 35,
+            default_limit: 1000,
+            reset: ResetMode::Epoch,
+            lowercase_headers: false,
+            retry_after: false,
+            flat_hourly_limit: None,
+        }
+    }
+}
+
+const DEMO_DATA_FIELDS: [&str; 7] = [
+    "FIRSTNAME",
+    "LASTNAME",
+    "FULLNAME",
+    "GENDER",
+    "POSTCODE",
+    "LOYALTY_TIER",
+    "MOBILE_OPT_IN",
+];
+
+impl SimConfig {
+    /// Two demo accounts (r1 and r2) with campaign 9001, list 123456 and the usual data fields.
+    pub fn demo() -> SimConfig {
+        let demo_account = |id, name: &str, api_user: &str, api_password: &str, region: &str| SimAccount {
+            id,
+            name: name.to_string(),
+            api_user: api_user.to_string(),
+            api_password: api_password.to_string(),
+            region: region.to_string(),
+            campaigns: vec![9001],
+            lists: vec![123456],
+            data_fields: DEMO_DATA_FIELDS.iter().map(|f| f.to_string()).collect(),
+            denied_areas: Vec::new(),
+        };
+        SimConfig {
+            accounts: vec![
+                demo_account(4711, "Acme Retail (demo)", "demo@apiconnector.com", "demo-password", "r1"),
+                demo_account(
+                    4712,
+                    "Acme North America (demo)",
+                    "demo-r2@apiconnector.com",
+                    "demo-r2-password",
+                    "r2",
+                ),
+            ],
+            rate_limit: RateLimitConfig::default(),
+            unknown_data_field: UnknownDataField::Reject,
+            max_string_length: 256,
+        }
+    }
+
+    /// The demo defaults with the accounts replaced by those in `path` (a JSON array of accounts).
+    pub fn from_accounts_file(path: &Path) -> anyhow::Result<SimConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the accounts file {}", path.display()))?;
+        let accounts: Vec<SimAccount> = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} must be a JSON array of accounts ({{id, name, api_user, api_password, region?, campaigns?, lists?, data_fields?, denied_areas?}})",
+                path.display()
+            )
+        })?;
+        check_accounts(&accounts).with_context(|| format!("in the accounts file {}", path.display()))?;
+        Ok(SimConfig { accounts, ..SimConfig::demo() })
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig::demo()
+    }
+}
+
+fn default_region() -> String {
+    "r1".to_string()
+}
+
+/// Refuses account sets the simulator could not serve unambiguously.
+pub(crate) fn check_accounts(accounts: &[SimAccount]) -> anyhow::Result<()> {
+    if accounts.is_empty() {
+        bail!("at least one account is needed");
+    }
+    let mut ids = HashSet::new();
+    let mut users = HashSet::new();
+    for account in accounts {
+        let who = format!("account {} ({})", account.id, account.api_user);
+        if !ids.insert(account.id) {
+            bail!("{who}: the id {} is used twice", account.id);
+        }
+        if !users.insert(account.api_user.to_ascii_lowercase()) {
+            bail!("{who}: the api_user is used twice");
+        }
+        if !REGIONS.contains(&account.region.as_str()) {
+            bail!("{who}: region must be one of r1, r2, r3, not {:?}", account.region);
+        }
+        for area in &account.denied_areas {
+            if Area::parse(area).is_none() {
+                bail!("{who}: denied_areas may hold contacts, insight-data, triggered-campaigns, not {area:?}");
+            }
+        }
+        for field in &account.data_fields {
+            if !is_valid_data_field_name(field) {
+                bail!("{who}: data field {field:?} must be 1-20 characters of A-Z, a-z, 0-9, _ or -");
+            }
+        }
+    }
+    Ok(())
+}

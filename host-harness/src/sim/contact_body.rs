@@ -1,0 +1,316 @@
+//! The body of a v3 contact PATCH, validated the way Dotdigital's schema reads it: known keys
+//! only, enums in any casing (kept in read casing), valid identifiers, known data fields and lists.
+
+use serde_json::{Map, Value};
+
+use super::config::UnknownDataField;
+use super::errors::V3Error;
+use super::identifiers::{is_valid_email, is_valid_mobile_number};
+
+/// What the account allows a PATCH to name.
+pub(crate) struct ContactRules<'a> {
+    pub data_fields: &'a [String],
+    pub lists: &'a [u32],
+    pub unknown_data_field: UnknownDataField,
+    pub max_string_length: usize,
+}
+
+/// A PATCH body after validation; `None` means "not sent, leave alone".
+#[derive(Debug, Default)]
+pub(crate) struct ContactPatch {
+    pub email: Option<String>,
+    pub mobile_number: Option<String>,
+    /// Canonical field name → value; `Null` clears.
+    pub data_fields: Vec<(String, Value)>,
+    /// Names (upper-cased) to create in the account first ([`UnknownDataField::AutoCreate`]).
+    pub new_data_fields: Vec<String>,
+    pub email_type: Option<&'static str>,
+    pub opt_in_type: Option<&'static str>,
+    pub email_status: Option<&'static str>,
+    pub sms_status: Option<&'static str>,
+    pub whatsapp_status: Option<&'static str>,
+    pub lists: Vec<u32>,
+}
+
+/// Request spelling → read spelling (API.md §4: accept any casing, emit the read casing).
+const EMAIL_TYPES: [(&str, &str); 2] = [("plainText", "PlainText"), ("html", "Html")];
+const OPT_IN_TYPES: [(&str, &str); 4] =
+    [("unknown", "Unknown"), ("single", "Single"), ("double", "Double"), ("verifiedDouble", "VerifiedDouble")];
+const EMAIL_STATUSES: [(&str, &str); 3] =
+    [("subscribed", "subscribed"), ("unsubscribed", "unsubscribed"), ("suppressed", "suppressed")];
+const CHANNEL_STATUSES: [(&str, &str); 4] = [
+    ("noSubscription", "noSubscription"),
+    ("subscribed", "subscribed"),
+    ("unsubscribed", "unsubscribed"),
+    ("suppressed", "suppressed"),
+];
+
+const TOP_LEVEL_KEYS: [&str; 7] =
+    ["identifiers", "dataFields", "channelProperties", "lists", "preferences", "consentRecords", "matchIdentifier"];
+
+/// `[A-Za-z0-9_-]{1,20}`, as Dotdigital's data-field API requires.
+pub(crate) fn is_valid_data_field_name(name: &str) -> bool {
+    (1..=20).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Parses and validates the whole body, reporting every problem at once.
+pub(crate) fn parse_contact_patch(body: &[u8], rules: &ContactRules) -> Result<ContactPatch, V3Error> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        V3Error::new(400, "contacts:badJson", "The request JSON is badly formed").detail("body", &e.to_string())
+    })?;
+    let Value::Object(object) = value else {
+        return Err(V3Error::new(400, "contacts:badJson", "The request JSON is badly formed")
+            .detail("body", "The contact must be a JSON object"));
+    };
+    let mut reader = PatchReader { rules, patch: ContactPatch::default(), problems: Vec::new() };
+    reader.read(&object);
+    if reader.problems.is_empty() {
+        return Ok(reader.patch);
+    }
+    let first = reader.problems[0].1.clone();
+    let mut error = V3Error::new(400, "contacts:badJson", &first);
+    for (item, description) in &reader.problems {
+        error = error.detail(item, description);
+    }
+    Err(error)
+}
+
+struct PatchReader<'a> {
+    rules: &'a ContactRules<'a>,
+    patch: ContactPatch,
+    problems: Vec<(String, String)>,
+}
+
+impl PatchReader<'_> {
+    fn problem(&mut self, item: &str, description: String) {
+        self.problems.push((item.to_string(), description));
+    }
+
+    fn read(&mut self, object: &Map<String, Value>) {
+        for (key, value) in object {
+            match key.as_str() {
+                "identifiers" => self.read_identifiers(value),
+                "dataFields" => self.read_data_fields(value),
+                "channelProperties" => self.read_channel_properties(value),
+                "lists" => self.read_lists(value),
+                "preferences" => self.read_preferences(value),
+                "consentRecords" => self.read_consent_records(value),
+                // Tolerated, as both official connectors send it (API.md §3b).
+                "matchIdentifier" => {
+                    if !value.is_string() {
+                        self.problem("matchIdentifier", "matchIdentifier must be a string".into());
+                    }
+                }
+                other => self.problem(
+                    other,
+                    format!("Unknown property '{other}'; allowed: {}", TOP_LEVEL_KEYS.join(", ")),
+                ),
+            }
+        }
+    }
+
+    fn read_identifiers(&mut self, value: &Value) {
+        let Some(identifiers) = self.object(value, "identifiers") else { return };
+        for (key, value) in identifiers {
+            let item = format!("identifiers.{key}");
+            match key.as_str() {
+                "email" => match value.as_str() {
+                    Some(email) if is_valid_email(email) => self.patch.email = Some(email.to_ascii_lowercase()),
+                    _ => self.problem(&item, format!("Invalid value for 'email': {value}")),
+                },
+                "mobileNumber" => match value.as_str() {
+                    Some(number) if is_valid_mobile_number(number) => {
+                        self.patch.mobile_number = Some(number.to_string())
+                    }
+                    _ => self.problem(
+                        &item,
+                        format!("Invalid value for 'mobileNumber': {value}; use E.164 digits without '+'"),
+                    ),
+                },
+                "contactId" => self.problem(&item, "The contactId cannot be set or changed".into()),
+                other => self.problem(&item, format!("The custom identifier '{other}' does not exist in the account")),
+            }
+        }
+    }
+
+    fn read_data_fields(&mut self, value: &Value) {
+        let Some(fields) = self.object(value, "dataFields") else { return };
+        for (name, value) in fields {
+            let item = format!("dataFields.{name}");
+            if !is_valid_data_field_name(name) {
+                self.problem(&item, format!("Invalid data field name '{name}': 1-20 characters of A-Z, a-z, 0-9, _ or -"));
+                continue;
+            }
+            match value {
+                Value::String(s) if s.chars().count() > self.rules.max_string_length => {
+                    self.problem(
+                        &item,
+                        format!("The value for '{name}' cannot exceed {} characters", self.rules.max_string_length),
+                    );
+                    continue;
+                }
+                Value::Object(_) | Value::Array(_) => {
+                    self.problem(&item, format!("The value for '{name}' must be a string, number, boolean or null"));
+                    continue;
+                }
+                _ => {}
+            }
+            let known = self.rules.data_fields.iter().find(|f| f.eq_ignore_ascii_case(name));
+            let canonical = match (known, self.rules.unknown_data_field) {
+                (Some(existing), _) => existing.clone(),
+                (None, UnknownDataField::AutoCreate) => {
+                    let created = name.to_ascii_uppercase();
+                    if !self.patch.new_data_fields.contains(&created) {
+                        self.patch.new_data_fields.push(created.clone());
+                    }
+                    created
+                }
+                (None, UnknownDataField::Reject) => {
+                    self.problem(&item, format!("The data field '{name}' does not exist in the account"));
+                    continue;
+                }
+            };
+            self.patch.data_fields.retain(|(existing, _)| *existing != canonical);
+            self.patch.data_fields.push((canonical, value.clone()));
+        }
+    }
+
+    fn read_channel_properties(&mut self, value: &Value) {
+        let Some(channels) = self.object(value, "channelProperties") else { return };
+        for (channel, value) in channels {
+            let item = format!("channelProperties.{channel}");
+            match channel.as_str() {
+                "email" => self.read_email_channel(value),
+                "sms" => self.patch.sms_status = self.read_status_only(value, &item),
+                "whatsApp" => self.patch.whatsapp_status = self.read_status_only(value, &item),
+                other => self.problem(&item, format!("Unknown channel '{other}'; allowed: email, sms, whatsApp")),
+            }
+        }
+    }
+
+    fn read_email_channel(&mut self, value: &Value) {
+        let Some(email) = self.object(value, "channelProperties.email") else { return };
+        for (key, value) in email {
+            let item = format!("channelProperties.email.{key}");
+            match key.as_str() {
+                "emailType" => self.patch.email_type = self.enum_value(value, &item, &EMAIL_TYPES),
+                "optInType" => self.patch.opt_in_type = self.enum_value(value, &item, &OPT_IN_TYPES),
+                "status" => self.patch.email_status = self.enum_value(value, &item, &EMAIL_STATUSES),
+                "resubscribeOptions" => self.read_resubscribe_options(value),
+                other => self.problem(
+                    &item,
+                    format!("Unknown property '{other}'; allowed: emailType, optInType, status, resubscribeOptions"),
+                ),
+            }
+        }
+    }
+
+    fn read_resubscribe_options(&mut self, value: &Value) {
+        let Some(options) = self.object(value, "channelProperties.email.resubscribeOptions") else { return };
+        for (key, value) in options {
+            let item = format!("channelProperties.email.resubscribeOptions.{key}");
+            let fits = match key.as_str() {
+                "resubscribeWithNoChallenge" => value.is_boolean(),
+                "preferredLocale" | "redirectUrlAfterChallenge" => value.is_string(),
+                _ => {
+                    self.problem(&item, format!("Unknown property '{key}'"));
+                    continue;
+                }
+            };
+            if !fits {
+                self.problem(&item, format!("Invalid value for '{key}': {value}"));
+            }
+        }
+    }
+
+    fn read_status_only(&mut self, value: &Value, item: &str) -> Option<&'static str> {
+        let channel = self.object(value, item)?;
+        let mut status = None;
+        for (key, value) in channel {
+            let item = format!("{item}.{key}");
+            if key == "status" {
+                status = self.enum_value(value, &item, &CHANNEL_STATUSES);
+            } else {
+                self.problem(&item, format!("Unknown property '{key}'; allowed: status"));
+            }
+        }
+        status
+    }
+
+    fn read_lists(&mut self, value: &Value) {
+        let Some(lists) = value.as_array() else {
+            self.problem("lists", "lists must be an array of list IDs".into());
+            return;
+        };
+        if lists.is_empty() || lists.len() > 100 {
+            self.problem("lists", format!("lists must hold 1 to 100 list IDs, not {}", lists.len()));
+            return;
+        }
+        for entry in lists {
+            match entry.as_u64().and_then(|id| u32::try_from(id).ok()) {
+                Some(id) if self.rules.lists.contains(&id) => {
+                    if !self.patch.lists.contains(&id) {
+                        self.patch.lists.push(id);
+                    }
+                }
+                Some(id) => self.problem("lists", format!("The list {id} does not exist in the account")),
+                None => self.problem("lists", format!("Invalid list ID {entry}")),
+            }
+        }
+    }
+
+    fn read_preferences(&mut self, value: &Value) {
+        let valid = value.as_array().is_some_and(|items| {
+            !items.is_empty()
+                && items.iter().all(|p| {
+                    p.as_object().is_some_and(|p| {
+                        p.get("id").is_some_and(Value::is_i64)
+                            && p.get("isOptedIn").is_some_and(Value::is_boolean)
+                            && p.keys().all(|k| k == "id" || k == "isOptedIn")
+                    })
+                })
+        });
+        if !valid {
+            self.problem("preferences", "preferences must be a non-empty array of {id, isOptedIn}".into());
+        }
+    }
+
+    fn read_consent_records(&mut self, value: &Value) {
+        const FIELDS: [&str; 5] = ["text", "dateTimeConsented", "url", "ipAddress", "userAgent"];
+        let valid = value.as_array().is_some_and(|items| {
+            (1..=5).contains(&items.len())
+                && items.iter().all(|record| {
+                    record.as_object().is_some_and(|record| {
+                        FIELDS.iter().all(|f| record.get(*f).and_then(Value::as_str).is_some_and(|s| !s.is_empty()))
+                            && record.keys().all(|k| FIELDS.contains(&k.as_str()))
+                    })
+                })
+        });
+        if !valid {
+            self.problem(
+                "consentRecords",
+                format!("consentRecords must hold 1 to 5 records with exactly {}", FIELDS.join(", ")),
+            );
+        }
+    }
+
+    fn object<'v>(&mut self, value: &'v Value, item: &str) -> Option<&'v Map<String, Value>> {
+        let object = value.as_object();
+        if object.is_none() {
+            self.problem(item, format!("{item} must be an object"));
+        }
+        object
+    }
+
+    fn enum_value(&mut self, value: &Value, item: &str, table: &[(&str, &'static str)]) -> Option<&'static str> {
+        let found = value
+            .as_str()
+            .and_then(|s| table.iter().find(|(request, _)| request.eq_ignore_ascii_case(s)))
+            .map(|(_, read)| *read);
+        if found.is_none() {
+            let allowed: Vec<&str> = table.iter().map(|(request, _)| *request).collect();
+            self.problem(item, format!("Invalid value {value}; allowed: {}", allowed.join(", ")));
+        }
+        found
+    }
+}

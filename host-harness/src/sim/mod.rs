@@ -1,0 +1,124 @@
+//! The embedded Dotdigital simulator: an HTTP/1.1 server on loopback that plays Dotdigital for
+//! every endpoint the connector uses, as `dotdigital/API.md` §9 lists it.
+//!
+//! # Requests
+//!
+//! A harness forwards the connector's requests to `http://127.0.0.1:PORT/…` and keeps the original
+//! `Host` header: the region is its `rN-` prefix (`r2-api.dotdigital.com` → r2); any other host
+//! (such as `127.0.0.1:PORT`) counts as r1. Every request passes, in order: fault injection,
+//! Basic credentials (401), region (403), denied area (403), rate limit (429 / flat-cap 400),
+//! then its handler.
+//!
+//! | Route | Answers |
+//! |---|---|
+//! | `GET /v2/account-info` | `{id, properties:[{name,type,value}]}`; on r1 for every account, and on the account's own region |
+//! | `GET /v2/server-time` | the UTC time as a JSON string |
+//! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new) / 200 + contact (existing) |
+//! | `GET /contacts/v3/{identifier}/{value}` | 200 contact / 404 `contacts:contactNotFound` |
+//! | `PUT·GET·DELETE /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}` | 201/204 · 200 record · 204 |
+//! | `POST /insightData/v3/collections/{name}?collectionScope=&collectionType=` | 201 new / 200 existing / 412 over 1000 |
+//! | `GET /insightData/v3/collections`, `…/collections/{name}/schema` | list · `{collectionName, collectionType, schema: {path: type}}` |
+//! | `POST /v2/email/triggered-campaign` (`/batch`) | 200 empty (batch: `[{index, failureCode?, failureReason?}]`) |
+//! | `GET /v2/campaigns/{id}` | `{id, name, subject, fromName, status: "Sent"}` |
+//!
+//! Contact and Insight imports are not simulated (404). Paths are matched case-insensitively,
+//! one trailing slash is ignored, a known path with another method gets 405, an unknown one 404.
+//! Request bodies over 50 MiB (Content-Length or counted while reading) get 400 and
+//! `Connection: close`.
+//!
+//! # Choices where Dotdigital is silent (API.md §10)
+//!
+//! * **Error codes the simulator invented** (v3): `<service>:resourceNotFound` (unknown path),
+//!   `<service>:methodNotAllowed` (405), `<service>:tooManyRequests` (429; v2 paths get
+//!   `"… ERROR_RATE_LIMIT_EXCEEDED"`), `insightData:keyExistsForDifferentContact` (400: a record
+//!   key owned by another contact, after v2's `KeyExistingForDifferentContact`) and
+//!   `insightData:collectionScopeMismatch` (400: a contact record PUT into an account-scoped
+//!   collection). Every invalid contact body gets `contacts:badJson` with one `details` entry per
+//!   problem (`item` = the JSON path); a bad `merge-option` or path value gets `contacts:invalidId`;
+//!   a missing or bad `collectionScope`/`collectionType` gets `insightData:invalidId`. A record
+//!   whose type clashes with the collection schema gets `insightData:badJson` naming the path and
+//!   both types. A body over 50 MiB gets `<service>:badJson` (v3) or `ERROR_MALFORMED_REQUEST` (v2).
+//! * **403** (wrong region, denied area), the flat cap and the transient outage use the v2 body
+//!   `{"message"}` on every path.
+//! * **New contacts**: the email channel starts `noSubscription` (emailType `Html`, optInType
+//!   `Unknown`) unless the PATCH sets `channelProperties.email.status`; `subscribed` with optInType
+//!   `verifiedDouble` becomes `pendingOptIn`. (The spec says new contacts default to
+//!   `subscribed`; the simulator is stricter so that a client that never asked for a subscription
+//!   cannot get one.) The contact `status` follows the email channel (the SMS one without email).
+//!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing gets 404.
+//! * **Merge options** apply to data fields and identifiers: `overwrite` writes what is sent
+//!   (`null` clears, kept as `null`); `overwrite-if-not-empty` ignores `null` and blank strings;
+//!   `overwrite-if-empty` writes only fields that are absent, `null` or blank. Channel properties
+//!   are written when sent; lists are only ever added. The response's `dataFields` hold the fields
+//!   the contact was ever given.
+//! * **Insight data**: collection names are matched exactly (case-sensitive). The schema types are
+//!   `string`, `number`, `boolean`, `object`, `array`; array elements are at `path[]`.
+//! * **Rate limits**: windows open at the first counted call after the previous window ended.
+//!   Every call except triggered sends counts; `/import` paths count in the Low tier, the rest in
+//!   the `High` tier (`default_limit`). With `flat_hourly_limit` set, both the flat cap and the
+//!   tiers apply. Counted responses always carry `X-RateLimit-*` headers; a 429 also carries
+//!   `Retry-After` when configured. `account-info` reports `ApiCallsInLastHour` from an hourly
+//!   window and `ApiCallsRemaining` against the flat cap (2000 when off).
+//! * **Header case**: hyper cannot write `X-RateLimit-*` in that exact case. By default headers are
+//!   title-cased (`X-Ratelimit-Limit`, `Content-Type`); with `lowercase_headers` they are all
+//!   lower-case. Clients must match names case-insensitively either way. The setting is read per
+//!   connection.
+//! * **Request log**: inspection requests are not logged; `status` 0 means no response was written
+//!   (dropped on purpose, the client went away, or still in flight); bodies are kept up to 1 MiB.
+//!   `Send::at_ms` and the log's times are milliseconds since the simulator started.
+//! * `reset` keeps accounts and current passwords but restores their configured data fields.
+//!
+//! # Faults
+//!
+//! A [`Fault`] matches by method (any when absent) and by a prefix of the raw path and query, in
+//! injection order; `times` counts down (absent = every time). Faults fire before credentials are
+//! checked and faulted requests are logged. `MalformedAfter` sends half the real body (or
+//! `{"truncated` when there was none) with the handler's status, a 204 becoming 200.
+//! As JSON (`POST /_sim/faults`):
+//!
+//! ```json
+//! {"method": "PATCH", "path_prefix": "/contacts/v3", "times": 2,
+//!  "action": {"status": {"status": 503, "body": ""}}}
+//! {"action": "drop_before"}
+//! ```
+//!
+//! `action` is one of `{"status": {"status": N, "body": "…"}}`, `{"delay_before": {"ms": N}}`,
+//! `{"delay_after": {"ms": N}}`, `"drop_before"`, `"drop_after"`, `"malformed_after"`,
+//! `{"rate_limited": {"seconds": N}}`, `"api_usage_exceeded"`, `"temporarily_unavailable"`.
+//!
+//! # Inspection API (no auth)
+//!
+//! `GET /_sim/accounts` · `GET /_sim/contacts?account=ID` · `GET /_sim/records?account=ID&collection=NAME` ·
+//! `GET /_sim/collections?account=ID` · `GET /_sim/schema?account=ID&collection=NAME` ·
+//! `GET /_sim/schema-conflicts?account=ID` · `GET /_sim/sends` · `GET /_sim/requests` ·
+//! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
+
+mod access;
+mod accounts;
+mod campaigns;
+mod clock;
+mod config;
+mod contact_body;
+mod contacts;
+mod errors;
+mod faults;
+mod identifiers;
+mod insight;
+mod inspect;
+mod limits;
+mod message;
+mod request_log;
+mod routes;
+mod schema;
+mod server;
+mod simulator;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use campaigns::Send;
+pub use config::{RateLimitConfig, ResetMode, SimAccount, SimConfig, UnknownDataField};
+pub use faults::{Fault, FaultAction};
+pub use request_log::RequestRecord;
+pub use simulator::Simulator;

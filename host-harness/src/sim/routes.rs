@@ -1,0 +1,142 @@
+//! The Dotdigital routes the simulator serves, and the checks every request passes on its way
+//! to a handler: credentials (401), region (403), denied area (403), rate limit (429/400).
+
+use std::time::Instant;
+
+use super::access::{authenticate, denies, region_of_host, Area};
+use super::errors::{forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
+use super::limits::{self, Admission, Tier};
+use super::message::{SimRequest, SimResponse};
+use super::state::SimState;
+use super::{accounts, campaigns, contacts, insight};
+
+/// A request matched to an endpoint; path parts are still percent-encoded.
+enum Route<'a> {
+    AccountInfo,
+    ServerTime,
+    GetContact { identifier: &'a str, value: &'a str },
+    PatchContact { identifier: &'a str, value: &'a str },
+    GetRecord([&'a str; 4]),
+    PutRecord([&'a str; 4]),
+    DeleteRecord([&'a str; 4]),
+    ListCollections,
+    CreateCollection { name: &'a str },
+    CollectionSchema { name: &'a str },
+    TriggeredSend,
+    TriggeredBatch,
+    GetCampaign { id: &'a str },
+    MethodNotAllowed,
+    NotFound,
+}
+
+impl<'a> Route<'a> {
+    fn parse(method: &str, path: &'a str) -> Route<'a> {
+        let trimmed = path.strip_suffix('/').unwrap_or(path);
+        let raw: Vec<&'a str> = trimmed.split('/').skip(1).collect();
+        let lower: Vec<String> = raw.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let literal: Vec<&str> = lower.iter().map(String::as_str).collect();
+        let only = |wanted: &str, route: Route<'a>| if method == wanted { route } else { Route::MethodNotAllowed };
+        match literal.as_slice() {
+            ["v2", "account-info"] => only("GET", Route::AccountInfo),
+            ["v2", "server-time"] => only("GET", Route::ServerTime),
+            // Imports are not simulated; keep them from reading as identifier "import".
+            ["contacts", "v3", "import", ..] | ["insightdata", "v3", "import", ..] => Route::NotFound,
+            ["contacts", "v3", _, _] => match method {
+                "GET" => Route::GetContact { identifier: raw[2], value: raw[3] },
+                "PATCH" => Route::PatchContact { identifier: raw[2], value: raw[3] },
+                _ => Route::MethodNotAllowed,
+            },
+            ["insightdata", "v3", "contacts", _, _, _, _] => {
+                let parts = [raw[3], raw[4], raw[5], raw[6]];
+                match method {
+                    "GET" => Route::GetRecord(parts),
+                    "PUT" => Route::PutRecord(parts),
+                    "DELETE" => Route::DeleteRecord(parts),
+                    _ => Route::MethodNotAllowed,
+                }
+            }
+            ["insightdata", "v3", "collections"] => only("GET", Route::ListCollections),
+            ["insightdata", "v3", "collections", _] => only("POST", Route::CreateCollection { name: raw[3] }),
+            ["insightdata", "v3", "collections", _, "schema"] => {
+                only("GET", Route::CollectionSchema { name: raw[3] })
+            }
+            ["v2", "email", "triggered-campaign"] => only("POST", Route::TriggeredSend),
+            ["v2", "email", "triggered-campaign", "batch"] => only("POST", Route::TriggeredBatch),
+            ["v2", "campaigns", _] => only("GET", Route::GetCampaign { id: raw[2] }),
+            _ => Route::NotFound,
+        }
+    }
+
+    /// Triggered sends do not count toward the call allowance (API.md §3e).
+    fn is_rate_counted(&self) -> bool {
+        !matches!(self, Route::TriggeredSend | Route::TriggeredBatch)
+    }
+}
+
+/// The account id the request's credentials belong to, for the request log.
+pub(crate) fn account_id(state: &SimState, request: &SimRequest) -> Option<i64> {
+    let index = authenticate(state.accounts.iter().map(|a| &a.account), request.authorization.as_deref())?;
+    Some(state.accounts[index].account.id)
+}
+
+/// Answers one Dotdigital request. `at_ms` is the time since the simulator started.
+pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -> SimResponse {
+    let family = ApiFamily::of_path(&request.path);
+    let Some(index) = authenticate(state.accounts.iter().map(|a| &a.account), request.authorization.as_deref()) else {
+        return unauthorized(family);
+    };
+    let route = Route::parse(&request.method, &request.path);
+    let account = &state.accounts[index].account;
+    let region = region_of_host(&request.host);
+    let region_ok = account.region == region || (matches!(route, Route::AccountInfo) && region == "r1");
+    if !region_ok {
+        return forbidden();
+    }
+    if Area::of_path(&request.path).is_some_and(|area| denies(account, area)) {
+        return forbidden();
+    }
+
+    let mut rate_headers = Vec::new();
+    if route.is_rate_counted() {
+        let tier = Tier::of_path(&request.path);
+        match state.accounts[index].usage.admit(tier, &state.rate_limit, Instant::now()) {
+            Admission::Allowed(report) => rate_headers = limits::headers(&report, &state.rate_limit, false),
+            Admission::Throttled(report) => return limits::throttled(family, &report, &state.rate_limit),
+            Admission::FlatCapped => return limits::flat_capped(),
+        }
+    }
+
+    let response = match route {
+        Route::AccountInfo => accounts::account_info(state, index),
+        Route::ServerTime => accounts::server_time(),
+        Route::GetContact { identifier, value } => {
+            answer(contacts::get_contact(state, index, identifier, value))
+        }
+        Route::PatchContact { identifier, value } => {
+            let merge_option = request.query_param("merge-option");
+            answer(contacts::patch_contact(state, index, identifier, value, merge_option, &request.body))
+        }
+        Route::GetRecord(parts) => answer(insight::get_record(state, index, parts)),
+        Route::PutRecord(parts) => answer(insight::put_record(state, index, parts, &request.body)),
+        Route::DeleteRecord(parts) => answer(insight::delete_record(state, index, parts)),
+        Route::ListCollections => insight::list_collections(state, index),
+        Route::CreateCollection { name } => answer(insight::create_collection(
+            state,
+            index,
+            name,
+            request.query_param("collectionScope"),
+            request.query_param("collectionType"),
+        )),
+        Route::CollectionSchema { name } => answer(insight::collection_schema(state, index, name)),
+        Route::TriggeredSend => answer(campaigns::send_triggered(state, index, at_ms, &request.body)),
+        Route::TriggeredBatch => answer(campaigns::send_batch(state, index, at_ms, &request.body)),
+        Route::GetCampaign { id } => answer(campaigns::get_campaign(state, index, id)),
+        Route::MethodNotAllowed => method_not_allowed(family, &request.method),
+        Route::NotFound => not_found(family, &request.path),
+    };
+    response.with_headers(rate_headers)
+}
+
+fn answer<E: Into<SimResponse>>(result: Result<SimResponse, E>) -> SimResponse {
+    result.unwrap_or_else(Into::into)
+}

@@ -1,0 +1,113 @@
+//! The handle to a running simulator: start it on a loopback port, steer it (faults, limits,
+//! credentials) and read back what it holds.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use super::campaigns::Send;
+use super::config::{check_accounts, RateLimitConfig, SimConfig};
+use super::faults::Fault;
+use super::request_log::RequestRecord;
+use super::server::{self, Shared};
+use super::state::SimState;
+
+/// A running simulator; clones share it. It serves until the tokio runtime shuts down, even
+/// after every handle is dropped.
+#[derive(Clone)]
+pub struct Simulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+}
+
+impl Simulator {
+    /// Binds 127.0.0.1:`port` (0 = any free port) and serves on the current tokio runtime.
+    pub async fn start(config: SimConfig, port: u16) -> anyhow::Result<Simulator> {
+        check_accounts(&config.accounts).context("the simulator's accounts are not usable")?;
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .with_context(|| format!("cannot bind the Dotdigital simulator to 127.0.0.1:{port}"))?;
+        let addr = listener.local_addr().context("the simulator's listening address is unknown")?;
+        let shared = Arc::new(Shared::new(SimState::new(config)));
+        tokio::spawn(server::serve(listener, shared.clone()));
+        Ok(Simulator { shared, addr })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Arms a fault behind those already armed.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().faults.arm(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Replaces the limits; counters keep running. Header case applies to new connections.
+    pub fn set_rate_limit(&self, rate_limit: RateLimitConfig) {
+        self.shared.lock().rate_limit = rate_limit;
+    }
+
+    /// Changes an API user's password (e.g. to revoke credentials mid-run); unknown users are ignored.
+    pub fn set_password(&self, api_user: &str, new_password: &str) {
+        let mut state = self.shared.lock();
+        for entry in state.accounts.iter_mut().filter(|a| a.account.api_user.eq_ignore_ascii_case(api_user)) {
+            entry.account.api_password = new_password.to_string();
+        }
+    }
+
+    /// The contact with this email, as `GET /contacts/v3/email/{email}` returns it.
+    pub fn contact(&self, account_id: i64, email: &str) -> Option<Value> {
+        self.shared.lock().contact(account_id, email)
+    }
+
+    /// Every contact of the account, oldest first.
+    pub fn contacts(&self, account_id: i64) -> Vec<Value> {
+        self.shared.lock().contacts(account_id)
+    }
+
+    /// `{key, json, created, updated, ownerContactId}`.
+    pub fn insight_record(&self, account_id: i64, collection: &str, key: &str) -> Option<Value> {
+        self.shared.lock().insight_record(account_id, collection, key)
+    }
+
+    /// Every record of the collection, by key.
+    pub fn insight_records(&self, account_id: i64, collection: &str) -> Vec<Value> {
+        self.shared.lock().insight_records(account_id, collection)
+    }
+
+    /// `[{collectionName, collectionType, collectionScope, recordCount}]`.
+    pub fn collections(&self, account_id: i64) -> Vec<Value> {
+        self.shared.lock().collections(account_id)
+    }
+
+    /// The inferred schema `{path: type}`, e.g. `{"products[].price": "number"}`.
+    pub fn collection_schema(&self, account_id: i64, collection: &str) -> Option<Value> {
+        self.shared.lock().collection_schema(account_id, collection)
+    }
+
+    /// Every type conflict a record PUT was refused for (empty = none).
+    pub fn schema_conflicts(&self, account_id: i64) -> Vec<String> {
+        self.shared.lock().schema_conflicts(account_id)
+    }
+
+    /// The triggered-campaign outbox, oldest first.
+    pub fn sends(&self) -> Vec<Send> {
+        self.shared.lock().outbox.clone()
+    }
+
+    /// Every Dotdigital request received, in arrival order (the `/_sim/` routes are not logged).
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().log.records()
+    }
+
+    /// Clears data, rate counters, outbox, request log and faults; accounts stay.
+    pub fn reset(&self) {
+        self.shared.lock().reset();
+    }
+}

@@ -1,0 +1,116 @@
+//! The simulator's state behind one lock: accounts with their contacts, Insight data and rate
+//! counters, plus the outbox, the request log and the armed faults. Also the read-outs that
+//! [`super::Simulator`] and the `/_sim/` inspection routes share.
+
+use serde_json::Value;
+
+use super::campaigns::Send;
+use super::config::{RateLimitConfig, SimAccount, SimConfig, UnknownDataField};
+use super::contacts::{ContactBook, FIRST_CONTACT_ID};
+use super::faults::FaultPlan;
+use super::identifiers::ContactKey;
+use super::insight::InsightStore;
+use super::limits::Usage;
+use super::request_log::RequestLog;
+
+pub(crate) struct AccountState {
+    /// The account as it is now (password changes and auto-created data fields included).
+    pub account: SimAccount,
+    /// The data fields it was configured with, restored by a reset.
+    pub configured_data_fields: Vec<String>,
+    pub contacts: ContactBook,
+    pub insight: InsightStore,
+    pub usage: Usage,
+}
+
+pub(crate) struct SimState {
+    pub accounts: Vec<AccountState>,
+    pub rate_limit: RateLimitConfig,
+    pub unknown_data_field: UnknownDataField,
+    pub max_string_length: usize,
+    pub next_contact_id: i64,
+    pub outbox: Vec<Send>,
+    pub log: RequestLog,
+    pub faults: FaultPlan,
+}
+
+impl SimState {
+    pub(crate) fn new(config: SimConfig) -> SimState {
+        SimState {
+            accounts: config
+                .accounts
+                .into_iter()
+                .map(|account| AccountState {
+                    configured_data_fields: account.data_fields.clone(),
+                    account,
+                    contacts: ContactBook::default(),
+                    insight: InsightStore::default(),
+                    usage: Usage::default(),
+                })
+                .collect(),
+            rate_limit: config.rate_limit,
+            unknown_data_field: config.unknown_data_field,
+            max_string_length: config.max_string_length,
+            next_contact_id: FIRST_CONTACT_ID,
+            outbox: Vec::new(),
+            log: RequestLog::default(),
+            faults: FaultPlan::default(),
+        }
+    }
+
+    /// Forgets all data, counters, sends, logged requests and faults; accounts stay.
+    pub(crate) fn reset(&mut self) {
+        for entry in &mut self.accounts {
+            entry.account.data_fields = entry.configured_data_fields.clone();
+            entry.contacts = ContactBook::default();
+            entry.insight = InsightStore::default();
+            entry.usage = Usage::default();
+        }
+        self.next_contact_id = FIRST_CONTACT_ID;
+        self.outbox.clear();
+        self.log.clear();
+        self.faults.clear();
+    }
+
+    pub(crate) fn account(&self, account_id: i64) -> Option<&AccountState> {
+        self.accounts.iter().find(|a| a.account.id == account_id)
+    }
+
+    pub(crate) fn contact(&self, account_id: i64, email: &str) -> Option<Value> {
+        let entry = self.account(account_id)?;
+        let contact = entry.contacts.find(&ContactKey::Email(email.to_ascii_lowercase()))?;
+        Some(contact.to_json(&entry.account))
+    }
+
+    pub(crate) fn contacts(&self, account_id: i64) -> Vec<Value> {
+        self.account(account_id)
+            .map(|entry| entry.contacts.all().map(|c| c.to_json(&entry.account)).collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn insight_record(&self, account_id: i64, collection: &str, key: &str) -> Option<Value> {
+        let record = self.account(account_id)?.insight.collections.get(collection)?.records.get(key)?;
+        Some(record.to_json())
+    }
+
+    pub(crate) fn insight_records(&self, account_id: i64, collection: &str) -> Vec<Value> {
+        self.account(account_id)
+            .and_then(|entry| entry.insight.collections.get(collection))
+            .map(|c| c.records.values().map(|r| r.to_json()).collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn collections(&self, account_id: i64) -> Vec<Value> {
+        self.account(account_id)
+            .map(|entry| entry.insight.collections.values().map(|c| c.summary_json()).collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn collection_schema(&self, account_id: i64, collection: &str) -> Option<Value> {
+        Some(self.account(account_id)?.insight.collections.get(collection)?.schema.to_json())
+    }
+
+    pub(crate) fn schema_conflicts(&self, account_id: i64) -> Vec<String> {
+        self.account(account_id).map(|entry| entry.insight.schema_conflicts.clone()).unwrap_or_default()
+    }
+}

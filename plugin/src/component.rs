@@ -1,0 +1,105 @@
+//! The component side of [`crate::platform::Platform`]: waki for HTTP, host imports for logs
+//! and persistent data, and the export of the `connector` interface.
+
+use std::time::Duration;
+
+use crate::bindings::exports::ipaas::dotdigital::connector::Guest;
+use crate::bindings::ipaas::dotdigital::host;
+use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
+use crate::wit::{Account, Customer, GiftCard, PluginInfo, Settings, SyncError, SyncOutcome, Transaction};
+
+/// The host bounds the whole call; this only stops a connect from hanging.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Component;
+
+impl Platform for Component {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let method = match request.method {
+            Method::Get => waki::Method::Get,
+            Method::Post => waki::Method::Post,
+            Method::Put => waki::Method::Put,
+            Method::Patch => waki::Method::Patch,
+            Method::Delete => waki::Method::Delete,
+        };
+        let mut builder = waki::Client::new()
+            .request(method, &request.url)
+            .connect_timeout(CONNECT_TIMEOUT);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let response = builder.send().map_err(describe_error)?;
+        let status = response.status_code();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = response.body().map_err(|e| format!("reading the answer failed: {}", describe_error(e)))?;
+        Ok(HttpResponse { status, headers, body })
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        let level = match level {
+            LogLevel::Error => host::LogLevel::Error,
+            LogLevel::Warn => host::LogLevel::Warn,
+            LogLevel::Info => host::LogLevel::Info,
+            LogLevel::Debug => host::LogLevel::Debug,
+        };
+        host::log(level, message);
+    }
+
+    fn get_data(&self, key: &str) -> Option<String> {
+        host::get_data(key).filter(|v| !v.is_empty())
+    }
+
+    fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) {
+        host::set_data(key, value, ttl_seconds);
+    }
+
+    fn now_unix(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// wasi:http error codes read better than waki's debug text (`HttpRequestDenied`, …).
+fn describe_error(error: anyhow::Error) -> String {
+    match error.downcast_ref::<waki::ErrorCode>() {
+        Some(waki::ErrorCode::HttpRequestDenied) => "denied by the sandbox".into(),
+        Some(waki::ErrorCode::ConnectionTimeout) => "connection timed out".into(),
+        Some(waki::ErrorCode::ConnectionReadTimeout) | Some(waki::ErrorCode::HttpResponseTimeout) => "timed out waiting for the answer".into(),
+        Some(waki::ErrorCode::ConnectionRefused) => "connection refused".into(),
+        Some(code) => format!("{code:?}"),
+        None => error.to_string(),
+    }
+}
+
+impl Guest for Component {
+    fn describe() -> PluginInfo {
+        crate::info::describe()
+    }
+
+    fn validate_connection(settings: Settings) -> Result<Account, SyncError> {
+        crate::flows::connection::validate_connection(&Component, &settings)
+    }
+
+    fn sync_contact(settings: Settings, customer: Customer) -> Result<SyncOutcome, SyncError> {
+        crate::flows::contact::sync_contact(&Component, &settings, &customer)
+    }
+
+    fn sync_order(settings: Settings, transaction: Transaction) -> Result<SyncOutcome, SyncError> {
+        crate::flows::order::sync_order(&Component, &settings, &transaction)
+    }
+
+    fn sync_certificate(settings: Settings, gift_card: GiftCard) -> Result<SyncOutcome, SyncError> {
+        crate::flows::certificate::sync_certificate(&Component, &settings, &gift_card)
+    }
+}
+
+crate::bindings::export!(Component with_types_in crate::bindings);

@@ -1,0 +1,75 @@
+//! Which regional host serves the account: the configured endpoint, else the one cached in
+//! host data, else `GET /v2/account-info` on r1 (which answers for every account).
+
+use crate::platform::{LogLevel, Platform};
+
+/// The host that answers account-info for every account.
+pub const DISCOVERY_BASE: &str = "https://r1-api.dotdigital.com";
+/// How long a discovered endpoint is trusted before it is looked up again.
+const CACHE_TTL_SECONDS: u32 = 7 * 24 * 3600;
+
+/// Where calls go, and whether the connector chose it (and may therefore change its mind).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    /// `https://rN-api.dotdigital.com`, no trailing slash.
+    pub base: String,
+    pub source: EndpointSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EndpointSource {
+    /// The `api_endpoint` setting: never second-guessed.
+    Configured,
+    /// From host data, written by an earlier discovery.
+    Cached,
+    /// Looked up during this call.
+    Discovered,
+}
+
+/// The host-data key of an API user's endpoint. Users are emails, so lowercase them.
+pub fn cache_key(api_user: &str) -> String {
+    format!("region:{}", api_user.trim().to_ascii_lowercase())
+}
+
+pub fn cached(platform: &dyn Platform, api_user: &str) -> Option<String> {
+    platform
+        .get_data(&cache_key(api_user))
+        .filter(|base| is_dotdigital_api_base(base))
+}
+
+pub fn remember(platform: &dyn Platform, api_user: &str, base: &str) {
+    platform.set_data(&cache_key(api_user), base, Some(CACHE_TTL_SECONDS));
+    platform.log(LogLevel::Info, &format!("region endpoint {base} cached"));
+}
+
+pub fn forget(platform: &dyn Platform, api_user: &str) {
+    platform.set_data(&cache_key(api_user), "", Some(1));
+}
+
+/// Normalises `ApiEndpoint` (`https://r2-api.dotdigital.com/`) and checks it is a host the
+/// connector may call; anything else is refused rather than followed.
+pub fn normalise_api_endpoint(value: &str) -> Option<String> {
+    let base = value.trim().trim_end_matches('/').to_ascii_lowercase();
+    is_dotdigital_api_base(&base).then_some(base)
+}
+
+fn is_dotdigital_api_base(base: &str) -> bool {
+    matches!(
+        base,
+        "https://r1-api.dotdigital.com" | "https://r2-api.dotdigital.com" | "https://r3-api.dotdigital.com"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_endpoint_is_normalised_and_checked() {
+        assert_eq!(normalise_api_endpoint("https://r2-api.dotdigital.com/").as_deref(), Some("https://r2-api.dotdigital.com"));
+        assert_eq!(normalise_api_endpoint(" HTTPS://R3-api.dotdigital.com ").as_deref(), Some("https://r3-api.dotdigital.com"));
+        assert_eq!(normalise_api_endpoint("http://r1-api.dotdigital.com/"), None);
+        assert_eq!(normalise_api_endpoint("https://evil.example.com/"), None);
+        assert_eq!(normalise_api_endpoint("https://r1-api.dotdigital.com.evil.com"), None);
+    }
+}

@@ -1,0 +1,228 @@
+//! A connection to one account for the length of one sync: it resolves the region once,
+//! sets the headers Dotdigital expects on every call, counts calls, and rediscovers the
+//! region once when a discovered endpoint answers 403.
+
+use base64::Engine as _;
+
+use super::errors::{classify, is_blocking, unreadable};
+use super::region::{self, Endpoint, EndpointSource, DISCOVERY_BASE};
+use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
+use crate::settings::Settings;
+use crate::wit::SyncError;
+
+const USER_AGENT: &str = concat!("ipaas-dotdigital-connector/", env!("CARGO_PKG_VERSION"));
+
+/// The account behind the credentials, from `GET /v2/account-info`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountInfo {
+    pub id: i64,
+    pub name: String,
+    /// The account's regional base URL, normalised.
+    pub base: String,
+}
+
+/// An answer a flow may read: a success, or a 4xx it might know how to recover from.
+#[derive(Debug)]
+pub struct Reply {
+    pub response: HttpResponse,
+    /// `METHOD /path`, for error reports.
+    pub endpoint: String,
+    now_unix: i64,
+}
+
+impl Reply {
+    pub fn status(&self) -> u16 {
+        self.response.status
+    }
+
+    /// The v3 `errorCode` / v2 code of an error answer.
+    pub fn error_code(&self) -> Option<String> {
+        super::errors::parse_error_body(&self.response.body).code
+    }
+
+    /// This answer as the typed error the platform acts on.
+    pub fn into_error(self) -> SyncError {
+        classify(&self.response, &self.endpoint, self.now_unix)
+    }
+
+    /// The JSON body of a success; a body that does not parse is an outage, not a success.
+    pub fn json(&self) -> Result<serde_json::Value, SyncError> {
+        serde_json::from_slice(&self.response.body)
+            .map_err(|e| unreadable(self.response.status, &self.endpoint, &e.to_string()))
+    }
+}
+
+pub struct Session<'a> {
+    platform: &'a dyn Platform,
+    settings: &'a Settings,
+    endpoint: Endpoint,
+    authorization: String,
+    calls: u32,
+    rediscovered: bool,
+    account: Option<AccountInfo>,
+}
+
+impl<'a> Session<'a> {
+    /// Resolves the endpoint: the setting, else host data, else discovery on r1.
+    pub fn open(platform: &'a dyn Platform, settings: &'a Settings) -> Result<Self, SyncError> {
+        let credentials = format!("{}:{}", settings.api_user, settings.api_password);
+        let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
+        let (base, source) = match (&settings.api_endpoint, region::cached(platform, &settings.api_user)) {
+            (Some(configured), _) => (configured.clone(), EndpointSource::Configured),
+            (None, Some(cached)) => (cached, EndpointSource::Cached),
+            (None, None) => (String::new(), EndpointSource::Discovered),
+        };
+        let mut session = Session {
+            platform,
+            settings,
+            endpoint: Endpoint { base, source },
+            authorization,
+            calls: 0,
+            rediscovered: false,
+            account: None,
+        };
+        if session.endpoint.base.is_empty() {
+            session.discover()?;
+        }
+        Ok(session)
+    }
+
+    /// Every HTTP call made so far, discovery included.
+    pub fn calls(&self) -> u32 {
+        self.calls
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub fn platform(&self) -> &'a dyn Platform {
+        self.platform
+    }
+
+    pub fn now_unix(&self) -> i64 {
+        self.platform.now_unix()
+    }
+
+    /// The account found by discovery in this session, if one ran.
+    pub fn account(&self) -> Option<&AccountInfo> {
+        self.account.as_ref()
+    }
+
+    /// `GET /v2/account-info` on r1: the account's id, name and regional endpoint, cached.
+    pub fn discover(&mut self) -> Result<AccountInfo, SyncError> {
+        let path = "/v2/account-info";
+        let response = self.raw(Method::Get, DISCOVERY_BASE, path, None)?;
+        let endpoint = format!("GET {path}");
+        if !(200..300).contains(&response.status) {
+            return Err(classify(&response, &endpoint, self.now_unix()));
+        }
+        let info = parse_account_info(&response.body).map_err(|what| unreadable(response.status, &endpoint, &what))?;
+        if self.endpoint.source != EndpointSource::Configured {
+            region::remember(self.platform, &self.settings.api_user, &info.base);
+            self.endpoint = Endpoint { base: info.base.clone(), source: EndpointSource::Discovered };
+        }
+        self.account = Some(info.clone());
+        Ok(info)
+    }
+
+    pub fn get(&mut self, path: &str) -> Result<Reply, SyncError> {
+        self.call(Method::Get, path, None)
+    }
+
+    pub fn send_json(&mut self, method: Method, path: &str, body: &serde_json::Value) -> Result<Reply, SyncError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| SyncError::Transport(format!("could not encode the request body: {e}")))?;
+        self.call(method, path, Some(bytes))
+    }
+
+    /// A call with an empty body (`Content-Length: 0`), e.g. creating a collection.
+    pub fn send_empty(&mut self, method: Method, path: &str) -> Result<Reply, SyncError> {
+        self.call(method, path, Some(Vec::new()))
+    }
+
+    /// One logical call. A 403 from an endpoint the connector chose (not configured) may mean
+    /// the account moved region: forget it, rediscover once, and repeat the call there.
+    fn call(&mut self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Reply, SyncError> {
+        let endpoint = format!("{} {}", method.as_str(), path.split('?').next().unwrap_or(path));
+        loop {
+            let base = self.endpoint.base.clone();
+            let response = self.raw(method, &base, path, body.clone())?;
+            if response.status == 403 && self.endpoint.source != EndpointSource::Configured && !self.rediscovered {
+                self.rediscovered = true;
+                self.platform.log(LogLevel::Warn, &format!("{endpoint} answered 403 on {base}: rediscovering the region"));
+                region::forget(self.platform, &self.settings.api_user);
+                let info = self.discover()?;
+                if info.base != base {
+                    continue;
+                }
+            }
+            if is_blocking(&response) {
+                return Err(classify(&response, &endpoint, self.now_unix()));
+            }
+            return Ok(Reply { response, endpoint, now_unix: self.now_unix() });
+        }
+    }
+
+    /// Sends exactly one request; a failure without an HTTP answer is `transport`.
+    fn raw(&mut self, method: Method, base: &str, path: &str, body: Option<Vec<u8>>) -> Result<HttpResponse, SyncError> {
+        let mut headers = vec![
+            ("Authorization".to_string(), self.authorization.clone()),
+            ("Accept".to_string(), "application/json".to_string()),
+            ("User-Agent".to_string(), USER_AGENT.to_string()),
+        ];
+        if let Some(body) = &body {
+            // waki would otherwise send the body chunked, which Dotdigital does not expect.
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+            headers.push(("Content-Length".to_string(), body.len().to_string()));
+        }
+        if let Some(token) = &self.settings.integration_token {
+            headers.push(("x-ddg-integration-token".to_string(), token.clone()));
+        }
+        let request = HttpRequest { method, url: format!("{base}{path}"), headers, body };
+        self.calls += 1;
+        let label = format!("{} {}", method.as_str(), path.split('?').next().unwrap_or(path));
+        match self.platform.send(&request) {
+            Ok(response) => {
+                self.platform.log(LogLevel::Debug, &format!("{label} on {base} → {}", response.status));
+                Ok(response)
+            }
+            Err(problem) => {
+                self.platform.log(LogLevel::Warn, &format!("{label} on {base} failed: {problem}"));
+                Err(SyncError::Transport(format!("{label}: {problem}")))
+            }
+        }
+    }
+}
+
+/// Reads `{"id", "properties":[{"name","value"}]}`; values are always strings.
+fn parse_account_info(body: &[u8]) -> Result<AccountInfo, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let id = value.get("id").and_then(|i| i.as_i64()).ok_or("no account id")?;
+    let property = |name: &str| {
+        value
+            .get("properties")
+            .and_then(|p| p.as_array())
+            .and_then(|props| props.iter().find(|p| p.get("name").and_then(|n| n.as_str()) == Some(name)))
+            .and_then(|p| p.get("value"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let raw_endpoint = property("ApiEndpoint").ok_or("no ApiEndpoint property")?;
+    let base = region::normalise_api_endpoint(&raw_endpoint)
+        .ok_or_else(|| format!("ApiEndpoint {raw_endpoint:?} is not a Dotdigital API host"))?;
+    Ok(AccountInfo { id, name: property("Name").unwrap_or_default(), base })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_info_is_read_from_properties() {
+        let body = br#"{"id":4711,"properties":[{"name":"Name","type":"String","value":"Acme"},{"name":"ApiEndpoint","type":"String","value":"https://r2-api.dotdigital.com/"}]}"#;
+        let info = parse_account_info(body).unwrap();
+        assert_eq!(info, AccountInfo { id: 4711, name: "Acme".into(), base: "https://r2-api.dotdigital.com".into() });
+        assert!(parse_account_info(br#"{"id":1,"properties":[{"name":"ApiEndpoint","value":"https://evil.example/"}]}"#).is_err());
+        assert!(parse_account_info(b"{").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! Gift card → loyalty certificate: an insight record on the recipient's contact, and one
+//! triggered-campaign email the first time the certificate is Active.
+//!
+//! At most one email, whatever the retries: before sending, the connector writes a
+//! `pending` marker to host data; a definite answer replaces it (`sent`, or cleared when
+//! Dotdigital refused), while a send that got no answer leaves it `pending`, and a pending
+//! certificate is never sent again automatically (the outcome says so). The record's
+//! `announcedAt` mirrors the marker in Dotdigital, so a host that lost its data still
+//! does not send twice.
+
+use super::order::{put_contact_record, RecordTarget};
+use super::{outcome, upsert_contact, validated_settings};
+use crate::dotdigital::Session;
+use crate::mapping::certificate::{certificate, certificate_record, triggered_send, Certificate};
+use crate::mapping::contact::contact_for_certificate;
+use crate::platform::{LogLevel, Method, Platform};
+use crate::wit::{GiftCard, Settings as RawSettings, SyncAction, SyncError, SyncOutcome};
+
+const SEND_PATH: &str = "/v2/email/triggered-campaign";
+
+/// What host data says about a certificate's email.
+#[derive(Debug, PartialEq)]
+enum Marker {
+    None,
+    /// A send was attempted at this time and got no answer.
+    Pending(String),
+    /// The email went out at this time.
+    Sent(String),
+}
+
+fn marker_key(number: &str) -> String {
+    format!("certificate-email:{number}")
+}
+
+fn read_marker(platform: &dyn Platform, number: &str) -> Marker {
+    match platform.get_data(&marker_key(number)) {
+        Some(v) if v.starts_with("sent:") => Marker::Sent(v["sent:".len()..].to_string()),
+        Some(v) if v.starts_with("pending:") => Marker::Pending(v["pending:".len()..].to_string()),
+        _ => Marker::None,
+    }
+}
+
+pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftCard) -> Result<SyncOutcome, SyncError> {
+    let settings = validated_settings(raw)?;
+    let cert = certificate(&settings, card).map_err(SyncError::InvalidRecord)?;
+    let mut session = Session::open(platform, &settings)?;
+    let mut messages = Vec::new();
+
+    upsert_contact(&mut session, &contact_for_certificate(&cert))?;
+    let target = RecordTarget {
+        email: &cert.email,
+        collection: &settings.certificate_collection,
+        collection_type: "custom",
+        key: &cert.number,
+    };
+    let existing = read_record(&mut session, &target)?;
+    let recorded_at = existing
+        .as_ref()
+        .and_then(|json| json.get("announcedAt"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let marker = read_marker(platform, &cert.number);
+    let mut announced_at = match (&recorded_at, &marker) {
+        (Some(at), _) => Some(at.clone()),
+        (None, Marker::Sent(at)) => Some(at.clone()),
+        _ => None,
+    };
+
+    let mut sent = false;
+    if cert.wants_announcement() && announced_at.is_none() {
+        if let Marker::Pending(at) = &marker {
+            messages.push(format!(
+                "certificate email unconfirmed: the send at {at} got no answer, so it is not repeated \
+                 (at most one email); check the campaign's send report"
+            ));
+        } else {
+            match send_email(&mut session, &cert) {
+                Ok(at) => {
+                    announced_at = Some(at);
+                    sent = true;
+                }
+                Err(error) => {
+                    // Keep the certificate visible even when its email was refused.
+                    let record = certificate_record(&cert, None);
+                    if existing.as_ref() != Some(&record) {
+                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, || contact_for_certificate(&cert));
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    let record = certificate_record(&cert, announced_at.as_deref());
+    let action = if existing.as_ref() == Some(&record) {
+        SyncAction::Unchanged
+    } else {
+        let created = put_contact_record(&mut session, &target, &record, &mut messages, || contact_for_certificate(&cert))?;
+        if created { SyncAction::Created } else { SyncAction::Updated }
+    };
+    let action = if sent { SyncAction::Sent } else { action };
+    Ok(outcome(cert.number.clone(), action, session.calls(), messages))
+}
+
+/// `GET` the certificate's record: its JSON, or `None` when it (or its collection) is missing.
+fn read_record(session: &mut Session, target: &RecordTarget) -> Result<Option<serde_json::Value>, SyncError> {
+    let reply = session.get(&target.path())?;
+    match reply.status() {
+        200 => Ok(reply.json()?.get("json").cloned()),
+        404 => Ok(None),
+        _ => Err(reply.into_error()),
+    }
+}
+
+/// Sends the email once: marks it pending first; a definite answer settles the marker,
+/// no answer leaves it pending (never re-sent). Returns when it was sent.
+fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncError> {
+    let platform = session.platform();
+    let campaign_id = cert
+        .campaign_id
+        .ok_or_else(|| SyncError::InvalidRecord(vec![crate::wit::FieldIssue {
+            field: "certificate_campaign_id".into(),
+            problem: "an Active certificate needs a triggered campaign id".into(),
+        }]))?;
+    let key = marker_key(&cert.number);
+    let now = iso_utc(session.now_unix());
+    platform.set_data(&key, &format!("pending:{now}"), None);
+    match session.send_json(Method::Post, SEND_PATH, &triggered_send(cert, campaign_id)) {
+        Ok(reply) if (200..300).contains(&reply.status()) => {
+            platform.set_data(&key, &format!("sent:{now}"), None);
+            platform.log(LogLevel::Info, &format!("certificate {} announced to campaign {campaign_id}", cert.number));
+            Ok(now)
+        }
+        Ok(reply) => {
+            platform.set_data(&key, "", Some(1));
+            Err(reply.into_error())
+        }
+        Err(SyncError::Transport(problem)) => Err(SyncError::Transport(problem)),
+        Err(answered) => {
+            // Dotdigital answered with an error status: nothing was sent, a retry may send.
+            platform.set_data(&key, "", Some(1));
+            Err(answered)
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
+fn iso_utc(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}

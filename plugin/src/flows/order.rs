@@ -1,0 +1,104 @@
+//! Transaction → contact-scoped insight record keyed by the transaction number.
+//!
+//! The single-record PUT creates neither the contact nor the collection, so the flow does
+//! what the API's 404s ask: create the missing one, then repeat the PUT (both are upserts,
+//! so a host retry at any point is safe).
+
+use super::{outcome, upsert_contact, validated_settings};
+use crate::dotdigital::{segment, Session};
+use crate::mapping::contact::contact_for_order;
+use crate::mapping::order::{plan_order, OrderPlan};
+use crate::platform::{LogLevel, Method, Platform};
+use crate::wit::{Settings as RawSettings, SyncAction, SyncError, SyncOutcome, Transaction};
+
+pub fn sync_order(platform: &dyn Platform, raw: &RawSettings, tx: &Transaction) -> Result<SyncOutcome, SyncError> {
+    let settings = validated_settings(raw)?;
+    let order = match plan_order(&settings, tx).map_err(SyncError::InvalidRecord)? {
+        OrderPlan::Skip { reason } => {
+            platform.log(LogLevel::Info, &format!("transaction {} skipped: {reason}", tx.id));
+            let key = tx.transaction_number.clone().unwrap_or_else(|| tx.id.clone());
+            return Ok(outcome(key, SyncAction::Skipped, 0, vec![reason]));
+        }
+        OrderPlan::Upsert(order) => order,
+    };
+    let mut session = Session::open(platform, &settings)?;
+    let mut messages = Vec::new();
+    let created = put_contact_record(
+        &mut session,
+        &RecordTarget { email: &order.email, collection: &settings.collection_name, collection_type: "orders", key: &order.key },
+        &order.record,
+        &mut messages,
+        || contact_for_order(&order),
+    )?;
+    let action = if created { SyncAction::Created } else { SyncAction::Updated };
+    Ok(outcome(order.key.clone(), action, session.calls(), messages))
+}
+
+/// Where a contact-scoped insight record lives.
+pub struct RecordTarget<'a> {
+    pub email: &'a str,
+    pub collection: &'a str,
+    /// `collectionType` used if the collection has to be created.
+    pub collection_type: &'a str,
+    pub key: &'a str,
+}
+
+impl RecordTarget<'_> {
+    pub fn path(&self) -> String {
+        format!(
+            "/insightData/v3/contacts/email/{}/{}/{}",
+            segment(self.email),
+            segment(self.collection),
+            segment(self.key)
+        )
+    }
+}
+
+/// PUTs the record, creating the contact or the collection when Dotdigital says it is
+/// missing. Returns whether the record is new (201) rather than replaced (204).
+pub fn put_contact_record(
+    session: &mut Session,
+    target: &RecordTarget,
+    record: &serde_json::Value,
+    messages: &mut Vec<String>,
+    contact: impl Fn() -> crate::mapping::contact::ContactUpsert,
+) -> Result<bool, SyncError> {
+    let path = target.path();
+    let mut fixed_contact = false;
+    let mut fixed_collection = false;
+    // Contact and collection may each be missing once, so this runs at most three times.
+    loop {
+        let reply = session.send_json(Method::Put, &path, record)?;
+        match (reply.status(), reply.error_code().as_deref()) {
+            (201, _) => return Ok(true),
+            (200 | 204, _) => return Ok(false),
+            (404, Some("insightData:contactNotFound")) if !fixed_contact => {
+                fixed_contact = true;
+                let upserted = upsert_contact(session, &contact())?;
+                messages.push(format!("contact {} created for {}", upserted.contact_id, target.email));
+            }
+            (404, Some("insightData:collectionNotFound")) if !fixed_collection => {
+                fixed_collection = true;
+                create_collection(session, target.collection, target.collection_type)?;
+                messages.push(format!("collection {} created", target.collection));
+            }
+            _ => return Err(reply.into_error()),
+        }
+    }
+}
+
+/// `POST /insightData/v3/collections/{name}` in contact scope: 201 created, 200 already there.
+fn create_collection(session: &mut Session, name: &str, collection_type: &str) -> Result<(), SyncError> {
+    let path = format!(
+        "/insightData/v3/collections/{}?collectionScope=contact&collectionType={collection_type}",
+        segment(name)
+    );
+    let reply = session.send_empty(Method::Post, &path)?;
+    match reply.status() {
+        200 | 201 => {
+            session.platform().log(LogLevel::Info, &format!("insight collection {name} ready"));
+            Ok(())
+        }
+        _ => Err(reply.into_error()),
+    }
+}

@@ -1,0 +1,70 @@
+//! What a flow needs from the outside world, as a trait: the component implements it with
+//! wasi:http and the host imports; native unit tests implement it with a scripted fake.
+
+/// An HTTP method the connector uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// One outgoing request, fully built (headers included).
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// The answer, read whole.
+#[derive(Clone, Debug, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// Header lookup ignoring case (HTTP/2 lowercases, Dotdigital's docs capitalise).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+/// The host as the flows see it.
+pub trait Platform {
+    /// Sends one request; `Err` is a transport failure (no HTTP answer), described in words.
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
+    fn log(&self, level: LogLevel, message: &str);
+    fn get_data(&self, key: &str) -> Option<String>;
+    fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>);
+    /// Seconds since the Unix epoch.
+    fn now_unix(&self) -> i64;
+}

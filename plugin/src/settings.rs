@@ -1,0 +1,564 @@
+//! A subscription's settings, validated once per call: defaults filled in, values normalised,
+//! and every problem reported by its settings JSON key before anything is sent.
+
+use std::fmt;
+
+use crate::mapping::values::{char_len, iso_currency, issue, non_empty};
+use crate::wit;
+
+/// Insight collection for orders when `collection_name` is blank.
+pub const DEFAULT_COLLECTION: &str = "Purchases";
+/// Insight collection for certificates when `certificate_collection` is blank.
+pub const DEFAULT_CERTIFICATE_COLLECTION: &str = "LoyaltyCertificates";
+/// Transaction types synced as orders when `order_types` is absent.
+pub const DEFAULT_ORDER_TYPE: &str = "Order";
+/// Dotdigital's cap on the lists one contact request may name.
+pub const MAX_LISTS: usize = 100;
+/// Dotdigital's cap on a data field name.
+pub const MAX_DATA_FIELD_CHARS: usize = 20;
+/// Data fields the contact mapping fills from the customer's names; a mapping may not claim them.
+pub const NAME_DATA_FIELDS: [&str; 3] = ["FIRSTNAME", "LASTNAME", "FULLNAME"];
+
+/// Validated settings: what the flows and the mapping read.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub api_user: String,
+    pub api_password: String,
+    /// `https://rN-api.dotdigital.com`, no trailing slash; absent = discover the region.
+    pub api_endpoint: Option<String>,
+    /// A GUID, braces optional, as given.
+    pub integration_token: Option<String>,
+    /// `html` or `plainText`, in the casing Dotdigital's PATCH schema requires.
+    pub email_type: &'static str,
+    /// `unknown`, `single`, `double` or `verifiedDouble`.
+    pub opt_in_type: &'static str,
+    pub list_ids: Vec<u32>,
+    pub data_field_map: Vec<DataFieldMapping>,
+    pub collection_name: String,
+    /// An active ISO 4217 code, uppercased.
+    pub default_currency: Option<String>,
+    /// Trimmed, non-empty; compared case-insensitively.
+    pub order_types: Vec<String>,
+    pub certificate_campaign_id: Option<u32>,
+    pub certificate_collection: String,
+}
+
+/// One `data_field_map` entry: a customer custom field copied into a contact data field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataFieldMapping {
+    /// The custom field name, trimmed; matched case-insensitively.
+    pub custom_field: String,
+    /// The data field name, uppercased (Dotdigital matches data fields case-insensitively).
+    pub data_field: String,
+}
+
+impl Settings {
+    /// Validates the platform's settings, listing every problem, not just the first.
+    pub fn validate(raw: &wit::Settings) -> Result<Settings, Vec<wit::FieldIssue>> {
+        let mut issues = Vec::new();
+
+        let api_user = raw.api_user.trim().to_string();
+        if api_user.is_empty() {
+            issues.push(issue("api_user", "required: the Dotdigital API user (apiuser-…@apiconnector.com)"));
+        } else if api_user.contains(':') || api_user.chars().any(char::is_control) {
+            issues.push(issue("api_user", "must not contain `:` or control characters (HTTP Basic authentication cannot carry them)"));
+        }
+        // The password is used exactly as typed, and never quoted back in a problem.
+        if raw.api_password.is_empty() {
+            issues.push(issue("api_password", "required: the API user's password"));
+        } else if raw.api_password.chars().any(char::is_control) {
+            issues.push(issue("api_password", "must not contain control characters"));
+        }
+
+        let api_endpoint = non_empty(raw.api_endpoint.as_deref()).and_then(|text| {
+            api_endpoint(text).map_err(|problem| issues.push(issue("api_endpoint", problem))).ok()
+        });
+
+        let integration_token = non_empty(raw.integration_token.as_deref()).and_then(|text| {
+            if is_guid(text) {
+                Some(text.to_string())
+            } else {
+                issues.push(issue("integration_token", "must be a GUID such as 5a96bc79-19a7-4544-973b-e2da0c9136f9 (braces optional)"));
+                None
+            }
+        });
+
+        let email_type = match non_empty(raw.email_type.as_deref()) {
+            None => "html",
+            Some(t) if t.eq_ignore_ascii_case("html") => "html",
+            Some(t) if t.eq_ignore_ascii_case("plainText") => "plainText",
+            Some(t) => {
+                issues.push(issue("email_type", format!("`{t}` is not `html` or `plainText`")));
+                "html"
+            }
+        };
+
+        let opt_in_type = match non_empty(raw.opt_in_type.as_deref()) {
+            None => "single",
+            Some(t) => match ["unknown", "single", "double", "verifiedDouble"].into_iter().find(|k| t.eq_ignore_ascii_case(k)) {
+                Some(known) => known,
+                None => {
+                    issues.push(issue("opt_in_type", format!("`{t}` is not `unknown`, `single`, `double` or `verifiedDouble`")));
+                    "single"
+                }
+            },
+        };
+
+        if raw.list_ids.len() > MAX_LISTS {
+            issues.push(issue("list_ids", format!("{} lists given; Dotdigital accepts at most {MAX_LISTS}", raw.list_ids.len())));
+        }
+        for (i, &id) in raw.list_ids.iter().enumerate() {
+            if let Err(problem) = positive_int32(id) {
+                issues.push(issue(format!("list_ids[{i}]"), problem));
+            } else if raw.list_ids[..i].contains(&id) {
+                issues.push(issue(format!("list_ids[{i}]"), format!("list {id} is listed twice")));
+            }
+        }
+
+        let data_field_map = data_field_map(&raw.data_field_map, &mut issues);
+
+        let collection_name = collection(raw.collection_name.as_deref(), DEFAULT_COLLECTION, "collection_name", &mut issues);
+        let certificate_collection = collection(
+            raw.certificate_collection.as_deref(),
+            DEFAULT_CERTIFICATE_COLLECTION,
+            "certificate_collection",
+            &mut issues,
+        );
+        if collection_name.eq_ignore_ascii_case(&certificate_collection) {
+            // One collection holds one inferred schema; orders and certificates would clash.
+            issues.push(issue("certificate_collection", format!("must differ from collection_name (`{collection_name}`)")));
+        }
+
+        let default_currency = non_empty(raw.default_currency.as_deref()).and_then(|code| {
+            let valid = iso_currency(code);
+            if valid.is_none() {
+                issues.push(issue("default_currency", format!("`{code}` is not an active ISO 4217 currency code")));
+            }
+            valid
+        });
+
+        let order_types = match &raw.order_types {
+            None => vec![DEFAULT_ORDER_TYPE.to_string()],
+            Some(types) => {
+                if types.is_empty() {
+                    issues.push(issue("order_types", "must name at least one transaction type (e.g. [\"Order\"])"));
+                }
+                let mut kept = Vec::with_capacity(types.len());
+                for (i, t) in types.iter().enumerate() {
+                    match non_empty(Some(t)) {
+                        Some(t) => kept.push(t.to_string()),
+                        None => issues.push(issue(format!("order_types[{i}]"), "must not be empty")),
+                    }
+                }
+                kept
+            }
+        };
+
+        let certificate_campaign_id = raw.certificate_campaign_id.and_then(|id| match positive_int32(id) {
+            Ok(()) => Some(id),
+            Err(problem) => {
+                issues.push(issue("certificate_campaign_id", problem));
+                None
+            }
+        });
+
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        Ok(Settings {
+            api_user,
+            api_password: raw.api_password.clone(),
+            api_endpoint,
+            integration_token,
+            email_type,
+            opt_in_type,
+            list_ids: raw.list_ids.clone(),
+            data_field_map,
+            collection_name,
+            default_currency,
+            order_types,
+            certificate_campaign_id,
+            certificate_collection,
+        })
+    }
+
+    /// Whether a transaction type is one of the synced order types (case-insensitive).
+    pub fn is_order_type(&self, transaction_type: &str) -> bool {
+        let t = transaction_type.trim();
+        self.order_types.iter().any(|known| known.eq_ignore_ascii_case(t))
+    }
+}
+
+// Hand-written so that secrets never reach a log line or a test failure message.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("api_user", &self.api_user)
+            .field("api_password", &"***")
+            .field("api_endpoint", &self.api_endpoint)
+            .field("integration_token", &self.integration_token.as_ref().map(|_| "***"))
+            .field("email_type", &self.email_type)
+            .field("opt_in_type", &self.opt_in_type)
+            .field("list_ids", &self.list_ids)
+            .field("data_field_map", &self.data_field_map)
+            .field("collection_name", &self.collection_name)
+            .field("default_currency", &self.default_currency)
+            .field("order_types", &self.order_types)
+            .field("certificate_campaign_id", &self.certificate_campaign_id)
+            .field("certificate_collection", &self.certificate_collection)
+            .finish()
+    }
+}
+
+/// Dotdigital ids are int32 in every schema; 0 is never an id.
+pub fn positive_int32(id: u32) -> Result<(), String> {
+    if id == 0 {
+        Err("must be greater than 0".into())
+    } else if id > i32::MAX as u32 {
+        Err(format!("{id} is larger than Dotdigital ids go (2147483647)"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `https://r1|r2|r3-api.dotdigital.com`, any casing, an optional trailing `/`. The legacy
+/// `rN-api.dotmailer.com` hosts name the same regions and are rewritten to the current ones.
+fn api_endpoint(text: &str) -> Result<String, String> {
+    let lower = text.trim_end_matches('/').to_ascii_lowercase();
+    let host = lower.strip_prefix("https://").ok_or_else(|| format!("`{text}` must start with https://"))?;
+    for region in ["r1", "r2", "r3"] {
+        if host == format!("{region}-api.dotdigital.com") || host == format!("{region}-api.dotmailer.com") {
+            return Ok(format!("https://{region}-api.dotdigital.com"));
+        }
+    }
+    Err(format!("`{text}` is not a Dotdigital API endpoint: use https://r1-api.dotdigital.com, https://r2-api.dotdigital.com or https://r3-api.dotdigital.com, or leave it blank to discover the region"))
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex, optionally inside one pair of braces.
+fn is_guid(text: &str) -> bool {
+    let inner = match text.strip_prefix('{') {
+        Some(rest) => match rest.strip_suffix('}') {
+            Some(inner) => inner,
+            None => return false,
+        },
+        None => text,
+    };
+    let groups: Vec<&str> = inner.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Dotdigital's collection-name rule, `^[-A-Za-z_][-A-Za-z0-9_]{1,255}$` (so 2–255 chars, as
+/// the schema's `maxLength` is 255).
+pub fn is_collection_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let valid_char = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+    (2..=255).contains(&bytes.len())
+        && bytes.first().is_some_and(|b| !b.is_ascii_digit() && valid_char(b))
+        && bytes.iter().all(valid_char)
+}
+
+fn collection(raw: Option<&str>, default: &str, key: &str, issues: &mut Vec<wit::FieldIssue>) -> String {
+    match non_empty(raw) {
+        None => default.to_string(),
+        Some(name) if is_collection_name(name) => name.to_string(),
+        Some(name) => {
+            issues.push(issue(
+                key,
+                format!("`{name}` is not a valid collection name: 2-255 characters of letters, digits, `-` and `_`, not starting with a digit"),
+            ));
+            default.to_string()
+        }
+    }
+}
+
+/// Dotdigital's data field name rule: 1–20 characters of `[A-Za-z0-9_-]`.
+pub fn is_data_field_name(name: &str) -> bool {
+    (1..=MAX_DATA_FIELD_CHARS).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn data_field_map(raw: &[wit::FieldMapping], issues: &mut Vec<wit::FieldIssue>) -> Vec<DataFieldMapping> {
+    let mut map: Vec<DataFieldMapping> = Vec::with_capacity(raw.len());
+    for (i, entry) in raw.iter().enumerate() {
+        let custom_field = non_empty(Some(&entry.custom_field));
+        if custom_field.is_none() {
+            issues.push(issue(format!("data_field_map[{i}].custom_field"), "required: the customer custom field to copy"));
+        }
+        let data_field = entry.data_field.trim().to_ascii_uppercase();
+        let data_problem = if data_field.is_empty() {
+            Some("required: the Dotdigital contact data field to fill".to_string())
+        } else if !is_data_field_name(&data_field) {
+            Some(format!(
+                "`{}` is not a data field name: at most {MAX_DATA_FIELD_CHARS} characters of letters, digits, `-` and `_` ({} given)",
+                entry.data_field.trim(),
+                char_len(entry.data_field.trim())
+            ))
+        } else if NAME_DATA_FIELDS.contains(&data_field.as_str()) {
+            Some(format!("{data_field} is filled from the customer's names; map the custom field to another data field"))
+        } else if map.iter().any(|m| m.data_field == data_field) {
+            Some(format!("{data_field} is mapped twice"))
+        } else {
+            None
+        };
+        if let Some(problem) = data_problem {
+            issues.push(issue(format!("data_field_map[{i}].data_field"), problem));
+        }
+        if let Some(custom_field) = custom_field {
+            map.push(DataFieldMapping { custom_field: custom_field.to_string(), data_field });
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn raw() -> wit::Settings {
+        wit::Settings {
+            api_user: "apiuser-abc123@apiconnector.com".into(),
+            api_password: "s3cr3t-Pa55".into(),
+            api_endpoint: None,
+            integration_token: None,
+            email_type: None,
+            opt_in_type: None,
+            list_ids: vec![],
+            data_field_map: vec![],
+            collection_name: None,
+            default_currency: None,
+            order_types: None,
+            certificate_campaign_id: None,
+            certificate_collection: None,
+        }
+    }
+
+    /// Valid settings with the defaults.
+    pub fn defaults() -> Settings {
+        Settings::validate(&raw()).expect("valid")
+    }
+
+    fn mapping(custom_field: &str, data_field: &str) -> wit::FieldMapping {
+        wit::FieldMapping { custom_field: custom_field.into(), data_field: data_field.into() }
+    }
+
+    fn issues_of(raw: &wit::Settings) -> Vec<(String, String)> {
+        Settings::validate(raw).expect_err("invalid").into_iter().map(|i| (i.field, i.problem)).collect()
+    }
+
+    fn fields(issues: &[(String, String)]) -> Vec<&str> {
+        issues.iter().map(|(f, _)| f.as_str()).collect()
+    }
+
+    #[test]
+    fn defaults_are_filled_in() {
+        let s = defaults();
+        assert_eq!(s.api_user, "apiuser-abc123@apiconnector.com");
+        assert_eq!(s.api_endpoint, None);
+        assert_eq!(s.integration_token, None);
+        assert_eq!(s.email_type, "html");
+        assert_eq!(s.opt_in_type, "single");
+        assert!(s.list_ids.is_empty());
+        assert!(s.data_field_map.is_empty());
+        assert_eq!(s.collection_name, "Purchases");
+        assert_eq!(s.default_currency, None);
+        assert_eq!(s.order_types, vec!["Order".to_string()]);
+        assert_eq!(s.certificate_campaign_id, None);
+        assert_eq!(s.certificate_collection, "LoyaltyCertificates");
+    }
+
+    #[test]
+    fn blank_optional_settings_take_the_defaults() {
+        let mut r = raw();
+        r.api_endpoint = Some(" ".into());
+        r.integration_token = Some(String::new());
+        r.email_type = Some(String::new());
+        r.opt_in_type = Some("  ".into());
+        r.collection_name = Some(String::new());
+        r.default_currency = Some(String::new());
+        r.certificate_collection = Some(" ".into());
+        assert_eq!(Settings::validate(&r).unwrap(), defaults());
+    }
+
+    #[test]
+    fn values_are_normalised() {
+        let mut r = raw();
+        r.api_user = "  apiuser-abc123@apiconnector.com ".into();
+        r.api_endpoint = Some("https://R2-API.dotdigital.com/".into());
+        r.integration_token = Some("{5A96BC79-19a7-4544-973b-e2da0c9136f9}".into());
+        r.email_type = Some("PLAINTEXT".into());
+        r.opt_in_type = Some("verifieddouble".into());
+        r.list_ids = vec![123456, 7];
+        r.data_field_map = vec![mapping(" Loyalty Tier ", "loyalty_tier"), mapping("Points", "Points-Balance")];
+        r.collection_name = Some("Orders_UK".into());
+        r.default_currency = Some("gbp".into());
+        r.order_types = Some(vec!["Order".into(), " Invoice ".into()]);
+        r.certificate_campaign_id = Some(99);
+        r.certificate_collection = Some("-certs".into());
+        let s = Settings::validate(&r).unwrap();
+        assert_eq!(s.api_user, "apiuser-abc123@apiconnector.com");
+        assert_eq!(s.api_endpoint.as_deref(), Some("https://r2-api.dotdigital.com"));
+        assert_eq!(s.integration_token.as_deref(), Some("{5A96BC79-19a7-4544-973b-e2da0c9136f9}"));
+        assert_eq!(s.email_type, "plainText");
+        assert_eq!(s.opt_in_type, "verifiedDouble");
+        assert_eq!(s.list_ids, vec![123456, 7]);
+        assert_eq!(
+            s.data_field_map,
+            vec![
+                DataFieldMapping { custom_field: "Loyalty Tier".into(), data_field: "LOYALTY_TIER".into() },
+                DataFieldMapping { custom_field: "Points".into(), data_field: "POINTS-BALANCE".into() },
+            ]
+        );
+        assert_eq!(s.collection_name, "Orders_UK");
+        assert_eq!(s.default_currency.as_deref(), Some("GBP"));
+        assert_eq!(s.order_types, vec!["Order".to_string(), "Invoice".to_string()]);
+        assert!(s.is_order_type("invoice") && s.is_order_type(" ORDER ") && !s.is_order_type("Quote"));
+        assert_eq!(s.certificate_campaign_id, Some(99));
+        assert_eq!(s.certificate_collection, "-certs");
+    }
+
+    #[test]
+    fn endpoints() {
+        for (given, expected) in [
+            ("https://r1-api.dotdigital.com", "https://r1-api.dotdigital.com"),
+            ("https://r3-api.dotdigital.com//", "https://r3-api.dotdigital.com"),
+            ("HTTPS://r2-api.dotmailer.com/", "https://r2-api.dotdigital.com"),
+        ] {
+            let mut r = raw();
+            r.api_endpoint = Some(given.into());
+            assert_eq!(Settings::validate(&r).unwrap().api_endpoint.as_deref(), Some(expected), "{given}");
+        }
+        for bad in [
+            "http://r1-api.dotdigital.com",
+            "https://r4-api.dotdigital.com",
+            "https://r1-api.dotdigital.com.evil.example",
+            "https://evil.example/r1-api.dotdigital.com",
+            "https://r1-api.dotdigital.com/v2",
+            "https://r1-api.dotdigital.com:8443",
+            "r1-api.dotdigital.com",
+        ] {
+            let mut r = raw();
+            r.api_endpoint = Some(bad.into());
+            assert_eq!(fields(&issues_of(&r)), ["api_endpoint"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn collection_names_follow_dotdigitals_regex() {
+        for ok in ["Ab", "_x", "-x", "Purchases", "Orders-2025_v2", &"a".repeat(255)] {
+            assert!(is_collection_name(ok), "{ok}");
+        }
+        for bad in ["", "A", "1abc", "9", "has space", "dot.ted", "ümlaut", &"a".repeat(256)] {
+            assert!(!is_collection_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let mut r = raw();
+        r.api_user = "  ".into();
+        r.api_password = String::new();
+        r.api_endpoint = Some("https://api.example.com".into());
+        r.integration_token = Some("not-a-guid".into());
+        r.email_type = Some("rich".into());
+        r.opt_in_type = Some("triple".into());
+        r.list_ids = vec![5, 0, 5, 3_000_000_000];
+        r.data_field_map = vec![
+            mapping("", "TIER"),
+            mapping("Tier", "THIS_NAME_IS_FAR_TOO_LONG"),
+            mapping("Tier", "bad name"),
+            mapping("First", "firstname"),
+            mapping("Points", "POINTS"),
+            mapping("Points again", "points"),
+            mapping("Nothing", " "),
+        ];
+        r.collection_name = Some("1abc".into());
+        r.default_currency = Some("EURO".into());
+        r.order_types = Some(vec!["Order".into(), " ".into()]);
+        r.certificate_campaign_id = Some(0);
+        r.certificate_collection = Some("A".into());
+        let issues = issues_of(&r);
+        assert_eq!(
+            fields(&issues),
+            [
+                "api_user",
+                "api_password",
+                "api_endpoint",
+                "integration_token",
+                "email_type",
+                "opt_in_type",
+                "list_ids[1]",
+                "list_ids[2]",
+                "list_ids[3]",
+                "data_field_map[0].custom_field",
+                "data_field_map[1].data_field",
+                "data_field_map[2].data_field",
+                "data_field_map[3].data_field",
+                "data_field_map[5].data_field",
+                "data_field_map[6].data_field",
+                "collection_name",
+                "certificate_collection",
+                "default_currency",
+                "order_types[1]",
+                "certificate_campaign_id",
+            ]
+        );
+        // Problems say what is wrong and what to do.
+        let problem = |f: &str| issues.iter().find(|(k, _)| k == f).map(|(_, p)| p.as_str()).unwrap();
+        assert!(problem("list_ids[2]").contains("twice"));
+        assert!(problem("list_ids[3]").contains("2147483647"));
+        assert!(problem("data_field_map[1].data_field").contains("20"));
+        assert!(problem("data_field_map[3].data_field").contains("FIRSTNAME"));
+        assert!(problem("data_field_map[5].data_field").contains("twice"));
+        assert!(problem("default_currency").contains("ISO 4217"));
+        assert!(problem("collection_name").contains("digit"));
+    }
+
+    #[test]
+    fn more_setting_problems() {
+        let mut r = raw();
+        r.api_user = "user:name".into();
+        r.list_ids = (1..=101).collect();
+        r.order_types = Some(vec![]);
+        r.collection_name = Some("Certs".into());
+        r.certificate_collection = Some("certs".into());
+        r.certificate_campaign_id = Some(u32::MAX);
+        r.integration_token = Some("{5a96bc79-19a7-4544-973b-e2da0c9136f9".into());
+        assert_eq!(
+            fields(&issues_of(&r)),
+            ["api_user", "integration_token", "list_ids", "certificate_collection", "order_types", "certificate_campaign_id"]
+        );
+    }
+
+    #[test]
+    fn guids() {
+        assert!(is_guid("5a96bc79-19a7-4544-973b-e2da0c9136f9"));
+        assert!(is_guid("{5a96bc79-19a7-4544-973b-e2da0c9136f9}"));
+        for bad in ["", "{}", "5a96bc79-19a7-4544-973b-e2da0c9136f", "5a96bc79-19a7-4544-973b-e2da0c9136fg", "5a96bc7919a74544973be2da0c9136f9", "5a96bc79-19a7-4544-973b-e2da0c9136f9}"] {
+            assert!(!is_guid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let mut r = raw();
+        r.integration_token = Some("5a96bc79-19a7-4544-973b-e2da0c9136f9".into());
+        let s = Settings::validate(&r).unwrap();
+        for text in [format!("{s:?}"), format!("{s:#?}")] {
+            assert!(!text.contains("s3cr3t-Pa55"), "{text}");
+            assert!(!text.contains("5a96bc79"), "{text}");
+            assert!(text.contains("***"));
+            assert!(text.contains("apiuser-abc123@apiconnector.com"));
+        }
+    }
+
+    #[test]
+    fn problems_never_quote_the_password() {
+        let mut r = raw();
+        r.api_password = "pa\u{7}ss".into();
+        r.api_user = String::new();
+        let issues = Settings::validate(&r).unwrap_err();
+        assert!(issues.iter().all(|i| !i.problem.contains("pa\u{7}ss")));
+        assert_eq!(issues.len(), 2);
+    }
+}

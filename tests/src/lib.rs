@@ -1,0 +1,168 @@
+//! Shared set-up for the end-to-end tests: a simulator on a free loopback port, the embedded
+//! component loaded once per test binary, and a platform whose logs are kept in memory so
+//! tests can read them.
+
+pub mod openapi;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
+use dotdigital_harness::retry::RetryPolicy;
+use dotdigital_harness::runtime::{Plugin, SandboxLimits, Upstream};
+use dotdigital_harness::sim::{SimConfig, Simulator};
+use dotdigital_harness::{Flow, Platform, PlatformOptions};
+use serde_json::{json, Value};
+
+pub use dotdigital_harness::sim::{Fault, FaultAction};
+
+/// The demo account (r1) and its password; tests grep every output for the password.
+pub const DEMO_ACCOUNT: i64 = 4711;
+pub const DEMO_PASSWORD: &str = "demo-password";
+/// The demo account in r2.
+pub const R2_ACCOUNT: i64 = 4712;
+
+static PLUGIN: tokio::sync::OnceCell<Arc<Plugin>> = tokio::sync::OnceCell::const_new();
+
+/// Limits short enough for tests to be quick, long enough for a debug build.
+pub fn test_limits() -> SandboxLimits {
+    SandboxLimits { call_timeout: Duration::from_secs(2), ..SandboxLimits::default() }
+}
+
+/// The embedded component, compiled once per test binary.
+pub async fn plugin() -> Arc<Plugin> {
+    PLUGIN
+        .get_or_init(|| async {
+            let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
+            dotdigital_harness::load_plugin(None, test_limits(), log).await.expect("the embedded plugin loads")
+        })
+        .await
+        .clone()
+}
+
+/// Retries as the platform does, with waits shrunk to keep tests fast.
+pub fn quick_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        max_rate_wait: Duration::from_secs(5),
+    }
+}
+
+pub fn demo_settings() -> Value {
+    json!({
+        "name": "Dotdigital - Test",
+        "api_user": "demo@apiconnector.com",
+        "api_password": DEMO_PASSWORD,
+        "default_currency": "GBP",
+        "certificate_campaign_id": 9001,
+        "data_field_map": [{"custom_field": "Loyalty Tier", "data_field": "LOYALTY_TIER"}],
+        "list_ids": [123456]
+    })
+}
+
+pub fn r2_settings() -> Value {
+    let mut settings = demo_settings();
+    settings["api_user"] = json!("demo-r2@apiconnector.com");
+    settings["api_password"] = json!("demo-r2-password");
+    settings
+}
+
+/// One test's world: a simulator, a platform pointed at it, and the platform's logs.
+pub struct World {
+    pub sim: Simulator,
+    pub platform: Arc<Platform>,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    pub state: PathBuf,
+}
+
+impl World {
+    pub async fn new(settings: Value) -> World {
+        let sim = Simulator::start(SimConfig::demo(), 0).await.expect("the simulator starts");
+        World::with_sim(sim, settings, fresh_state_dir()).await
+    }
+
+    /// A platform on an existing simulator and state directory (a "next run").
+    pub async fn with_sim(sim: Simulator, settings: Value, state: PathBuf) -> World {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let options = PlatformOptions {
+            upstream: Upstream::Forward(sim.addr()),
+            state_dir: Some(state.clone()),
+            retry: quick_retry(),
+            log_target: LogTarget::Memory(logs.clone()),
+            log_level: Level::Debug,
+        };
+        let platform = Platform::new(plugin().await, &settings, options).expect("the settings are accepted");
+        World { sim, platform: Arc::new(platform), logs, state }
+    }
+
+    pub async fn sync(&self, flow: Flow, record: &Value) -> Value {
+        self.platform.sync(flow, 1, record).await
+    }
+
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Requests the simulator received on paths starting with `prefix`.
+    pub fn requests_to(&self, method: &str, prefix: &str) -> Vec<dotdigital_harness::sim::RequestRecord> {
+        self.sim.requests().into_iter().filter(|r| r.method == method && r.path.starts_with(prefix)).collect()
+    }
+
+    /// Everything the state directory holds, as text.
+    pub fn state_text(&self) -> String {
+        let mut text = String::new();
+        if let Ok(entries) = std::fs::read_dir(&self.state) {
+            for entry in entries.flatten() {
+                text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        text
+    }
+}
+
+pub fn fresh_state_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dd-e2e-{}-{:016x}", std::process::id(), fastrand_u64()));
+    std::fs::create_dir_all(&dir).expect("creating a state dir");
+    dir
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.finish()
+}
+
+pub fn customer(id: &str, email: &str) -> Value {
+    json!({
+        "id": id,
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "email_address": email,
+        "addresses": [{"first_name": "Jane", "last_name": "Doe", "phone_number": "+44 7700 900123",
+                       "address_1": "12 Harbour Row", "city": "Bristol", "country": "GB", "postal_code": "BS1 5TY",
+                       "is_primary_billing": true, "is_primary_shipping": true}],
+        "custom_fields": [{"id": "1", "custom_field_name": "Loyalty Tier", "value": "Gold"}]
+    })
+}
+
+/// Asserts an output line succeeded and returns its outcome.
+pub fn ok(line: &Value) -> &Value {
+    assert_eq!(line["ok"], json!(true), "expected success: {line}");
+    &line["outcome"]
+}
+
+/// Asserts an output line failed with `kind` and returns its error.
+pub fn failed<'a>(line: &'a Value, kind: &str) -> &'a Value {
+    assert_eq!(line["ok"], json!(false), "expected failure: {line}");
+    assert_eq!(line["error"]["kind"], json!(kind), "{line}");
+    &line["error"]
+}
+
+/// The field paths of an invalid-* error.
+pub fn issue_fields(error: &Value) -> Vec<String> {
+    error["issues"].as_array().map(|a| a.iter().filter_map(|i| i["field"].as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
