@@ -86,7 +86,7 @@ struct SetupError(String);
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo => crate::demo::run().await.map_err(|e| SetupError(format!("{e:#}"))),
+        Command::Demo => crate::demo::run().await.map(|()| true).map_err(|e| SetupError(format!("{e:#}"))),
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
         Command::Validate { common } => validate(common).await,
         Command::Describe { plugin } => describe(plugin.as_deref()).await,

@@ -37,7 +37,7 @@ pub async fn run() -> Result<()> {
     eprintln!("demo: {} {} (sha256 {}) against the simulator at {}", info.name, info.version, &plugin.sha256()[..12], sim.addr());
 
     let mut stdout = std::io::stdout();
-    let mut sync = |flow: Flow, text: &'static str| {
+    let sync = |flow: Flow, text: &'static str| {
         let platform = platform.clone();
         async move { platform.run(flow, Box::new(std::io::Cursor::new(text)), &mut std::io::stdout()).await }
     };

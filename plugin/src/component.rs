@@ -26,7 +26,7 @@ impl Platform for Component {
             .request(method, &request.url)
             .connect_timeout(CONNECT_TIMEOUT);
         for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            builder = builder.header(*name, value.as_str());
         }
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());

@@ -28,7 +28,8 @@ impl Method {
 pub struct HttpRequest {
     pub method: Method,
     pub url: String,
-    pub headers: Vec<(String, String)>,
+    /// Names are constants: the connector never invents header names at run time.
+    pub headers: Vec<(&'static str, String)>,
     pub body: Option<Vec<u8>>,
 }
 

@@ -1,6 +1,7 @@
 //! A subscription's settings, validated once per call: defaults filled in, values normalised,
 //! and every problem reported by its settings JSON key before anything is sent.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::mapping::values::{char_len, iso_currency, issue, non_empty};
@@ -107,10 +108,11 @@ impl Settings {
         if raw.list_ids.len() > MAX_LISTS {
             issues.push(issue("list_ids", format!("{} lists given; Dotdigital accepts at most {MAX_LISTS}", raw.list_ids.len())));
         }
+        let mut seen_lists = BTreeSet::new();
         for (i, &id) in raw.list_ids.iter().enumerate() {
             if let Err(problem) = positive_int32(id) {
                 issues.push(issue(format!("list_ids[{i}]"), problem));
-            } else if raw.list_ids[..i].contains(&id) {
+            } else if !seen_lists.insert(id) {
                 issues.push(issue(format!("list_ids[{i}]"), format!("list {id} is listed twice")));
             }
         }
@@ -280,6 +282,7 @@ pub fn is_data_field_name(name: &str) -> bool {
 
 fn data_field_map(raw: &[wit::FieldMapping], issues: &mut Vec<wit::FieldIssue>) -> Vec<DataFieldMapping> {
     let mut map: Vec<DataFieldMapping> = Vec::with_capacity(raw.len());
+    let mut seen = BTreeSet::new();
     for (i, entry) in raw.iter().enumerate() {
         let custom_field = non_empty(Some(&entry.custom_field));
         if custom_field.is_none() {
@@ -296,7 +299,7 @@ fn data_field_map(raw: &[wit::FieldMapping], issues: &mut Vec<wit::FieldIssue>) 
             ))
         } else if NAME_DATA_FIELDS.contains(&data_field.as_str()) {
             Some(format!("{data_field} is filled from the customer's names; map the custom field to another data field"))
-        } else if map.iter().any(|m| m.data_field == data_field) {
+        } else if !seen.insert(data_field.clone()) {
             Some(format!("{data_field} is mapped twice"))
         } else {
             None
@@ -528,6 +531,15 @@ pub(crate) mod tests {
             fields(&issues_of(&r)),
             ["api_user", "integration_token", "list_ids", "certificate_collection", "order_types", "certificate_campaign_id"]
         );
+    }
+
+    #[test]
+    fn huge_inputs_stay_cheap() {
+        let mut r = raw();
+        r.list_ids = (1..=200_000).chain(1..=3).collect();
+        r.data_field_map = (0..50_000).map(|i| mapping(&format!("F{i}"), &format!("D{i}"))).collect();
+        let issues = issues_of(&r);
+        assert_eq!(fields(&issues), ["list_ids", "list_ids[200000]", "list_ids[200001]", "list_ids[200002]"]);
     }
 
     #[test]

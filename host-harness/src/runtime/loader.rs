@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
@@ -95,7 +95,7 @@ pub struct Plugin {
 impl Plugin {
     pub async fn load(engine: &Engine, bytes: &[u8], limits: SandboxLimits, log: LogSink) -> Result<Plugin> {
         let sha256 = hex(&Sha256::digest(bytes));
-        let component = Component::new(engine, bytes).context("compiling the plugin component")?;
+        let component = Component::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))?;
         check_imports(engine, &component)?;
         let mut linker = Linker::<CallState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

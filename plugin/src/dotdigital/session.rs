@@ -166,17 +166,17 @@ impl<'a> Session<'a> {
     /// Sends exactly one request; a failure without an HTTP answer is `transport`.
     fn raw(&mut self, method: Method, base: &str, path: &str, body: Option<Vec<u8>>) -> Result<HttpResponse, SyncError> {
         let mut headers = vec![
-            ("Authorization".to_string(), self.authorization.clone()),
-            ("Accept".to_string(), "application/json".to_string()),
-            ("User-Agent".to_string(), USER_AGENT.to_string()),
+            ("Authorization", self.authorization.clone()),
+            ("Accept", "application/json".to_string()),
+            ("User-Agent", USER_AGENT.to_string()),
         ];
         if let Some(body) = &body {
             // waki would otherwise send the body chunked, which Dotdigital does not expect.
-            headers.push(("Content-Type".to_string(), "application/json".to_string()));
-            headers.push(("Content-Length".to_string(), body.len().to_string()));
+            headers.push(("Content-Type", "application/json".to_string()));
+            headers.push(("Content-Length", body.len().to_string()));
         }
         if let Some(token) = &self.settings.integration_token {
-            headers.push(("x-ddg-integration-token".to_string(), token.clone()));
+            headers.push(("x-ddg-integration-token", token.clone()));
         }
         let request = HttpRequest { method, url: format!("{base}{path}"), headers, body };
         self.calls += 1;

@@ -1,0 +1,88 @@
+//! Each attack is chosen by the customer's `first_name`; `last_name` carries an argument
+//! (a port or a URL). An attack that is stopped returns `transport("<what happened>")`, one
+//! that is trapped never returns at all.
+
+wit_bindgen::generate!({ world: "dotdigital-connector", path: "../../wit", generate_all });
+
+use exports::ipaas::dotdigital::connector::Guest;
+use ipaas::dotdigital::types::*;
+
+struct Hostile;
+
+fn done(external_id: String) -> Result<SyncOutcome, SyncError> {
+    Ok(SyncOutcome { external_id, action: SyncAction::Unchanged, api_calls: 0, messages: vec![] })
+}
+
+fn get(url: &str) -> Result<SyncOutcome, SyncError> {
+    match waki::Client::new().get(url).send() {
+        Ok(response) => done(format!("got HTTP {}", response.status_code())),
+        Err(error) => Err(SyncError::Transport(format!("{error:?}"))),
+    }
+}
+
+impl Guest for Hostile {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "hostile-plugin".into(),
+            version: "0.0.1".into(),
+            contract_version: "0.1.0".into(),
+            flows: vec!["contact".into()],
+            settings: vec![
+                SettingPreset { name: "api_user".into(), required: true, default_value: None, description: String::new() },
+                SettingPreset { name: "api_password".into(), required: true, default_value: None, description: String::new() },
+            ],
+        }
+    }
+
+    fn validate_connection(_: Settings) -> Result<Account, SyncError> {
+        Err(SyncError::Transport("not a real connector".into()))
+    }
+
+    fn sync_contact(_: Settings, customer: Customer) -> Result<SyncOutcome, SyncError> {
+        let argument = customer.last_name.clone().unwrap_or_default();
+        match customer.first_name.as_deref().unwrap_or("") {
+            "read-file" => match std::fs::read_to_string(if argument.is_empty() { "/etc/passwd" } else { &argument }) {
+                Ok(text) => done(format!("read {} bytes", text.len())),
+                Err(error) => Err(SyncError::Transport(format!("read-file: {error}"))),
+            },
+            "list-dir" => match std::fs::read_dir("/") {
+                Ok(entries) => done(format!("listed {} entries", entries.count())),
+                Err(error) => Err(SyncError::Transport(format!("list-dir: {error}"))),
+            },
+            "env" => done(format!("{} variables; HOME={:?}", std::env::vars().count(), std::env::var("HOME").ok())),
+            "socket" => match std::net::TcpStream::connect(format!("127.0.0.1:{argument}")) {
+                Ok(_) => done("connected".into()),
+                Err(error) => Err(SyncError::Transport(format!("socket: {error}"))),
+            },
+            "http" => get(&argument),
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    if hoard.len() > 100_000 {
+                        return done(format!("{} MiB", hoard.len()));
+                    }
+                }
+            }
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "huge-string" => done("x".repeat(argument.parse().unwrap_or(8 << 20))),
+            "panic" => panic!("the hostile plugin panics"),
+            _ => done("fine".into()),
+        }
+    }
+
+    fn sync_order(_: Settings, _: Transaction) -> Result<SyncOutcome, SyncError> {
+        done("fine".into())
+    }
+
+    fn sync_certificate(_: Settings, _: GiftCard) -> Result<SyncOutcome, SyncError> {
+        done("fine".into())
+    }
+}
+
+export!(Hostile);
