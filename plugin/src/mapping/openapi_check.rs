@@ -11,13 +11,21 @@
 use serde_json::{json, Value};
 
 use super::certificate::{triggered_send, Certificate, CertificateStatus};
-use super::contact::{contact_for_certificate, contact_for_order, contact_from_customer, tests::jane};
+use super::contact::{
+    contact_for_certificate, contact_for_order, contact_from_customer, tests::jane,
+};
 use super::order::ValidOrder;
 use crate::settings::Settings;
 use crate::wit;
 
-const CONTACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/dotdigital/openapi/contacts-v3.json");
-const TRANSACTIONAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/dotdigital/openapi/transactional-email-v2.json");
+const CONTACTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/dotdigital/openapi/contacts-v3.json"
+);
+const TRANSACTIONAL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/dotdigital/openapi/transactional-email-v2.json"
+);
 
 fn load(path: &str) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -26,16 +34,24 @@ fn load(path: &str) -> Value {
 
 /// The request body schema of `method path`.
 fn request_schema<'a>(spec: &'a Value, path: &str, method: &str) -> &'a Value {
-    let schema = &spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
-    assert!(schema.is_object(), "no request body schema for {method} {path}");
+    let schema =
+        &spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "no request body schema for {method} {path}"
+    );
     schema
 }
 
 /// Every schema that applies at one place, with `$ref` resolved and `allOf` flattened.
 fn leaves<'a>(spec: &'a Value, schema: &'a Value, out: &mut Vec<&'a Value>) {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        let pointer = reference.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {reference}"));
-        let target = spec.pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {reference}"));
+        let pointer = reference
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {reference}"));
+        let target = spec
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("dangling $ref {reference}"));
         return leaves(spec, target, out);
     }
     if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
@@ -68,7 +84,10 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         }
         if let Some(options) = leaf.get("enum").and_then(Value::as_array) {
             if !options.contains(value) {
-                errors.push(format!("{path}: {value} is not one of {}", Value::Array(options.clone())));
+                errors.push(format!(
+                    "{path}: {value} is not one of {}",
+                    Value::Array(options.clone())
+                ));
             }
         }
         if leaf.get("format").and_then(Value::as_str) == Some("int32") {
@@ -80,10 +99,18 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         }
         if let Some(text) = value.as_str() {
             let len = text.chars().count() as u64;
-            if leaf.get("minLength").and_then(Value::as_u64).is_some_and(|min| len < min) {
+            if leaf
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .is_some_and(|min| len < min)
+            {
                 errors.push(format!("{path}: shorter than minLength"));
             }
-            if leaf.get("maxLength").and_then(Value::as_u64).is_some_and(|max| len > max) {
+            if leaf
+                .get("maxLength")
+                .and_then(Value::as_u64)
+                .is_some_and(|max| len > max)
+            {
                 errors.push(format!("{path}: longer than maxLength"));
             }
         }
@@ -104,10 +131,18 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
 
     if let Some(items) = value.as_array() {
         for leaf in &all {
-            if leaf.get("minItems").and_then(Value::as_u64).is_some_and(|min| (items.len() as u64) < min) {
+            if leaf
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .is_some_and(|min| (items.len() as u64) < min)
+            {
                 errors.push(format!("{path}: fewer than minItems"));
             }
-            if leaf.get("maxItems").and_then(Value::as_u64).is_some_and(|max| (items.len() as u64) > max) {
+            if leaf
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .is_some_and(|max| (items.len() as u64) > max)
+            {
                 errors.push(format!("{path}: more than maxItems"));
             }
             if let Some(item_schema) = leaf.get("items") {
@@ -120,7 +155,12 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
 
     if let Some(object) = value.as_object() {
         for leaf in &all {
-            for required in leaf.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for required in leaf
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let name = required.as_str().unwrap_or_default();
                 if !object.contains_key(name) {
                     errors.push(format!("{path}: required property {name} missing"));
@@ -129,14 +169,20 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         }
         for (key, item) in object {
             let child = format!("{path}.{key}");
-            let declared: Vec<&Value> = all.iter().filter_map(|leaf| leaf.get("properties")?.get(key)).collect();
+            let declared: Vec<&Value> = all
+                .iter()
+                .filter_map(|leaf| leaf.get("properties")?.get(key))
+                .collect();
             if !declared.is_empty() {
                 // A property declared by several allOf parts must satisfy them together.
                 let merged = json!({"allOf": declared.into_iter().cloned().collect::<Vec<_>>()});
                 check(spec, &merged, item, &child, errors);
                 continue;
             }
-            let additional: Vec<&Value> = all.iter().filter_map(|leaf| leaf.get("additionalProperties")).collect();
+            let additional: Vec<&Value> = all
+                .iter()
+                .filter_map(|leaf| leaf.get("additionalProperties"))
+                .collect();
             if additional.is_empty() || additional.iter().any(|a| **a == Value::Bool(false)) {
                 errors.push(format!("{child}: not a property the schema declares"));
             }
@@ -163,8 +209,14 @@ fn rich_settings() -> Settings {
     raw.opt_in_type = s("verifiedDouble");
     raw.list_ids = vec![123456, 2147483647];
     raw.data_field_map = vec![
-        wit::FieldMapping { custom_field: "Loyalty Tier".into(), data_field: "LOYALTY_TIER".into() },
-        wit::FieldMapping { custom_field: "Points".into(), data_field: "points".into() },
+        wit::FieldMapping {
+            custom_field: "Loyalty Tier".into(),
+            data_field: "LOYALTY_TIER".into(),
+        },
+        wit::FieldMapping {
+            custom_field: "Points".into(),
+            data_field: "points".into(),
+        },
     ];
     Settings::validate(&raw).unwrap()
 }
@@ -194,11 +246,18 @@ fn contact_bodies_match_the_patch_schema() {
     let schema = request_schema(&spec, "/contacts/v3/{identifier}/{value}", "patch");
 
     let mut customer = jane();
-    customer.custom_fields.push(wit::CustomField { name: "Points".into(), value: None });
+    customer.custom_fields.push(wit::CustomField {
+        name: "Points".into(),
+        value: None,
+    });
     let full = contact_from_customer(&rich_settings(), &customer).unwrap();
     // The fixture exercises every part of the body.
     for key in ["identifiers", "dataFields", "channelProperties", "lists"] {
-        assert!(full.body.get(key).is_some(), "{key} missing from {}", full.body);
+        assert!(
+            full.body.get(key).is_some(),
+            "{key} missing from {}",
+            full.body
+        );
     }
     assert!(full.body["identifiers"].get("mobileNumber").is_some());
     assert_eq!(full.body["dataFields"]["POINTS"], Value::Null);
@@ -212,7 +271,12 @@ fn contact_bodies_match_the_patch_schema() {
     };
     let bodies = [
         full.body,
-        contact_from_customer(&Settings::validate(&crate::settings::tests::raw()).unwrap(), &jane()).unwrap().body,
+        contact_from_customer(
+            &Settings::validate(&crate::settings::tests::raw()).unwrap(),
+            &jane(),
+        )
+        .unwrap()
+        .body,
         contact_for_order(&order).body,
         contact_for_certificate(&certificate_fixture()).body,
     ];
@@ -231,7 +295,9 @@ fn every_email_and_opt_in_type_the_settings_allow_is_in_the_schema() {
             let mut raw = crate::settings::tests::raw();
             raw.email_type = s(email_type);
             raw.opt_in_type = s(opt_in);
-            let body = contact_from_customer(&Settings::validate(&raw).unwrap(), &jane()).unwrap().body;
+            let body = contact_from_customer(&Settings::validate(&raw).unwrap(), &jane())
+                .unwrap()
+                .body;
             let errors = errors_for(&spec, schema, &body);
             assert!(errors.is_empty(), "{body}\n{errors:#?}");
         }
@@ -243,17 +309,38 @@ fn the_checker_catches_what_the_schema_forbids() {
     let spec = load(CONTACTS);
     let schema = request_schema(&spec, "/contacts/v3/{identifier}/{value}", "patch");
     for (body, expected) in [
-        (json!({"matchIdentifier": "email", "identifiers": {"email": "a@b.co"}}), "$.matchIdentifier"),
-        (json!({"channelProperties": {"email": {"emailType": "Html"}}}), "$.channelProperties.email.emailType"),
-        (json!({"channelProperties": {"email": {"status": "resubscribed"}}}), "$.channelProperties.email.status"),
-        (json!({"channelProperties": {"email": {"optIn": "single"}}}), "$.channelProperties.email.optIn"),
-        (json!({"channelProperties": {"fax": {}}}), "$.channelProperties.fax"),
+        (
+            json!({"matchIdentifier": "email", "identifiers": {"email": "a@b.co"}}),
+            "$.matchIdentifier",
+        ),
+        (
+            json!({"channelProperties": {"email": {"emailType": "Html"}}}),
+            "$.channelProperties.email.emailType",
+        ),
+        (
+            json!({"channelProperties": {"email": {"status": "resubscribed"}}}),
+            "$.channelProperties.email.status",
+        ),
+        (
+            json!({"channelProperties": {"email": {"optIn": "single"}}}),
+            "$.channelProperties.email.optIn",
+        ),
+        (
+            json!({"channelProperties": {"fax": {}}}),
+            "$.channelProperties.fax",
+        ),
         (json!({"lists": []}), "$.lists"),
         (json!({"lists": [3000000000u64]}), "$.lists[0]"),
-        (json!({"identifiers": {"email": "a@b.co", "shoeSize": 9}}), "$.identifiers.shoeSize"),
+        (
+            json!({"identifiers": {"email": "a@b.co", "shoeSize": 9}}),
+            "$.identifiers.shoeSize",
+        ),
     ] {
         let errors = errors_for(&spec, schema, &body);
-        assert!(errors.iter().any(|e| e.starts_with(expected)), "{body}: {errors:?}");
+        assert!(
+            errors.iter().any(|e| e.starts_with(expected)),
+            "{body}: {errors:?}"
+        );
     }
 }
 
@@ -262,15 +349,34 @@ fn the_triggered_send_matches_the_schema() {
     let spec = load(TRANSACTIONAL);
     let schema = request_schema(&spec, "/v2/email/triggered-campaign", "post");
     let full = certificate_fixture();
-    let sparse = Certificate { recipient_name: None, currency: None, url: None, expiry_date: None, ..full.clone() };
-    for body in [triggered_send(&full, 4242), triggered_send(&sparse, 2147483647)] {
+    let sparse = Certificate {
+        recipient_name: None,
+        currency: None,
+        url: None,
+        expiry_date: None,
+        ..full.clone()
+    };
+    for body in [
+        triggered_send(&full, 4242),
+        triggered_send(&sparse, 2147483647),
+    ] {
         let errors = errors_for(&spec, schema, &body);
         assert!(errors.is_empty(), "{body}\n{errors:#?}");
     }
     // And the checker does see this schema's rules.
     let bad = json!({"toAddresses": ["a@b.co"], "campaignId": "42", "personalizationValues": [{"name": "X", "value": 10.0}]});
     let errors = errors_for(&spec, schema, &bad);
-    assert!(errors.iter().any(|e| e.starts_with("$.campaignId")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.starts_with("$.personalizationValues[0].value")), "{errors:?}");
-    assert!(errors_for(&spec, schema, &json!({"campaignId": 1})).iter().any(|e| e.contains("toAddresses")));
+    assert!(
+        errors.iter().any(|e| e.starts_with("$.campaignId")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("$.personalizationValues[0].value")),
+        "{errors:?}"
+    );
+    assert!(errors_for(&spec, schema, &json!({"campaignId": 1}))
+        .iter()
+        .any(|e| e.contains("toAddresses")));
 }

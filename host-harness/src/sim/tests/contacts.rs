@@ -1,0 +1,282 @@
+//! Contacts v3: upsert, merge options, validation, identifiers and reads.
+
+use serde_json::{json, Value};
+
+use super::client::{call, demo, send, start, upsert, ACME};
+use crate::sim::{SimConfig, UnknownDataField};
+
+fn subscribed_body() -> Value {
+    json!({
+        "identifiers": {"email": "ana.silva@example.com"},
+        "dataFields": {"FIRSTNAME": "Ana", "LASTNAME": "Silva", "LOYALTY_TIER": null},
+        "channelProperties": {"email": {"emailType": "html", "optInType": "single", "status": "subscribed"}},
+        "lists": [123456]
+    })
+}
+
+#[tokio::test]
+async fn patch_creates_with_201_then_updates_with_200_changing_only_what_is_sent() {
+    let sim = demo().await;
+
+    let created = upsert(&sim, "ana.silva@example.com", subscribed_body()).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let contact = created.json();
+    assert_eq!(contact["contactId"], 40_000_001);
+    assert_eq!(contact["status"], "subscribed");
+    assert_eq!(contact["identifiers"], json!({"email": "ana.silva@example.com"}));
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Ana", "LASTNAME": "Silva", "LOYALTY_TIER": null}));
+    assert_eq!(
+        contact["channelProperties"]["email"],
+        json!({"emailType": "Html", "optInType": "Single", "status": "subscribed"})
+    );
+    assert_eq!(contact["lists"][0]["id"], 123456);
+    for stamp in ["created", "updated"] {
+        let text = contact[stamp].as_str().expect("timestamp");
+        assert!(text.len() == 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T', "{stamp}: {text}");
+    }
+
+    // Same contact, other casing of the email; null clears; unsent fields stay.
+    let updated = upsert(
+        &sim,
+        "Ana.Silva@Example.com",
+        json!({"dataFields": {"firstname": "Ana Maria", "LOYALTY_TIER": "Gold", "LASTNAME": null}}),
+    )
+    .await;
+    assert_eq!(updated.status, 200, "{}", updated.text());
+    let contact = updated.json();
+    assert_eq!(contact["contactId"], 40_000_001);
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Ana Maria", "LASTNAME": null, "LOYALTY_TIER": "Gold"}));
+    assert_eq!(contact["channelProperties"]["email"]["status"], "subscribed");
+
+    let read = send(&sim, call("GET", "/contacts/v3/email/ANA.SILVA%40example.com")).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json(), contact);
+    assert_eq!(sim.contact(ACME, "ana.silva@EXAMPLE.com"), Some(contact));
+    assert_eq!(sim.contacts(ACME).len(), 1);
+    assert!(sim.contacts(4712).is_empty(), "accounts are separate");
+
+    let second = upsert(&sim, "bo@example.com", json!({})).await;
+    assert_eq!(second.json()["contactId"], 40_000_002);
+}
+
+#[tokio::test]
+async fn merge_options_decide_which_values_are_written() {
+    let sim = demo().await;
+    let email = "merge@example.com";
+    upsert(&sim, email, json!({"dataFields": {"FIRSTNAME": "Ana", "LASTNAME": "", "GENDER": "f"}})).await;
+
+    let path = |option: &str| format!("/contacts/v3/email/{email}?merge-option={option}");
+    let if_not_empty = send(
+        &sim,
+        call("PATCH", &path("overwrite-if-not-empty"))
+            .json(json!({"dataFields": {"FIRSTNAME": null, "LASTNAME": "Silva", "GENDER": " "}})),
+    )
+    .await;
+    assert_eq!(if_not_empty.status, 200);
+    assert_eq!(if_not_empty.json()["dataFields"], json!({"FIRSTNAME": "Ana", "LASTNAME": "Silva", "GENDER": "f"}));
+
+    let if_empty = send(
+        &sim,
+        call("PATCH", &path("overwrite-if-empty")).json(json!({"dataFields": {"FIRSTNAME": "Bob", "POSTCODE": "1000"}})),
+    )
+    .await;
+    assert_eq!(if_empty.json()["dataFields"]["FIRSTNAME"], "Ana");
+    assert_eq!(if_empty.json()["dataFields"]["POSTCODE"], "1000");
+
+    let overwrite = send(&sim, call("PATCH", &path("overwrite")).json(json!({"dataFields": {"FIRSTNAME": "Bob"}}))).await;
+    assert_eq!(overwrite.json()["dataFields"]["FIRSTNAME"], "Bob");
+
+    let bad = send(&sim, call("PATCH", &path("sometimes")).json(json!({}))).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["errorCode"], "contacts:invalidId");
+}
+
+#[tokio::test]
+async fn new_contacts_are_not_subscribed_unless_the_request_says_so() {
+    let sim = demo().await;
+
+    let plain = upsert(&sim, "plain@example.com", json!({"dataFields": {"FIRSTNAME": "P"}})).await.json();
+    assert_eq!(plain["status"], "noSubscription");
+    assert_eq!(plain["channelProperties"]["email"]["status"], "noSubscription");
+
+    let verified = upsert(
+        &sim,
+        "verified@example.com",
+        json!({"channelProperties": {"email": {"optInType": "VERIFIEDDOUBLE", "status": "Subscribed", "emailType": "PLAINTEXT"}}}),
+    )
+    .await
+    .json();
+    assert_eq!(verified["status"], "pendingOptIn");
+    assert_eq!(
+        verified["channelProperties"]["email"],
+        json!({"emailType": "PlainText", "optInType": "VerifiedDouble", "status": "pendingOptIn"})
+    );
+
+    // Updating data fields leaves an unsubscribed contact unsubscribed.
+    upsert(&sim, "gone@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}})).await;
+    let later = upsert(&sim, "gone@example.com", json!({"dataFields": {"FIRSTNAME": "G"}})).await.json();
+    assert_eq!(later["status"], "unsubscribed");
+}
+
+#[tokio::test]
+async fn invalid_bodies_get_400_naming_the_problem() {
+    let sim = demo().await;
+    let long = "x".repeat(257);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"colour": "blue"}), "colour"),
+        (json!({"channelProperties": {"email": {"status": "subscribed", "colour": "blue"}}}), "channelProperties.email.colour"),
+        (json!({"channelProperties": {"email": {"emailType": "rich"}}}), "channelProperties.email.emailType"),
+        (json!({"channelProperties": {"fax": {}}}), "channelProperties.fax"),
+        (json!({"channelProperties": {"sms": {"status": "bounced"}}}), "channelProperties.sms.status"),
+        (json!({"dataFields": {"SHOE_SIZE": "42"}}), "dataFields.SHOE_SIZE"),
+        (json!({"dataFields": {"A_NAME_LONGER_THAN_20": "x"}}), "dataFields.A_NAME_LONGER_THAN_20"),
+        (json!({"dataFields": {"FIRST NAME": "x"}}), "dataFields.FIRST NAME"),
+        (json!({"dataFields": {"FIRSTNAME": long}}), "dataFields.FIRSTNAME"),
+        (json!({"dataFields": {"FIRSTNAME": {"nested": true}}}), "dataFields.FIRSTNAME"),
+        (json!({"lists": [999]}), "lists"),
+        (json!({"lists": []}), "lists"),
+        (json!({"lists": "123456"}), "lists"),
+        (json!({"identifiers": {"email": "not-an-email"}}), "identifiers.email"),
+        (json!({"identifiers": {"mobileNumber": "+447700900123"}}), "identifiers.mobileNumber"),
+        (json!({"identifiers": {"contactId": 5}}), "identifiers.contactId"),
+        (json!({"identifiers": {"loyaltyId": "L1"}}), "identifiers.loyaltyId"),
+        (json!({"preferences": [{"id": "x"}]}), "preferences"),
+        (json!({"consentRecords": [{"text": "yes"}]}), "consentRecords"),
+        (json!([1, 2]), "body"),
+    ];
+    for (body, item) in cases {
+        let reply = upsert(&sim, "val@example.com", body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text());
+        let error = reply.json();
+        assert_eq!(error["errorCode"], "contacts:badJson", "{body}");
+        assert!(error["description"].is_string());
+        let items: Vec<&str> = error["details"].as_array().expect("details").iter().filter_map(|d| d["item"].as_str()).collect();
+        assert!(items.contains(&item), "{body}: details {items:?} should name {item}");
+    }
+    let not_json = send(&sim, call("PATCH", "/contacts/v3/email/val@example.com").raw_body(b"{nope")).await;
+    assert_eq!(not_json.status, 400);
+    assert_eq!(not_json.json()["errorCode"], "contacts:badJson");
+    let empty = send(&sim, call("PATCH", "/contacts/v3/email/val@example.com")).await;
+    assert_eq!(empty.status, 400);
+    assert!(sim.contacts(ACME).is_empty(), "nothing invalid was stored");
+
+    // Tolerated and accepted spellings.
+    let ok = upsert(
+        &sim,
+        "val@example.com",
+        json!({
+            "matchIdentifier": "email",
+            "identifiers": {"email": "val@example.com", "mobileNumber": "447700900123"},
+            "dataFields": {"first-name": null, "Loyalty_Tier": "Silver", "FIRSTNAME": "x".repeat(256)},
+            "channelProperties": {"email": {"emailType": "HTML", "resubscribeOptions": {"resubscribeWithNoChallenge": true}},
+                                  "sms": {"status": "subscribed"}, "whatsApp": {"status": "noSubscription"}},
+            "preferences": [{"id": 1, "isOptedIn": true}],
+        }),
+    )
+    .await;
+    // "first-name" is a valid name but not an account field: the only problem left.
+    assert_eq!(ok.status, 400);
+    assert_eq!(ok.json()["details"].as_array().map(Vec::len), Some(1));
+
+    let accepted = upsert(
+        &sim,
+        "val@example.com",
+        json!({
+            "matchIdentifier": "email",
+            "identifiers": {"email": "val@example.com", "mobileNumber": "447700900123"},
+            "dataFields": {"Loyalty_Tier": "Silver", "FIRSTNAME": "x".repeat(256), "MOBILE_OPT_IN": true, "POSTCODE": 1000},
+            "channelProperties": {"email": {"emailType": "HTML", "resubscribeOptions": {"resubscribeWithNoChallenge": true}},
+                                  "sms": {"status": "subscribed"}, "whatsApp": {"status": "noSubscription"}},
+            "preferences": [{"id": 1, "isOptedIn": true}],
+        }),
+    )
+    .await;
+    assert_eq!(accepted.status, 201, "{}", accepted.text());
+    let contact = accepted.json();
+    assert_eq!(contact["dataFields"]["LOYALTY_TIER"], "Silver", "names take the account's spelling");
+    assert_eq!(contact["dataFields"]["MOBILE_OPT_IN"], true);
+    assert_eq!(contact["channelProperties"]["email"]["emailType"], "Html");
+    assert_eq!(contact["channelProperties"]["sms"], json!({"countryCode": "GB", "status": "subscribed"}));
+    assert_eq!(contact["channelProperties"]["whatsApp"], json!({"status": "noSubscription"}));
+    assert_eq!(contact["identifiers"]["mobileNumber"], "447700900123");
+}
+
+#[tokio::test]
+async fn unknown_data_fields_can_be_auto_created() {
+    let mut config = SimConfig::demo();
+    config.unknown_data_field = UnknownDataField::AutoCreate;
+    config.max_string_length = 5;
+    let sim = start(config).await;
+
+    let reply = upsert(&sim, "auto@example.com", json!({"dataFields": {"shoe_size": "42"}})).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(reply.json()["dataFields"], json!({"SHOE_SIZE": "42"}));
+    let again = upsert(&sim, "auto@example.com", json!({"dataFields": {"Shoe_Size": "43"}})).await;
+    assert_eq!(again.json()["dataFields"], json!({"SHOE_SIZE": "43"}));
+
+    let too_long = upsert(&sim, "auto@example.com", json!({"dataFields": {"SHOE_SIZE": "123456"}})).await;
+    assert_eq!(too_long.status, 400, "max_string_length applies");
+}
+
+#[tokio::test]
+async fn path_values_must_fit_their_identifier() {
+    let sim = demo().await;
+    for path in [
+        "/contacts/v3/email/123646",
+        "/contacts/v3/mobileNumber/abc",
+        "/contacts/v3/contactId/abc",
+        "/contacts/v3/shoeSize/42",
+        "/contacts/v3/email/%FF%FE",
+    ] {
+        let reply = send(&sim, call("GET", path)).await;
+        assert_eq!(reply.status, 400, "{path}");
+        assert_eq!(reply.json()["errorCode"], "contacts:invalidId", "{path}");
+        let patch = send(&sim, call("PATCH", path).json(json!({}))).await;
+        assert_eq!(patch.status, 400, "PATCH {path}");
+    }
+    let described = send(&sim, call("GET", "/contacts/v3/email/123646")).await.json();
+    assert_eq!(described["description"], "The id value '123646' is invalid for the identifier 'email'");
+
+    let missing = send(&sim, call("GET", "/contacts/v3/email/nobody@example.com")).await;
+    assert_eq!(missing.status, 404);
+    let error = missing.json();
+    assert_eq!(error["errorCode"], "contacts:contactNotFound");
+    assert_eq!(
+        error["details"],
+        json!([{"item": "nobody@example.com", "description": "Not found using the identifier 'email'"}])
+    );
+
+    let by_id = send(&sim, call("PATCH", "/contacts/v3/contactId/40000001").json(json!({}))).await;
+    assert_eq!(by_id.status, 404, "contact ids are never chosen by the client");
+
+    let by_mobile = send(&sim, call("PATCH", "/contacts/v3/mobileNumber/447700900123").json(json!({}))).await;
+    assert_eq!(by_mobile.status, 201);
+    let contact = by_mobile.json();
+    assert_eq!(contact["identifiers"], json!({"mobileNumber": "447700900123"}));
+    assert_eq!(contact["channelProperties"]["sms"]["countryCode"], "GB");
+    let id = contact["contactId"].as_i64().expect("id");
+    let by_id = send(&sim, call("GET", &format!("/contacts/v3/contactId/{id}"))).await;
+    assert_eq!(by_id.status, 200);
+}
+
+#[tokio::test]
+async fn identifiers_owned_by_another_contact_conflict_with_409() {
+    let sim = demo().await;
+    upsert(&sim, "first@example.com", json!({"identifiers": {"mobileNumber": "447700900001"}})).await;
+    upsert(&sim, "second@example.com", json!({})).await;
+
+    let clash = upsert(&sim, "second@example.com", json!({"identifiers": {"mobileNumber": "447700900001"}})).await;
+    assert_eq!(clash.status, 409);
+    assert_eq!(clash.json()["errorCode"], "contacts:idAlreadyExists");
+
+    let email_clash = upsert(&sim, "second@example.com", json!({"identifiers": {"email": "FIRST@example.com"}})).await;
+    assert_eq!(email_clash.status, 409);
+
+    let own = upsert(&sim, "first@example.com", json!({"identifiers": {"mobileNumber": "447700900001"}})).await;
+    assert_eq!(own.status, 200, "a contact's own identifiers do not clash");
+
+    let moved = upsert(&sim, "second@example.com", json!({"identifiers": {"email": "renamed@example.com"}})).await;
+    assert_eq!(moved.status, 200);
+    assert!(sim.contact(ACME, "renamed@example.com").is_some());
+    assert!(sim.contact(ACME, "second@example.com").is_none());
+}

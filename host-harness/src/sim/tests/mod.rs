@@ -1,0 +1,13 @@
+//! Tests of the simulator over real HTTP: each starts one on a free loopback port and talks to
+//! it with a raw HTTP/1.1 client, so framing, keep-alive and dropped connections are real.
+
+mod client;
+
+mod access;
+mod campaigns;
+mod config;
+mod contacts;
+mod faults;
+mod insight;
+mod limits;
+mod server;
