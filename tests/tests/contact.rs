@@ -189,8 +189,9 @@ async fn contact_bodies_match_dotdigitals_openapi() {
     ok(&world.sync(Flow::Contact, &customer("2", "bo@example.com")).await);
     let spec = openapi::Spec::load("contacts-v3.json");
     let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
+    // The second customer shares the first one's phone, so its PATCH is repeated without it.
     let patches = world.requests_to("PATCH", "/contacts/v3/");
-    assert_eq!(patches.len(), 2);
+    assert_eq!(patches.len(), 3);
     for patch in patches {
         let body: serde_json::Value = serde_json::from_str(&patch.body).unwrap();
         let problems = spec.problems(&schema, &body);
@@ -208,4 +209,17 @@ async fn validate_connection_reports_the_account_and_its_areas() {
     let areas = line["account"]["areas"].as_array().unwrap();
     assert_eq!(areas.len(), 3);
     assert!(areas.iter().all(|a| a["allowed"] == true), "{line}");
+}
+
+#[tokio::test]
+async fn a_mobile_number_owned_by_another_contact_is_left_out_not_fatal() {
+    let world = World::new(demo_settings()).await;
+    ok(&world.sync(Flow::Contact, &customer("1", "ana@example.com")).await);
+    // Same household phone on the billing address.
+    let line = world.sync(Flow::Contact, &customer("2", "bo@example.com")).await;
+    let outcome = ok(&line);
+    assert_eq!(outcome["action"], "created");
+    assert!(outcome["messages"].to_string().contains("belongs to another"), "{line}");
+    let bo = world.sim.contact(DEMO_ACCOUNT, "bo@example.com").unwrap();
+    assert!(bo["identifiers"].get("mobileNumber").is_none(), "{bo}");
 }

@@ -45,11 +45,7 @@ impl Area {
 /// The region a request was sent to: the `rN` prefix of its host; any other host is r1.
 pub(crate) fn region_of_host(host: &str) -> &'static str {
     let host = host.trim().to_ascii_lowercase();
-    REGIONS
-        .iter()
-        .find(|region| host.starts_with(&format!("{region}-")))
-        .copied()
-        .unwrap_or("r1")
+    REGIONS.iter().find(|region| host.starts_with(&format!("{region}-"))).copied().unwrap_or("r1")
 }
 
 /// The index of the account whose API user and password the `Authorization` header carries.
@@ -58,9 +54,7 @@ pub(crate) fn authenticate<'a>(
     authorization: Option<&str>,
 ) -> Option<usize> {
     let (user, password) = basic_credentials(authorization?)?;
-    accounts
-        .into_iter()
-        .position(|a| a.api_user.eq_ignore_ascii_case(&user) && a.api_password == password)
+    accounts.into_iter().position(|a| a.api_user.eq_ignore_ascii_case(&user) && a.api_password == password)
 }
 
 fn basic_credentials(header: &str) -> Option<(String, String)> {

@@ -72,9 +72,9 @@ fn read_send(value: &Value) -> Result<SendRequest, String> {
     }
     if let Some(fields) = object.get("attachments").filter(|a| !a.is_null()) {
         let valid = fields.as_array().is_some_and(|items| {
-            items.iter().all(|a| {
-                ["fileName", "mimeType", "content"].iter().all(|f| a.get(*f).is_some_and(Value::is_string))
-            })
+            items
+                .iter()
+                .all(|a| ["fileName", "mimeType", "content"].iter().all(|f| a.get(*f).is_some_and(Value::is_string)))
         });
         if !valid {
             return Err("Attachments must be a list of {fileName, mimeType, content}".into());
@@ -127,14 +127,24 @@ fn parse_body(body: &[u8]) -> Result<Value, V2Error> {
 }
 
 /// `POST /v2/email/triggered-campaign`: `200` with an empty body once recorded.
-pub(crate) fn send_triggered(state: &mut SimState, account: usize, at_ms: u64, body: &[u8]) -> Result<SimResponse, V2Error> {
+pub(crate) fn send_triggered(
+    state: &mut SimState,
+    account: usize,
+    at_ms: u64,
+    body: &[u8],
+) -> Result<SimResponse, V2Error> {
     let value = parse_body(body)?;
     send_one(state, account, at_ms, &value)?;
     Ok(SimResponse::empty(200))
 }
 
 /// `POST /v2/email/triggered-campaign/batch`: `200 [{index, failureCode?, failureReason?}]`.
-pub(crate) fn send_batch(state: &mut SimState, account: usize, at_ms: u64, body: &[u8]) -> Result<SimResponse, V2Error> {
+pub(crate) fn send_batch(
+    state: &mut SimState,
+    account: usize,
+    at_ms: u64,
+    body: &[u8],
+) -> Result<SimResponse, V2Error> {
     let Value::Array(items) = parse_body(body)? else {
         return Err(V2Error::parameter_invalid("The request body must be a JSON array of sends"));
     };

@@ -98,15 +98,8 @@ impl Default for RateLimitConfig {
     }
 }
 
-const DEMO_DATA_FIELDS: [&str; 7] = [
-    "FIRSTNAME",
-    "LASTNAME",
-    "FULLNAME",
-    "GENDER",
-    "POSTCODE",
-    "LOYALTY_TIER",
-    "MOBILE_OPT_IN",
-];
+const DEMO_DATA_FIELDS: [&str; 7] =
+    ["FIRSTNAME", "LASTNAME", "FULLNAME", "GENDER", "POSTCODE", "LOYALTY_TIER", "MOBILE_OPT_IN"];
 
 impl SimConfig {
     /// Two demo accounts (r1 and r2) with campaign 9001, list 123456 and the usual data fields.
@@ -125,13 +118,7 @@ impl SimConfig {
         SimConfig {
             accounts: vec![
                 demo_account(4711, "Acme Retail (demo)", "demo@apiconnector.com", "demo-password", "r1"),
-                demo_account(
-                    4712,
-                    "Acme North America (demo)",
-                    "demo-r2@apiconnector.com",
-                    "demo-r2-password",
-                    "r2",
-                ),
+                demo_account(4712, "Acme North America (demo)", "demo-r2@apiconnector.com", "demo-r2-password", "r2"),
             ],
             rate_limit: RateLimitConfig::default(),
             unknown_data_field: UnknownDataField::Reject,

@@ -101,10 +101,9 @@ impl PatchReader<'_> {
                         self.problem("matchIdentifier", "matchIdentifier must be a string".into());
                     }
                 }
-                other => self.problem(
-                    other,
-                    format!("Unknown property '{other}'; allowed: {}", TOP_LEVEL_KEYS.join(", ")),
-                ),
+                other => {
+                    self.problem(other, format!("Unknown property '{other}'; allowed: {}", TOP_LEVEL_KEYS.join(", ")))
+                }
             }
         }
     }
@@ -138,7 +137,10 @@ impl PatchReader<'_> {
         for (name, value) in fields {
             let item = format!("dataFields.{name}");
             if !is_valid_data_field_name(name) {
-                self.problem(&item, format!("Invalid data field name '{name}': 1-20 characters of A-Z, a-z, 0-9, _ or -"));
+                self.problem(
+                    &item,
+                    format!("Invalid data field name '{name}': 1-20 characters of A-Z, a-z, 0-9, _ or -"),
+                );
                 continue;
             }
             match value {

@@ -60,7 +60,8 @@ impl Contact {
             );
         }
         if let Some(number) = &self.mobile_number {
-            channels.insert("sms".into(), json!({ "countryCode": country_of_mobile(number), "status": self.sms_status }));
+            channels
+                .insert("sms".into(), json!({ "countryCode": country_of_mobile(number), "status": self.sms_status }));
         }
         if let Some(status) = self.whatsapp_status {
             channels.insert("whatsApp".into(), json!({ "status": status }));
@@ -248,10 +249,8 @@ pub(crate) fn patch_contact(
 
 /// 409 when an identifier the body (or path) asks for belongs to another contact.
 fn reject_identifier_clash(book: &ContactBook, matched: Option<i64>, patch: &ContactPatch) -> Result<(), V3Error> {
-    let wanted = [
-        patch.email.clone().map(ContactKey::Email),
-        patch.mobile_number.clone().map(ContactKey::MobileNumber),
-    ];
+    let wanted =
+        [patch.email.clone().map(ContactKey::Email), patch.mobile_number.clone().map(ContactKey::MobileNumber)];
     for key in wanted.into_iter().flatten() {
         if let Some(owner) = book.id_of(&key) {
             if Some(owner) != matched {
@@ -318,11 +317,8 @@ fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption) 
     }
     if let Some(status) = patch.email_status {
         // Verified double opt-in sends a confirmation first (contacts-v3 spec).
-        contact.email_status = if status == "subscribed" && contact.opt_in_type == "VerifiedDouble" {
-            "pendingOptIn"
-        } else {
-            status
-        };
+        contact.email_status =
+            if status == "subscribed" && contact.opt_in_type == "VerifiedDouble" { "pendingOptIn" } else { status };
     }
     if let Some(status) = patch.sms_status {
         contact.sms_status = status;

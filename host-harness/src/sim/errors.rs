@@ -143,17 +143,11 @@ pub(crate) fn temporarily_unavailable() -> SimResponse {
 /// No route matches the path.
 pub(crate) fn not_found(family: ApiFamily, path: &str) -> SimResponse {
     match family.service() {
-        Some(service) => V3Error::new(
-            404,
-            &format!("{service}:resourceNotFound"),
-            &format!("No resource matches the path '{path}'"),
-        )
-        .into(),
-        None => V2Error::new(
-            404,
-            &format!("No HTTP resource was found that matches the request URI '{path}'."),
-        )
-        .into(),
+        Some(service) => {
+            V3Error::new(404, &format!("{service}:resourceNotFound"), &format!("No resource matches the path '{path}'"))
+                .into()
+        }
+        None => V2Error::new(404, &format!("No HTTP resource was found that matches the request URI '{path}'.")).into(),
     }
 }
 
@@ -166,8 +160,7 @@ pub(crate) fn method_not_allowed(family: ApiFamily, method: &str) -> SimResponse
             &format!("The requested resource does not support http method '{method}'"),
         )
         .into(),
-        None => V2Error::new(405, &format!("The requested resource does not support http method '{method}'."))
-            .into(),
+        None => V2Error::new(405, &format!("The requested resource does not support http method '{method}'.")).into(),
     }
 }
 

@@ -102,9 +102,5 @@ pub(crate) fn country_of_mobile(number: &str) -> &'static str {
         ("45", "DK"),
         ("1", "US"),
     ];
-    CODES
-        .iter()
-        .find(|(code, _)| number.starts_with(code))
-        .map(|(_, country)| *country)
-        .unwrap_or("GB")
+    CODES.iter().find(|(code, _)| number.starts_with(code)).map(|(_, country)| *country).unwrap_or("GB")
 }

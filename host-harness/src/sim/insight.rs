@@ -67,7 +67,8 @@ pub(crate) struct InsightRecord {
 
 impl InsightRecord {
     pub(crate) fn to_json(&self) -> Value {
-        let mut record = json!({ "key": self.key, "json": self.json, "created": self.created, "updated": self.updated });
+        let mut record =
+            json!({ "key": self.key, "json": self.json, "created": self.created, "updated": self.updated });
         if let Some(owner) = self.owner_contact_id {
             record["ownerContactId"] = json!(owner);
         }
@@ -122,9 +123,9 @@ fn resolve_record(
     let collection = collection_name(collection)?;
     let contact = ContactKey::from_path(identifier, value)
         .map_err(|description| V3Error::new(400, "insightData:invalidId", &description))?;
-    let key = decode_segment(key).filter(|k| !k.is_empty()).ok_or_else(|| {
-        V3Error::new(400, "insightData:invalidId", &format!("The recordId value '{key}' is invalid"))
-    })?;
+    let key = decode_segment(key)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| V3Error::new(400, "insightData:invalidId", &format!("The recordId value '{key}' is invalid")))?;
     let contact_id = account.contacts.id_of(&contact).ok_or_else(|| contact_not_found("insightData", &contact))?;
     if !account.insight.collections.contains_key(&collection) {
         return Err(collection_not_found(&collection));
@@ -143,7 +144,8 @@ pub(crate) fn put_record(
     let [identifier, value, collection, key] = path;
     let account = &mut state.accounts[account];
     let address = resolve_record(account, identifier, value, collection, key)?;
-    let record: Value = serde_json::from_slice(body).map_err(|e| bad_json("The request JSON is badly formed").detail("body", &e.to_string()))?;
+    let record: Value = serde_json::from_slice(body)
+        .map_err(|e| bad_json("The request JSON is badly formed").detail("body", &e.to_string()))?;
     let Value::Object(fields) = &record else {
         return Err(bad_json("The record must be a JSON object").detail(&address.key, "The body is not a JSON object"));
     };
@@ -175,9 +177,7 @@ pub(crate) fn put_record(
         Ok(own) => own,
         Err(problem) => {
             if let RecordProblem::TypeConflict { .. } = problem {
-                store
-                    .schema_conflicts
-                    .push(format!("{} (key '{}'): {problem}", address.collection, address.key));
+                store.schema_conflicts.push(format!("{} (key '{}'): {problem}", address.collection, address.key));
             }
             return Err(bad_json(&problem.to_string()).detail(&address.key, &problem.to_string()));
         }
@@ -261,10 +261,8 @@ pub(crate) fn create_collection(
     if collections.len() >= MAX_COLLECTIONS {
         return Ok(SimResponse::empty(412));
     }
-    collections.insert(
-        name.clone(),
-        Collection { name, scope, kind, records: BTreeMap::new(), schema: Schema::default() },
-    );
+    collections
+        .insert(name.clone(), Collection { name, scope, kind, records: BTreeMap::new(), schema: Schema::default() });
     Ok(SimResponse::empty(201))
 }
 

@@ -110,9 +110,7 @@ impl Usage {
 
     /// Counted calls in the current hour window (`ApiCallsInLastHour`).
     pub(crate) fn calls_this_hour(&self, now: Instant) -> u32 {
-        self.hour
-            .filter(|w| now.saturating_duration_since(w.opened) < HOUR)
-            .map_or(0, |w| w.calls)
+        self.hour.filter(|w| now.saturating_duration_since(w.opened) < HOUR).map_or(0, |w| w.calls)
     }
 }
 
@@ -156,8 +154,7 @@ pub(crate) fn throttled(family: ApiFamily, report: &WindowReport, config: &RateL
 /// A 429 forced by a fault: the window of the path's tier is spent and resets in `seconds`.
 pub(crate) fn forced_throttle(family: ApiFamily, path: &str, seconds: u64, config: &RateLimitConfig) -> SimResponse {
     let tier = Tier::of_path(path);
-    let report =
-        WindowReport { tier, limit: tier.limit(config), remaining: 0, reset_in: Duration::from_secs(seconds) };
+    let report = WindowReport { tier, limit: tier.limit(config), remaining: 0, reset_in: Duration::from_secs(seconds) };
     throttled(family, &report, config)
 }
 

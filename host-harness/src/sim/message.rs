@@ -37,10 +37,7 @@ impl SimRequest {
 
     /// The first value of a query parameter; names compare case-insensitively as ASP.NET does.
     pub(crate) fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 

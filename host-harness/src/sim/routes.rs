@@ -57,9 +57,7 @@ impl<'a> Route<'a> {
             }
             ["insightdata", "v3", "collections"] => only("GET", Route::ListCollections),
             ["insightdata", "v3", "collections", _] => only("POST", Route::CreateCollection { name: raw[3] }),
-            ["insightdata", "v3", "collections", _, "schema"] => {
-                only("GET", Route::CollectionSchema { name: raw[3] })
-            }
+            ["insightdata", "v3", "collections", _, "schema"] => only("GET", Route::CollectionSchema { name: raw[3] }),
             ["v2", "email", "triggered-campaign"] => only("POST", Route::TriggeredSend),
             ["v2", "email", "triggered-campaign", "batch"] => only("POST", Route::TriggeredBatch),
             ["v2", "campaigns", _] => only("GET", Route::GetCampaign { id: raw[2] }),
@@ -109,9 +107,7 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
     let response = match route {
         Route::AccountInfo => accounts::account_info(state, index),
         Route::ServerTime => accounts::server_time(),
-        Route::GetContact { identifier, value } => {
-            answer(contacts::get_contact(state, index, identifier, value))
-        }
+        Route::GetContact { identifier, value } => answer(contacts::get_contact(state, index, identifier, value)),
         Route::PatchContact { identifier, value } => {
             let merge_option = request.query_param("merge-option");
             answer(contacts::patch_contact(state, index, identifier, value, merge_option, &request.body))

@@ -61,10 +61,9 @@ impl fmt::Display for RecordProblem {
             RecordProblem::NestedArray { path } => {
                 write!(f, "Field '{path}' is an array directly inside an array, which Insight data does not allow")
             }
-            RecordProblem::TypeConflict { path, expected, found } => write!(
-                f,
-                "Field '{path}' is a {found} but the collection schema has it as a {expected}"
-            ),
+            RecordProblem::TypeConflict { path, expected, found } => {
+                write!(f, "Field '{path}' is a {found} but the collection schema has it as a {expected}")
+            }
         }
     }
 }

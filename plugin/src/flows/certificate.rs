@@ -66,7 +66,12 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
         _ => None,
     };
 
-    let mut sent = false;
+    // A send on an earlier attempt that the record does not show yet: this attempt
+    // completes that announcement, so it reports it.
+    let mut sent = recorded_at.is_none() && matches!(marker, Marker::Sent(_));
+    if sent {
+        messages.push(format!("email sent on an earlier attempt at {}", announced_at.as_deref().unwrap_or_default()));
+    }
     if cert.wants_announcement() && announced_at.is_none() {
         if let Marker::Pending(at) = &marker {
             messages.push(format!(

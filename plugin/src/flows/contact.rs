@@ -13,5 +13,7 @@ pub fn sync_contact(platform: &dyn Platform, raw: &RawSettings, customer: &Custo
     let contact = upsert_contact(&mut session, &upsert)?;
     let action = if contact.created { SyncAction::Created } else { SyncAction::Updated };
     platform.log(LogLevel::Info, &format!("customer {} → contact {} ({action:?})", customer.id, contact.contact_id));
-    Ok(outcome(contact.contact_id.to_string(), action, session.calls(), upsert.notes))
+    let mut messages = upsert.notes;
+    messages.extend(contact.notes);
+    Ok(outcome(contact.contact_id.to_string(), action, session.calls(), messages))
 }

@@ -90,7 +90,8 @@ async fn denied_areas_answer_403_and_leave_the_rest_open() {
     assert_eq!(send(&sim, call("GET", "/v2/campaigns/9001")).await.status, 403);
     let send_status = send(
         &sim,
-        call("POST", "/v2/email/triggered-campaign").json(serde_json::json!({"toAddresses": ["a@example.com"], "campaignId": 9001})),
+        call("POST", "/v2/email/triggered-campaign")
+            .json(serde_json::json!({"toAddresses": ["a@example.com"], "campaignId": 9001})),
     )
     .await
     .status;

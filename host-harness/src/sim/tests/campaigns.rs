@@ -54,7 +54,8 @@ async fn bad_sends_get_400_and_unknown_campaigns_404() {
     }
     let unknown = send(
         &sim,
-        call("POST", "/v2/email/triggered-campaign").json(json!({"toAddresses": ["a@example.com"], "campaignId": 4242})),
+        call("POST", "/v2/email/triggered-campaign")
+            .json(json!({"toAddresses": ["a@example.com"], "campaignId": 4242})),
     )
     .await;
     assert_eq!(unknown.status, 404);
@@ -72,7 +73,8 @@ async fn sends_do_not_count_toward_the_rate_limit() {
     for _ in 0..3 {
         let reply = send(
             &sim,
-            call("POST", "/v2/email/triggered-campaign").json(json!({"toAddresses": ["a@example.com"], "campaignId": 9001})),
+            call("POST", "/v2/email/triggered-campaign")
+                .json(json!({"toAddresses": ["a@example.com"], "campaignId": 9001})),
         )
         .await;
         assert_eq!(reply.status, 200);

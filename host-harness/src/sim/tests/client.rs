@@ -214,8 +214,11 @@ pub(super) async fn upsert(sim: &Simulator, email: &str, body: Value) -> Reply {
 }
 
 pub(super) async fn create_collection(sim: &Simulator, name: &str) -> Reply {
-    send(sim, call("POST", &format!("/insightData/v3/collections/{name}?collectionScope=contact&collectionType=orders")))
-        .await
+    send(
+        sim,
+        call("POST", &format!("/insightData/v3/collections/{name}?collectionScope=contact&collectionType=orders")),
+    )
+    .await
 }
 
 pub(super) async fn put_record(sim: &Simulator, email: &str, collection: &str, key: &str, record: Value) -> Reply {

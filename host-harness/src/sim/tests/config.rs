@@ -44,8 +44,16 @@ fn bad_accounts_files_are_refused_with_the_reason() {
     for (name, text, reason) in [
         ("region.json", r#"[{"id": 1, "name": "x", "api_user": "u", "api_password": "p", "region": "eu"}]"#, "region"),
         ("typo.json", r#"[{"id": 1, "name": "x", "api_user": "u", "api_password": "p", "regoin": "r1"}]"#, "regoin"),
-        ("dup.json", r#"[{"id": 1, "name": "x", "api_user": "u", "api_password": "p"}, {"id": 1, "name": "y", "api_user": "v", "api_password": "p"}]"#, "twice"),
-        ("area.json", r#"[{"id": 1, "name": "x", "api_user": "u", "api_password": "p", "denied_areas": ["sms"]}]"#, "denied_areas"),
+        (
+            "dup.json",
+            r#"[{"id": 1, "name": "x", "api_user": "u", "api_password": "p"}, {"id": 1, "name": "y", "api_user": "v", "api_password": "p"}]"#,
+            "twice",
+        ),
+        (
+            "area.json",
+            r#"[{"id": 1, "name": "x", "api_user": "u", "api_password": "p", "denied_areas": ["sms"]}]"#,
+            "denied_areas",
+        ),
         ("empty.json", "[]", "at least one"),
         ("object.json", "{}", "JSON array"),
     ] {

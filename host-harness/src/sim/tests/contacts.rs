@@ -77,13 +77,15 @@ async fn merge_options_decide_which_values_are_written() {
 
     let if_empty = send(
         &sim,
-        call("PATCH", &path("overwrite-if-empty")).json(json!({"dataFields": {"FIRSTNAME": "Bob", "POSTCODE": "1000"}})),
+        call("PATCH", &path("overwrite-if-empty"))
+            .json(json!({"dataFields": {"FIRSTNAME": "Bob", "POSTCODE": "1000"}})),
     )
     .await;
     assert_eq!(if_empty.json()["dataFields"]["FIRSTNAME"], "Ana");
     assert_eq!(if_empty.json()["dataFields"]["POSTCODE"], "1000");
 
-    let overwrite = send(&sim, call("PATCH", &path("overwrite")).json(json!({"dataFields": {"FIRSTNAME": "Bob"}}))).await;
+    let overwrite =
+        send(&sim, call("PATCH", &path("overwrite")).json(json!({"dataFields": {"FIRSTNAME": "Bob"}}))).await;
     assert_eq!(overwrite.json()["dataFields"]["FIRSTNAME"], "Bob");
 
     let bad = send(&sim, call("PATCH", &path("sometimes")).json(json!({}))).await;
@@ -124,7 +126,10 @@ async fn invalid_bodies_get_400_naming_the_problem() {
     let long = "x".repeat(257);
     let cases: Vec<(Value, &str)> = vec![
         (json!({"colour": "blue"}), "colour"),
-        (json!({"channelProperties": {"email": {"status": "subscribed", "colour": "blue"}}}), "channelProperties.email.colour"),
+        (
+            json!({"channelProperties": {"email": {"status": "subscribed", "colour": "blue"}}}),
+            "channelProperties.email.colour",
+        ),
         (json!({"channelProperties": {"email": {"emailType": "rich"}}}), "channelProperties.email.emailType"),
         (json!({"channelProperties": {"fax": {}}}), "channelProperties.fax"),
         (json!({"channelProperties": {"sms": {"status": "bounced"}}}), "channelProperties.sms.status"),
@@ -150,7 +155,8 @@ async fn invalid_bodies_get_400_naming_the_problem() {
         let error = reply.json();
         assert_eq!(error["errorCode"], "contacts:badJson", "{body}");
         assert!(error["description"].is_string());
-        let items: Vec<&str> = error["details"].as_array().expect("details").iter().filter_map(|d| d["item"].as_str()).collect();
+        let items: Vec<&str> =
+            error["details"].as_array().expect("details").iter().filter_map(|d| d["item"].as_str()).collect();
         assert!(items.contains(&item), "{body}: details {items:?} should name {item}");
     }
     let not_json = send(&sim, call("PATCH", "/contacts/v3/email/val@example.com").raw_body(b"{nope")).await;

@@ -120,7 +120,8 @@ async fn malformed_after_sends_the_status_with_broken_json() {
     });
     let empty_success = send(
         &sim,
-        call("POST", "/v2/email/triggered-campaign").json(json!({"toAddresses": ["a@example.com"], "campaignId": 9001})),
+        call("POST", "/v2/email/triggered-campaign")
+            .json(json!({"toAddresses": ["a@example.com"], "campaignId": 9001})),
     )
     .await;
     assert_eq!(empty_success.status, 200);
@@ -165,11 +166,13 @@ async fn faults_can_be_armed_and_cleared_over_http() {
         json!({"path_prefix": "/v2/server-time", "action": {"delay_before": {"ms": 1}}}),
         json!({"action": {"rate_limited": {"seconds": 3}}, "path_prefix": "/nothing"}),
     ] {
-        let armed = connection.send(&call("POST", "/_sim/faults").no_auth().json(body.clone()), true).await.expect("armed");
+        let armed =
+            connection.send(&call("POST", "/_sim/faults").no_auth().json(body.clone()), true).await.expect("armed");
         assert_eq!(armed.status, 201, "{body}: {}", armed.text());
     }
     for bad in [json!({"action": "explode"}), json!({"action": {"status": {"status": 500}}, "colour": 1}), json!([])] {
-        let refused = connection.send(&call("POST", "/_sim/faults").no_auth().json(bad.clone()), true).await.expect("answer");
+        let refused =
+            connection.send(&call("POST", "/_sim/faults").no_auth().json(bad.clone()), true).await.expect("answer");
         assert_eq!(refused.status, 400, "{bad}");
     }
     assert_eq!(send(&sim, patch_call("h@example.com")).await.status, 502);

@@ -78,7 +78,8 @@ async fn record_bodies_and_names_are_checked() {
         assert_eq!(reply.status, 400, "{body}");
         assert_eq!(reply.json()["errorCode"], "insightData:badJson");
     }
-    let not_json = send(&sim, call("PUT", "/insightData/v3/contacts/email/ana@example.com/Orders/1").raw_body(b"{oops")).await;
+    let not_json =
+        send(&sim, call("PUT", "/insightData/v3/contacts/email/ana@example.com/Orders/1").raw_body(b"{oops")).await;
     assert_eq!(not_json.status, 400);
     assert_eq!(not_json.json()["errorCode"], "insightData:badJson");
 
@@ -157,21 +158,29 @@ async fn collections_are_created_once_with_valid_names_and_query() {
     assert_eq!(again.status, 200);
     assert!(again.body.is_empty());
 
-    for query in ["", "?collectionScope=contact", "?collectionType=orders", "?collectionScope=world&collectionType=orders",
-        "?collectionScope=contact&collectionType=stuff"]
-    {
+    for query in [
+        "",
+        "?collectionScope=contact",
+        "?collectionType=orders",
+        "?collectionScope=world&collectionType=orders",
+        "?collectionScope=contact&collectionType=stuff",
+    ] {
         let reply = send(&sim, call("POST", &format!("/insightData/v3/collections/Purchases{query}"))).await;
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(reply.json()["errorCode"], "insightData:invalidId");
     }
-    let any_case = send(&sim, call("POST", "/insightData/v3/collections/Purchases?collectionScope=CONTACT&collectionType=Custom")).await;
+    let any_case =
+        send(&sim, call("POST", "/insightData/v3/collections/Purchases?collectionScope=CONTACT&collectionType=Custom"))
+            .await;
     assert_eq!(any_case.status, 201);
 
     let list = send(&sim, call("GET", "/insightData/v3/collections")).await.json();
     let purchases = list.as_array().and_then(|l| l.iter().find(|c| c["collectionName"] == "Purchases")).cloned();
     assert_eq!(
         purchases,
-        Some(json!({"collectionName": "Purchases", "collectionType": "custom", "collectionScope": "contact", "recordCount": 0}))
+        Some(
+            json!({"collectionName": "Purchases", "collectionType": "custom", "collectionScope": "contact", "recordCount": 0})
+        )
     );
     assert_eq!(sim.collections(ACME).len(), 4);
 }
@@ -180,7 +189,8 @@ async fn collections_are_created_once_with_valid_names_and_query() {
 async fn account_scoped_collections_refuse_contact_records() {
     let sim = demo().await;
     upsert(&sim, ANA, json!({})).await;
-    send(&sim, call("POST", "/insightData/v3/collections/Catalog?collectionScope=account&collectionType=catalog")).await;
+    send(&sim, call("POST", "/insightData/v3/collections/Catalog?collectionScope=account&collectionType=catalog"))
+        .await;
     let reply = put_record(&sim, ANA, "Catalog", "1", json!({"a": 1})).await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json()["errorCode"], "insightData:collectionScopeMismatch");
@@ -193,7 +203,8 @@ async fn the_1001st_collection_gets_412() {
     let sim = start(config).await;
     let mut connection = Connection::open(&sim).await;
     for n in 0..1000 {
-        let create = call("POST", &format!("/insightData/v3/collections/C{n}?collectionScope=contact&collectionType=custom"));
+        let create =
+            call("POST", &format!("/insightData/v3/collections/C{n}?collectionScope=contact&collectionType=custom"));
         let reply = connection.send(&create, true).await.expect("answer");
         assert_eq!(reply.status, 201, "collection {n}");
     }

@@ -132,7 +132,9 @@ async fn odd_input_never_takes_the_server_down() {
         let mut connection = Connection::open(&sim).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), connection.send_raw(raw)).await;
     }
-    for body in [&b"null"[..], b"{\"identifiers\": 5}", b"{\"dataFields\": [1]}", b"\"just a string\"", b"{\"lists\": [1e400]}"] {
+    for body in
+        [&b"null"[..], b"{\"identifiers\": 5}", b"{\"dataFields\": [1]}", b"\"just a string\"", b"{\"lists\": [1e400]}"]
+    {
         let reply = send(&sim, call("PATCH", "/contacts/v3/email/odd@example.com").raw_body(body)).await;
         assert_eq!(reply.status, 400, "{}", String::from_utf8_lossy(body));
     }
@@ -146,8 +148,12 @@ async fn the_inspection_api_reads_and_resets_state() {
     create_collection(&sim, "Orders").await;
     put_record(&sim, "ana@example.com", "Orders", "1", json!({"total": 1})).await;
     put_record(&sim, "ana@example.com", "Orders", "2", json!({"total": "x"})).await;
-    send(&sim, call("POST", "/v2/email/triggered-campaign").json(json!({"toAddresses": ["ana@example.com"], "campaignId": 9001})))
-        .await;
+    send(
+        &sim,
+        call("POST", "/v2/email/triggered-campaign")
+            .json(json!({"toAddresses": ["ana@example.com"], "campaignId": 9001})),
+    )
+    .await;
 
     let get = |path: &str| call("GET", path).no_auth();
     let contacts = send(&sim, get("/_sim/contacts?account=4711")).await;
