@@ -135,7 +135,22 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<bool, SetupEr
     let (platform, _sim) = platform(&common).await?;
     let mut stdout = std::io::stdout();
     let summary = platform.run(flow, input, &mut stdout).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    eprintln!(
+        "{}",
+        serde_json::json!({
+            "level": "info", "source": "host", "subscription": platform.subscription().host.name,
+            "message": format!("{} record(s): {} ok, {} failed", summary.ok + summary.failed, summary.ok, summary.failed),
+            "ok": summary.ok, "failed": summary.failed, "peak_rss_kib": peak_rss_kib(),
+        })
+    );
     Ok(summary.failed == 0)
+}
+
+/// The process's peak resident memory (Linux), so bulk loads can show it does not grow.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 async fn validate(common: Common) -> Result<bool, SetupError> {

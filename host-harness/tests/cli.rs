@@ -1,0 +1,150 @@
+//! The command line as users and scripts see it: stdout lines, exit statuses, and requests
+//! arriving at an external server (`--upstream http://…`) with their original Host header.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use dotdigital_harness::sim::{SimConfig, Simulator};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
+const PASSWORD: &str = "demo-password";
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dd-cli-{}-{}", std::process::id(), fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn settings(extra: Value) -> std::path::PathBuf {
+    let mut s = json!({"name": "CLI test", "api_user": "demo@apiconnector.com", "api_password": PASSWORD, "default_currency": "GBP"});
+    for (k, v) in extra.as_object().unwrap() {
+        s[k] = v.clone();
+    }
+    temp_file("settings.json", &s.to_string())
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("the harness runs")
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).expect("stdout is JSON lines")).collect()
+}
+
+fn customer(id: &str, email: &str) -> String {
+    json!({"id": id, "first_name": "Ana", "last_name": "Silva", "email_address": email}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_contact_reaches_an_external_server_with_the_original_host() {
+    let server = Simulator::start(SimConfig::demo(), 0).await.unwrap();
+    let upstream = format!("http://{}", server.addr());
+    let record = temp_file("customer.json", &customer("150437", "ana.silva+vip@example.com"));
+    let settings = settings(json!({}));
+    let output = tokio::task::spawn_blocking(move || {
+        run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap(), "--upstream", &upstream, "--log-level", "debug"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = lines(&output);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["ok"], true);
+    assert_eq!(out[0]["flow"], "contact");
+    assert_eq!(out[0]["record"], "150437");
+    assert_eq!(out[0]["outcome"]["action"], "created");
+    let patch = server.requests().into_iter().find(|r| r.method == "PATCH").expect("the server got a PATCH");
+    assert_eq!(patch.path, "/contacts/v3/email/ana.silva%2Bvip%40example.com?merge-option=overwrite");
+    assert_eq!(patch.host, "r1-api.dotdigital.com");
+    assert_eq!(patch.content_length, Some(patch.body.len() as u64));
+    assert_eq!(patch.account_id, Some(4711), "Basic auth identified the account");
+    let body: Value = serde_json::from_str(&patch.body).unwrap();
+    assert_eq!(body["identifiers"]["email"], "ana.silva+vip@example.com");
+    let everything = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!everything.contains(PASSWORD), "the password leaked into the output");
+}
+
+#[test]
+fn ndjson_records_come_back_in_order_and_a_failure_exits_1() {
+    let input = format!("{}\nnot json\n{}\n{}\n", customer("1", "a@example.com"), customer("3", "bad-email"), customer("4", "d@example.com"));
+    let record = temp_file("customers.ndjson", &input);
+    let settings = settings(json!({"concurrent_connections": 3}));
+    let output = run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let out = lines(&output);
+    let records: Vec<_> = out.iter().map(|l| l["record"].as_str().unwrap().to_string()).collect();
+    assert_eq!(records, ["1", "#2", "3", "4"]);
+    assert_eq!(out[1]["error"]["kind"], "input");
+    assert_eq!(out[2]["error"]["kind"], "invalid-record");
+    assert_eq!(out[2]["error"]["issues"][0]["field"], "email_address");
+    assert!(out[0]["ok"] == true && out[3]["ok"] == true);
+}
+
+#[test]
+fn set_up_problems_exit_2() {
+    let record = temp_file("c.json", &customer("1", "a@example.com"));
+    let unknown = settings(json!({"colection_name": "Typo"}));
+    let output = run(&["sync", "contact", "--settings", unknown.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("colection_name"));
+    assert!(output.stdout.is_empty());
+
+    let pinned = settings(json!({"version": "9.9.9"}));
+    let output = run(&["sync", "contact", "--settings", pinned.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pinned to plugin version 9.9.9"));
+
+    let output = run(&["sync", "contact", "--settings", "/nonexistent/settings.json", "--record", record.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(&["sync", "refund", "--settings", unknown.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn records_can_come_from_stdin() {
+    let settings = settings(json!({}));
+    let mut child = Command::new(BIN)
+        .args(["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!("[{}, {}]", customer("1", "a@example.com"), customer("2", "b@example.com"));
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(lines(&output).len(), 2);
+}
+
+#[test]
+fn describe_and_validate() {
+    let output = run(&["describe"]);
+    assert_eq!(output.status.code(), Some(0));
+    let info = &lines(&output)[0];
+    assert_eq!(info["name"], "dotdigital-connector");
+    assert_eq!(info["contract_version"], "0.1.0");
+    assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(info["flows"], json!(["contact", "order", "certificate"]));
+
+    let settings = settings(json!({}));
+    let output = run(&["validate", "--settings", settings.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let line = &lines(&output)[0];
+    assert_eq!(line["account"]["id"], 4711);
+    assert_eq!(line["account"]["api_endpoint"], "https://r1-api.dotdigital.com");
+}
+
+#[test]
+fn the_demo_prints_every_flow() {
+    let output = run(&["demo"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = lines(&output);
+    let actions: Vec<_> = out.iter().map(|l| (l["flow"].as_str().unwrap().to_string(), l["outcome"]["action"].as_str().unwrap_or("error").to_string())).collect();
+    assert!(actions.contains(&("order".into(), "created".into())), "{actions:?}");
+    assert!(actions.contains(&("certificate".into(), "sent".into())), "{actions:?}");
+    assert_eq!(actions.iter().filter(|(_, a)| a == "sent").count(), 1, "one email");
+}
