@@ -94,6 +94,7 @@ impl Platform {
             upstream: options.upstream,
             call_timeout: limits.call_timeout,
             max_response_bytes: limits.max_response_bytes,
+            max_request_bytes: limits.max_request_bytes,
             throttle: Arc::new(throttle),
         };
         let context = CallContext { policy: Arc::new(policy), log, data: Arc::new(data) };

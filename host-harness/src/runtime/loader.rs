@@ -121,6 +121,7 @@ impl Plugin {
                 upstream: Upstream::Live,
                 call_timeout: Duration::from_secs(1),
                 max_response_bytes: 0,
+                max_request_bytes: 0,
                 throttle: Arc::new(Throttle::new(1, Duration::from_secs(1), 1)),
             }),
             log,

@@ -57,6 +57,8 @@ pub struct OutboundPolicy {
     /// Bound on one request, from connect to the last byte of the answer.
     pub call_timeout: Duration,
     pub max_response_bytes: usize,
+    /// Largest request body the plugin may send (Dotdigital's own limit is 50 MB).
+    pub max_request_bytes: usize,
     pub throttle: Arc<Throttle>,
 }
 
@@ -113,12 +115,21 @@ impl WasiHttpHooks for OutboundHooks {
     }
 }
 
-async fn send(policy: &OutboundPolicy, log: &LogSink, mut request: http::Request<WasiBody>) -> Result<http::Response<WasiBody>, HttpError> {
+async fn send(policy: &OutboundPolicy, log: &LogSink, request: http::Request<WasiBody>) -> Result<http::Response<WasiBody>, HttpError> {
     let label = format!("{} {}", request.method(), request.uri());
     if let Err(Denial(why)) = OutboundPolicy::check(request.uri()) {
         log.emit(Level::Warn, &format!("outbound request denied: {why}"));
         return Err(HttpError::HttpRequestDenied);
     }
+    // Take the whole request body first: the plugin's writes then always complete, so an
+    // early answer (a 429 sent before the body was read) reaches it as an answer rather
+    // than as a closed stream.
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, policy.max_request_bytes).collect().await.map_err(|e| match e.downcast::<HttpError>() {
+        Ok(e) => *e,
+        Err(_) => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
+    })?;
+    let mut request = http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
     let _permit = policy.throttle.acquire().await;
     if let Upstream::Forward(addr) = &policy.upstream {
         // The Host header already names the original authority; only the URI changes.

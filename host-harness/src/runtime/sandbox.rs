@@ -26,6 +26,8 @@ pub struct SandboxLimits {
     pub call_timeout: Duration,
     /// Largest answer body read from upstream.
     pub max_response_bytes: usize,
+    /// Largest request body the plugin may send.
+    pub max_request_bytes: usize,
     /// Largest total of strings a plugin may return (ids, messages, issues).
     pub max_result_bytes: usize,
 }
@@ -39,6 +41,7 @@ impl Default for SandboxLimits {
             wall_time: Duration::from_secs(600),
             call_timeout: Duration::from_secs(121),
             max_response_bytes: 16 << 20,
+            max_request_bytes: 50 << 20,
             max_result_bytes: 1 << 20,
         }
     }

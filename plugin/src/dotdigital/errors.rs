@@ -116,8 +116,19 @@ pub fn classify(response: &HttpResponse, endpoint: &str, now_unix: i64) -> SyncE
         }),
         _ if RETRYABLE_V2.contains(&code) => SyncError::Unavailable(remote),
         s if s >= 500 => SyncError::Unavailable(remote),
+        // Dotdigital's 4xx bodies are JSON (or empty); one that is not was damaged on the
+        // way or came from something in between, so the answer is not Dotdigital's verdict.
+        _ if garbled(&response.body) => SyncError::Unavailable(RemoteError {
+            message: format!("unreadable answer (HTTP {status})"),
+            ..remote
+        }),
         _ => SyncError::Rejected(remote),
     }
+}
+
+/// A body that is there but is not JSON.
+fn garbled(body: &[u8]) -> bool {
+    !body.iter().all(u8::is_ascii_whitespace) && serde_json::from_slice::<serde_json::Value>(body).is_err()
 }
 
 /// Seconds to wait from `X-RateLimit-Reset` (epoch when > 10^9, else delta) or `Retry-After`.
@@ -197,6 +208,8 @@ mod tests {
             SyncError::Unavailable(_)
         ));
         assert!(matches!(classify(&response(409, &[], r#"{"errorCode":"contacts:idAlreadyExists","description":"x"}"#), "GET /x", now), SyncError::Rejected(r) if r.code.as_deref() == Some("contacts:idAlreadyExists")));
+        assert!(matches!(classify(&response(412, &[], ""), "POST /x", now), SyncError::Rejected(_)));
+        assert!(matches!(classify(&response(404, &[], r#"{"errorCode":"insightData:colle"#), "PUT /x", now), SyncError::Unavailable(_)));
         match classify(&response(400, &[], r#"{"message":"Your account has generated excess API activity. ERROR_APIUSAGE_EXCEEDED"}"#), "GET /x", now) {
             SyncError::RateLimited(r) => assert_eq!((r.wait_seconds, r.scope.as_deref()), (3600, Some("flat"))),
             other => panic!("{other:?}"),
