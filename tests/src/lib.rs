@@ -98,6 +98,16 @@ impl World {
         World { sim, platform: Arc::new(platform), logs, state }
     }
 
+    /// The r2 account, with persistent data that still says r1 (the account moved, or the
+    /// cache is stale): its first call will answer 403.
+    pub async fn r2_with_stale_region() -> World {
+        let state = fresh_state_dir();
+        let stale = json!({"region:demo-r2@apiconnector.com": {"value": "https://r1-api.dotdigital.com"}});
+        std::fs::write(state.join("Dotdigital_-_Test.json"), stale.to_string()).expect("writing the state file");
+        let sim = Simulator::start(SimConfig::demo(), 0).await.expect("the simulator starts");
+        World::with_sim(sim, r2_settings(), state).await
+    }
+
     pub async fn sync(&self, flow: Flow, record: &Value) -> Value {
         self.platform.sync(flow, 1, record).await
     }

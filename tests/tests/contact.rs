@@ -89,15 +89,7 @@ async fn a_wrong_password_is_unauthorized_and_not_retried() {
 
 #[tokio::test]
 async fn a_403_on_a_cached_endpoint_rediscovers_the_region_once() {
-    // The state says r1, but the account lives in r2 (it moved, or the cache is stale).
-    let state = fresh_state_dir();
-    std::fs::write(
-        state.join("Dotdigital_-_Test.json"),
-        json!({"region:demo-r2@apiconnector.com": {"value": "https://r1-api.dotdigital.com"}}).to_string(),
-    )
-    .unwrap();
-    let sim = dotdigital_harness::sim::Simulator::start(dotdigital_harness::sim::SimConfig::demo(), 0).await.unwrap();
-    let world = World::with_sim(sim, r2_settings(), state).await;
+    let world = World::r2_with_stale_region().await;
     let line = world.sync(Flow::Contact, &customer("1", "ana@example.com")).await;
     assert_eq!(ok(&line)["api_calls"], 3, "PATCH on r1 (403), account-info, PATCH on r2: {line}");
     let hosts: Vec<_> = world.sim.requests().iter().map(|r| (r.method.clone(), r.host.clone(), r.status)).collect();

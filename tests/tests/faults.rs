@@ -153,14 +153,7 @@ async fn a_malformed_success_body() {
 #[tokio::test]
 async fn a_wrong_region_after_a_cached_discovery() {
     for flow in FLOWS {
-        let state = fresh_state_dir();
-        std::fs::write(
-            state.join("Dotdigital_-_Test.json"),
-            json!({"region:demo-r2@apiconnector.com": {"value": "https://r1-api.dotdigital.com"}}).to_string(),
-        )
-        .unwrap();
-        let sim = dotdigital_harness::sim::Simulator::start(dotdigital_harness::sim::SimConfig::demo(), 0).await.unwrap();
-        let world = World::with_sim(sim, r2_settings(), state).await;
+        let world = World::r2_with_stale_region().await;
         let (record, _, _) = case(flow);
         let line = world.sync(flow, &record).await;
         succeeded_after(&line, 1);
