@@ -76,6 +76,8 @@ pub struct World {
     pub platform: Arc<Platform>,
     pub logs: Arc<Mutex<Vec<String>>>,
     pub state: PathBuf,
+    /// The subscription's password: checked against every output of every test.
+    secret: String,
 }
 
 impl World {
@@ -95,7 +97,8 @@ impl World {
             log_level: Level::Debug,
         };
         let platform = Platform::new(plugin().await, &settings, options).expect("the settings are accepted");
-        World { sim, platform: Arc::new(platform), logs, state }
+        let secret = settings["api_password"].as_str().unwrap_or_default().to_string();
+        World { sim, platform: Arc::new(platform), logs, state, secret }
     }
 
     /// The r2 account, with persistent data that still says r1 (the account moved, or the
@@ -109,7 +112,9 @@ impl World {
     }
 
     pub async fn sync(&self, flow: Flow, record: &Value) -> Value {
-        self.platform.sync(flow, 1, record).await
+        let line = self.platform.sync(flow, 1, record).await;
+        assert!(!line.to_string().contains(&self.secret), "the password leaked into an output line: {line}");
+        line
     }
 
     pub fn log_text(&self) -> String {
@@ -130,6 +135,19 @@ impl World {
             }
         }
         text
+    }
+}
+
+/// Across the whole suite: whatever a test did, its logs and state files never hold the
+/// password (output lines are checked as they are made, in `sync`).
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.secret.is_empty() {
+            return;
+        }
+        assert!(!self.log_text().contains(&self.secret), "the password leaked into the log");
+        assert!(!self.state_text().contains(&self.secret), "the password leaked into the state");
+        let _ = std::fs::remove_dir_all(&self.state);
     }
 }
 
