@@ -148,3 +148,26 @@ fn the_demo_prints_every_flow() {
     assert!(actions.contains(&("certificate".into(), "sent".into())), "{actions:?}");
     assert_eq!(actions.iter().filter(|(_, a)| a == "sent").count(), 1, "one email");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_order_reaches_an_external_server_and_updates_in_place() {
+    let server = Simulator::start(SimConfig::demo(), 0).await.unwrap();
+    let upstream = format!("http://{}", server.addr());
+    let record = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/order.json");
+    let settings = settings(json!({"api_endpoint": "https://r1-api.dotdigital.com"}));
+    let sync = move || {
+        let (settings, record, upstream) = (settings.clone(), record.clone(), upstream.clone());
+        move || run(&["sync", "order", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap(), "--upstream", &upstream])
+    };
+    let first = tokio::task::spawn_blocking(sync()).await.unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(lines(&first)[0]["outcome"]["action"], "created");
+    let second = tokio::task::spawn_blocking(sync()).await.unwrap();
+    assert_eq!(lines(&second)[0]["outcome"]["action"], "updated");
+    let puts: Vec<_> = server.requests().into_iter().filter(|r| r.method == "PUT").collect();
+    let last = puts.last().expect("the server got the record");
+    assert_eq!(last.path, "/insightData/v3/contacts/email/jane.doe%40example.com/Purchases/SO-100013");
+    assert_eq!(last.host, "r1-api.dotdigital.com");
+    assert_eq!(last.status, 204);
+    assert_eq!(server.insight_records(4711, "Purchases").len(), 1);
+}
