@@ -107,9 +107,14 @@ pub async fn main() -> ExitCode {
 async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>), SetupError> {
     let level = Level::parse(&common.log_level).ok_or_else(|| SetupError(format!("--log-level {:?}: use error, warn, info or debug", common.log_level)))?;
     let settings = read_json(&common.settings).map_err(|e| SetupError(format!("{e:#}")))?;
-    // Until the settings are read, only the password in the file is known to redact.
-    let password = settings.get("api_password").and_then(|p| p.as_str()).unwrap_or_default().to_string();
-    let boot_log = LogSink::new(LogTarget::Stderr, level, Redactor::new([password]));
+    // Until the settings are read, the secrets are whatever the file holds under their keys,
+    // strings or not (a type error would otherwise echo a numeric password).
+    let secrets = ["api_password", "integration_token"]
+        .iter()
+        .filter_map(|key| settings.get(*key))
+        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    let boot = Redactor::new(secrets);
+    let boot_log = LogSink::new(LogTarget::Stderr, level, boot.clone());
     let limits = SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
     let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log).await.map_err(|e| SetupError(format!("{e:#}")))?;
     let (upstream, sim) = match common.upstream.as_str() {
@@ -120,7 +125,8 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
         other => (Upstream::parse_forward(other).map_err(SetupError)?, None),
     };
     let options = PlatformOptions { upstream, state_dir: common.state.clone(), retry: RetryPolicy::default(), log_target: LogTarget::Stderr, log_level: level };
-    let platform = Platform::new(plugin, &settings, options).map_err(|e| SetupError(format!("settings {}: {e}", common.settings.display())))?;
+    let platform = Platform::new(plugin, &settings, options)
+        .map_err(|e| SetupError(boot.apply(&format!("settings {}: {e}", common.settings.display()))))?;
     Ok((Arc::new(platform), sim))
 }
 

@@ -10,63 +10,66 @@ use serde_json::Value;
 /// One record, or why its text is not a record.
 pub type Item = Result<Value, String>;
 
-/// Calls `push` for each record in order; stops early when `push` returns false.
+/// Calls `push` for each record in order; stops early when `push` returns false. Every
+/// record gets an item, good or bad: nothing in the input is silently skipped.
 pub fn read_records(mut input: Box<dyn BufRead + Send>, mut push: impl FnMut(Item) -> bool) -> Result<()> {
-    let mut first = String::new();
+    let mut first = Vec::new();
     // Skip blank lines to find the first value.
     loop {
         first.clear();
-        if input.read_line(&mut first)? == 0 {
+        if input.read_until(b'\n', &mut first)? == 0 {
             return Ok(());
         }
-        if !first.trim().is_empty() {
+        if let Some(rest) = first.strip_prefix(b"\xEF\xBB\xBF".as_slice()) {
+            first = rest.to_vec();
+        }
+        if !first.trim_ascii().is_empty() {
             break;
         }
     }
-    let starts_array = first.trim_start().starts_with('[');
-    if !starts_array {
-        if let Ok(value) = serde_json::from_str::<Value>(&first) {
-            // NDJSON (or a single one-line value): keep going line by line.
-            if !push(Ok(value)) {
+    let head = first.trim_ascii_start().first().copied();
+    let first_is_a_record = serde_json::from_slice::<Value>(&first).is_ok();
+    if head != Some(b'[') && (first_is_a_record || head != Some(b'{')) {
+        // NDJSON (or one value on one line): line by line, in constant memory.
+        if !push(parse_line(&first)) {
+            return Ok(());
+        }
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
                 return Ok(());
             }
-            let mut line = String::new();
-            loop {
-                line.clear();
-                if input.read_line(&mut line)? == 0 {
-                    return Ok(());
-                }
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let item = serde_json::from_str::<Value>(&line).map_err(|e| format!("not JSON: {e}"));
-                if !push(item) {
-                    return Ok(());
-                }
+            if !line.trim_ascii().is_empty() && !push(parse_line(&line)) {
+                return Ok(());
             }
         }
     }
-    // A pretty-printed value or an array: read it whole.
-    let mut rest = first;
-    input.read_to_string(&mut rest)?;
-    let stream = serde_json::Deserializer::from_str(&rest).into_iter::<Value>();
-    for value in stream {
-        let items: Vec<Item> = match value {
-            Ok(Value::Array(items)) => items.into_iter().map(Ok).collect(),
-            Ok(value) => vec![Ok(value)],
-            Err(e) => vec![Err(format!("not JSON: {e}"))],
-        };
-        let stop = items.iter().any(|i| i.is_err());
-        for item in items {
-            if !push(item) {
-                return Ok(());
+    // A JSON array or a pretty-printed value: read it whole.
+    let mut text = first;
+    input.read_to_end(&mut text)?;
+    let mut items = Vec::new();
+    for value in serde_json::Deserializer::from_slice(&text).into_iter::<Value>() {
+        match value {
+            Ok(Value::Array(records)) => items.extend(records.into_iter().map(Ok)),
+            Ok(value) => items.push(Ok(value)),
+            Err(_) => {
+                // Not one document after all: judge each line on its own instead.
+                items = text.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()).map(parse_line).collect();
+                break;
             }
         }
-        if stop {
+    }
+    for item in items {
+        if !push(item) {
             break;
         }
     }
     Ok(())
+}
+
+fn parse_line(line: &[u8]) -> Item {
+    serde_json::from_slice::<Value>(line).map_err(|e| format!("not JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -92,5 +95,26 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert!(items[1].is_err() && items[2].is_ok());
         assert!(read("").is_empty());
+    }
+
+    #[test]
+    fn bad_bytes_and_a_bad_first_line_lose_nothing() {
+        let mut bytes = b"{\"id\":1}\n{\"id\":\"caf".to_vec();
+        bytes.extend([0xE9, b'"', b'}', b'\n']);
+        bytes.extend(b"{\"id\":3}\n");
+        let mut items = Vec::new();
+        read_records(Box::new(std::io::Cursor::new(bytes)), |i| {
+            items.push(i);
+            true
+        })
+        .unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(items[0].is_ok() && items[1].is_err() && items[2].is_ok());
+
+        let items = read("{\"id\": broken\n{\"id\":2}\n{\"id\":3}\n");
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert!(items[0].is_err() && items[1].is_ok() && items[2].is_ok());
+        assert_eq!(read("\u{feff}{\"id\":1}\n{\"id\":2}\n").len(), 2);
+        assert_eq!(read("garbage\n{\"id\":2}\n").len(), 2);
     }
 }

@@ -75,8 +75,9 @@ impl Platform {
     /// Reads the settings against the plugin's declarations and sets up throttle, data and logs.
     pub fn new(plugin: Arc<Plugin>, settings_json: &Value, options: PlatformOptions) -> Result<Platform, String> {
         let subscription = settings::subscription(settings_json, plugin.info())?;
-        let redactor = Redactor::new(subscription.secrets())
-            .with_basic_auth(&subscription.plugin.api_user, &subscription.plugin.api_password);
+        // The plugin trims the user before encoding it; cover both spellings.
+        let (user, password) = (&subscription.plugin.api_user, &subscription.plugin.api_password);
+        let redactor = Redactor::new(subscription.secrets()).with_basic_auth(user, password).with_basic_auth(user.trim(), password);
         let log = LogSink::new(options.log_target, options.log_level, redactor)
             .with(&[("subscription", subscription.host.name.clone())]);
         let data = match &options.state_dir {
@@ -138,7 +139,8 @@ impl Platform {
             let result = match self.plugin.call(context, call.clone()).await {
                 Ok(CallOutput::Sync(result)) => result,
                 Ok(_) => {
-                    break output::error_line(flow.name(), &id, output::input_error("the plugin answered another call"), attempt)
+                    let fault = crate::runtime::PluginFault::Trap("the plugin answered another call".into());
+                    break output::error_line(flow.name(), &id, output::fault_error(&fault), attempt);
                 }
                 Err(fault) => {
                     log.emit(Level::Error, &fault.to_string());
@@ -171,7 +173,7 @@ impl Platform {
         let line = match self.plugin.call(self.context.clone(), call).await {
             Ok(CallOutput::Account(Ok(account))) => serde_json::json!({"ok": true, "account": output::account_json(&account)}),
             Ok(CallOutput::Account(Err(error))) => serde_json::json!({"ok": false, "error": output::error_json(&error)}),
-            Ok(_) => serde_json::json!({"ok": false, "error": output::input_error("the plugin answered another call")}),
+            Ok(_) => serde_json::json!({"ok": false, "error": output::fault_error(&crate::runtime::PluginFault::Trap("the plugin answered another call".into()))}),
             Err(fault) => serde_json::json!({"ok": false, "error": output::fault_error(&fault)}),
         };
         self.redact(line)
@@ -183,7 +185,8 @@ impl Platform {
         let parallel = self.subscription.host.concurrent_connections.max(1) as usize;
         let (sender, mut receiver) = tokio::sync::mpsc::channel(parallel * 2);
         let reader = std::thread::spawn(move || crate::input::read_records(input, |item| sender.blocking_send(item).is_ok()));
-        let mut pending: VecDeque<tokio::task::JoinHandle<Value>> = VecDeque::new();
+        // Each task is tagged with its record's key (see `record_key`).
+        let mut pending: VecDeque<(Option<String>, tokio::task::JoinHandle<Value>)> = VecDeque::new();
         let mut summary = Summary::default();
         let mut position = 0;
         let mut write = |line: Value, summary: &mut Summary| -> Result<()> {
@@ -194,21 +197,29 @@ impl Platform {
         };
         while let Some(item) = receiver.recv().await {
             position += 1;
+            // Two syncs of the same record never overlap: the second waits for the first, so
+            // updates land in input order and a certificate is judged after its last sync.
+            let key = item.as_ref().ok().and_then(|record| record_key(flow, record));
+            while key.is_some() && pending.iter().any(|(k, _)| *k == key) {
+                if let Some((_, first)) = pending.pop_front() {
+                    write(first.await?, &mut summary)?;
+                }
+            }
             let platform = Arc::clone(self);
             let at = position;
-            pending.push_back(tokio::spawn(async move {
+            pending.push_back((key, tokio::spawn(async move {
                 match item {
                     Ok(record) => platform.sync(flow, at, &record).await,
                     Err(problem) => platform.redact(output::error_line(flow.name(), &format!("#{at}"), output::input_error(&problem), 0)),
                 }
-            }));
+            })));
             if pending.len() >= parallel {
-                if let Some(first) = pending.pop_front() {
+                if let Some((_, first)) = pending.pop_front() {
                     write(first.await?, &mut summary)?;
                 }
             }
         }
-        while let Some(first) = pending.pop_front() {
+        while let Some((_, first)) = pending.pop_front() {
             write(first.await?, &mut summary)?;
         }
         reader.join().map_err(|_| anyhow::anyhow!("the input reader panicked"))??;
@@ -228,6 +239,22 @@ impl Platform {
         walk(&mut line, self.context.log.redactor());
         line
     }
+}
+
+/// What makes two records the same Dotdigital object: the contact's email, the order's
+/// transaction number, the certificate's number (else the hub id).
+fn record_key(flow: Flow, record: &Value) -> Option<String> {
+    let field = match flow {
+        Flow::Contact => "email_address",
+        Flow::Order => "transaction_number",
+        Flow::Certificate => "number",
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.trim().to_lowercase()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    record.get(field).and_then(text).or_else(|| record.get("id").and_then(text)).map(|k| format!("{field}:{k}"))
 }
 
 fn brief(error: &SyncError) -> String {

@@ -171,3 +171,14 @@ async fn sync_order_reaches_an_external_server_and_updates_in_place() {
     assert_eq!(last.status, 204);
     assert_eq!(server.insight_records(4711, "Purchases").len(), 1);
 }
+
+#[test]
+fn a_password_of_the_wrong_type_is_not_echoed() {
+    let record = temp_file("c.json", &customer("1", "a@example.com"));
+    let settings = temp_file("s.json", &json!({"api_user": "demo@apiconnector.com", "api_password": 987654321}).to_string());
+    let output = run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("api_password"), "{stderr}");
+    assert!(!stderr.contains("987654321"), "{stderr}");
+}

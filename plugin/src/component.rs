@@ -56,8 +56,8 @@ impl Platform for Component {
         host::get_data(key).filter(|v| !v.is_empty())
     }
 
-    fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) {
-        host::set_data(key, value, ttl_seconds);
+    fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), String> {
+        host::set_data(key, value, ttl_seconds)
     }
 
     fn now_unix(&self) -> i64 {

@@ -65,7 +65,8 @@ pub trait Platform {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
     fn log(&self, level: LogLevel, message: &str);
     fn get_data(&self, key: &str) -> Option<String>;
-    fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>);
+    /// `Err` when the platform could not store it.
+    fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), String>;
     /// Seconds since the Unix epoch.
     fn now_unix(&self) -> i64;
 }

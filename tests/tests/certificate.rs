@@ -148,3 +148,20 @@ async fn an_unknown_campaign_is_rejected_with_dotdigitals_error() {
     // The certificate itself is still recorded.
     assert!(world.sim.insight_record(DEMO_ACCOUNT, "LoyaltyCertificates", "60001").is_some());
 }
+
+#[tokio::test]
+async fn the_same_certificate_twice_in_one_run_sends_one_email() {
+    // Two events for one card back to back (created, then a manual resync), synced with two
+    // connections: the second waits for the first instead of racing it.
+    let mut settings = demo_settings();
+    settings["concurrent_connections"] = json!(4);
+    let world = World::new(settings).await;
+    let card = certificate("70001").to_string();
+    let input = format!("{card}\n{card}\n{card}\n");
+    let mut out = Vec::new();
+    let summary = world.platform.run(Flow::Certificate, Box::new(std::io::Cursor::new(input)), &mut out).await.unwrap();
+    assert_eq!((summary.ok, summary.failed), (3, 0));
+    assert_eq!(world.sim.sends().len(), 1);
+    let actions: Vec<Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["outcome"]["action"].clone()).collect();
+    assert_eq!(actions, vec![json!("sent"), json!("unchanged"), json!("unchanged")]);
+}

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// Bounds a plugin cannot exceed, so it cannot fill the disk.
-const MAX_KEY_BYTES: usize = 512;
+const MAX_KEY_BYTES: usize = 2048;
 const MAX_VALUE_BYTES: usize = 64 * 1024;
 const MAX_ENTRIES: usize = 100_000;
 
@@ -80,7 +80,7 @@ impl DataStore {
     fn flush(&self, entries: &BTreeMap<String, Entry>) -> Result<()> {
         let Some(file) = &self.file else { return Ok(()) };
         let tmp = file.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(entries)?).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, serde_json::to_vec(entries)?).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, file).with_context(|| format!("replacing {}", file.display()))?;
         Ok(())
     }

@@ -33,9 +33,9 @@ impl host::Host for HostContext {
         self.data.get(&key)
     }
 
-    fn set_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) {
-        if let Err(problem) = self.data.set(&key, &value, ttl_seconds) {
+    fn set_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<(), String> {
+        self.data.set(&key, &value, ttl_seconds).inspect_err(|problem| {
             self.log.emit(Level::Warn, &format!("persistent data not stored: {problem}"));
-        }
+        })
     }
 }

@@ -1,7 +1,6 @@
 //! Loads a connector component once (checksum, import check, compile, link,
 //! pre-instantiate, `describe`) and runs each call in a fresh, limited store.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,8 +13,8 @@ use super::bindings::{
     Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, PluginInfo, Settings, SyncError, SyncOutcome,
     Transaction,
 };
-use super::outbound::{OutboundPolicy, Upstream};
-use super::sandbox::{CallState, SandboxLimits};
+use super::outbound::{OutboundPolicy, Upstream, WaitClock};
+use super::sandbox::{CallState, SandboxLimits, MEMORY_LIMIT_MESSAGE};
 use super::throttle::Throttle;
 use crate::host::data::DataStore;
 use crate::host::log::LogSink;
@@ -37,6 +36,7 @@ pub enum Call {
     Certificate(Settings, GiftCard),
 }
 
+#[derive(Debug)]
 pub enum CallOutput {
     Info(PluginInfo),
     Account(Result<Account, SyncError>),
@@ -118,7 +118,7 @@ impl Plugin {
         // `describe` runs with everything denied: no upstream, no data kept.
         let context = CallContext {
             policy: Arc::new(OutboundPolicy {
-                upstream: Upstream::Live,
+                upstream: Upstream::Deny,
                 call_timeout: Duration::from_secs(1),
                 max_response_bytes: 0,
                 max_request_bytes: 0,
@@ -156,7 +156,7 @@ impl Plugin {
 
     /// Runs one call in a fresh store with the sandbox limits.
     pub async fn call(&self, context: CallContext, call: Call) -> Result<CallOutput, PluginFault> {
-        let waiting = Arc::new(AtomicU64::new(0));
+        let waiting = Arc::new(WaitClock::default());
         let host = HostContext { log: context.log, data: context.data };
         let mut store = Store::new(&self.engine, CallState::new(&self.limits, context.policy, host, waiting.clone()));
         store.limiter(|state| &mut state.limits);
@@ -164,8 +164,7 @@ impl Plugin {
         let cpu_limit = self.limits.cpu_time;
         store.set_epoch_deadline(CHECK_TICKS);
         store.epoch_deadline_callback(move |_| {
-            let waited = Duration::from_nanos(waiting.load(Ordering::Relaxed));
-            if started.elapsed().saturating_sub(waited) > cpu_limit {
+            if started.elapsed().saturating_sub(waiting.waited()) > cpu_limit {
                 return Err(CpuLimitExceeded.into());
             }
             // Yield so the wall-clock timeout can fire even for a plugin that never waits.
@@ -199,7 +198,7 @@ impl Plugin {
             return PluginFault::CpuLimit(self.limits.cpu_time);
         }
         let text = format!("{error:#}");
-        if text.contains("forcing trap when growing memory") || text.contains("forcing a memory growth failure") {
+        if text.contains(MEMORY_LIMIT_MESSAGE) {
             return PluginFault::MemoryLimit(self.limits.memory_bytes);
         }
         PluginFault::Trap(text)
@@ -226,28 +225,9 @@ fn compatible(version: &str) -> bool {
     if ours[0] == 0 { ours[..2] == theirs[..2] } else { ours[0] == theirs[0] }
 }
 
-/// Total text a result carries: ids, messages and issues.
+/// Total text a result carries, counted from its debug form (an over-estimate is fine).
 fn result_bytes(output: &CallOutput) -> usize {
-    fn error_bytes(e: &SyncError) -> usize {
-        match e {
-            SyncError::InvalidSettings(issues) | SyncError::InvalidRecord(issues) => {
-                issues.iter().map(|i| i.field.len() + i.problem.len()).sum()
-            }
-            SyncError::Unauthorized(r) | SyncError::Forbidden(r) | SyncError::Rejected(r) | SyncError::Unavailable(r) => {
-                r.message.len() + r.endpoint.len() + r.code.as_ref().map_or(0, |c| c.len())
-            }
-            SyncError::RateLimited(l) => l.remote.message.len() + l.remote.endpoint.len(),
-            SyncError::Transport(t) => t.len(),
-        }
-    }
-    match output {
-        CallOutput::Info(info) => {
-            info.name.len() + info.version.len() + info.settings.iter().map(|s| s.name.len() + s.description.len()).sum::<usize>()
-        }
-        CallOutput::Account(Ok(a)) => a.name.len() + a.api_endpoint.len(),
-        CallOutput::Sync(Ok(o)) => o.external_id.len() + o.messages.iter().map(String::len).sum::<usize>(),
-        CallOutput::Account(Err(e)) | CallOutput::Sync(Err(e)) => error_bytes(e),
-    }
+    format!("{output:?}").len()
 }
 
 fn hex(bytes: &[u8]) -> String {

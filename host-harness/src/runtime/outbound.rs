@@ -4,8 +4,7 @@
 //! whole. Anything else is refused before a connection is made.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,6 +20,8 @@ pub const ALLOWED_HOSTS: &[&str] = &["r1-api.dotdigital.com", "r2-api.dotdigital
 /// Where allowed requests go.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Upstream {
+    /// Nothing leaves: every request is refused (used while a plugin describes itself).
+    Deny,
     /// Dotdigital itself, over TLS.
     Live,
     /// A plain-HTTP server (the embedded simulator, or a test server) that receives every
@@ -82,12 +83,52 @@ impl OutboundPolicy {
     }
 }
 
+/// Time a call spent with at least one request outstanding (network or throttle): time that
+/// is not the plugin's CPU. Overlapping requests count once, so firing many at a time does
+/// not buy a plugin extra CPU.
+#[derive(Default)]
+pub struct WaitClock {
+    state: Mutex<WaitState>,
+}
+
+#[derive(Default)]
+struct WaitState {
+    outstanding: u32,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+impl WaitClock {
+    fn begin(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.outstanding == 0 {
+            state.since = Some(Instant::now());
+        }
+        state.outstanding += 1;
+    }
+
+    fn end(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.outstanding = state.outstanding.saturating_sub(1);
+        if state.outstanding == 0 {
+            if let Some(since) = state.since.take() {
+                state.total += since.elapsed();
+            }
+        }
+    }
+
+    /// Waiting so far, including a wait still going on.
+    pub fn waited(&self) -> Duration {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.total + state.since.map(|s| s.elapsed()).unwrap_or_default()
+    }
+}
+
 /// The per-call hooks handed to wasmtime-wasi-http.
 pub struct OutboundHooks {
     pub policy: Arc<OutboundPolicy>,
     pub log: LogSink,
-    /// Nanoseconds this call spent waiting on the network or the throttle: not CPU time.
-    pub waiting_nanos: Arc<AtomicU64>,
+    pub waiting: Arc<WaitClock>,
 }
 
 impl WasiHttpHooks for OutboundHooks {
@@ -103,11 +144,11 @@ impl WasiHttpHooks for OutboundHooks {
     > {
         let policy = self.policy.clone();
         let log = self.log.clone();
-        let waiting = self.waiting_nanos.clone();
+        let waiting = self.waiting.clone();
         Box::new(async move {
-            let started = Instant::now();
+            waiting.begin();
             let result = send(&policy, &log, request).await;
-            waiting.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            waiting.end();
             let response = result?;
             let done: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
             Ok((response, done))
@@ -121,16 +162,20 @@ async fn send(policy: &OutboundPolicy, log: &LogSink, request: http::Request<Was
         log.emit(Level::Warn, &format!("outbound request denied: {why}"));
         return Err(HttpError::HttpRequestDenied);
     }
-    // Take the whole request body first: the plugin's writes then always complete, so an
-    // early answer (a 429 sent before the body was read) reaches it as an answer rather
-    // than as a closed stream.
+    if policy.upstream == Upstream::Deny {
+        log.emit(Level::Warn, &format!("outbound request denied: no upstream for {label}"));
+        return Err(HttpError::HttpRequestDenied);
+    }
+    // A connection slot first, so at most `concurrent` bodies are ever held in memory.
+    let _permit = policy.throttle.acquire().await;
+    // Then the whole request body: the plugin's writes always complete, so an early answer
+    // (a 429 sent before the body was read) reaches it as an answer, not a closed stream.
     let (parts, body) = request.into_parts();
     let body = Limited::new(body, policy.max_request_bytes).collect().await.map_err(|e| match e.downcast::<HttpError>() {
         Ok(e) => *e,
         Err(_) => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
     })?;
     let mut request = http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
-    let _permit = policy.throttle.acquire().await;
     if let Upstream::Forward(addr) = &policy.upstream {
         // The Host header already names the original authority; only the URI changes.
         let path = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
@@ -189,6 +234,21 @@ mod tests {
         assert!(check("https://127.0.0.1/x").is_err());
         assert!(check("https://r1-api.dotdigital.com.evil.com/x").is_err());
         assert!(check("https://r1-api.dotdigital.com:8443/x").is_err());
+    }
+
+    #[test]
+    fn overlapping_waits_count_once() {
+        let clock = WaitClock::default();
+        clock.begin();
+        clock.begin();
+        std::thread::sleep(Duration::from_millis(50));
+        clock.end();
+        std::thread::sleep(Duration::from_millis(50));
+        clock.end();
+        let waited = clock.waited();
+        assert!(waited >= Duration::from_millis(100) && waited < Duration::from_millis(190), "{waited:?}");
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(clock.waited(), waited, "nothing outstanding, nothing added");
     }
 
     #[test]

@@ -1,22 +1,21 @@
 //! The per-call sandbox: a store with no files, no environment, no sockets and no stdio;
 //! a memory cap; and the state the WASI and HTTP views borrow from.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::outbound::{OutboundHooks, OutboundPolicy};
+use super::outbound::{OutboundHooks, OutboundPolicy, WaitClock};
 use crate::host::HostContext;
 
 /// Limits of one call.
 #[derive(Clone, Debug)]
 pub struct SandboxLimits {
-    /// Linear memory the plugin may grow to.
+    /// Linear memory the plugin may grow to, all its memories together.
     pub memory_bytes: usize,
     /// Time the plugin may run its own code (waiting on the network does not count).
     pub cpu_time: Duration,
@@ -53,12 +52,55 @@ pub struct CallState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: GuestLimiter,
     pub(crate) host: HostContext,
 }
 
+/// What the memory limit says when it stops a plugin; the loader looks for it.
+pub const MEMORY_LIMIT_MESSAGE: &str = "memory limit reached";
+
+/// Caps the plugin's memory as a whole (every linear memory together, not each one) and
+/// its tables, and turns a refused growth into a trap with a clear message.
+pub struct GuestLimiter {
+    memory_cap: usize,
+    memory_used: usize,
+}
+
+/// Table slots a connector could ever need; a `table.grow` beyond is refused.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for GuestLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.memory_used.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_cap || maximum.is_some_and(|max| desired > max) {
+            return Err(wasmtime::Error::msg(format!("{MEMORY_LIMIT_MESSAGE}: growing to {total} bytes")));
+        }
+        self.memory_used = total;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS || maximum.is_some_and(|max| desired > max) {
+            return Err(wasmtime::Error::msg(format!("{MEMORY_LIMIT_MESSAGE}: a table of {desired} elements")));
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        16
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        8
+    }
+}
+
 impl CallState {
-    pub fn new(limits: &SandboxLimits, policy: Arc<OutboundPolicy>, host: HostContext, waiting_nanos: Arc<AtomicU64>) -> Self {
+    pub fn new(limits: &SandboxLimits, policy: Arc<OutboundPolicy>, host: HostContext, waiting: Arc<WaitClock>) -> Self {
         // No preopened directories, no env, no args, no stdio, and no sockets of any kind:
         // the only way out is wasi:http, through `OutboundHooks`.
         let wasi = WasiCtx::builder()
@@ -67,19 +109,13 @@ impl CallState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        let hooks = OutboundHooks { policy, log: host.log.clone(), waiting_nanos };
+        let hooks = OutboundHooks { policy, log: host.log.clone(), waiting };
         CallState {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .instances(16)
-                .tables(64)
-                .memories(8)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: GuestLimiter { memory_cap: limits.memory_bytes, memory_used: 0 },
             host,
         }
     }

@@ -37,13 +37,18 @@ pub fn cached(platform: &dyn Platform, api_user: &str) -> Option<String> {
         .filter(|base| is_dotdigital_api_base(base))
 }
 
+/// A cache that cannot be written only costs a discovery next time.
 pub fn remember(platform: &dyn Platform, api_user: &str, base: &str) {
-    platform.set_data(&cache_key(api_user), base, Some(CACHE_TTL_SECONDS));
-    platform.log(LogLevel::Info, &format!("region endpoint {base} cached"));
+    match platform.set_data(&cache_key(api_user), base, Some(CACHE_TTL_SECONDS)) {
+        Ok(()) => platform.log(LogLevel::Info, &format!("region endpoint {base} cached")),
+        Err(why) => platform.log(LogLevel::Warn, &format!("region endpoint {base} not cached: {why}")),
+    }
 }
 
 pub fn forget(platform: &dyn Platform, api_user: &str) {
-    platform.set_data(&cache_key(api_user), "", Some(1));
+    if let Err(why) = platform.set_data(&cache_key(api_user), "", None) {
+        platform.log(LogLevel::Warn, &format!("stale region endpoint not cleared: {why}"));
+    }
 }
 
 /// Normalises `ApiEndpoint` (`https://r2-api.dotdigital.com/`) and checks it is a host the

@@ -2,8 +2,8 @@
 //! triggered-campaign email the first time the certificate is Active.
 //!
 //! At most one email, whatever the retries: before sending, the connector writes a
-//! `pending` marker to host data; a definite answer replaces it (`sent`, or cleared when
-//! Dotdigital refused), while a send that got no answer leaves it `pending`, and a pending
+//! `pending` marker to host data; an answer replaces it (`sent`, or cleared when the answer
+//! proves nothing went out), while any other outcome leaves it `pending`, and a pending
 //! certificate is never sent again automatically (the outcome says so). The record's
 //! `announcedAt` mirrors the marker in Dotdigital, so a host that lost its data still
 //! does not send twice.
@@ -17,6 +17,8 @@ use crate::platform::{LogLevel, Method, Platform};
 use crate::wit::{GiftCard, Settings as RawSettings, SyncAction, SyncError, SyncOutcome};
 
 const SEND_PATH: &str = "/v2/email/triggered-campaign";
+/// Host data forgets a sent marker after about 13 months; the record's `announcedAt` stays.
+const SENT_MARKER_TTL_SECONDS: u32 = 400 * 24 * 3600;
 
 /// What host data says about a certificate's email.
 #[derive(Debug, PartialEq)]
@@ -111,14 +113,19 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
 fn read_record(session: &mut Session, target: &RecordTarget) -> Result<Option<serde_json::Value>, SyncError> {
     let reply = session.get(&target.path())?;
     match reply.status() {
-        200 => Ok(reply.json()?.get("json").cloned()),
+        // The spec types `json` as a string holding JSON; the simulator returns the object.
+        200 => Ok(match reply.json()?.get("json") {
+            Some(serde_json::Value::String(text)) => serde_json::from_str(text).ok(),
+            other => other.cloned(),
+        }),
         404 => Ok(None),
         _ => Err(reply.into_error()),
     }
 }
 
-/// Sends the email once: marks it pending first; a definite answer settles the marker,
-/// no answer leaves it pending (never re-sent). Returns when it was sent.
+/// Sends the email once: marks it pending first (and does not send when the platform cannot
+/// store that); an answer that proves nothing went out clears the marker so a retry may
+/// send, anything else leaves it pending, never to be repeated. Returns when it was sent.
 fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncError> {
     let platform = session.platform();
     let campaign_id = cert
@@ -129,23 +136,43 @@ fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncE
         }]))?;
     let key = marker_key(&cert.number);
     let now = iso_utc(session.now_unix());
-    platform.set_data(&key, &format!("pending:{now}"), None);
-    match session.send_json(Method::Post, SEND_PATH, &triggered_send(cert, campaign_id)) {
-        Ok(reply) if (200..300).contains(&reply.status()) => {
-            platform.set_data(&key, &format!("sent:{now}"), None);
+    platform.set_data(&key, &format!("pending:{now}"), None).map_err(|why| {
+        SyncError::Transport(format!("the platform could not record the send beforehand ({why}); nothing was sent"))
+    })?;
+    let result = match session.send_json(Method::Post, SEND_PATH, &triggered_send(cert, campaign_id)) {
+        Ok(reply) if (200..300).contains(&reply.status()) => Ok(()),
+        Ok(reply) => Err(reply.into_error()),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => {
+            if let Err(why) = platform.set_data(&key, &format!("sent:{now}"), Some(SENT_MARKER_TTL_SECONDS)) {
+                // The record's announcedAt, written next, still proves the send.
+                platform.log(LogLevel::Warn, &format!("certificate {} sent, but the marker was not stored: {why}", cert.number));
+            }
             platform.log(LogLevel::Info, &format!("certificate {} announced to campaign {campaign_id}", cert.number));
             Ok(now)
         }
-        Ok(reply) => {
-            platform.set_data(&key, "", Some(1));
-            Err(reply.into_error())
+        Err(error) if nothing_was_sent(&error) => {
+            if let Err(why) = platform.set_data(&key, "", None) {
+                platform.log(LogLevel::Warn, &format!("certificate {}: pending marker not cleared: {why}", cert.number));
+            }
+            Err(error)
         }
-        Err(SyncError::Transport(problem)) => Err(SyncError::Transport(problem)),
-        Err(answered) => {
-            // Dotdigital answered with an error status: nothing was sent, a retry may send.
-            platform.set_data(&key, "", Some(1));
-            Err(answered)
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether an error proves Dotdigital did not send: it refused the request (4xx, including
+/// 429 and auth), or said it could not serve it at all (503, "temporarily unavailable").
+/// No answer, a 500/502/504 or a garbled body prove nothing: the send may have happened.
+fn nothing_was_sent(error: &SyncError) -> bool {
+    match error {
+        SyncError::Transport(_) => false,
+        SyncError::Unavailable(remote) => {
+            remote.status == 503 || remote.code.as_deref() == Some("ERROR_SYSTEM_SERVICETEMPORARILYUNAVAILABLE")
         }
+        _ => true,
     }
 }
 

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::values::{
+    shown,
     cents_json, cents_text, check_email, check_key, custom_value, iso_currency, issue, money_cents,
     non_empty, opt_cents_json, text_or_null, utc_timestamp, Offset,
 };
@@ -155,7 +156,7 @@ pub fn certificate(
             if status.is_none() {
                 issues.push(issue(
                     "status",
-                    format!("`{text}` is not Active, Pending, Redeemed, Expired or Void"),
+                    format!("`{}` is not Active, Pending, Redeemed, Expired or Void", shown(text)),
                 ));
             }
             status
@@ -175,7 +176,7 @@ pub fn certificate(
         Some(text) => {
             let parsed = text
                 .parse::<u32>()
-                .map_err(|_| format!("`{text}` is not a campaign id (a whole number)"));
+                .map_err(|_| format!("`{}` is not a campaign id (a whole number)", shown(text)));
             parsed
                 .and_then(|id| positive_int32(id).map(|()| id))
                 .map_err(|p| issues.push(issue(format!("custom_fields.{CAMPAIGN_FIELD}"), p)))
@@ -198,7 +199,7 @@ pub fn certificate(
         Some(code) => iso_currency(code).or_else(|| {
             issues.push(issue(
                 "custom_fields.Currency",
-                format!("`{code}` is not an active ISO 4217 currency code"),
+                format!("`{}` is not an active ISO 4217 currency code", shown(code)),
             ));
             None
         }),
@@ -304,9 +305,9 @@ pub fn check_https_url(url: &str) -> Result<(), String> {
     }
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| format!("`{url}` is not a URL: it must start with https://"))?;
+        .ok_or_else(|| format!("`{}` is not a URL: it must start with https://", shown(url)))?;
     if !scheme.eq_ignore_ascii_case("https") {
-        return Err(format!("must be an https URL, not {scheme}"));
+        return Err(format!("must be an https URL, not {}", shown(scheme)));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
@@ -318,14 +319,14 @@ pub fn check_https_url(url: &str) -> Result<(), String> {
         {
             host
         }
-        Some(_) => return Err(format!("`{authority}` has an invalid port")),
+        Some(_) => return Err(format!("`{}` has an invalid port", shown(authority))),
         None => authority,
     };
     let labels_ok = host
         .split('.')
         .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
     if host.is_empty() || !labels_ok {
-        return Err(format!("`{url}` has no valid host"));
+        return Err(format!("`{}` has no valid host", shown(url)));
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::certificate::Certificate;
 use super::order::ValidOrder;
-use super::values::{char_len, check_email, custom_field, custom_value, issue, non_empty};
+use super::values::{char_len, check_email, custom_field, custom_value, issue, non_empty, shown};
 use crate::settings::Settings;
 use crate::wit;
 
@@ -221,7 +221,8 @@ fn mobile_number(customer: &wit::Customer, notes: &mut Vec<String>) -> Option<St
     let normalised = international_digits(raw);
     if normalised.is_none() {
         notes.push(format!(
-            "mobile number {raw} ({source}) not in international form (+ or 00, then 7-15 digits): not sent"
+            "mobile number {} ({source}) not in international form (+ or 00, then 7-15 digits): not sent",
+            shown(raw)
         ));
     }
     normalised

@@ -8,6 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::values::{
+    shown,
     cents_json, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty,
     opt_cents_json, text_or_null, utc_timestamp, Offset,
 };
@@ -56,8 +57,9 @@ pub fn plan_order(
         Some(t) if !settings.is_order_type(t) => {
             return Ok(OrderPlan::Skip {
                 reason: format!(
-                    "transaction type {t} is not synced as an order (order_types: {})",
-                    settings.order_types.join(", ")
+                    "transaction type {} is not synced as an order (order_types: {})",
+                    shown(t),
+                    shown(&settings.order_types.join(", "))
                 ),
             });
         }
@@ -167,7 +169,7 @@ pub fn plan_order(
 fn order_currency(settings: &Settings, fields: &[wit::CustomField]) -> Result<String, String> {
     match custom_value(fields, "Currency") {
         Some(code) => iso_currency(code)
-            .ok_or_else(|| format!("`{code}` is not an active ISO 4217 currency code")),
+            .ok_or_else(|| format!("`{}` is not an active ISO 4217 currency code", shown(code))),
         None => settings.default_currency.clone().ok_or_else(|| {
             "required: set the Currency custom field (e.g. GBP) or the default_currency setting"
                 .to_string()

@@ -9,6 +9,18 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::wit;
 
+/// How much of a bad value a message quotes: enough to recognise it, never the whole of a
+/// hostile megabyte.
+const SHOWN_CHARS: usize = 64;
+
+/// `text` as a message quotes it: cut to a recognisable prefix.
+pub fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// An iPaaS.com field problem, by the record's JSON path.
 pub fn issue(field: impl Into<String>, problem: impl Into<String>) -> wit::FieldIssue {
     wit::FieldIssue {
@@ -186,20 +198,20 @@ pub fn utc_timestamp(text: &str, offset: Offset) -> Result<String, String> {
     };
     let Some(dt) = parsed else {
         return Err(match offset {
-            Offset::Required => format!("`{text}` is not an ISO 8601 date-time with an offset (e.g. 2025-03-14T10:22:05+00:00)"),
-            Offset::OptionalUtc => format!("`{text}` is not an ISO 8601 date-time (e.g. 2025-03-14T10:30:00)"),
+            Offset::Required => format!("`{}` is not an ISO 8601 date-time with an offset (e.g. 2025-03-14T10:22:05+00:00)", shown(text)),
+            Offset::OptionalUtc => format!("`{}` is not an ISO 8601 date-time (e.g. 2025-03-14T10:30:00)", shown(text)),
         });
     };
     let utc = dt
         .checked_to_offset(UtcOffset::UTC)
         .filter(|u| (1..=9999).contains(&u.year()));
     let Some(utc) = utc else {
-        return Err(format!("`{text}` is outside the years 0001-9999 in UTC"));
+        return Err(format!("`{}` is outside the years 0001-9999 in UTC", shown(text)));
     };
     utc.format(format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
     ))
-    .map_err(|_| format!("`{text}` cannot be written as a UTC timestamp"))
+    .map_err(|_| format!("`{}` cannot be written as a UTC timestamp", shown(text)))
 }
 
 fn parse_local(text: &str) -> Option<PrimitiveDateTime> {
@@ -217,6 +229,15 @@ fn parse_local(text: &str) -> Option<PrimitiveDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_cuts_long_values_on_a_char_boundary() {
+        assert_eq!(shown("GBP"), "GBP");
+        let long = "é".repeat(1000);
+        let cut = shown(&long);
+        assert_eq!(cut.chars().count(), SHOWN_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
 
     fn field(name: &str, value: Option<&str>) -> wit::CustomField {
         wit::CustomField {
