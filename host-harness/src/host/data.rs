@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 const MAX_KEY_BYTES: usize = 2048;
 const MAX_VALUE_BYTES: usize = 64 * 1024;
 const MAX_ENTRIES: usize = 100_000;
+const MAX_TOTAL_BYTES: usize = 64 << 20;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Entry {
@@ -68,6 +69,10 @@ impl DataStore {
         } else {
             if !entries.contains_key(key) && entries.len() >= MAX_ENTRIES {
                 return Err(format!("more than {MAX_ENTRIES} keys"));
+            }
+            let others: usize = entries.iter().filter(|(k, _)| k.as_str() != key).map(|(k, e)| k.len() + e.value.len()).sum();
+            if others + key.len() + value.len() > MAX_TOTAL_BYTES {
+                return Err(format!("more than {} MiB in all", MAX_TOTAL_BYTES >> 20));
             }
             let expires_at = ttl_seconds.map(|ttl| now + u64::from(ttl));
             entries.insert(key.to_string(), Entry { value: value.to_string(), expires_at });

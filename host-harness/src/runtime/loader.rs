@@ -157,7 +157,7 @@ impl Plugin {
     /// Runs one call in a fresh store with the sandbox limits.
     pub async fn call(&self, context: CallContext, call: Call) -> Result<CallOutput, PluginFault> {
         let waiting = Arc::new(WaitClock::default());
-        let host = HostContext { log: context.log, data: context.data };
+        let host = HostContext::new(context.log, context.data);
         let mut store = Store::new(&self.engine, CallState::new(&self.limits, context.policy, host, waiting.clone()));
         store.limiter(|state| &mut state.limits);
         let started = Instant::now();
