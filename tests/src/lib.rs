@@ -2,7 +2,6 @@
 //! component loaded once per test binary, and a platform whose logs are kept in memory so
 //! tests can read them.
 
-pub mod openapi;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
