@@ -215,3 +215,17 @@ async fn a_mobile_number_owned_by_another_contact_is_left_out_not_fatal() {
     let bo = world.sim.contact(DEMO_ACCOUNT, "bo@example.com").unwrap();
     assert!(bo["identifiers"].get("mobileNumber").is_none(), "{bo}");
 }
+
+#[tokio::test]
+async fn validate_connection_names_a_mapping_to_a_missing_data_field() {
+    let mut settings = demo_settings();
+    settings["data_field_map"] = json!([
+        {"custom_field": "Loyalty Tier", "data_field": "LOYALTY_TIER"},
+        {"custom_field": "Shoe Size", "data_field": "SHOE_SIZE"}
+    ]);
+    let world = World::new(settings).await;
+    let line = world.platform.validate().await;
+    assert_eq!(line["ok"], false, "{line}");
+    assert_eq!(line["error"]["kind"], "invalid-settings");
+    assert_eq!(issue_fields(&line["error"]), vec!["data_field_map[1].data_field"]);
+}

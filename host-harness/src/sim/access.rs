@@ -30,7 +30,7 @@ impl Area {
 
     pub(crate) fn of_path(path: &str) -> Option<Area> {
         let path = path.to_ascii_lowercase();
-        if path.starts_with("/contacts/v3/") || path == "/contacts/v3" {
+        if path.starts_with("/contacts/v3/") || path == "/contacts/v3" || path.starts_with("/v2/data-fields") {
             Some(Area::Contacts)
         } else if path.starts_with("/insightdata/v3/") || path == "/insightdata/v3" {
             Some(Area::InsightData)

@@ -42,6 +42,17 @@ pub(crate) fn account_info(state: &SimState, account: usize) -> SimResponse {
     SimResponse::json(200, &json!({ "id": account.id, "properties": properties }))
 }
 
+/// `GET /v2/data-fields`: the account's contact data fields (`ApiDataField` in v2.json).
+pub(crate) fn data_fields(state: &SimState, account: usize) -> SimResponse {
+    let fields: Vec<Value> = state.accounts[account]
+        .account
+        .data_fields
+        .iter()
+        .map(|name| json!({ "name": name, "type": "String", "visibility": "Private", "defaultValue": null }))
+        .collect();
+    SimResponse::json(200, &Value::Array(fields))
+}
+
 /// The current UTC time as a JSON string.
 pub(crate) fn server_time() -> SimResponse {
     SimResponse::json(200, &Value::String(iso_now()))

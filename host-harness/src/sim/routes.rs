@@ -25,6 +25,7 @@ enum Route<'a> {
     TriggeredSend,
     TriggeredBatch,
     GetCampaign { id: &'a str },
+    DataFields,
     MethodNotAllowed,
     NotFound,
 }
@@ -61,6 +62,7 @@ impl<'a> Route<'a> {
             ["v2", "email", "triggered-campaign"] => only("POST", Route::TriggeredSend),
             ["v2", "email", "triggered-campaign", "batch"] => only("POST", Route::TriggeredBatch),
             ["v2", "campaigns", _] => only("GET", Route::GetCampaign { id: raw[2] }),
+            ["v2", "data-fields"] => only("GET", Route::DataFields),
             _ => Route::NotFound,
         }
     }
@@ -127,6 +129,7 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
         Route::TriggeredSend => answer(campaigns::send_triggered(state, index, at_ms, &request.body)),
         Route::TriggeredBatch => answer(campaigns::send_batch(state, index, at_ms, &request.body)),
         Route::GetCampaign { id } => answer(campaigns::get_campaign(state, index, id)),
+        Route::DataFields => accounts::data_fields(state, index),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),
         Route::NotFound => not_found(family, &request.path),
     };

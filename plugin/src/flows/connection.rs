@@ -8,6 +8,21 @@ use crate::wit::{Account, AreaAccess, FieldIssue, Settings as RawSettings, SyncE
 
 /// An address no account holds: a 404 for it proves contacts are readable.
 const PROBE_EMAIL: &str = "connection-check@example.com";
+/// The data fields every customer sync writes.
+const STANDARD_FIELDS: [&str; 3] = ["FIRSTNAME", "LASTNAME", "FULLNAME"];
+
+/// `GET /v2/data-fields`: the names of the account's contact data fields.
+fn data_fields(session: &mut Session) -> Result<Vec<String>, SyncError> {
+    let reply = session.get("/v2/data-fields")?;
+    if reply.status() != 200 {
+        return Err(reply.into_error());
+    }
+    let fields = reply.json()?;
+    Ok(fields
+        .as_array()
+        .map(|list| list.iter().filter_map(|f| f.get("name")?.as_str().map(str::to_string)).collect())
+        .unwrap_or_default())
+}
 
 pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result<Account, SyncError> {
     let settings = validated_settings(raw)?;
@@ -24,9 +39,32 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
             }]));
         }
     }
-    let contacts = probe(&mut session, "contacts", &format!("/contacts/v3/email/{}", segment(PROBE_EMAIL)), |s| {
+    let mut contacts = probe(&mut session, "contacts", &format!("/contacts/v3/email/{}", segment(PROBE_EMAIL)), |s| {
         matches!(s, 200 | 404).then_some(None)
     })?;
+    if contacts.allowed {
+        // Dotdigital refuses a contact that names a data field the account lacks: catch a
+        // mapping to a missing field now rather than on every customer.
+        let existing = data_fields(&mut session)?;
+        let has = |name: &str| existing.iter().any(|f| f.eq_ignore_ascii_case(name));
+        let issues: Vec<FieldIssue> = settings
+            .data_field_map
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !has(&m.data_field))
+            .map(|(i, m)| FieldIssue {
+                field: format!("data_field_map[{i}].data_field"),
+                problem: format!("the account has no contact data field {} (create it in Settings > Contacts > Contact data fields)", m.data_field),
+            })
+            .collect();
+        if !issues.is_empty() {
+            return Err(SyncError::InvalidSettings(issues));
+        }
+        let missing: Vec<&str> = STANDARD_FIELDS.into_iter().filter(|f| !has(f)).collect();
+        if !missing.is_empty() {
+            contacts.detail = Some(format!("names will not be stored: the account lacks the data field(s) {}", missing.join(", ")));
+        }
+    }
     let insight = probe(&mut session, "insight-data", "/insightData/v3/collections", |s| (s == 200).then_some(None))?;
     let campaigns = match settings.certificate_campaign_id {
         Some(id) => probe(&mut session, "triggered-campaigns", &format!("/v2/campaigns/{id}"), |s| match s {
