@@ -163,6 +163,11 @@ fn fastrand_u64() -> u64 {
     h.finish()
 }
 
+/// A fault on `method` requests whose path starts with `prefix`, `times` times (`None`: always).
+pub fn fault(method: &str, prefix: &str, times: Option<u32>, action: FaultAction) -> Fault {
+    Fault { method: Some(method.into()), path_prefix: prefix.into(), times, action }
+}
+
 pub fn customer(id: &str, email: &str) -> Value {
     json!({
         "id": id,

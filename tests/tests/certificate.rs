@@ -13,10 +13,6 @@ fn certificate(number: &str) -> Value {
     card
 }
 
-fn fault(method: &str, prefix: &str, times: Option<u32>, action: FaultAction) -> Fault {
-    Fault { method: Some(method.into()), path_prefix: prefix.into(), times, action }
-}
-
 fn value<'a>(send: &'a dotdigital_harness::sim::Send, name: &str) -> Option<&'a str> {
     send.personalization_values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }

@@ -7,10 +7,6 @@ use dotdigital_harness::Flow;
 use e2e_tests::*;
 use serde_json::json;
 
-fn fault(method: &str, prefix: &str, times: Option<u32>, action: FaultAction) -> Fault {
-    Fault { method: Some(method.into()), path_prefix: prefix.into(), times, action }
-}
-
 #[tokio::test]
 async fn created_then_updated_with_the_same_external_id() {
     let world = World::new(demo_settings()).await;

@@ -28,7 +28,7 @@ const FLOWS: [Flow; 3] = [Flow::Contact, Flow::Order, Flow::Certificate];
 async fn run(flow: Flow, action: FaultAction, times: Option<u32>) -> (World, Value, Duration) {
     let world = World::new(demo_settings()).await;
     let (record, method, prefix) = case(flow);
-    world.sim.inject(Fault { method: Some(method.into()), path_prefix: prefix.into(), times, action });
+    world.sim.inject(fault(method, prefix, times, action));
     let started = Instant::now();
     let line = world.sync(flow, &record).await;
     (world, line, started.elapsed())
@@ -59,7 +59,7 @@ async fn rate_limits_with_epoch_and_delta_resets_wait_and_succeed() {
             let world = World::new(demo_settings()).await;
             world.sim.set_rate_limit(RateLimitConfig { reset, ..RateLimitConfig::default() });
             let (record, method, prefix) = case(flow);
-            world.sim.inject(Fault { method: Some(method.into()), path_prefix: prefix.into(), times: Some(1), action: FaultAction::RateLimited { seconds: 1 } });
+            world.sim.inject(fault(method, prefix, Some(1), FaultAction::RateLimited { seconds: 1 }));
             let started = Instant::now();
             let line = world.sync(flow, &record).await;
             succeeded_after(&line, 2);
