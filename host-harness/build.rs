@@ -49,7 +49,9 @@ fn ensure_target() {
     println!("cargo:warning=installing the {TARGET} target with rustup");
     let added = Command::new("rustup").args(["target", "add", TARGET]).status().map(|s| s.success()).unwrap_or(false);
     if !added {
-        panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed: run it yourself, then build again");
+        panic!(
+            "the {TARGET} target is missing and `rustup target add {TARGET}` failed: run it yourself, then build again"
+        );
     }
 }
 

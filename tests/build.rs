@@ -36,7 +36,11 @@ fn ensure_target() {
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("lib/rustlib/wasm32-wasip2").exists())
         .unwrap_or(false);
     if !installed {
-        let added = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status().map(|s| s.success()).unwrap_or(false);
+        let added = Command::new("rustup")
+            .args(["target", "add", "wasm32-wasip2"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         assert!(added, "the wasm32-wasip2 target is missing and `rustup target add wasm32-wasip2` failed: run it, then build again");
     }
 }

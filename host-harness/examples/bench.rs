@@ -69,7 +69,9 @@ async fn main() -> anyhow::Result<()> {
         assert_eq!(line["ok"], false);
 
         let started = Instant::now();
-        let line = platform.sync(Flow::Contact, i, &json!({"id": i.to_string(), "first_name": "Bench", "email_address": email})).await;
+        let line = platform
+            .sync(Flow::Contact, i, &json!({"id": i.to_string(), "first_name": "Bench", "email_address": email}))
+            .await;
         time(&mut contact, started);
         assert_eq!(line["ok"], true, "{line}");
 
@@ -106,10 +108,17 @@ async fn main() -> anyhow::Result<()> {
         ("sync certificate (4 calls)", certificate),
     ] {
         let m = median(samples);
-        println!("{:<34} {:>12} {:>8.2}x", name, format!("{:.0} µs", m.as_secs_f64() * 1e6), m.as_secs_f64() / raw_median.as_secs_f64());
+        println!(
+            "{:<34} {:>12} {:>8.2}x",
+            name,
+            format!("{:.0} µs", m.as_secs_f64() * 1e6),
+            m.as_secs_f64() / raw_median.as_secs_f64()
+        );
     }
     if let Some(peak) = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        s.lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
     }) {
         println!("{:<34} {:>12}", "peak resident memory", format!("{} MiB", peak / 1024));
     }

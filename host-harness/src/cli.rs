@@ -17,7 +17,11 @@ use crate::runtime::{SandboxLimits, Upstream};
 use crate::sim::{SimConfig, Simulator};
 
 #[derive(Parser)]
-#[command(name = "dotdigital-harness", version, about = "Runs the iPaaS.com ↔ Dotdigital connector component the way the platform does")]
+#[command(
+    name = "dotdigital-harness",
+    version,
+    about = "Runs the iPaaS.com ↔ Dotdigital connector component the way the platform does"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,11 +94,17 @@ pub async fn main() -> ExitCode {
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
         Command::Validate { common } => validate(common).await,
         Command::Describe { plugin } => describe(plugin.as_deref()).await,
-        Command::Sim { port, accounts } => sim(port, accounts.as_deref()).await.map_err(|e| SetupError(format!("{e:#}"))),
+        Command::Sim { port, accounts } => {
+            sim(port, accounts.as_deref()).await.map_err(|e| SetupError(format!("{e:#}")))
+        }
     };
     match result {
         Ok(all_ok) => {
-            if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if all_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(SetupError(message)) => {
             eprintln!("{}", serde_json::json!({"level": "error", "source": "host", "message": message}));
@@ -105,7 +115,8 @@ pub async fn main() -> ExitCode {
 
 /// Loads the plugin and the subscription, starting an embedded simulator for `sim`.
 async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>), SetupError> {
-    let level = Level::parse(&common.log_level).ok_or_else(|| SetupError(format!("--log-level {:?}: use error, warn, info or debug", common.log_level)))?;
+    let level = Level::parse(&common.log_level)
+        .ok_or_else(|| SetupError(format!("--log-level {:?}: use error, warn, info or debug", common.log_level)))?;
     let settings = read_json(&common.settings).map_err(|e| SetupError(format!("{e:#}")))?;
     // Until the settings are read, the secrets are whatever the file holds under their keys,
     // strings or not (a type error would otherwise echo a numeric password).
@@ -115,16 +126,27 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
         .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
     let boot = Redactor::new(secrets);
     let boot_log = LogSink::new(LogTarget::Stderr, level, boot.clone());
-    let limits = SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
-    let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    let limits =
+        SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
+    let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log)
+        .await
+        .map_err(|e| SetupError(format!("{e:#}")))?;
     let (upstream, sim) = match common.upstream.as_str() {
         "sim" => {
-            let sim = Simulator::start(SimConfig::demo(), 0).await.map_err(|e| SetupError(format!("starting the simulator: {e:#}")))?;
+            let sim = Simulator::start(SimConfig::demo(), 0)
+                .await
+                .map_err(|e| SetupError(format!("starting the simulator: {e:#}")))?;
             (Upstream::Forward(sim.addr()), Some(sim))
         }
         other => (Upstream::parse_forward(other).map_err(SetupError)?, None),
     };
-    let options = PlatformOptions { upstream, state_dir: common.state.clone(), retry: RetryPolicy::default(), log_target: LogTarget::Stderr, log_level: level };
+    let options = PlatformOptions {
+        upstream,
+        state_dir: common.state.clone(),
+        retry: RetryPolicy::default(),
+        log_target: LogTarget::Stderr,
+        log_level: level,
+    };
     let platform = Platform::new(plugin, &settings, options)
         .map_err(|e| SetupError(boot.apply(&format!("settings {}: {e}", common.settings.display()))))?;
     Ok((Arc::new(platform), sim))
@@ -135,7 +157,8 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<bool, SetupEr
     let input: Box<dyn BufRead + Send> = if record == Path::new("-") {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
-        let file = std::fs::File::open(record).map_err(|e| SetupError(format!("--record {}: {e}", record.display())))?;
+        let file =
+            std::fs::File::open(record).map_err(|e| SetupError(format!("--record {}: {e}", record.display())))?;
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
     let (platform, _sim) = platform(&common).await?;
@@ -168,7 +191,8 @@ async fn validate(common: Common) -> Result<bool, SetupError> {
 
 async fn describe(plugin: Option<&Path>) -> Result<bool, SetupError> {
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    let plugin = crate::load_plugin(plugin, SandboxLimits::default(), log).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    let plugin =
+        crate::load_plugin(plugin, SandboxLimits::default(), log).await.map_err(|e| SetupError(format!("{e:#}")))?;
     let info = plugin.info();
     let settings: Vec<_> = info
         .settings
@@ -191,7 +215,10 @@ async fn sim(port: u16, accounts: Option<&Path>) -> Result<bool> {
         None => SimConfig::demo(),
     };
     let sim = Simulator::start(config, port).await?;
-    eprintln!("{}", serde_json::json!({"level": "info", "source": "sim", "message": format!("Dotdigital simulator listening on http://{}", sim.addr())}));
+    eprintln!(
+        "{}",
+        serde_json::json!({"level": "info", "source": "sim", "message": format!("Dotdigital simulator listening on http://{}", sim.addr())})
+    );
     println!("http://{}", sim.addr());
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     Ok(true)

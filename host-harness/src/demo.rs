@@ -34,7 +34,13 @@ pub async fn run() -> Result<()> {
     };
     let platform = Arc::new(Platform::new(plugin.clone(), &settings, options).map_err(anyhow::Error::msg)?);
     let info = plugin.info();
-    eprintln!("demo: {} {} (sha256 {}) against the simulator at {}", info.name, info.version, &plugin.sha256()[..12], sim.addr());
+    eprintln!(
+        "demo: {} {} (sha256 {}) against the simulator at {}",
+        info.name,
+        info.version,
+        &plugin.sha256()[..12],
+        sim.addr()
+    );
 
     let mut stdout = std::io::stdout();
     let sync = |flow: Flow, text: &'static str| {

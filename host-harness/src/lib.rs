@@ -25,14 +25,18 @@ pub use platform::{Flow, Platform, PlatformOptions, Summary};
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dotdigital_plugin.wasm"));
 
 /// Loads `path`, or the embedded plugin, on a fresh engine.
-pub async fn load_plugin(path: Option<&Path>, limits: runtime::SandboxLimits, log: host::log::LogSink) -> Result<Arc<runtime::Plugin>> {
+pub async fn load_plugin(
+    path: Option<&Path>,
+    limits: runtime::SandboxLimits,
+    log: host::log::LogSink,
+) -> Result<Arc<runtime::Plugin>> {
     let bytes = match path {
         Some(path) => std::fs::read(path).with_context(|| format!("reading the plugin {}", path.display()))?,
         None => EMBEDDED_PLUGIN.to_vec(),
     };
     let engine = runtime::engine::new_engine()?;
-    let plugin = runtime::Plugin::load(&engine, &bytes, limits, log)
-        .await
-        .with_context(|| format!("loading the plugin {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into())))?;
+    let plugin = runtime::Plugin::load(&engine, &bytes, limits, log).await.with_context(|| {
+        format!("loading the plugin {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into()))
+    })?;
     Ok(Arc::new(plugin))
 }

@@ -77,7 +77,9 @@ impl Platform {
         let subscription = settings::subscription(settings_json, plugin.info())?;
         // The plugin trims the user before encoding it; cover both spellings.
         let (user, password) = (&subscription.plugin.api_user, &subscription.plugin.api_password);
-        let redactor = Redactor::new(subscription.secrets()).with_basic_auth(user, password).with_basic_auth(user.trim(), password);
+        let redactor = Redactor::new(subscription.secrets())
+            .with_basic_auth(user, password)
+            .with_basic_auth(user.trim(), password);
         let log = LogSink::new(options.log_target, options.log_level, redactor)
             .with(&[("subscription", subscription.host.name.clone())]);
         let data = match &options.state_dir {
@@ -118,7 +120,8 @@ impl Platform {
             .and_then(|t| t.as_str())
             .map(str::to_string)
             .unwrap_or_else(|| format!("{:016x}", fastrand::u64(..)));
-        let log = self.context.log.with(&[("flow", flow.name().into()), ("record", id.clone()), ("tracking_id", tracking)]);
+        let log =
+            self.context.log.with(&[("flow", flow.name().into()), ("record", id.clone()), ("tracking_id", tracking)]);
         let settings = self.subscription.plugin.clone();
         let parsed = match flow {
             Flow::Contact => records::customer(record).map(|r| Call::Contact(settings, r)),
@@ -171,9 +174,15 @@ impl Platform {
     pub async fn validate(&self) -> Value {
         let call = Call::Validate(self.subscription.plugin.clone());
         let line = match self.plugin.call(self.context.clone(), call).await {
-            Ok(CallOutput::Account(Ok(account))) => serde_json::json!({"ok": true, "account": output::account_json(&account)}),
-            Ok(CallOutput::Account(Err(error))) => serde_json::json!({"ok": false, "error": output::error_json(&error)}),
-            Ok(_) => serde_json::json!({"ok": false, "error": output::fault_error(&crate::runtime::PluginFault::Trap("the plugin answered another call".into()))}),
+            Ok(CallOutput::Account(Ok(account))) => {
+                serde_json::json!({"ok": true, "account": output::account_json(&account)})
+            }
+            Ok(CallOutput::Account(Err(error))) => {
+                serde_json::json!({"ok": false, "error": output::error_json(&error)})
+            }
+            Ok(_) => {
+                serde_json::json!({"ok": false, "error": output::fault_error(&crate::runtime::PluginFault::Trap("the plugin answered another call".into()))})
+            }
             Err(fault) => serde_json::json!({"ok": false, "error": output::fault_error(&fault)}),
         };
         self.redact(line)
@@ -181,16 +190,26 @@ impl Platform {
 
     /// Streams records from `input` (one JSON value, a JSON array, or NDJSON), syncing up to
     /// `concurrent_connections` at once, and writes each line to `out` in input order.
-    pub async fn run(self: &Arc<Self>, flow: Flow, input: Box<dyn BufRead + Send>, out: &mut (dyn Write + Send)) -> Result<Summary> {
+    pub async fn run(
+        self: &Arc<Self>,
+        flow: Flow,
+        input: Box<dyn BufRead + Send>,
+        out: &mut (dyn Write + Send),
+    ) -> Result<Summary> {
         let parallel = self.subscription.host.concurrent_connections.max(1) as usize;
         let (sender, mut receiver) = tokio::sync::mpsc::channel(parallel * 2);
-        let reader = std::thread::spawn(move || crate::input::read_records(input, |item| sender.blocking_send(item).is_ok()));
+        let reader =
+            std::thread::spawn(move || crate::input::read_records(input, |item| sender.blocking_send(item).is_ok()));
         // Each task is tagged with its record's key (see `record_key`).
         let mut pending: VecDeque<(Option<String>, tokio::task::JoinHandle<Value>)> = VecDeque::new();
         let mut summary = Summary::default();
         let mut position = 0;
         let mut write = |line: Value, summary: &mut Summary| -> Result<()> {
-            if line["ok"] == Value::Bool(true) { summary.ok += 1 } else { summary.failed += 1 }
+            if line["ok"] == Value::Bool(true) {
+                summary.ok += 1
+            } else {
+                summary.failed += 1
+            }
             writeln!(out, "{line}")?;
             out.flush()?;
             Ok(())
@@ -207,12 +226,20 @@ impl Platform {
             }
             let platform = Arc::clone(self);
             let at = position;
-            pending.push_back((key, tokio::spawn(async move {
-                match item {
-                    Ok(record) => platform.sync(flow, at, &record).await,
-                    Err(problem) => platform.redact(output::error_line(flow.name(), &format!("#{at}"), output::input_error(&problem), 0)),
-                }
-            })));
+            pending.push_back((
+                key,
+                tokio::spawn(async move {
+                    match item {
+                        Ok(record) => platform.sync(flow, at, &record).await,
+                        Err(problem) => platform.redact(output::error_line(
+                            flow.name(),
+                            &format!("#{at}"),
+                            output::input_error(&problem),
+                            0,
+                        )),
+                    }
+                }),
+            ));
             if pending.len() >= parallel {
                 if let Some((_, first)) = pending.pop_front() {
                     write(first.await?, &mut summary)?;

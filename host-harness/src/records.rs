@@ -12,7 +12,11 @@ use crate::runtime::bindings as wit;
 pub fn parse<T: de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) }
+        if path == "." {
+            e.inner().to_string()
+        } else {
+            format!("{path}: {}", e.inner())
+        }
     })
 }
 
@@ -37,7 +41,9 @@ fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         None => Ok(None),
         Some(Raw::Number(n)) => Ok(Some(n)),
         Some(Raw::Text(t)) if t.trim().is_empty() => Ok(None),
-        Some(Raw::Text(t)) => t.trim().parse().map(Some).map_err(|_| de::Error::custom(format!("{t:?} is not a number"))),
+        Some(Raw::Text(t)) => {
+            t.trim().parse().map(Some).map_err(|_| de::Error::custom(format!("{t:?} is not a number")))
+        }
     }
 }
 
@@ -55,9 +61,13 @@ fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 fn long<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     match Option::<serde_json::Value>::deserialize(d)? {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| de::Error::custom(format!("{n} is not a whole number"))),
+        Some(serde_json::Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| de::Error::custom(format!("{n} is not a whole number")))
+        }
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(serde_json::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| de::Error::custom(format!("{s:?} is not a whole number"))),
+        Some(serde_json::Value::String(s)) => {
+            s.trim().parse().map(Some).map_err(|_| de::Error::custom(format!("{s:?} is not a whole number")))
+        }
         Some(other) => Err(de::Error::custom(format!("expected a whole number, found {other}"))),
     }
 }

@@ -72,7 +72,8 @@ mod tests {
         assert!(third >= Duration::from_secs(1) && third <= Duration::from_secs(2));
         assert_eq!(policy.next_wait(&unavailable, 5), None);
         assert_eq!(policy.next_wait(&SyncError::Rejected(remote()), 1), None);
-        let limited = |s| SyncError::RateLimited(RateLimit { wait_seconds: s, scope: None, limit: None, remote: remote() });
+        let limited =
+            |s| SyncError::RateLimited(RateLimit { wait_seconds: s, scope: None, limit: None, remote: remote() });
         let wait = policy.next_wait(&limited(3), 1).unwrap();
         assert!(wait >= Duration::from_secs(3) && wait < Duration::from_millis(3250));
         assert_eq!(policy.next_wait(&limited(3600), 1), None);

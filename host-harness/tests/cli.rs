@@ -31,7 +31,10 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).expect("stdout is JSON lines")).collect()
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("stdout is JSON lines"))
+        .collect()
 }
 
 fn customer(id: &str, email: &str) -> String {
@@ -45,7 +48,18 @@ async fn sync_contact_reaches_an_external_server_with_the_original_host() {
     let record = temp_file("customer.json", &customer("150437", "ana.silva+vip@example.com"));
     let settings = settings(json!({}));
     let output = tokio::task::spawn_blocking(move || {
-        run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap(), "--upstream", &upstream, "--log-level", "debug"])
+        run(&[
+            "sync",
+            "contact",
+            "--settings",
+            settings.to_str().unwrap(),
+            "--record",
+            record.to_str().unwrap(),
+            "--upstream",
+            &upstream,
+            "--log-level",
+            "debug",
+        ])
     })
     .await
     .unwrap();
@@ -69,10 +83,16 @@ async fn sync_contact_reaches_an_external_server_with_the_original_host() {
 
 #[test]
 fn ndjson_records_come_back_in_order_and_a_failure_exits_1() {
-    let input = format!("{}\nnot json\n{}\n{}\n", customer("1", "a@example.com"), customer("3", "bad-email"), customer("4", "d@example.com"));
+    let input = format!(
+        "{}\nnot json\n{}\n{}\n",
+        customer("1", "a@example.com"),
+        customer("3", "bad-email"),
+        customer("4", "d@example.com")
+    );
     let record = temp_file("customers.ndjson", &input);
     let settings = settings(json!({"concurrent_connections": 3}));
-    let output = run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    let output =
+        run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
     let out = lines(&output);
     let records: Vec<_> = out.iter().map(|l| l["record"].as_str().unwrap().to_string()).collect();
@@ -87,19 +107,23 @@ fn ndjson_records_come_back_in_order_and_a_failure_exits_1() {
 fn set_up_problems_exit_2() {
     let record = temp_file("c.json", &customer("1", "a@example.com"));
     let unknown = settings(json!({"colection_name": "Typo"}));
-    let output = run(&["sync", "contact", "--settings", unknown.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    let output =
+        run(&["sync", "contact", "--settings", unknown.to_str().unwrap(), "--record", record.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("colection_name"));
     assert!(output.stdout.is_empty());
 
     let pinned = settings(json!({"version": "9.9.9"}));
-    let output = run(&["sync", "contact", "--settings", pinned.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    let output =
+        run(&["sync", "contact", "--settings", pinned.to_str().unwrap(), "--record", record.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("pinned to plugin version 9.9.9"));
 
-    let output = run(&["sync", "contact", "--settings", "/nonexistent/settings.json", "--record", record.to_str().unwrap()]);
+    let output =
+        run(&["sync", "contact", "--settings", "/nonexistent/settings.json", "--record", record.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    let output = run(&["sync", "refund", "--settings", unknown.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    let output =
+        run(&["sync", "refund", "--settings", unknown.to_str().unwrap(), "--record", record.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
 }
 
@@ -143,7 +167,12 @@ fn the_demo_prints_every_flow() {
     let output = run(&["demo"]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let out = lines(&output);
-    let actions: Vec<_> = out.iter().map(|l| (l["flow"].as_str().unwrap().to_string(), l["outcome"]["action"].as_str().unwrap_or("error").to_string())).collect();
+    let actions: Vec<_> = out
+        .iter()
+        .map(|l| {
+            (l["flow"].as_str().unwrap().to_string(), l["outcome"]["action"].as_str().unwrap_or("error").to_string())
+        })
+        .collect();
     assert!(actions.contains(&("order".into(), "created".into())), "{actions:?}");
     assert!(actions.contains(&("certificate".into(), "sent".into())), "{actions:?}");
     assert_eq!(actions.iter().filter(|(_, a)| a == "sent").count(), 1, "one email");
@@ -157,7 +186,18 @@ async fn sync_order_reaches_an_external_server_and_updates_in_place() {
     let settings = settings(json!({"api_endpoint": "https://r1-api.dotdigital.com"}));
     let sync = move || {
         let (settings, record, upstream) = (settings.clone(), record.clone(), upstream.clone());
-        move || run(&["sync", "order", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap(), "--upstream", &upstream])
+        move || {
+            run(&[
+                "sync",
+                "order",
+                "--settings",
+                settings.to_str().unwrap(),
+                "--record",
+                record.to_str().unwrap(),
+                "--upstream",
+                &upstream,
+            ])
+        }
     };
     let first = tokio::task::spawn_blocking(sync()).await.unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
@@ -175,8 +215,10 @@ async fn sync_order_reaches_an_external_server_and_updates_in_place() {
 #[test]
 fn a_password_of_the_wrong_type_is_not_echoed() {
     let record = temp_file("c.json", &customer("1", "a@example.com"));
-    let settings = temp_file("s.json", &json!({"api_user": "demo@apiconnector.com", "api_password": 987654321}).to_string());
-    let output = run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    let settings =
+        temp_file("s.json", &json!({"api_user": "demo@apiconnector.com", "api_password": 987654321}).to_string());
+    let output =
+        run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("api_password"), "{stderr}");

@@ -23,15 +23,32 @@ fn write_input(path: &Path, megabytes: usize) {
 /// Runs `sync contact` on `input`; returns (records out, peak RSS in KiB).
 fn run(dir: &Path, input: &Path) -> (usize, u64) {
     let settings = dir.join("settings.json");
-    std::fs::write(&settings, json!({"api_user": "demo@apiconnector.com", "api_password": "demo-password"}).to_string()).unwrap();
+    std::fs::write(
+        &settings,
+        json!({"api_user": "demo@apiconnector.com", "api_password": "demo-password"}).to_string(),
+    )
+    .unwrap();
     let output = Command::new(BIN)
-        .args(["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", input.to_str().unwrap(), "--log-level", "error"])
+        .args([
+            "sync",
+            "contact",
+            "--settings",
+            settings.to_str().unwrap(),
+            "--record",
+            input.to_str().unwrap(),
+            "--log-level",
+            "error",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "every record is refused");
     let lines = String::from_utf8_lossy(&output.stdout).lines().count();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let summary: Value = stderr.lines().filter_map(|l| serde_json::from_str(l).ok()).find(|v: &Value| v.get("peak_rss_kib").is_some()).expect("a summary line");
+    let summary: Value = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|v: &Value| v.get("peak_rss_kib").is_some())
+        .expect("a summary line");
     (lines, summary["peak_rss_kib"].as_u64().expect("Linux reports VmHWM"))
 }
 

@@ -22,9 +22,7 @@ impl Platform for Component {
             Method::Patch => waki::Method::Patch,
             Method::Delete => waki::Method::Delete,
         };
-        let mut builder = waki::Client::new()
-            .request(method, &request.url)
-            .connect_timeout(CONNECT_TIMEOUT);
+        let mut builder = waki::Client::new().request(method, &request.url).connect_timeout(CONNECT_TIMEOUT);
         for (name, value) in &request.headers {
             builder = builder.header(*name, value.as_str());
         }
@@ -61,10 +59,7 @@ impl Platform for Component {
     }
 
     fn now_unix(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
 }
 
@@ -73,7 +68,9 @@ fn describe_error(error: anyhow::Error) -> String {
     match error.downcast_ref::<waki::ErrorCode>() {
         Some(waki::ErrorCode::HttpRequestDenied) => "denied by the sandbox".into(),
         Some(waki::ErrorCode::ConnectionTimeout) => "connection timed out".into(),
-        Some(waki::ErrorCode::ConnectionReadTimeout) | Some(waki::ErrorCode::HttpResponseTimeout) => "timed out waiting for the answer".into(),
+        Some(waki::ErrorCode::ConnectionReadTimeout) | Some(waki::ErrorCode::HttpResponseTimeout) => {
+            "timed out waiting for the answer".into()
+        }
         Some(waki::ErrorCode::ConnectionRefused) => "connection refused".into(),
         Some(code) => format!("{code:?}"),
         None => error.to_string(),

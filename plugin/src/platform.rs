@@ -44,10 +44,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// Header lookup ignoring case (HTTP/2 lowercases, Dotdigital's docs capitalise).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 

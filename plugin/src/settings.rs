@@ -60,12 +60,12 @@ impl Settings {
 
         let api_user = raw.api_user.trim().to_string();
         if api_user.is_empty() {
+            issues.push(issue("api_user", "required: the Dotdigital API user (apiuser-…@apiconnector.com)"));
+        } else if api_user.contains(':') || api_user.chars().any(char::is_control) {
             issues.push(issue(
                 "api_user",
-                "required: the Dotdigital API user (apiuser-…@apiconnector.com)",
+                "must not contain `:` or control characters (HTTP Basic authentication cannot carry them)",
             ));
-        } else if api_user.contains(':') || api_user.chars().any(char::is_control) {
-            issues.push(issue("api_user", "must not contain `:` or control characters (HTTP Basic authentication cannot carry them)"));
         }
         // The password is used exactly as typed, and never quoted back in a problem.
         if raw.api_password.is_empty() {
@@ -74,11 +74,8 @@ impl Settings {
             issues.push(issue("api_password", "must not contain control characters"));
         }
 
-        let api_endpoint = non_empty(raw.api_endpoint.as_deref()).and_then(|text| {
-            api_endpoint(text)
-                .map_err(|problem| issues.push(issue("api_endpoint", problem)))
-                .ok()
-        });
+        let api_endpoint = non_empty(raw.api_endpoint.as_deref())
+            .and_then(|text| api_endpoint(text).map_err(|problem| issues.push(issue("api_endpoint", problem))).ok());
 
         let integration_token = non_empty(raw.integration_token.as_deref()).and_then(|text| {
             if is_guid(text) {
@@ -97,38 +94,32 @@ impl Settings {
             Some(t) if t.eq_ignore_ascii_case("html") => "html",
             Some(t) if t.eq_ignore_ascii_case("plainText") => "plainText",
             Some(t) => {
-                issues.push(issue(
-                    "email_type",
-                    format!("`{t}` is not `html` or `plainText`"),
-                ));
+                issues.push(issue("email_type", format!("`{t}` is not `html` or `plainText`")));
                 "html"
             }
         };
 
         let opt_in_type = match non_empty(raw.opt_in_type.as_deref()) {
             None => "single",
-            Some(t) => match ["unknown", "single", "double", "verifiedDouble"]
-                .into_iter()
-                .find(|k| t.eq_ignore_ascii_case(k))
-            {
-                Some(known) => known,
-                None => {
-                    issues.push(issue(
-                        "opt_in_type",
-                        format!("`{t}` is not `unknown`, `single`, `double` or `verifiedDouble`"),
-                    ));
-                    "single"
+            Some(t) => {
+                match ["unknown", "single", "double", "verifiedDouble"].into_iter().find(|k| t.eq_ignore_ascii_case(k))
+                {
+                    Some(known) => known,
+                    None => {
+                        issues.push(issue(
+                            "opt_in_type",
+                            format!("`{t}` is not `unknown`, `single`, `double` or `verifiedDouble`"),
+                        ));
+                        "single"
+                    }
                 }
-            },
+            }
         };
 
         if raw.list_ids.len() > MAX_LISTS {
             issues.push(issue(
                 "list_ids",
-                format!(
-                    "{} lists given; Dotdigital accepts at most {MAX_LISTS}",
-                    raw.list_ids.len()
-                ),
+                format!("{} lists given; Dotdigital accepts at most {MAX_LISTS}", raw.list_ids.len()),
             ));
         }
         let mut seen_lists = BTreeSet::new();
@@ -136,21 +127,14 @@ impl Settings {
             if let Err(problem) = positive_int32(id) {
                 issues.push(issue(format!("list_ids[{i}]"), problem));
             } else if !seen_lists.insert(id) {
-                issues.push(issue(
-                    format!("list_ids[{i}]"),
-                    format!("list {id} is listed twice"),
-                ));
+                issues.push(issue(format!("list_ids[{i}]"), format!("list {id} is listed twice")));
             }
         }
 
         let data_field_map = data_field_map(&raw.data_field_map, &mut issues);
 
-        let collection_name = collection(
-            raw.collection_name.as_deref(),
-            DEFAULT_COLLECTION,
-            "collection_name",
-            &mut issues,
-        );
+        let collection_name =
+            collection(raw.collection_name.as_deref(), DEFAULT_COLLECTION, "collection_name", &mut issues);
         let certificate_collection = collection(
             raw.certificate_collection.as_deref(),
             DEFAULT_CERTIFICATE_COLLECTION,
@@ -168,10 +152,7 @@ impl Settings {
         let default_currency = non_empty(raw.default_currency.as_deref()).and_then(|code| {
             let valid = iso_currency(code);
             if valid.is_none() {
-                issues.push(issue(
-                    "default_currency",
-                    format!("`{code}` is not an active ISO 4217 currency code"),
-                ));
+                issues.push(issue("default_currency", format!("`{code}` is not an active ISO 4217 currency code")));
             }
             valid
         });
@@ -180,33 +161,26 @@ impl Settings {
             None => vec![DEFAULT_ORDER_TYPE.to_string()],
             Some(types) => {
                 if types.is_empty() {
-                    issues.push(issue(
-                        "order_types",
-                        "must name at least one transaction type (e.g. [\"Order\"])",
-                    ));
+                    issues.push(issue("order_types", "must name at least one transaction type (e.g. [\"Order\"])"));
                 }
                 let mut kept = Vec::with_capacity(types.len());
                 for (i, t) in types.iter().enumerate() {
                     match non_empty(Some(t)) {
                         Some(t) => kept.push(t.to_string()),
-                        None => {
-                            issues.push(issue(format!("order_types[{i}]"), "must not be empty"))
-                        }
+                        None => issues.push(issue(format!("order_types[{i}]"), "must not be empty")),
                     }
                 }
                 kept
             }
         };
 
-        let certificate_campaign_id =
-            raw.certificate_campaign_id
-                .and_then(|id| match positive_int32(id) {
-                    Ok(()) => Some(id),
-                    Err(problem) => {
-                        issues.push(issue("certificate_campaign_id", problem));
-                        None
-                    }
-                });
+        let certificate_campaign_id = raw.certificate_campaign_id.and_then(|id| match positive_int32(id) {
+            Ok(()) => Some(id),
+            Err(problem) => {
+                issues.push(issue("certificate_campaign_id", problem));
+                None
+            }
+        });
 
         if !issues.is_empty() {
             return Err(issues);
@@ -231,9 +205,7 @@ impl Settings {
     /// Whether a transaction type is one of the synced order types (case-insensitive).
     pub fn is_order_type(&self, transaction_type: &str) -> bool {
         let t = transaction_type.trim();
-        self.order_types
-            .iter()
-            .any(|known| known.eq_ignore_ascii_case(t))
+        self.order_types.iter().any(|known| known.eq_ignore_ascii_case(t))
     }
 }
 
@@ -244,10 +216,7 @@ impl fmt::Debug for Settings {
             .field("api_user", &self.api_user)
             .field("api_password", &"***")
             .field("api_endpoint", &self.api_endpoint)
-            .field(
-                "integration_token",
-                &self.integration_token.as_ref().map(|_| "***"),
-            )
+            .field("integration_token", &self.integration_token.as_ref().map(|_| "***"))
             .field("email_type", &self.email_type)
             .field("opt_in_type", &self.opt_in_type)
             .field("list_ids", &self.list_ids)
@@ -266,9 +235,7 @@ pub fn positive_int32(id: u32) -> Result<(), String> {
     if id == 0 {
         Err("must be greater than 0".into())
     } else if id > i32::MAX as u32 {
-        Err(format!(
-            "{id} is larger than Dotdigital ids go (2147483647)"
-        ))
+        Err(format!("{id} is larger than Dotdigital ids go (2147483647)"))
     } else {
         Ok(())
     }
@@ -278,13 +245,9 @@ pub fn positive_int32(id: u32) -> Result<(), String> {
 /// `rN-api.dotmailer.com` hosts name the same regions and are rewritten to the current ones.
 fn api_endpoint(text: &str) -> Result<String, String> {
     let lower = text.trim_end_matches('/').to_ascii_lowercase();
-    let host = lower
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("`{text}` must start with https://"))?;
+    let host = lower.strip_prefix("https://").ok_or_else(|| format!("`{text}` must start with https://"))?;
     for region in ["r1", "r2", "r3"] {
-        if host == format!("{region}-api.dotdigital.com")
-            || host == format!("{region}-api.dotmailer.com")
-        {
+        if host == format!("{region}-api.dotdigital.com") || host == format!("{region}-api.dotmailer.com") {
             return Ok(format!("https://{region}-api.dotdigital.com"));
         }
     }
@@ -314,18 +277,11 @@ pub fn is_collection_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     let valid_char = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
     (2..=255).contains(&bytes.len())
-        && bytes
-            .first()
-            .is_some_and(|b| !b.is_ascii_digit() && valid_char(b))
+        && bytes.first().is_some_and(|b| !b.is_ascii_digit() && valid_char(b))
         && bytes.iter().all(valid_char)
 }
 
-fn collection(
-    raw: Option<&str>,
-    default: &str,
-    key: &str,
-    issues: &mut Vec<wit::FieldIssue>,
-) -> String {
+fn collection(raw: Option<&str>, default: &str, key: &str, issues: &mut Vec<wit::FieldIssue>) -> String {
     match non_empty(raw) {
         None => default.to_string(),
         Some(name) if is_collection_name(name) => name.to_string(),
@@ -342,15 +298,10 @@ fn collection(
 /// Dotdigital's data field name rule: 1–20 characters of `[A-Za-z0-9_-]`.
 pub fn is_data_field_name(name: &str) -> bool {
     (1..=MAX_DATA_FIELD_CHARS).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn data_field_map(
-    raw: &[wit::FieldMapping],
-    issues: &mut Vec<wit::FieldIssue>,
-) -> Vec<DataFieldMapping> {
+fn data_field_map(raw: &[wit::FieldMapping], issues: &mut Vec<wit::FieldIssue>) -> Vec<DataFieldMapping> {
     let mut map: Vec<DataFieldMapping> = Vec::with_capacity(raw.len());
     let mut seen = BTreeSet::new();
     for (i, entry) in raw.iter().enumerate() {
@@ -371,7 +322,9 @@ fn data_field_map(
                 char_len(entry.data_field.trim())
             ))
         } else if NAME_DATA_FIELDS.contains(&data_field.as_str()) {
-            Some(format!("{data_field} is filled from the customer's names; map the custom field to another data field"))
+            Some(format!(
+                "{data_field} is filled from the customer's names; map the custom field to another data field"
+            ))
         } else if !seen.insert(data_field.clone()) {
             Some(format!("{data_field} is mapped twice"))
         } else {
@@ -381,10 +334,7 @@ fn data_field_map(
             issues.push(issue(format!("data_field_map[{i}].data_field"), problem));
         }
         if let Some(custom_field) = custom_field {
-            map.push(DataFieldMapping {
-                custom_field: custom_field.to_string(),
-                data_field,
-            });
+            map.push(DataFieldMapping { custom_field: custom_field.to_string(), data_field });
         }
     }
     map
@@ -418,18 +368,11 @@ pub(crate) mod tests {
     }
 
     fn mapping(custom_field: &str, data_field: &str) -> wit::FieldMapping {
-        wit::FieldMapping {
-            custom_field: custom_field.into(),
-            data_field: data_field.into(),
-        }
+        wit::FieldMapping { custom_field: custom_field.into(), data_field: data_field.into() }
     }
 
     fn issues_of(raw: &wit::Settings) -> Vec<(String, String)> {
-        Settings::validate(raw)
-            .expect_err("invalid")
-            .into_iter()
-            .map(|i| (i.field, i.problem))
-            .collect()
+        Settings::validate(raw).expect_err("invalid").into_iter().map(|i| (i.field, i.problem)).collect()
     }
 
     fn fields(issues: &[(String, String)]) -> Vec<&str> {
@@ -475,10 +418,7 @@ pub(crate) mod tests {
         r.email_type = Some("PLAINTEXT".into());
         r.opt_in_type = Some("verifieddouble".into());
         r.list_ids = vec![123456, 7];
-        r.data_field_map = vec![
-            mapping(" Loyalty Tier ", "loyalty_tier"),
-            mapping("Points", "Points-Balance"),
-        ];
+        r.data_field_map = vec![mapping(" Loyalty Tier ", "loyalty_tier"), mapping("Points", "Points-Balance")];
         r.collection_name = Some("Orders_UK".into());
         r.default_currency = Some("gbp".into());
         r.order_types = Some(vec!["Order".into(), " Invoice ".into()]);
@@ -486,39 +426,22 @@ pub(crate) mod tests {
         r.certificate_collection = Some("-certs".into());
         let s = Settings::validate(&r).unwrap();
         assert_eq!(s.api_user, "apiuser-abc123@apiconnector.com");
-        assert_eq!(
-            s.api_endpoint.as_deref(),
-            Some("https://r2-api.dotdigital.com")
-        );
-        assert_eq!(
-            s.integration_token.as_deref(),
-            Some("{5A96BC79-19a7-4544-973b-e2da0c9136f9}")
-        );
+        assert_eq!(s.api_endpoint.as_deref(), Some("https://r2-api.dotdigital.com"));
+        assert_eq!(s.integration_token.as_deref(), Some("{5A96BC79-19a7-4544-973b-e2da0c9136f9}"));
         assert_eq!(s.email_type, "plainText");
         assert_eq!(s.opt_in_type, "verifiedDouble");
         assert_eq!(s.list_ids, vec![123456, 7]);
         assert_eq!(
             s.data_field_map,
             vec![
-                DataFieldMapping {
-                    custom_field: "Loyalty Tier".into(),
-                    data_field: "LOYALTY_TIER".into()
-                },
-                DataFieldMapping {
-                    custom_field: "Points".into(),
-                    data_field: "POINTS-BALANCE".into()
-                },
+                DataFieldMapping { custom_field: "Loyalty Tier".into(), data_field: "LOYALTY_TIER".into() },
+                DataFieldMapping { custom_field: "Points".into(), data_field: "POINTS-BALANCE".into() },
             ]
         );
         assert_eq!(s.collection_name, "Orders_UK");
         assert_eq!(s.default_currency.as_deref(), Some("GBP"));
-        assert_eq!(
-            s.order_types,
-            vec!["Order".to_string(), "Invoice".to_string()]
-        );
-        assert!(
-            s.is_order_type("invoice") && s.is_order_type(" ORDER ") && !s.is_order_type("Quote")
-        );
+        assert_eq!(s.order_types, vec!["Order".to_string(), "Invoice".to_string()]);
+        assert!(s.is_order_type("invoice") && s.is_order_type(" ORDER ") && !s.is_order_type("Quote"));
         assert_eq!(s.certificate_campaign_id, Some(99));
         assert_eq!(s.certificate_collection, "-certs");
     }
@@ -526,26 +449,13 @@ pub(crate) mod tests {
     #[test]
     fn endpoints() {
         for (given, expected) in [
-            (
-                "https://r1-api.dotdigital.com",
-                "https://r1-api.dotdigital.com",
-            ),
-            (
-                "https://r3-api.dotdigital.com//",
-                "https://r3-api.dotdigital.com",
-            ),
-            (
-                "HTTPS://r2-api.dotmailer.com/",
-                "https://r2-api.dotdigital.com",
-            ),
+            ("https://r1-api.dotdigital.com", "https://r1-api.dotdigital.com"),
+            ("https://r3-api.dotdigital.com//", "https://r3-api.dotdigital.com"),
+            ("HTTPS://r2-api.dotmailer.com/", "https://r2-api.dotdigital.com"),
         ] {
             let mut r = raw();
             r.api_endpoint = Some(given.into());
-            assert_eq!(
-                Settings::validate(&r).unwrap().api_endpoint.as_deref(),
-                Some(expected),
-                "{given}"
-            );
+            assert_eq!(Settings::validate(&r).unwrap().api_endpoint.as_deref(), Some(expected), "{given}");
         }
         for bad in [
             "http://r1-api.dotdigital.com",
@@ -564,26 +474,10 @@ pub(crate) mod tests {
 
     #[test]
     fn collection_names_follow_dotdigitals_regex() {
-        for ok in [
-            "Ab",
-            "_x",
-            "-x",
-            "Purchases",
-            "Orders-2025_v2",
-            &"a".repeat(255),
-        ] {
+        for ok in ["Ab", "_x", "-x", "Purchases", "Orders-2025_v2", &"a".repeat(255)] {
             assert!(is_collection_name(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "A",
-            "1abc",
-            "9",
-            "has space",
-            "dot.ted",
-            "ümlaut",
-            &"a".repeat(256),
-        ] {
+        for bad in ["", "A", "1abc", "9", "has space", "dot.ted", "ümlaut", &"a".repeat(256)] {
             assert!(!is_collection_name(bad), "{bad}");
         }
     }
@@ -639,13 +533,7 @@ pub(crate) mod tests {
             ]
         );
         // Problems say what is wrong and what to do.
-        let problem = |f: &str| {
-            issues
-                .iter()
-                .find(|(k, _)| k == f)
-                .map(|(_, p)| p.as_str())
-                .unwrap()
-        };
+        let problem = |f: &str| issues.iter().find(|(k, _)| k == f).map(|(_, p)| p.as_str()).unwrap();
         assert!(problem("list_ids[2]").contains("twice"));
         assert!(problem("list_ids[3]").contains("2147483647"));
         assert!(problem("data_field_map[1].data_field").contains("20"));
@@ -682,19 +570,9 @@ pub(crate) mod tests {
     fn huge_inputs_stay_cheap() {
         let mut r = raw();
         r.list_ids = (1..=200_000).chain(1..=3).collect();
-        r.data_field_map = (0..50_000)
-            .map(|i| mapping(&format!("F{i}"), &format!("D{i}")))
-            .collect();
+        r.data_field_map = (0..50_000).map(|i| mapping(&format!("F{i}"), &format!("D{i}"))).collect();
         let issues = issues_of(&r);
-        assert_eq!(
-            fields(&issues),
-            [
-                "list_ids",
-                "list_ids[200000]",
-                "list_ids[200001]",
-                "list_ids[200002]"
-            ]
-        );
+        assert_eq!(fields(&issues), ["list_ids", "list_ids[200000]", "list_ids[200001]", "list_ids[200002]"]);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! component loaded once per test binary, and a platform whose logs are kept in memory so
 //! tests can read them.
 
-
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -159,7 +158,9 @@ pub fn fresh_state_dir() -> PathBuf {
 fn fastrand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.write_u64(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0),
+    );
     h.finish()
 }
 
@@ -196,5 +197,8 @@ pub fn failed<'a>(line: &'a Value, kind: &str) -> &'a Value {
 
 /// The field paths of an invalid-* error.
 pub fn issue_fields(error: &Value) -> Vec<String> {
-    error["issues"].as_array().map(|a| a.iter().filter_map(|i| i["field"].as_str().map(str::to_string)).collect()).unwrap_or_default()
+    error["issues"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["field"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }

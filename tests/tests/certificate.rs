@@ -123,7 +123,11 @@ async fn bad_certificates_are_refused_with_the_field_named() {
     no_recipient["receiving_customer_email"] = Value::Null;
     no_recipient["customer_email"] = Value::Null;
     let no_campaign = certificate("3");
-    for (card, field) in [(http, "custom_fields.Certificate URL"), (no_recipient, "receiving_customer_email"), (no_campaign, "certificate_campaign_id")] {
+    for (card, field) in [
+        (http, "custom_fields.Certificate URL"),
+        (no_recipient, "receiving_customer_email"),
+        (no_campaign, "certificate_campaign_id"),
+    ] {
         let line = world.sync(Flow::Certificate, &card).await;
         let fields = issue_fields(failed(&line, "invalid-record"));
         assert!(fields.iter().any(|f| f == field), "{field} missing from {fields:?}");
@@ -158,6 +162,10 @@ async fn the_same_certificate_twice_in_one_run_sends_one_email() {
     let summary = world.platform.run(Flow::Certificate, Box::new(std::io::Cursor::new(input)), &mut out).await.unwrap();
     assert_eq!((summary.ok, summary.failed), (3, 0));
     assert_eq!(world.sim.sends().len(), 1);
-    let actions: Vec<Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["outcome"]["action"].clone()).collect();
+    let actions: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["outcome"]["action"].clone())
+        .collect();
     assert_eq!(actions, vec![json!("sent"), json!("unchanged"), json!("unchanged")]);
 }

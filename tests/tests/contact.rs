@@ -108,7 +108,12 @@ async fn a_429_waits_for_the_reset_and_succeeds() {
 #[tokio::test]
 async fn a_503_is_retried() {
     let world = World::new(demo_settings()).await;
-    world.sim.inject(fault("PATCH", "/contacts/v3/", Some(1), FaultAction::Status { status: 503, body: String::new() }));
+    world.sim.inject(fault(
+        "PATCH",
+        "/contacts/v3/",
+        Some(1),
+        FaultAction::Status { status: 503, body: String::new() },
+    ));
     let line = world.sync(Flow::Contact, &customer("1", "ana@example.com")).await;
     assert_eq!(ok(&line)["action"], "created");
     assert_eq!(line["attempts"], 2);
@@ -156,10 +161,16 @@ async fn the_password_appears_in_no_output() {
         world.sync(Flow::Contact, &customer("1", "ana@example.com")).await,
         world.sync(Flow::Contact, &customer("2", "bad")).await,
     ];
-    world.sim.inject(fault("PATCH", "/contacts/v3/", None, FaultAction::Status { status: 500, body: format!("{{\"message\":\"{DEMO_PASSWORD}\"}}") }));
+    world.sim.inject(fault(
+        "PATCH",
+        "/contacts/v3/",
+        None,
+        FaultAction::Status { status: 500, body: format!("{{\"message\":\"{DEMO_PASSWORD}\"}}") },
+    ));
     lines.push(world.sync(Flow::Contact, &customer("3", "cy@example.com")).await);
     lines.push(world.platform.validate().await);
-    let everything = format!("{}\n{}\n{}", serde_json::to_string(&lines).unwrap(), world.log_text(), world.state_text());
+    let everything =
+        format!("{}\n{}\n{}", serde_json::to_string(&lines).unwrap(), world.log_text(), world.state_text());
     assert!(!world.log_text().is_empty());
     assert!(!everything.contains(DEMO_PASSWORD), "the password leaked");
     assert!(!everything.contains("ZGVtb0BhcGljb25uZWN0b3IuY29tOmRlbW8tcGFzc3dvcmQ="), "the Basic credentials leaked");

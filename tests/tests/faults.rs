@@ -132,7 +132,9 @@ async fn dropped_connections_before_and_after_the_work() {
 #[tokio::test]
 async fn an_answer_slower_than_the_call_timeout() {
     for flow in FLOWS {
-        for action in [FaultAction::DelayBefore(Duration::from_secs(4)), FaultAction::DelayAfter(Duration::from_secs(4))] {
+        for action in
+            [FaultAction::DelayBefore(Duration::from_secs(4)), FaultAction::DelayAfter(Duration::from_secs(4))]
+        {
             let (world, line, took) = run(flow, action.clone(), Some(1)).await;
             succeeded_after(&line, 2);
             assert!(took < Duration::from_secs(10), "{action:?}: {took:?}");

@@ -33,7 +33,8 @@ async fn arena() -> Arena {
     };
     let logs = Arc::new(Mutex::new(Vec::new()));
     let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Debug, Redactor::default());
-    let plugin = dotdigital_harness::load_plugin(Some(Path::new(HOSTILE)), limits, log).await.expect("the hostile plugin loads");
+    let plugin =
+        dotdigital_harness::load_plugin(Some(Path::new(HOSTILE)), limits, log).await.expect("the hostile plugin loads");
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();
     let options = PlatformOptions {

@@ -25,9 +25,18 @@ fn leaf() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        prop_oneof![Just(1e308), Just(-1e308), Just(5e-324), Just(-0.0), Just(12.345), Just(19.99), Just(1e15 + 0.01), any::<f64>()]
-            .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
-            .prop_map(|f| json!(f)),
+        prop_oneof![
+            Just(1e308),
+            Just(-1e308),
+            Just(5e-324),
+            Just(-0.0),
+            Just(12.345),
+            Just(19.99),
+            Just(1e15 + 0.01),
+            any::<f64>()
+        ]
+        .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
+        .prop_map(|f| json!(f)),
         "\\PC{0,40}".prop_map(Value::String),
         "[\\x00-\\x1f\\u{7f}\\u{200b}\\u{202e}]{1,20}".prop_map(Value::String),
         (1usize..300_000).prop_map(|n| Value::String("é".repeat(n / 2))),
@@ -42,17 +51,39 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(6, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z_]{1,20}", inner, 0..8).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[a-z_]{1,20}", inner, 0..8)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 /// Keys the records really have, so mutations hit the parser and the validators.
 const KEYS: &[&str] = &[
-    "id", "email_address", "first_name", "last_name", "addresses", "custom_fields", "transaction_number", "type",
-    "status", "total", "subtotal", "discount_amount", "tax_amount", "shipping_amount", "created_datetime", "lines",
-    "payments", "number", "balance", "original_amount", "receiving_customer_email", "customer_email",
-    "expiration_date", "purchase_date", "receiving_customer",
+    "id",
+    "email_address",
+    "first_name",
+    "last_name",
+    "addresses",
+    "custom_fields",
+    "transaction_number",
+    "type",
+    "status",
+    "total",
+    "subtotal",
+    "discount_amount",
+    "tax_amount",
+    "shipping_amount",
+    "created_datetime",
+    "lines",
+    "payments",
+    "number",
+    "balance",
+    "original_amount",
+    "receiving_customer_email",
+    "customer_email",
+    "expiration_date",
+    "purchase_date",
+    "receiving_customer",
 ];
 
 /// A real record with some fields replaced by arbitrary values.
@@ -105,7 +136,10 @@ fn cases(flow: Flow, count: u32) -> Vec<Value> {
         1 => custom_field_soup().prop_map(move |fields| { let mut r = base.clone(); r["custom_fields"] = fields; r }),
     ];
     // A fixed seed: the same cases on every run, so CI is repeatable.
-    let mut runner = TestRunner::new_with_rng(Config::default(), proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha));
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+    );
     (0..count).map(|_| strategy.new_tree(&mut runner).unwrap().current()).collect()
 }
 
@@ -113,7 +147,9 @@ fn cases(flow: Flow, count: u32) -> Vec<Value> {
 async fn arbitrary_records_always_get_a_typed_answer() {
     let world = World::new(demo_settings()).await;
     // Hundreds of syncs in a few seconds: lift the simulator's per-minute limit.
-    world.sim.set_rate_limit(dotdigital_harness::sim::RateLimitConfig { default_limit: 1_000_000, ..Default::default() });
+    world
+        .sim
+        .set_rate_limit(dotdigital_harness::sim::RateLimitConfig { default_limit: 1_000_000, ..Default::default() });
     for flow in [Flow::Contact, Flow::Order, Flow::Certificate] {
         for record in cases(flow, 120) {
             judge(&world, flow, &record).await;

@@ -18,7 +18,12 @@ async fn two_hundred_records_stay_within_the_throttle() {
     settings["concurrent_connections"] = json!(2);
     let world = World::new(settings).await;
     let input: String = (0..200)
-        .map(|i| format!("{}\n", json!({"id": i.to_string(), "first_name": "Buyer", "email_address": format!("buyer{i}@example.com")})))
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"id": i.to_string(), "first_name": "Buyer", "email_address": format!("buyer{i}@example.com")})
+            )
+        })
         .collect();
     let mut out = Vec::new();
     let summary = world.platform.run(Flow::Contact, Box::new(Cursor::new(input)), &mut out).await.unwrap();

@@ -70,7 +70,8 @@ impl DataStore {
             if !entries.contains_key(key) && entries.len() >= MAX_ENTRIES {
                 return Err(format!("more than {MAX_ENTRIES} keys"));
             }
-            let others: usize = entries.iter().filter(|(k, _)| k.as_str() != key).map(|(k, e)| k.len() + e.value.len()).sum();
+            let others: usize =
+                entries.iter().filter(|(k, _)| k.as_str() != key).map(|(k, e)| k.len() + e.value.len()).sum();
             if others + key.len() + value.len() > MAX_TOTAL_BYTES {
                 return Err(format!("more than {} MiB in all", MAX_TOTAL_BYTES >> 20));
             }
@@ -98,7 +99,11 @@ fn file_stem(subscription: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
         .collect();
     let stem = stem.trim_matches('.').to_string();
-    if stem.is_empty() { "subscription".into() } else { stem }
+    if stem.is_empty() {
+        "subscription".into()
+    } else {
+        stem
+    }
 }
 
 fn now() -> u64 {

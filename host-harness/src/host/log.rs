@@ -141,9 +141,7 @@ impl LogSink {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -153,8 +151,12 @@ mod tests {
     #[test]
     fn secrets_are_redacted_in_every_field() {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = LogSink::new(LogTarget::Memory(lines.clone()), Level::Debug, Redactor::new(["s3cret-pw".to_string()]).with_basic_auth("u@x", "s3cret-pw"))
-            .with(&[("record", "s3cret-pw".into())]);
+        let sink = LogSink::new(
+            LogTarget::Memory(lines.clone()),
+            Level::Debug,
+            Redactor::new(["s3cret-pw".to_string()]).with_basic_auth("u@x", "s3cret-pw"),
+        )
+        .with(&[("record", "s3cret-pw".into())]);
         sink.plugin(Level::Info, "password is s3cret-pw, header Basic dUB4OnMzY3JldC1wdw==");
         let text = lines.lock().unwrap().join("\n");
         assert!(!text.contains("s3cret-pw"), "{text}");

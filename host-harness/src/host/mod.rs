@@ -33,7 +33,12 @@ impl host::Host for HostContext {
         self.logged = self.logged.saturating_add(1);
         if self.logged > MAX_LOG_LINES_PER_CALL {
             if self.logged == MAX_LOG_LINES_PER_CALL + 1 {
-                self.log.emit(Level::Warn, &format!("the plugin logged more than {MAX_LOG_LINES_PER_CALL} lines in one call: the rest are dropped"));
+                self.log.emit(
+                    Level::Warn,
+                    &format!(
+                        "the plugin logged more than {MAX_LOG_LINES_PER_CALL} lines in one call: the rest are dropped"
+                    ),
+                );
             }
             return;
         }

@@ -10,8 +10,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::bindings::{
-    Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, PluginInfo, Settings, SyncError, SyncOutcome,
-    Transaction,
+    Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, PluginInfo, Settings, SyncError,
+    SyncOutcome, Transaction,
 };
 use super::outbound::{OutboundPolicy, Upstream, WaitClock};
 use super::sandbox::{CallState, SandboxLimits, MEMORY_LIMIT_MESSAGE};
@@ -60,7 +60,9 @@ impl std::fmt::Display for PluginFault {
             PluginFault::MemoryLimit(cap) => write!(f, "the plugin exceeded its memory limit of {} MiB", cap >> 20),
             PluginFault::CpuLimit(limit) => write!(f, "the plugin ran longer than its CPU limit of {limit:?}"),
             PluginFault::WallClock(limit) => write!(f, "the call did not finish within {limit:?}"),
-            PluginFault::OversizedResult(bytes) => write!(f, "the plugin returned {bytes} bytes of text, more than allowed"),
+            PluginFault::OversizedResult(bytes) => {
+                write!(f, "the plugin returned {bytes} bytes of text, more than allowed")
+            }
         }
     }
 }
@@ -95,7 +97,8 @@ pub struct Plugin {
 impl Plugin {
     pub async fn load(engine: &Engine, bytes: &[u8], limits: SandboxLimits, log: LogSink) -> Result<Plugin> {
         let sha256 = hex(&Sha256::digest(bytes));
-        let component = Component::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))?;
+        let component =
+            Component::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))?;
         check_imports(engine, &component)?;
         let mut linker = Linker::<CallState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -222,7 +225,11 @@ fn compatible(version: &str) -> bool {
     if ours.len() != 3 || theirs.len() != 3 {
         return false;
     }
-    if ours[0] == 0 { ours[..2] == theirs[..2] } else { ours[0] == theirs[0] }
+    if ours[0] == 0 {
+        ours[..2] == theirs[..2]
+    } else {
+        ours[0] == theirs[0]
+    }
 }
 
 /// Total text a result carries, counted from its debug form (an over-estimate is fine).

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::throttle::Throttle;
-use crate::host::log::{LogSink, Level};
+use crate::host::log::{Level, LogSink};
 
 /// The hosts the connector may call, over https on the default port only.
 pub const ALLOWED_HOSTS: &[&str] = &["r1-api.dotdigital.com", "r2-api.dotdigital.com", "r3-api.dotdigital.com"];
@@ -77,7 +77,10 @@ impl OutboundPolicy {
             return Err(Denial(format!("{host}: not a Dotdigital API host (allowed: {})", ALLOWED_HOSTS.join(", "))));
         }
         if uri.port_u16().is_some_and(|p| p != 443) {
-            return Err(Denial(format!("{host}:{}: only the default https port is allowed", uri.port_u16().unwrap_or(0))));
+            return Err(Denial(format!(
+                "{host}:{}: only the default https port is allowed",
+                uri.port_u16().unwrap_or(0)
+            )));
         }
         Ok(())
     }
@@ -139,7 +142,10 @@ impl WasiHttpHooks for OutboundHooks {
         _fut: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<
         dyn std::future::Future<
-                Output = Result<(http::Response<WasiBody>, Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>), HttpError>,
+                Output = Result<
+                    (http::Response<WasiBody>, Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>),
+                    HttpError,
+                >,
             > + Send,
     > {
         let policy = self.policy.clone();
@@ -156,7 +162,11 @@ impl WasiHttpHooks for OutboundHooks {
     }
 }
 
-async fn send(policy: &OutboundPolicy, log: &LogSink, request: http::Request<WasiBody>) -> Result<http::Response<WasiBody>, HttpError> {
+async fn send(
+    policy: &OutboundPolicy,
+    log: &LogSink,
+    request: http::Request<WasiBody>,
+) -> Result<http::Response<WasiBody>, HttpError> {
     let label = format!("{} {}", request.method(), request.uri());
     if let Err(Denial(why)) = OutboundPolicy::check(request.uri()) {
         log.emit(Level::Warn, &format!("outbound request denied: {why}"));
@@ -171,11 +181,13 @@ async fn send(policy: &OutboundPolicy, log: &LogSink, request: http::Request<Was
     // Then the whole request body: the plugin's writes always complete, so an early answer
     // (a 429 sent before the body was read) reaches it as an answer, not a closed stream.
     let (parts, body) = request.into_parts();
-    let body = Limited::new(body, policy.max_request_bytes).collect().await.map_err(|e| match e.downcast::<HttpError>() {
-        Ok(e) => *e,
-        Err(_) => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
-    })?;
-    let mut request = http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
+    let body =
+        Limited::new(body, policy.max_request_bytes).collect().await.map_err(|e| match e.downcast::<HttpError>() {
+            Ok(e) => *e,
+            Err(_) => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
+        })?;
+    let mut request =
+        http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
     if let Upstream::Forward(addr) = &policy.upstream {
         // The Host header already names the original authority; only the URI changes.
         let path = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
@@ -254,7 +266,10 @@ mod tests {
     #[test]
     fn upstream_parses() {
         assert_eq!(Upstream::parse_forward("live"), Ok(Upstream::Live));
-        assert_eq!(Upstream::parse_forward("http://127.0.0.1:8080"), Ok(Upstream::Forward("127.0.0.1:8080".parse().unwrap())));
+        assert_eq!(
+            Upstream::parse_forward("http://127.0.0.1:8080"),
+            Ok(Upstream::Forward("127.0.0.1:8080".parse().unwrap()))
+        );
         assert!(Upstream::parse_forward("ftp://x").is_err());
     }
 }

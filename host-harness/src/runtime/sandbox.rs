@@ -100,7 +100,12 @@ impl ResourceLimiter for GuestLimiter {
 }
 
 impl CallState {
-    pub fn new(limits: &SandboxLimits, policy: Arc<OutboundPolicy>, host: HostContext, waiting: Arc<WaitClock>) -> Self {
+    pub fn new(
+        limits: &SandboxLimits,
+        policy: Arc<OutboundPolicy>,
+        host: HostContext,
+        waiting: Arc<WaitClock>,
+    ) -> Self {
         // No preopened directories, no env, no args, no stdio, and no sockets of any kind:
         // the only way out is wasi:http, through `OutboundHooks`.
         let wasi = WasiCtx::builder()

@@ -31,12 +31,7 @@ impl Throttle {
     /// Waits for a connection slot, then for room in the window. Hold the permit until the
     /// answer has been read.
     pub async fn acquire(&self) -> OwnedSemaphorePermit {
-        let permit = self
-            .in_flight
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the throttle's semaphore is never closed");
+        let permit = self.in_flight.clone().acquire_owned().await.expect("the throttle's semaphore is never closed");
         loop {
             let wait = {
                 let mut starts = self.starts.lock().unwrap_or_else(|p| p.into_inner());

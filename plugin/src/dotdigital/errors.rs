@@ -18,20 +18,13 @@ pub fn parse_error_body(body: &[u8]) -> ErrorBody {
         return ErrorBody::default();
     };
     if let Some(code) = value.get("errorCode").and_then(|c| c.as_str()) {
-        let mut message = value
-            .get("description")
-            .and_then(|d| d.as_str())
-            .unwrap_or_default()
-            .to_string();
+        let mut message = value.get("description").and_then(|d| d.as_str()).unwrap_or_default().to_string();
         // Details name the offending item; `error` is the docs' prose variant of `description`.
         if let Some(details) = value.get("details").and_then(|d| d.as_array()) {
             for detail in details.iter().take(10) {
                 let item = detail.get("item").and_then(|i| i.as_str()).unwrap_or("");
-                let text = detail
-                    .get("description")
-                    .or_else(|| detail.get("error"))
-                    .and_then(|t| t.as_str())
-                    .unwrap_or("");
+                let text =
+                    detail.get("description").or_else(|| detail.get("error")).and_then(|t| t.as_str()).unwrap_or("");
                 if !item.is_empty() || !text.is_empty() {
                     message.push_str(&format!("; {item}: {text}"));
                 }
@@ -53,7 +46,9 @@ fn last_v2_code(message: &str) -> Option<String> {
     while let Some(pos) = message[i..].find("ERROR_") {
         let start = i + pos;
         let mut end = start + "ERROR_".len();
-        while end < bytes.len() && (bytes[end].is_ascii_uppercase() || bytes[end].is_ascii_digit() || bytes[end] == b'_') {
+        while end < bytes.len()
+            && (bytes[end].is_ascii_uppercase() || bytes[end].is_ascii_digit() || bytes[end] == b'_')
+        {
             end += 1;
         }
         if end > start + "ERROR_".len() {
@@ -118,10 +113,9 @@ pub fn classify(response: &HttpResponse, endpoint: &str, now_unix: i64) -> SyncE
         s if s >= 500 => SyncError::Unavailable(remote),
         // Dotdigital's 4xx bodies are JSON (or empty); one that is not was damaged on the
         // way or came from something in between, so the answer is not Dotdigital's verdict.
-        _ if garbled(&response.body) => SyncError::Unavailable(RemoteError {
-            message: format!("unreadable answer (HTTP {status})"),
-            ..remote
-        }),
+        _ if garbled(&response.body) => {
+            SyncError::Unavailable(RemoteError { message: format!("unreadable answer (HTTP {status})"), ..remote })
+        }
         _ => SyncError::Rejected(remote),
     }
 }
@@ -204,13 +198,30 @@ mod tests {
         assert!(matches!(classify(&response(401, &[], ""), "GET /x", now), SyncError::Unauthorized(_)));
         assert!(matches!(classify(&response(503, &[], ""), "GET /x", now), SyncError::Unavailable(_)));
         assert!(matches!(
-            classify(&response(400, &[], r#"{"message":"Try later. ERROR_SYSTEM_SERVICETEMPORARILYUNAVAILABLE"}"#), "GET /x", now),
+            classify(
+                &response(400, &[], r#"{"message":"Try later. ERROR_SYSTEM_SERVICETEMPORARILYUNAVAILABLE"}"#),
+                "GET /x",
+                now
+            ),
             SyncError::Unavailable(_)
         ));
-        assert!(matches!(classify(&response(409, &[], r#"{"errorCode":"contacts:idAlreadyExists","description":"x"}"#), "GET /x", now), SyncError::Rejected(r) if r.code.as_deref() == Some("contacts:idAlreadyExists")));
+        assert!(
+            matches!(classify(&response(409, &[], r#"{"errorCode":"contacts:idAlreadyExists","description":"x"}"#), "GET /x", now), SyncError::Rejected(r) if r.code.as_deref() == Some("contacts:idAlreadyExists"))
+        );
         assert!(matches!(classify(&response(412, &[], ""), "POST /x", now), SyncError::Rejected(_)));
-        assert!(matches!(classify(&response(404, &[], r#"{"errorCode":"insightData:colle"#), "PUT /x", now), SyncError::Unavailable(_)));
-        match classify(&response(400, &[], r#"{"message":"Your account has generated excess API activity. ERROR_APIUSAGE_EXCEEDED"}"#), "GET /x", now) {
+        assert!(matches!(
+            classify(&response(404, &[], r#"{"errorCode":"insightData:colle"#), "PUT /x", now),
+            SyncError::Unavailable(_)
+        ));
+        match classify(
+            &response(
+                400,
+                &[],
+                r#"{"message":"Your account has generated excess API activity. ERROR_APIUSAGE_EXCEEDED"}"#,
+            ),
+            "GET /x",
+            now,
+        ) {
             SyncError::RateLimited(r) => assert_eq!((r.wait_seconds, r.scope.as_deref()), (3600, Some("flat"))),
             other => panic!("{other:?}"),
         }
@@ -219,7 +230,11 @@ mod tests {
     #[test]
     fn reset_header_epoch_or_delta_any_case() {
         let now = 1_700_000_000;
-        let epoch = response(429, &[("X-RateLimit-Reset", "1700000007"), ("x-ratelimit-scope", "High"), ("X-RATELIMIT-LIMIT", "35")], "");
+        let epoch = response(
+            429,
+            &[("X-RateLimit-Reset", "1700000007"), ("x-ratelimit-scope", "High"), ("X-RATELIMIT-LIMIT", "35")],
+            "",
+        );
         match classify(&epoch, "GET /x", now) {
             SyncError::RateLimited(r) => {
                 assert_eq!(r.wait_seconds, 7);

@@ -32,9 +32,7 @@ pub fn cache_key(api_user: &str) -> String {
 }
 
 pub fn cached(platform: &dyn Platform, api_user: &str) -> Option<String> {
-    platform
-        .get_data(&cache_key(api_user))
-        .filter(|base| is_dotdigital_api_base(base))
+    platform.get_data(&cache_key(api_user)).filter(|base| is_dotdigital_api_base(base))
 }
 
 /// A cache that cannot be written only costs a discovery next time.
@@ -59,10 +57,7 @@ pub fn normalise_api_endpoint(value: &str) -> Option<String> {
 }
 
 fn is_dotdigital_api_base(base: &str) -> bool {
-    matches!(
-        base,
-        "https://r1-api.dotdigital.com" | "https://r2-api.dotdigital.com" | "https://r3-api.dotdigital.com"
-    )
+    matches!(base, "https://r1-api.dotdigital.com" | "https://r2-api.dotdigital.com" | "https://r3-api.dotdigital.com")
 }
 
 #[cfg(test)]
@@ -71,8 +66,14 @@ mod tests {
 
     #[test]
     fn api_endpoint_is_normalised_and_checked() {
-        assert_eq!(normalise_api_endpoint("https://r2-api.dotdigital.com/").as_deref(), Some("https://r2-api.dotdigital.com"));
-        assert_eq!(normalise_api_endpoint(" HTTPS://R3-api.dotdigital.com ").as_deref(), Some("https://r3-api.dotdigital.com"));
+        assert_eq!(
+            normalise_api_endpoint("https://r2-api.dotdigital.com/").as_deref(),
+            Some("https://r2-api.dotdigital.com")
+        );
+        assert_eq!(
+            normalise_api_endpoint(" HTTPS://R3-api.dotdigital.com ").as_deref(),
+            Some("https://r3-api.dotdigital.com")
+        );
         assert_eq!(normalise_api_endpoint("http://r1-api.dotdigital.com/"), None);
         assert_eq!(normalise_api_endpoint("https://evil.example.com/"), None);
         assert_eq!(normalise_api_endpoint("https://r1-api.dotdigital.com.evil.com"), None);

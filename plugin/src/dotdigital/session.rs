@@ -131,7 +131,8 @@ impl<'a> Session<'a> {
     }
 
     pub fn send_json(&mut self, method: Method, path: &str, body: &serde_json::Value) -> Result<Reply, SyncError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| SyncError::Transport(format!("could not encode the request body: {e}")))?;
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| SyncError::Transport(format!("could not encode the request body: {e}")))?;
         self.call(method, path, Some(bytes))
     }
 
@@ -149,7 +150,8 @@ impl<'a> Session<'a> {
             let response = self.raw(method, &base, path, body.clone())?;
             if response.status == 403 && self.endpoint.source != EndpointSource::Configured && !self.rediscovered {
                 self.rediscovered = true;
-                self.platform.log(LogLevel::Warn, &format!("{endpoint} answered 403 on {base}: rediscovering the region"));
+                self.platform
+                    .log(LogLevel::Warn, &format!("{endpoint} answered 403 on {base}: rediscovering the region"));
                 region::forget(self.platform, &self.settings.api_user);
                 let info = self.discover()?;
                 if info.base != base {
@@ -164,7 +166,13 @@ impl<'a> Session<'a> {
     }
 
     /// Sends exactly one request; a failure without an HTTP answer is `transport`.
-    fn raw(&mut self, method: Method, base: &str, path: &str, body: Option<Vec<u8>>) -> Result<HttpResponse, SyncError> {
+    fn raw(
+        &mut self,
+        method: Method,
+        base: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<HttpResponse, SyncError> {
         let mut headers = vec![
             ("Authorization", self.authorization.clone()),
             ("Accept", "application/json".to_string()),
@@ -222,7 +230,10 @@ mod tests {
         let body = br#"{"id":4711,"properties":[{"name":"Name","type":"String","value":"Acme"},{"name":"ApiEndpoint","type":"String","value":"https://r2-api.dotdigital.com/"}]}"#;
         let info = parse_account_info(body).unwrap();
         assert_eq!(info, AccountInfo { id: 4711, name: "Acme".into(), base: "https://r2-api.dotdigital.com".into() });
-        assert!(parse_account_info(br#"{"id":1,"properties":[{"name":"ApiEndpoint","value":"https://evil.example/"}]}"#).is_err());
+        assert!(parse_account_info(
+            br#"{"id":1,"properties":[{"name":"ApiEndpoint","value":"https://evil.example/"}]}"#
+        )
+        .is_err());
         assert!(parse_account_info(b"{").is_err());
     }
 }

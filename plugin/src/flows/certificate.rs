@@ -56,11 +56,8 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
         key: &cert.number,
     };
     let existing = read_record(&mut session, &target)?;
-    let recorded_at = existing
-        .as_ref()
-        .and_then(|json| json.get("announcedAt"))
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
+    let recorded_at =
+        existing.as_ref().and_then(|json| json.get("announcedAt")).and_then(|v| v.as_str()).map(str::to_string);
     let marker = read_marker(platform, &cert.number);
     let mut announced_at = match (&recorded_at, &marker) {
         (Some(at), _) => Some(at.clone()),
@@ -90,7 +87,9 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
                     // Keep the certificate visible even when its email was refused.
                     let record = certificate_record(&cert, None);
                     if existing.as_ref() != Some(&record) {
-                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, || contact_for_certificate(&cert));
+                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, || {
+                            contact_for_certificate(&cert)
+                        });
                     }
                     return Err(error);
                 }
@@ -102,8 +101,13 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let action = if existing.as_ref() == Some(&record) {
         SyncAction::Unchanged
     } else {
-        let created = put_contact_record(&mut session, &target, &record, &mut messages, || contact_for_certificate(&cert))?;
-        if created { SyncAction::Created } else { SyncAction::Updated }
+        let created =
+            put_contact_record(&mut session, &target, &record, &mut messages, || contact_for_certificate(&cert))?;
+        if created {
+            SyncAction::Created
+        } else {
+            SyncAction::Updated
+        }
     };
     let action = if sent { SyncAction::Sent } else { action };
     Ok(outcome(cert.number.clone(), action, session.calls(), messages))
@@ -128,12 +132,12 @@ fn read_record(session: &mut Session, target: &RecordTarget) -> Result<Option<se
 /// send, anything else leaves it pending, never to be repeated. Returns when it was sent.
 fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncError> {
     let platform = session.platform();
-    let campaign_id = cert
-        .campaign_id
-        .ok_or_else(|| SyncError::InvalidRecord(vec![crate::wit::FieldIssue {
+    let campaign_id = cert.campaign_id.ok_or_else(|| {
+        SyncError::InvalidRecord(vec![crate::wit::FieldIssue {
             field: "certificate_campaign_id".into(),
             problem: "an Active certificate needs a triggered campaign id".into(),
-        }]))?;
+        }])
+    })?;
     let key = marker_key(&cert.number);
     let now = iso_utc(session.now_unix());
     platform.set_data(&key, &format!("pending:{now}"), None).map_err(|why| {
@@ -148,14 +152,18 @@ fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncE
         Ok(()) => {
             if let Err(why) = platform.set_data(&key, &format!("sent:{now}"), Some(SENT_MARKER_TTL_SECONDS)) {
                 // The record's announcedAt, written next, still proves the send.
-                platform.log(LogLevel::Warn, &format!("certificate {} sent, but the marker was not stored: {why}", cert.number));
+                platform.log(
+                    LogLevel::Warn,
+                    &format!("certificate {} sent, but the marker was not stored: {why}", cert.number),
+                );
             }
             platform.log(LogLevel::Info, &format!("certificate {} announced to campaign {campaign_id}", cert.number));
             Ok(now)
         }
         Err(error) if nothing_was_sent(&error) => {
             if let Err(why) = platform.set_data(&key, "", None) {
-                platform.log(LogLevel::Warn, &format!("certificate {}: pending marker not cleared: {why}", cert.number));
+                platform
+                    .log(LogLevel::Warn, &format!("certificate {}: pending marker not cleared: {why}", cert.number));
             }
             Err(error)
         }

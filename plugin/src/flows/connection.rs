@@ -54,7 +54,10 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
             .filter(|(_, m)| !has(&m.data_field))
             .map(|(i, m)| FieldIssue {
                 field: format!("data_field_map[{i}].data_field"),
-                problem: format!("the account has no contact data field {} (create it in Settings > Contacts > Contact data fields)", m.data_field),
+                problem: format!(
+                    "the account has no contact data field {} (create it in Settings > Contacts > Contact data fields)",
+                    m.data_field
+                ),
             })
             .collect();
         if !issues.is_empty() {
@@ -62,7 +65,8 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
         }
         let missing: Vec<&str> = STANDARD_FIELDS.into_iter().filter(|f| !has(f)).collect();
         if !missing.is_empty() {
-            contacts.detail = Some(format!("names will not be stored: the account lacks the data field(s) {}", missing.join(", ")));
+            contacts.detail =
+                Some(format!("names will not be stored: the account lacks the data field(s) {}", missing.join(", ")));
         }
     }
     let insight = probe(&mut session, "insight-data", "/insightData/v3/collections", |s| (s == 200).then_some(None))?;

@@ -36,7 +36,10 @@ pub fn upsert_contact(session: &mut Session, upsert: &ContactUpsert) -> Result<U
     let mut notes = Vec::new();
     let reply = loop {
         let reply = session.send_json(Method::Patch, &path, &body)?;
-        let mobile = body.pointer_mut("/identifiers").and_then(|ids| ids.as_object_mut()).and_then(|ids| ids.remove("mobileNumber"));
+        let mobile = body
+            .pointer_mut("/identifiers")
+            .and_then(|ids| ids.as_object_mut())
+            .and_then(|ids| ids.remove("mobileNumber"));
         match (reply.status(), mobile) {
             (409, Some(number)) => notes.push(format!(
                 "mobile number {} belongs to another Dotdigital contact: not set on this one",
@@ -51,13 +54,17 @@ pub fn upsert_contact(session: &mut Session, upsert: &ContactUpsert) -> Result<U
         _ => return Err(reply.into_error()),
     };
     let contact = reply.json()?;
-    let contact_id = contact
-        .get("contactId")
-        .and_then(|id| id.as_i64())
-        .ok_or_else(|| crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, "no contactId in the contact"))?;
+    let contact_id = contact.get("contactId").and_then(|id| id.as_i64()).ok_or_else(|| {
+        crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, "no contactId in the contact")
+    })?;
     Ok(UpsertedContact { contact_id, created, notes })
 }
 
-pub fn outcome(external_id: impl Into<String>, action: SyncAction, session_calls: u32, messages: Vec<String>) -> SyncOutcome {
+pub fn outcome(
+    external_id: impl Into<String>,
+    action: SyncAction,
+    session_calls: u32,
+    messages: Vec<String>,
+) -> SyncOutcome {
     SyncOutcome { external_id: external_id.into(), action, api_calls: session_calls, messages }
 }

@@ -25,7 +25,12 @@ pub fn sync_order(platform: &dyn Platform, raw: &RawSettings, tx: &Transaction) 
     let mut messages = Vec::new();
     let created = put_contact_record(
         &mut session,
-        &RecordTarget { email: &order.email, collection: &settings.collection_name, collection_type: "orders", key: &order.key },
+        &RecordTarget {
+            email: &order.email,
+            collection: &settings.collection_name,
+            collection_type: "orders",
+            key: &order.key,
+        },
         &order.record,
         &mut messages,
         || contact_for_order(&order),

@@ -4,9 +4,8 @@
 use serde_json::{json, Value};
 
 use super::values::{
-    shown,
-    cents_json, cents_text, check_email, check_key, custom_value, iso_currency, issue, money_cents,
-    non_empty, opt_cents_json, text_or_null, utc_timestamp, Offset,
+    cents_json, cents_text, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty,
+    opt_cents_json, shown, text_or_null, utc_timestamp, Offset,
 };
 use crate::settings::{positive_int32, Settings};
 use crate::wit;
@@ -29,20 +28,12 @@ pub enum CertificateStatus {
 }
 
 impl CertificateStatus {
-    const ALL: [CertificateStatus; 5] = [
-        Self::Active,
-        Self::Pending,
-        Self::Redeemed,
-        Self::Expired,
-        Self::Void,
-    ];
+    const ALL: [CertificateStatus; 5] = [Self::Active, Self::Pending, Self::Redeemed, Self::Expired, Self::Void];
 
     /// Reads a status in any casing.
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -92,51 +83,40 @@ impl Certificate {
 }
 
 /// Validates a gift card as a certificate, listing every problem.
-pub fn certificate(
-    settings: &Settings,
-    card: &wit::GiftCard,
-) -> Result<Certificate, Vec<wit::FieldIssue>> {
+pub fn certificate(settings: &Settings, card: &wit::GiftCard) -> Result<Certificate, Vec<wit::FieldIssue>> {
     let mut issues = Vec::new();
 
-    let number = check_key(card.number.as_deref(), KEY_MAX_CHARS)
-        .map_err(|p| issues.push(issue("number", p)))
-        .ok();
+    let number = check_key(card.number.as_deref(), KEY_MAX_CHARS).map_err(|p| issues.push(issue("number", p))).ok();
 
     let recipient_email = non_empty(card.receiving_customer_email.as_deref());
     let (email, email_path, recipient_name) = match recipient_email {
         Some(email) => {
             // The purchaser's name only when the purchaser is the recipient.
-            let same_person = non_empty(card.customer_email.as_deref())
-                .is_some_and(|c| c.eq_ignore_ascii_case(email));
+            let same_person = non_empty(card.customer_email.as_deref()).is_some_and(|c| c.eq_ignore_ascii_case(email));
             let name = non_empty(card.receiving_customer.as_deref())
                 .or_else(|| non_empty(card.customer_name.as_deref()).filter(|_| same_person));
             (Some(email), "receiving_customer_email", name)
         }
-        None => (
-            non_empty(card.customer_email.as_deref()),
-            "customer_email",
-            non_empty(card.customer_name.as_deref()),
-        ),
+        None => (non_empty(card.customer_email.as_deref()), "customer_email", non_empty(card.customer_name.as_deref())),
     };
     let email = match email {
         None => {
-            issues.push(issue("receiving_customer_email", "required: receiving_customer_email (or customer_email), the address the certificate is sent to"));
+            issues.push(issue(
+                "receiving_customer_email",
+                "required: receiving_customer_email (or customer_email), the address the certificate is sent to",
+            ));
             None
         }
-        Some(email) => check_email(email)
-            .map(|()| email.to_string())
-            .map_err(|p| issues.push(issue(email_path, p)))
-            .ok(),
+        Some(email) => {
+            check_email(email).map(|()| email.to_string()).map_err(|p| issues.push(issue(email_path, p))).ok()
+        }
     };
 
     let balance = amount(card.balance, "balance", &mut issues);
     let original = amount(card.original_amount, "original_amount", &mut issues);
     let value = match (card.balance, card.original_amount) {
         (None, None) => {
-            issues.push(issue(
-                "balance",
-                "required: the certificate's value (balance, or original_amount)",
-            ));
+            issues.push(issue("balance", "required: the certificate's value (balance, or original_amount)"));
             None
         }
         (Some(_), _) => balance,
@@ -145,10 +125,7 @@ pub fn certificate(
 
     let status = match non_empty(card.status.as_deref()) {
         None => {
-            issues.push(issue(
-                "status",
-                "required: Active, Pending, Redeemed, Expired or Void",
-            ));
+            issues.push(issue("status", "required: Active, Pending, Redeemed, Expired or Void"));
             None
         }
         Some(text) => {
@@ -165,18 +142,14 @@ pub fn certificate(
 
     let url_path = format!("custom_fields.{URL_FIELD}");
     let url = custom_value(&card.custom_fields, URL_FIELD).and_then(|url| {
-        check_https_url(url)
-            .map(|()| url.to_string())
-            .map_err(|p| issues.push(issue(&url_path, p)))
-            .ok()
+        check_https_url(url).map(|()| url.to_string()).map_err(|p| issues.push(issue(&url_path, p))).ok()
     });
 
     let campaign_field = custom_value(&card.custom_fields, CAMPAIGN_FIELD);
     let campaign_id = match campaign_field {
         Some(text) => {
-            let parsed = text
-                .parse::<u32>()
-                .map_err(|_| format!("`{}` is not a campaign id (a whole number)", shown(text)));
+            let parsed =
+                text.parse::<u32>().map_err(|_| format!("`{}` is not a campaign id (a whole number)", shown(text)));
             parsed
                 .and_then(|id| positive_int32(id).map(|()| id))
                 .map_err(|p| issues.push(issue(format!("custom_fields.{CAMPAIGN_FIELD}"), p)))
@@ -185,10 +158,7 @@ pub fn certificate(
         None => settings.certificate_campaign_id,
     };
     // A bad custom field is reported once, above, not again as a missing campaign.
-    if status == Some(CertificateStatus::Active)
-        && campaign_field.is_none()
-        && campaign_id.is_none()
-    {
+    if status == Some(CertificateStatus::Active) && campaign_field.is_none() && campaign_id.is_none() {
         issues.push(issue(
             "certificate_campaign_id",
             format!("required for an Active certificate, which is emailed: set the certificate_campaign_id setting or the card's {CAMPAIGN_FIELD} custom field"),
@@ -207,11 +177,7 @@ pub fn certificate(
     };
 
     let issue_date = date(card.purchase_date.as_deref(), "purchase_date", &mut issues);
-    let expiry_date = date(
-        card.expiration_date.as_deref(),
-        "expiration_date",
-        &mut issues,
-    );
+    let expiry_date = date(card.expiration_date.as_deref(), "expiration_date", &mut issues);
 
     let (Some(number), Some(email), Some(value_cents), Some(status), true) =
         (number, email, value, status, issues.is_empty())
@@ -281,20 +247,12 @@ pub fn triggered_send(cert: &Certificate, campaign_id: u32) -> Value {
 
 /// An amount on the card: at most two decimals, not negative.
 fn amount(value: Option<f64>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<i64> {
-    let cents = money_cents(value?).and_then(|c| {
-        if c < 0 {
-            Err("must not be negative".to_string())
-        } else {
-            Ok(c)
-        }
-    });
+    let cents = money_cents(value?).and_then(|c| if c < 0 { Err("must not be negative".to_string()) } else { Ok(c) });
     cents.map_err(|p| issues.push(issue(path, p))).ok()
 }
 
 fn date(text: Option<&str>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<String> {
-    utc_timestamp(non_empty(text)?, Offset::OptionalUtc)
-        .map_err(|p| issues.push(issue(path, p)))
-        .ok()
+    utc_timestamp(non_empty(text)?, Offset::OptionalUtc).map_err(|p| issues.push(issue(path, p))).ok()
 }
 
 /// `https://host[:port][/…]`: https only (the link goes into an email), a host, and no
@@ -303,9 +261,8 @@ pub fn check_https_url(url: &str) -> Result<(), String> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces or control characters".into());
     }
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("`{}` is not a URL: it must start with https://", shown(url)))?;
+    let (scheme, rest) =
+        url.split_once("://").ok_or_else(|| format!("`{}` is not a URL: it must start with https://", shown(url)))?;
     if !scheme.eq_ignore_ascii_case("https") {
         return Err(format!("must be an https URL, not {}", shown(scheme)));
     }
@@ -314,17 +271,12 @@ pub fn check_https_url(url: &str) -> Result<(), String> {
         return Err("must not carry a user name or password".into());
     }
     let host = match authority.rsplit_once(':') {
-        Some((host, port))
-            if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            host
-        }
+        Some((host, port)) if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) => host,
         Some(_) => return Err(format!("`{}` has an invalid port", shown(authority))),
         None => authority,
     };
-    let labels_ok = host
-        .split('.')
-        .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
+    let labels_ok =
+        host.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
     if host.is_empty() || !labels_ok {
         return Err(format!("`{}` has no valid host", shown(url)));
     }
@@ -341,10 +293,7 @@ mod tests {
     }
 
     fn field(name: &str, value: &str) -> wit::CustomField {
-        wit::CustomField {
-            name: name.into(),
-            value: s(value),
-        }
+        wit::CustomField { name: name.into(), value: s(value) }
     }
 
     fn settings(campaign: Option<u32>) -> Settings {
@@ -374,21 +323,14 @@ mod tests {
             transaction_id: Some(902114),
             custom_fields: vec![
                 field("Certificate Type", "Loyalty"),
-                field(
-                    "Certificate URL",
-                    "https://rewards.example.com/c/10573-9F2K",
-                ),
+                field("Certificate URL", "https://rewards.example.com/c/10573-9F2K"),
                 field("Currency", "GBP"),
             ],
         }
     }
 
     fn fields(settings: &Settings, card: &wit::GiftCard) -> Vec<String> {
-        certificate(settings, card)
-            .expect_err("invalid")
-            .into_iter()
-            .map(|i| i.field)
-            .collect()
+        certificate(settings, card).expect_err("invalid").into_iter().map(|i| i.field).collect()
     }
 
     #[test]
@@ -461,18 +403,12 @@ mod tests {
         assert_eq!(cert.status, CertificateStatus::Redeemed);
         assert!(!cert.wants_announcement());
         let record = certificate_record(&cert, None);
-        let full = certificate_record(
-            &certificate(&settings(Some(1)), &example()).unwrap(),
-            Some("2025-03-14T10:31:00Z"),
-        );
+        let full =
+            certificate_record(&certificate(&settings(Some(1)), &example()).unwrap(), Some("2025-03-14T10:31:00Z"));
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&record), keys(&full));
         for (key, value) in record.as_object().unwrap() {
-            assert!(
-                value.is_null()
-                    || std::mem::discriminant(value) == std::mem::discriminant(&full[key]),
-                "{key}"
-            );
+            assert!(value.is_null() || std::mem::discriminant(value) == std::mem::discriminant(&full[key]), "{key}");
         }
         assert_eq!(record["value"], json!(7.5));
         assert_eq!(record["originalAmount"], Value::Null);
@@ -488,52 +424,24 @@ mod tests {
 
     #[test]
     fn value_is_the_balance_else_the_original_amount() {
-        let card = wit::GiftCard {
-            balance: None,
-            original_amount: Some(25.0),
-            ..example()
-        };
+        let card = wit::GiftCard { balance: None, original_amount: Some(25.0), ..example() };
         let cert = certificate(&settings(Some(1)), &card).unwrap();
-        assert_eq!(
-            (cert.value_cents, cert.balance_cents, cert.original_cents),
-            (2500, None, Some(2500))
-        );
-        assert_eq!(
-            triggered_send(&cert, 1)["personalizationValues"][2]["value"],
-            "25.00"
-        );
+        assert_eq!((cert.value_cents, cert.balance_cents, cert.original_cents), (2500, None, Some(2500)));
+        assert_eq!(triggered_send(&cert, 1)["personalizationValues"][2]["value"], "25.00");
 
-        let card = wit::GiftCard {
-            balance: Some(0.0),
-            ..example()
-        };
-        assert_eq!(
-            certificate(&settings(Some(1)), &card).unwrap().value_cents,
-            0
-        );
+        let card = wit::GiftCard { balance: Some(0.0), ..example() };
+        assert_eq!(certificate(&settings(Some(1)), &card).unwrap().value_cents, 0);
 
         for (balance, original, expected) in [
             (None, None, vec!["balance"]),
             (Some(-1.0), None, vec!["balance"]),
             (Some(10.005), Some(10.0), vec!["balance"]),
-            (
-                Some(f64::NAN),
-                Some(f64::INFINITY),
-                vec!["balance", "original_amount"],
-            ),
+            (Some(f64::NAN), Some(f64::INFINITY), vec!["balance", "original_amount"]),
             (Some(5.0), Some(-5.0), vec!["original_amount"]),
             (None, Some(1e308), vec!["original_amount"]),
         ] {
-            let card = wit::GiftCard {
-                balance,
-                original_amount: original,
-                ..example()
-            };
-            assert_eq!(
-                fields(&settings(Some(1)), &card),
-                expected,
-                "{balance:?} {original:?}"
-            );
+            let card = wit::GiftCard { balance, original_amount: original, ..example() };
+            assert_eq!(fields(&settings(Some(1)), &card), expected, "{balance:?} {original:?}");
         }
     }
 
@@ -545,73 +453,32 @@ mod tests {
             ..example()
         };
         let cert = certificate(&settings(Some(1)), &card).unwrap();
-        assert_eq!(
-            (cert.email.as_str(), cert.recipient_name.as_deref()),
-            ("sam@example.org", Some("Sam Smith"))
-        );
+        assert_eq!((cert.email.as_str(), cert.recipient_name.as_deref()), ("sam@example.org", Some("Sam Smith")));
 
         // A recipient without a name does not borrow the purchaser's.
-        let card = wit::GiftCard {
-            receiving_customer: None,
-            receiving_customer_email: s("sam@example.org"),
-            ..example()
-        };
-        assert_eq!(
-            certificate(&settings(Some(1)), &card)
-                .unwrap()
-                .recipient_name,
-            None
-        );
+        let card =
+            wit::GiftCard { receiving_customer: None, receiving_customer_email: s("sam@example.org"), ..example() };
+        assert_eq!(certificate(&settings(Some(1)), &card).unwrap().recipient_name, None);
         // Unless the recipient is the purchaser.
         let card = wit::GiftCard {
             receiving_customer: None,
             receiving_customer_email: s("JANE.DOE@example.com"),
             ..example()
         };
-        assert_eq!(
-            certificate(&settings(Some(1)), &card)
-                .unwrap()
-                .recipient_name
-                .as_deref(),
-            Some("Jane Doe")
-        );
+        assert_eq!(certificate(&settings(Some(1)), &card).unwrap().recipient_name.as_deref(), Some("Jane Doe"));
 
-        let card = wit::GiftCard {
-            receiving_customer: s("Sam"),
-            receiving_customer_email: None,
-            ..example()
-        };
+        let card = wit::GiftCard { receiving_customer: s("Sam"), receiving_customer_email: None, ..example() };
         let cert = certificate(&settings(Some(1)), &card).unwrap();
-        assert_eq!(
-            (cert.email.as_str(), cert.recipient_name.as_deref()),
-            ("jane.doe@example.com", Some("Jane Doe"))
-        );
+        assert_eq!((cert.email.as_str(), cert.recipient_name.as_deref()), ("jane.doe@example.com", Some("Jane Doe")));
     }
 
     #[test]
     fn missing_or_bad_recipient() {
-        let card = wit::GiftCard {
-            receiving_customer_email: None,
-            customer_email: s("  "),
-            ..example()
-        };
-        assert_eq!(
-            fields(&settings(Some(1)), &card),
-            ["receiving_customer_email"]
-        );
-        let card = wit::GiftCard {
-            receiving_customer_email: s("sam@"),
-            ..example()
-        };
-        assert_eq!(
-            fields(&settings(Some(1)), &card),
-            ["receiving_customer_email"]
-        );
-        let card = wit::GiftCard {
-            receiving_customer_email: None,
-            customer_email: s("jane"),
-            ..example()
-        };
+        let card = wit::GiftCard { receiving_customer_email: None, customer_email: s("  "), ..example() };
+        assert_eq!(fields(&settings(Some(1)), &card), ["receiving_customer_email"]);
+        let card = wit::GiftCard { receiving_customer_email: s("sam@"), ..example() };
+        assert_eq!(fields(&settings(Some(1)), &card), ["receiving_customer_email"]);
+        let card = wit::GiftCard { receiving_customer_email: None, customer_email: s("jane"), ..example() };
         assert_eq!(fields(&settings(Some(1)), &card), ["customer_email"]);
     }
 
@@ -623,20 +490,11 @@ mod tests {
             (" Void ", CertificateStatus::Void),
             ("expired", CertificateStatus::Expired),
         ] {
-            let card = wit::GiftCard {
-                status: s(text),
-                ..example()
-            };
-            assert_eq!(
-                certificate(&settings(Some(1)), &card).unwrap().status,
-                status
-            );
+            let card = wit::GiftCard { status: s(text), ..example() };
+            assert_eq!(certificate(&settings(Some(1)), &card).unwrap().status, status);
         }
         for bad in [None, s(""), s("Cancelled"), s("Activ")] {
-            let card = wit::GiftCard {
-                status: bad.clone(),
-                ..example()
-            };
+            let card = wit::GiftCard { status: bad.clone(), ..example() };
             assert_eq!(fields(&settings(Some(1)), &card), ["status"], "{bad:?}");
         }
     }
@@ -650,10 +508,7 @@ mod tests {
         assert!(issues[0].problem.contains("TriggeredCampaignId"));
 
         for status in ["Pending", "Redeemed", "Expired", "Void"] {
-            let card = wit::GiftCard {
-                status: s(status),
-                ..example()
-            };
+            let card = wit::GiftCard { status: s(status), ..example() };
             let cert = certificate(&settings(None), &card).unwrap();
             assert_eq!(cert.campaign_id, None);
             assert!(!cert.wants_announcement());
@@ -661,31 +516,16 @@ mod tests {
 
         // The card's custom field overrides the setting, and stands in for it.
         let mut card = example();
-        card.custom_fields
-            .push(field("triggeredcampaignid", " 555 "));
-        assert_eq!(
-            certificate(&settings(None), &card).unwrap().campaign_id,
-            Some(555)
-        );
-        assert_eq!(
-            certificate(&settings(Some(1)), &card).unwrap().campaign_id,
-            Some(555)
-        );
+        card.custom_fields.push(field("triggeredcampaignid", " 555 "));
+        assert_eq!(certificate(&settings(None), &card).unwrap().campaign_id, Some(555));
+        assert_eq!(certificate(&settings(Some(1)), &card).unwrap().campaign_id, Some(555));
 
         for bad in ["0", "-3", "abc", "1.5", "4294967296", "2147483648"] {
             let mut card = example();
             card.custom_fields.push(field("TriggeredCampaignId", bad));
             // Reported once, under the custom field, whatever the setting.
-            assert_eq!(
-                fields(&settings(None), &card),
-                ["custom_fields.TriggeredCampaignId"],
-                "{bad}"
-            );
-            assert_eq!(
-                fields(&settings(Some(9)), &card),
-                ["custom_fields.TriggeredCampaignId"],
-                "{bad}"
-            );
+            assert_eq!(fields(&settings(None), &card), ["custom_fields.TriggeredCampaignId"], "{bad}");
+            assert_eq!(fields(&settings(Some(9)), &card), ["custom_fields.TriggeredCampaignId"], "{bad}");
         }
     }
 
@@ -726,38 +566,20 @@ mod tests {
     fn currency_and_dates() {
         let mut card = example();
         card.custom_fields.retain(|f| f.name != "Currency");
-        assert_eq!(
-            certificate(&settings(Some(1)), &card).unwrap().currency,
-            None
-        );
+        assert_eq!(certificate(&settings(Some(1)), &card).unwrap().currency, None);
         let mut raw = raw_settings();
         raw.certificate_campaign_id = Some(1);
         raw.default_currency = s("eur");
-        assert_eq!(
-            certificate(&Settings::validate(&raw).unwrap(), &card)
-                .unwrap()
-                .currency
-                .as_deref(),
-            Some("EUR")
-        );
+        assert_eq!(certificate(&Settings::validate(&raw).unwrap(), &card).unwrap().currency.as_deref(), Some("EUR"));
 
         card.custom_fields.push(field("Currency", "Pounds"));
         card.purchase_date = s("14/03/2025");
         card.expiration_date = s("2025-02-30T00:00:00");
-        assert_eq!(
-            fields(&settings(Some(1)), &card),
-            ["custom_fields.Currency", "purchase_date", "expiration_date"]
-        );
+        assert_eq!(fields(&settings(Some(1)), &card), ["custom_fields.Currency", "purchase_date", "expiration_date"]);
 
-        let card = wit::GiftCard {
-            expiration_date: s("2025-06-30T23:59:59+02:00"),
-            ..example()
-        };
+        let card = wit::GiftCard { expiration_date: s("2025-06-30T23:59:59+02:00"), ..example() };
         assert_eq!(
-            certificate(&settings(Some(1)), &card)
-                .unwrap()
-                .expiry_date
-                .as_deref(),
+            certificate(&settings(Some(1)), &card).unwrap().expiry_date.as_deref(),
             Some("2025-06-30T21:59:59Z")
         );
     }
@@ -770,10 +592,7 @@ mod tests {
             balance: Some(-0.5),
             status: s("Gone"),
             purchase_date: s("yesterday"),
-            custom_fields: vec![
-                field("Certificate URL", "http://x.example"),
-                field("Currency", "XX"),
-            ],
+            custom_fields: vec![field("Certificate URL", "http://x.example"), field("Currency", "XX")],
             ..example()
         };
         assert_eq!(
@@ -803,14 +622,8 @@ mod tests {
                    "dataFields": {"FIRSTNAME": "Jane", "LASTNAME": "van Doe", "FULLNAME": "Jane van Doe"}})
         );
         cert.recipient_name = s("Cher");
-        assert_eq!(
-            contact_for_certificate(&cert).body["dataFields"],
-            json!({"FIRSTNAME": "Cher", "FULLNAME": "Cher"})
-        );
+        assert_eq!(contact_for_certificate(&cert).body["dataFields"], json!({"FIRSTNAME": "Cher", "FULLNAME": "Cher"}));
         cert.recipient_name = None;
-        assert_eq!(
-            contact_for_certificate(&cert).body,
-            json!({"identifiers": {"email": "jane.doe@example.com"}})
-        );
+        assert_eq!(contact_for_certificate(&cert).body, json!({"identifiers": {"email": "jane.doe@example.com"}}));
     }
 }

@@ -41,9 +41,7 @@ pub fn contact_from_customer(
     let mut issues = Vec::new();
     let mut notes = Vec::new();
 
-    let email = non_empty(customer.email_address.as_deref())
-        .unwrap_or_default()
-        .to_string();
+    let email = non_empty(customer.email_address.as_deref()).unwrap_or_default().to_string();
     if let Err(problem) = check_email(&email) {
         issues.push(issue("email_address", problem));
     }
@@ -61,7 +59,10 @@ pub fn contact_from_customer(
             Some(v) if char_len(v) > DATA_FIELD_VALUE_MAX_CHARS => {
                 issues.push(issue(
                     format!("custom_fields.{}", field.name.trim()),
-                    format!("longer than {DATA_FIELD_VALUE_MAX_CHARS} characters, the most data field {} takes", mapping.data_field),
+                    format!(
+                        "longer than {DATA_FIELD_VALUE_MAX_CHARS} characters, the most data field {} takes",
+                        mapping.data_field
+                    ),
                 ));
                 continue;
             }
@@ -92,27 +93,14 @@ pub fn contact_from_customer(
     if !settings.list_ids.is_empty() {
         body.insert("lists".into(), json!(settings.list_ids));
     }
-    Ok(ContactUpsert {
-        email,
-        merge_option: "overwrite",
-        body: Value::Object(body),
-        notes,
-    })
+    Ok(ContactUpsert { email, merge_option: "overwrite", body: Value::Object(body), notes })
 }
 
 /// The contact an order belongs to: its email and the billing address's names.
 pub fn contact_for_order(tx: &ValidOrder) -> ContactUpsert {
     let mut notes = Vec::new();
-    let first = bounded_name(
-        tx.billing_first_name.as_deref(),
-        "billing first name",
-        &mut notes,
-    );
-    let last = bounded_name(
-        tx.billing_last_name.as_deref(),
-        "billing last name",
-        &mut notes,
-    );
+    let first = bounded_name(tx.billing_first_name.as_deref(), "billing first name", &mut notes);
+    let last = bounded_name(tx.billing_last_name.as_deref(), "billing last name", &mut notes);
     minimal_contact(&tx.email, first, last, notes)
 }
 
@@ -130,24 +118,14 @@ pub fn contact_for_certificate(cert: &Certificate) -> ContactUpsert {
     minimal_contact(&cert.email, first, last, notes)
 }
 
-fn minimal_contact(
-    email: &str,
-    first: Option<&str>,
-    last: Option<&str>,
-    notes: Vec<String>,
-) -> ContactUpsert {
+fn minimal_contact(email: &str, first: Option<&str>, last: Option<&str>, notes: Vec<String>) -> ContactUpsert {
     let mut body = Map::new();
     body.insert("identifiers".into(), json!({"email": email}));
     let data_fields = name_fields(first, last);
     if !data_fields.is_empty() {
         body.insert("dataFields".into(), Value::Object(data_fields));
     }
-    ContactUpsert {
-        email: email.to_string(),
-        merge_option: "overwrite-if-empty",
-        body: Value::Object(body),
-        notes,
-    }
+    ContactUpsert { email: email.to_string(), merge_option: "overwrite-if-empty", body: Value::Object(body), notes }
 }
 
 /// FIRSTNAME, LASTNAME and FULLNAME, each only when it has a value.
@@ -159,11 +137,7 @@ fn name_fields(first: Option<&str>, last: Option<&str>) -> Map<String, Value> {
     if let Some(last) = last {
         fields.insert("LASTNAME".into(), Value::String(last.to_string()));
     }
-    let full = [first, last]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let full = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
     if !full.is_empty() {
         fields.insert("FULLNAME".into(), Value::String(full));
     }
@@ -171,17 +145,10 @@ fn name_fields(first: Option<&str>, last: Option<&str>) -> Map<String, Value> {
 }
 
 /// A customer's name: trimmed, blank = absent, too long = an issue.
-fn name<'a>(
-    text: Option<&'a str>,
-    path: &str,
-    issues: &mut Vec<wit::FieldIssue>,
-) -> Option<&'a str> {
+fn name<'a>(text: Option<&'a str>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<&'a str> {
     let name = non_empty(text)?;
     if char_len(name) > NAME_MAX_CHARS {
-        issues.push(issue(
-            path,
-            format!("longer than {NAME_MAX_CHARS} characters"),
-        ));
+        issues.push(issue(path, format!("longer than {NAME_MAX_CHARS} characters")));
         return None;
     }
     Some(name)
@@ -192,9 +159,7 @@ fn name<'a>(
 fn bounded_name<'a>(text: Option<&'a str>, what: &str, notes: &mut Vec<String>) -> Option<&'a str> {
     let name = non_empty(text)?;
     if char_len(name) > NAME_MAX_CHARS {
-        notes.push(format!(
-            "{what} longer than {NAME_MAX_CHARS} characters: not sent"
-        ));
+        notes.push(format!("{what} longer than {NAME_MAX_CHARS} characters: not sent"));
         return None;
     }
     Some(name)
@@ -207,15 +172,9 @@ fn mobile_number(customer: &wit::Customer, notes: &mut Vec<String>) -> Option<St
     let (raw, source) = match custom_value(&customer.custom_fields, MOBILE_FIELD) {
         Some(raw) => (raw, "custom field Mobile Number"),
         None => {
-            let address = customer
-                .addresses
-                .iter()
-                .find(|a| a.is_primary_billing)
-                .or_else(|| customer.addresses.first())?;
-            (
-                non_empty(address.phone_number.as_deref())?,
-                "billing address phone_number",
-            )
+            let address =
+                customer.addresses.iter().find(|a| a.is_primary_billing).or_else(|| customer.addresses.first())?;
+            (non_empty(address.phone_number.as_deref())?, "billing address phone_number")
         }
     };
     let normalised = international_digits(raw);
@@ -231,17 +190,11 @@ fn mobile_number(customer: &wit::Customer, notes: &mut Vec<String>) -> Option<St
 /// `+44 (0)7700-900.123`-style text → `447700900123`, when it is an international number.
 /// The `(0)` trunk prefix some countries print after the country code is dropped with the rest.
 pub fn international_digits(raw: &str) -> Option<String> {
-    let compact: String = raw
-        .replace("(0)", "")
-        .chars()
-        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')')))
-        .collect();
-    let digits = compact
-        .strip_prefix('+')
-        .or_else(|| compact.strip_prefix("00"))?;
-    let valid = (7..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
+    let compact: String =
+        raw.replace("(0)", "").chars().filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')'))).collect();
+    let digits = compact.strip_prefix('+').or_else(|| compact.strip_prefix("00"))?;
+    let valid =
+        (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
     valid.then(|| digits.to_string())
 }
 
@@ -273,10 +226,7 @@ pub(crate) mod tests {
     }
 
     fn field(name: &str, value: Option<&str>) -> wit::CustomField {
-        wit::CustomField {
-            name: name.into(),
-            value: value.map(Into::into),
-        }
+        wit::CustomField { name: name.into(), value: value.map(Into::into) }
     }
 
     fn s(text: &str) -> Option<String> {
@@ -320,10 +270,7 @@ pub(crate) mod tests {
         let mut raw = raw_settings();
         raw.data_field_map = map
             .iter()
-            .map(|(c, d)| wit::FieldMapping {
-                custom_field: c.to_string(),
-                data_field: d.to_string(),
-            })
+            .map(|(c, d)| wit::FieldMapping { custom_field: c.to_string(), data_field: d.to_string() })
             .collect();
         raw.list_ids = lists.to_vec();
         Settings::validate(&raw).unwrap()
@@ -358,10 +305,7 @@ pub(crate) mod tests {
         raw.opt_in_type = s("DOUBLE");
         let settings = Settings::validate(&raw).unwrap();
         let body = contact_from_customer(&settings, &jane()).unwrap().body;
-        assert_eq!(
-            body["channelProperties"],
-            json!({"email": {"emailType": "plainText", "optInType": "double"}})
-        );
+        assert_eq!(body["channelProperties"], json!({"email": {"emailType": "plainText", "optInType": "double"}}));
         assert!(body.get("lists").is_none());
         assert!(body["channelProperties"]["email"].get("status").is_none());
     }
@@ -382,10 +326,7 @@ pub(crate) mod tests {
         c.first_name = None;
         c.last_name = s("  Doe ");
         let body = contact_from_customer(&settings, &c).unwrap().body;
-        assert_eq!(
-            body["dataFields"],
-            json!({"LASTNAME": "Doe", "FULLNAME": "Doe"})
-        );
+        assert_eq!(body["dataFields"], json!({"LASTNAME": "Doe", "FULLNAME": "Doe"}));
         c.last_name = s(" ");
         let body = contact_from_customer(&settings, &c).unwrap().body;
         assert!(body.get("dataFields").is_none(), "{body}");
@@ -393,35 +334,14 @@ pub(crate) mod tests {
 
     #[test]
     fn mobile_numbers() {
-        assert_eq!(
-            international_digits("+447700900123").as_deref(),
-            Some("447700900123")
-        );
-        assert_eq!(
-            international_digits("+44 7700 900123").as_deref(),
-            Some("447700900123")
-        );
-        assert_eq!(
-            international_digits("0044 (7700) 900-123").as_deref(),
-            Some("447700900123")
-        );
-        assert_eq!(
-            international_digits("+1.415.555.0100").as_deref(),
-            Some("14155550100")
-        );
-        assert_eq!(
-            international_digits("(+1) 415 555 0100").as_deref(),
-            Some("14155550100")
-        );
-        assert_eq!(
-            international_digits("+44 (0)7700-900.123").as_deref(),
-            Some("447700900123")
-        );
+        assert_eq!(international_digits("+447700900123").as_deref(), Some("447700900123"));
+        assert_eq!(international_digits("+44 7700 900123").as_deref(), Some("447700900123"));
+        assert_eq!(international_digits("0044 (7700) 900-123").as_deref(), Some("447700900123"));
+        assert_eq!(international_digits("+1.415.555.0100").as_deref(), Some("14155550100"));
+        assert_eq!(international_digits("(+1) 415 555 0100").as_deref(), Some("14155550100"));
+        assert_eq!(international_digits("+44 (0)7700-900.123").as_deref(), Some("447700900123"));
         assert_eq!(international_digits("+1234567").as_deref(), Some("1234567"));
-        assert_eq!(
-            international_digits("+123456789012345").as_deref(),
-            Some("123456789012345")
-        );
+        assert_eq!(international_digits("+123456789012345").as_deref(), Some("123456789012345"));
         for bad in [
             "07700 900123",
             "7700900123",
@@ -449,84 +369,47 @@ pub(crate) mod tests {
 
         let mut c = jane();
         c.custom_fields.clear();
-        c.addresses = vec![
-            billing("+33 1 23 45 67 89", false),
-            billing("+44 7700 900999", true),
-        ];
+        c.addresses = vec![billing("+33 1 23 45 67 89", false), billing("+44 7700 900999", true)];
         let upsert = contact_from_customer(&settings, &c).unwrap();
         assert_eq!(upsert.body["identifiers"]["mobileNumber"], "447700900999");
 
         // No primary billing address: the first address.
-        c.addresses = vec![
-            billing("+33 1 23 45 67 89", false),
-            billing("+44 7700 900999", false),
-        ];
-        assert_eq!(
-            contact_from_customer(&settings, &c).unwrap().body["identifiers"]["mobileNumber"],
-            "33123456789"
-        );
+        c.addresses = vec![billing("+33 1 23 45 67 89", false), billing("+44 7700 900999", false)];
+        assert_eq!(contact_from_customer(&settings, &c).unwrap().body["identifiers"]["mobileNumber"], "33123456789");
 
         // A blank custom field falls back to the address.
         c.custom_fields = vec![field("MOBILE NUMBER", Some(" "))];
-        assert_eq!(
-            contact_from_customer(&settings, &c).unwrap().body["identifiers"]["mobileNumber"],
-            "33123456789"
-        );
+        assert_eq!(contact_from_customer(&settings, &c).unwrap().body["identifiers"]["mobileNumber"], "33123456789");
 
         // A national number: not sent, noted, not an error.
         c.custom_fields = vec![field("mobile number", Some("07700 900123"))];
         let upsert = contact_from_customer(&settings, &c).unwrap();
-        assert_eq!(
-            upsert.body["identifiers"],
-            json!({"email": "jane.doe@example.com"})
-        );
+        assert_eq!(upsert.body["identifiers"], json!({"email": "jane.doe@example.com"}));
         assert_eq!(upsert.notes.len(), 1);
-        assert!(
-            upsert.notes[0].contains("07700 900123") && upsert.notes[0].contains("not sent"),
-            "{:?}",
-            upsert.notes
-        );
+        assert!(upsert.notes[0].contains("07700 900123") && upsert.notes[0].contains("not sent"), "{:?}", upsert.notes);
 
         // No number anywhere: nothing sent, nothing noted.
         c.custom_fields.clear();
         c.addresses = vec![address()];
         let upsert = contact_from_customer(&settings, &c).unwrap();
-        assert_eq!(
-            upsert.body["identifiers"],
-            json!({"email": "jane.doe@example.com"})
-        );
+        assert_eq!(upsert.body["identifiers"], json!({"email": "jane.doe@example.com"}));
         assert!(upsert.notes.is_empty());
         c.addresses.clear();
-        assert!(contact_from_customer(&settings, &c)
-            .unwrap()
-            .notes
-            .is_empty());
+        assert!(contact_from_customer(&settings, &c).unwrap().notes.is_empty());
     }
 
     #[test]
     fn data_field_map_present_absent_and_blank() {
         let settings = settings_with(
-            &[
-                ("Loyalty Tier", "LOYALTY_TIER"),
-                ("Points", "POINTS"),
-                ("Store", "STORE"),
-                ("Gone", "GONE"),
-            ],
+            &[("Loyalty Tier", "LOYALTY_TIER"), ("Points", "POINTS"), ("Store", "STORE"), ("Gone", "GONE")],
             &[],
         );
         assert_eq!(
             settings.data_field_map[0],
-            DataFieldMapping {
-                custom_field: "Loyalty Tier".into(),
-                data_field: "LOYALTY_TIER".into()
-            }
+            DataFieldMapping { custom_field: "Loyalty Tier".into(), data_field: "LOYALTY_TIER".into() }
         );
         let mut c = jane();
-        c.custom_fields = vec![
-            field("loyalty tier", Some(" Gold ")),
-            field("POINTS", Some("")),
-            field("Store", None),
-        ];
+        c.custom_fields = vec![field("loyalty tier", Some(" Gold ")), field("POINTS", Some("")), field("Store", None)];
         let body = contact_from_customer(&settings, &c).unwrap().body;
         assert_eq!(
             body["dataFields"],
@@ -544,15 +427,7 @@ pub(crate) mod tests {
         c.last_name = s(&"D".repeat(60));
         c.custom_fields.push(field("bio", Some(&"x".repeat(257))));
         let issues = contact_from_customer(&settings, &c).unwrap_err();
-        assert_eq!(
-            fields_of(&issues),
-            [
-                "email_address",
-                "first_name",
-                "last_name",
-                "custom_fields.bio"
-            ]
-        );
+        assert_eq!(fields_of(&issues), ["email_address", "first_name", "last_name", "custom_fields.bio"]);
         assert!(issues[1].problem.contains("50"));
         assert!(issues[3].problem.contains("256") && issues[3].problem.contains("BIO"));
 
@@ -567,15 +442,9 @@ pub(crate) mod tests {
     #[test]
     fn missing_or_malformed_emails() {
         let settings = settings_with(&[], &[]);
-        for email in [
-            None,
-            s(""),
-            s("   "),
-            s("no-at-sign"),
-            s("two@@example.com"),
-            s("sp ace@example.com"),
-            s("@example.com"),
-        ] {
+        for email in
+            [None, s(""), s("   "), s("no-at-sign"), s("two@@example.com"), s("sp ace@example.com"), s("@example.com")]
+        {
             let mut c = jane();
             c.email_address = email.clone();
             let issues = contact_from_customer(&settings, &c).unwrap_err();
@@ -583,10 +452,7 @@ pub(crate) mod tests {
         }
         let mut c = jane();
         c.email_address = None;
-        assert_eq!(
-            contact_from_customer(&settings, &c).unwrap_err()[0].problem,
-            "required"
-        );
+        assert_eq!(contact_from_customer(&settings, &c).unwrap_err()[0].problem, "required");
     }
 
     #[test]
@@ -606,16 +472,9 @@ pub(crate) mod tests {
             json!({"identifiers": {"email": "Jane.Doe@example.com"}, "dataFields": {"FIRSTNAME": "Jane", "LASTNAME": "Doe", "FULLNAME": "Jane Doe"}})
         );
 
-        let bare = ValidOrder {
-            billing_first_name: None,
-            billing_last_name: s(&"L".repeat(51)),
-            ..order
-        };
+        let bare = ValidOrder { billing_first_name: None, billing_last_name: s(&"L".repeat(51)), ..order };
         let upsert = contact_for_order(&bare);
-        assert_eq!(
-            upsert.body,
-            json!({"identifiers": {"email": "Jane.Doe@example.com"}})
-        );
+        assert_eq!(upsert.body, json!({"identifiers": {"email": "Jane.Doe@example.com"}}));
         assert_eq!(upsert.notes.len(), 1);
     }
 }

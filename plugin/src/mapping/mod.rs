@@ -9,10 +9,6 @@ pub mod values;
 #[cfg(test)]
 mod openapi_check;
 
-pub use certificate::{
-    certificate, certificate_record, triggered_send, Certificate, CertificateStatus,
-};
-pub use contact::{
-    contact_for_certificate, contact_for_order, contact_from_customer, ContactUpsert,
-};
+pub use certificate::{certificate, certificate_record, triggered_send, Certificate, CertificateStatus};
+pub use contact::{contact_for_certificate, contact_for_order, contact_from_customer, ContactUpsert};
 pub use order::{plan_order, OrderPlan, ValidOrder};

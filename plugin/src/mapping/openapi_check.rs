@@ -6,9 +6,7 @@ use openapi_check::Spec;
 use serde_json::{json, Value};
 
 use super::certificate::{triggered_send, Certificate, CertificateStatus};
-use super::contact::{
-    contact_for_certificate, contact_for_order, contact_from_customer, tests::jane,
-};
+use super::contact::{contact_for_certificate, contact_for_order, contact_from_customer, tests::jane};
 use super::order::ValidOrder;
 use crate::settings::Settings;
 use crate::wit;
@@ -30,14 +28,8 @@ fn rich_settings() -> Settings {
     raw.opt_in_type = s("verifiedDouble");
     raw.list_ids = vec![123456, 2147483647];
     raw.data_field_map = vec![
-        wit::FieldMapping {
-            custom_field: "Loyalty Tier".into(),
-            data_field: "LOYALTY_TIER".into(),
-        },
-        wit::FieldMapping {
-            custom_field: "Points".into(),
-            data_field: "points".into(),
-        },
+        wit::FieldMapping { custom_field: "Loyalty Tier".into(), data_field: "LOYALTY_TIER".into() },
+        wit::FieldMapping { custom_field: "Points".into(), data_field: "points".into() },
     ];
     Settings::validate(&raw).unwrap()
 }
@@ -67,18 +59,11 @@ fn contact_bodies_match_the_patch_schema() {
     let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
 
     let mut customer = jane();
-    customer.custom_fields.push(wit::CustomField {
-        name: "Points".into(),
-        value: None,
-    });
+    customer.custom_fields.push(wit::CustomField { name: "Points".into(), value: None });
     let full = contact_from_customer(&rich_settings(), &customer).unwrap();
     // The fixture exercises every part of the body.
     for key in ["identifiers", "dataFields", "channelProperties", "lists"] {
-        assert!(
-            full.body.get(key).is_some(),
-            "{key} missing from {}",
-            full.body
-        );
+        assert!(full.body.get(key).is_some(), "{key} missing from {}", full.body);
     }
     assert!(full.body["identifiers"].get("mobileNumber").is_some());
     assert_eq!(full.body["dataFields"]["POINTS"], Value::Null);
@@ -92,12 +77,7 @@ fn contact_bodies_match_the_patch_schema() {
     };
     let bodies = [
         full.body,
-        contact_from_customer(
-            &Settings::validate(&crate::settings::tests::raw()).unwrap(),
-            &jane(),
-        )
-        .unwrap()
-        .body,
+        contact_from_customer(&Settings::validate(&crate::settings::tests::raw()).unwrap(), &jane()).unwrap().body,
         contact_for_order(&order).body,
         contact_for_certificate(&certificate_fixture()).body,
     ];
@@ -116,9 +96,7 @@ fn every_email_and_opt_in_type_the_settings_allow_is_in_the_schema() {
             let mut raw = crate::settings::tests::raw();
             raw.email_type = s(email_type);
             raw.opt_in_type = s(opt_in);
-            let body = contact_from_customer(&Settings::validate(&raw).unwrap(), &jane())
-                .unwrap()
-                .body;
+            let body = contact_from_customer(&Settings::validate(&raw).unwrap(), &jane()).unwrap().body;
             let errors = errors_for(&spec, schema, &body);
             assert!(errors.is_empty(), "{body}\n{errors:#?}");
         }
@@ -130,38 +108,17 @@ fn the_checker_catches_what_the_schema_forbids() {
     let spec = Spec::load(CONTACTS);
     let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
     for (body, expected) in [
-        (
-            json!({"matchIdentifier": "email", "identifiers": {"email": "a@b.co"}}),
-            "$.matchIdentifier",
-        ),
-        (
-            json!({"channelProperties": {"email": {"emailType": "Html"}}}),
-            "$.channelProperties.email.emailType",
-        ),
-        (
-            json!({"channelProperties": {"email": {"status": "resubscribed"}}}),
-            "$.channelProperties.email.status",
-        ),
-        (
-            json!({"channelProperties": {"email": {"optIn": "single"}}}),
-            "$.channelProperties.email.optIn",
-        ),
-        (
-            json!({"channelProperties": {"fax": {}}}),
-            "$.channelProperties.fax",
-        ),
+        (json!({"matchIdentifier": "email", "identifiers": {"email": "a@b.co"}}), "$.matchIdentifier"),
+        (json!({"channelProperties": {"email": {"emailType": "Html"}}}), "$.channelProperties.email.emailType"),
+        (json!({"channelProperties": {"email": {"status": "resubscribed"}}}), "$.channelProperties.email.status"),
+        (json!({"channelProperties": {"email": {"optIn": "single"}}}), "$.channelProperties.email.optIn"),
+        (json!({"channelProperties": {"fax": {}}}), "$.channelProperties.fax"),
         (json!({"lists": []}), "$.lists"),
         (json!({"lists": [3000000000u64]}), "$.lists[0]"),
-        (
-            json!({"identifiers": {"email": "a@b.co", "shoeSize": 9}}),
-            "$.identifiers.shoeSize",
-        ),
+        (json!({"identifiers": {"email": "a@b.co", "shoeSize": 9}}), "$.identifiers.shoeSize"),
     ] {
         let errors = errors_for(&spec, schema, &body);
-        assert!(
-            errors.iter().any(|e| e.starts_with(expected)),
-            "{body}: {errors:?}"
-        );
+        assert!(errors.iter().any(|e| e.starts_with(expected)), "{body}: {errors:?}");
     }
 }
 
@@ -170,34 +127,16 @@ fn the_triggered_send_matches_the_schema() {
     let spec = Spec::load(TRANSACTIONAL);
     let schema = spec.request_schema("/v2/email/triggered-campaign", "post");
     let full = certificate_fixture();
-    let sparse = Certificate {
-        recipient_name: None,
-        currency: None,
-        url: None,
-        expiry_date: None,
-        ..full.clone()
-    };
-    for body in [
-        triggered_send(&full, 4242),
-        triggered_send(&sparse, 2147483647),
-    ] {
+    let sparse = Certificate { recipient_name: None, currency: None, url: None, expiry_date: None, ..full.clone() };
+    for body in [triggered_send(&full, 4242), triggered_send(&sparse, 2147483647)] {
         let errors = errors_for(&spec, schema, &body);
         assert!(errors.is_empty(), "{body}\n{errors:#?}");
     }
     // And the checker does see this schema's rules.
-    let bad = json!({"toAddresses": ["a@b.co"], "campaignId": "42", "personalizationValues": [{"name": "X", "value": 10.0}]});
+    let bad =
+        json!({"toAddresses": ["a@b.co"], "campaignId": "42", "personalizationValues": [{"name": "X", "value": 10.0}]});
     let errors = errors_for(&spec, schema, &bad);
-    assert!(
-        errors.iter().any(|e| e.starts_with("$.campaignId")),
-        "{errors:?}"
-    );
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.starts_with("$.personalizationValues[0].value")),
-        "{errors:?}"
-    );
-    assert!(errors_for(&spec, schema, &json!({"campaignId": 1}))
-        .iter()
-        .any(|e| e.contains("toAddresses")));
+    assert!(errors.iter().any(|e| e.starts_with("$.campaignId")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.starts_with("$.personalizationValues[0].value")), "{errors:?}");
+    assert!(errors_for(&spec, schema, &json!({"campaignId": 1})).iter().any(|e| e.contains("toAddresses")));
 }

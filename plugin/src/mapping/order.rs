@@ -8,9 +8,8 @@
 use serde_json::{json, Map, Value};
 
 use super::values::{
-    shown,
-    cents_json, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty,
-    opt_cents_json, text_or_null, utc_timestamp, Offset,
+    cents_json, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty, opt_cents_json,
+    shown, text_or_null, utc_timestamp, Offset,
 };
 use crate::settings::Settings;
 use crate::wit;
@@ -45,10 +44,7 @@ pub struct ValidOrder {
 }
 
 /// Decides whether a transaction is synced, and maps it when it is. Every problem is listed.
-pub fn plan_order(
-    settings: &Settings,
-    tx: &wit::Transaction,
-) -> Result<OrderPlan, Vec<wit::FieldIssue>> {
+pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPlan, Vec<wit::FieldIssue>> {
     let mut issues = Vec::new();
 
     // The type decides first: a Quote is skipped whatever else is wrong with it.
@@ -70,9 +66,7 @@ pub fn plan_order(
         .map_err(|problem| issues.push(issue("transaction_number", problem)))
         .ok();
 
-    let email = non_empty(tx.email_address.as_deref())
-        .unwrap_or_default()
-        .to_string();
+    let email = non_empty(tx.email_address.as_deref()).unwrap_or_default().to_string();
     if let Err(problem) = check_email(&email) {
         issues.push(issue("email_address", problem));
     }
@@ -83,15 +77,10 @@ pub fn plan_order(
 
     let purchase_date = match non_empty(tx.created_datetime.as_deref()) {
         None => {
-            issues.push(issue(
-                "created_datetime",
-                "required: when the order was placed",
-            ));
+            issues.push(issue("created_datetime", "required: when the order was placed"));
             None
         }
-        Some(text) => utc_timestamp(text, Offset::Required)
-            .map_err(|p| issues.push(issue("created_datetime", p)))
-            .ok(),
+        Some(text) => utc_timestamp(text, Offset::Required).map_err(|p| issues.push(issue("created_datetime", p))).ok(),
     };
 
     let subtotal = required_money(tx.subtotal, "subtotal", &mut issues);
@@ -100,21 +89,12 @@ pub fn plan_order(
     let tax = optional_money(tx.tax_amount, "tax_amount", &mut issues);
     let shipping = optional_money(tx.shipping_amount, "shipping_amount", &mut issues);
 
-    let products: Vec<Value> = tx
-        .lines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, line)| product(i, line, &mut issues))
-        .collect();
+    let products: Vec<Value> =
+        tx.lines.iter().enumerate().filter_map(|(i, line)| product(i, line, &mut issues)).collect();
 
-    let (Some(key), Some(currency), Some(purchase_date), Some(subtotal), Some(total), true) = (
-        key,
-        currency,
-        purchase_date,
-        subtotal,
-        total,
-        issues.is_empty(),
-    ) else {
+    let (Some(key), Some(currency), Some(purchase_date), Some(subtotal), Some(total), true) =
+        (key, currency, purchase_date, subtotal, total, issues.is_empty())
+    else {
         return Err(issues);
     };
 
@@ -128,10 +108,7 @@ pub fn plan_order(
         .iter()
         .find(|a| a.is_primary_shipping)
         .or_else(|| tx.addresses.iter().find(|a| has_type(a, "Shipping")));
-    let payment = tx
-        .payments
-        .iter()
-        .find_map(|p| non_empty(p.method.as_deref()));
+    let payment = tx.payments.iter().find_map(|p| non_empty(p.method.as_deref()));
 
     let record = json!({
         "id": key,
@@ -156,32 +133,24 @@ pub fn plan_order(
         key,
         email,
         record,
-        billing_first_name: billing
-            .and_then(|a| non_empty(a.first_name.as_deref()))
-            .map(str::to_string),
-        billing_last_name: billing
-            .and_then(|a| non_empty(a.last_name.as_deref()))
-            .map(str::to_string),
+        billing_first_name: billing.and_then(|a| non_empty(a.first_name.as_deref())).map(str::to_string),
+        billing_last_name: billing.and_then(|a| non_empty(a.last_name.as_deref())).map(str::to_string),
     }))
 }
 
 /// The `Currency` custom field, else the subscription's default; required, ISO 4217.
 fn order_currency(settings: &Settings, fields: &[wit::CustomField]) -> Result<String, String> {
     match custom_value(fields, "Currency") {
-        Some(code) => iso_currency(code)
-            .ok_or_else(|| format!("`{}` is not an active ISO 4217 currency code", shown(code))),
+        Some(code) => {
+            iso_currency(code).ok_or_else(|| format!("`{}` is not an active ISO 4217 currency code", shown(code)))
+        }
         None => settings.default_currency.clone().ok_or_else(|| {
-            "required: set the Currency custom field (e.g. GBP) or the default_currency setting"
-                .to_string()
+            "required: set the Currency custom field (e.g. GBP) or the default_currency setting".to_string()
         }),
     }
 }
 
-fn required_money(
-    amount: Option<f64>,
-    path: &str,
-    issues: &mut Vec<wit::FieldIssue>,
-) -> Option<i64> {
+fn required_money(amount: Option<f64>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<i64> {
     match amount {
         None => {
             issues.push(issue(path, "required"));
@@ -191,32 +160,19 @@ fn required_money(
     }
 }
 
-fn optional_money(
-    amount: Option<f64>,
-    path: &str,
-    issues: &mut Vec<wit::FieldIssue>,
-) -> Option<i64> {
-    money_cents(amount?)
-        .map_err(|problem| issues.push(issue(path, problem)))
-        .ok()
+fn optional_money(amount: Option<f64>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<i64> {
+    money_cents(amount?).map_err(|problem| issues.push(issue(path, problem))).ok()
 }
 
 /// One line as a flat product object, or `None` with its problems recorded under `lines[i]`.
-fn product(
-    i: usize,
-    line: &wit::TransactionLine,
-    issues: &mut Vec<wit::FieldIssue>,
-) -> Option<Value> {
+fn product(i: usize, line: &wit::TransactionLine, issues: &mut Vec<wit::FieldIssue>) -> Option<Value> {
     let before = issues.len();
     let path = |field: &str| format!("lines[{i}].{field}");
 
     let name = non_empty(line.description.as_deref());
     let sku = non_empty(line.sku.as_deref());
     if name.is_none() && sku.is_none() {
-        issues.push(issue(
-            path("description"),
-            "a line needs a description (the product name) or a sku",
-        ));
+        issues.push(issue(path("description"), "a line needs a description (the product name) or a sku"));
     }
     let qty = match line.qty {
         None => {
@@ -232,10 +188,7 @@ fn product(
             None
         }
         Some(q) if q >= QTY_LIMIT => {
-            issues.push(issue(
-                path("qty"),
-                format!("out of range: must be less than {QTY_LIMIT:e}"),
-            ));
+            issues.push(issue(path("qty"), format!("out of range: must be less than {QTY_LIMIT:e}")));
             None
         }
         // `+ 0.0` turns -0.0 into 0.0.
@@ -257,9 +210,7 @@ fn product(
         })
         .collect();
     // qty is always a float, so an integer in one order never meets a fraction in another.
-    let qty = qty
-        .and_then(serde_json::Number::from_f64)
-        .map_or(Value::Null, Value::Number);
+    let qty = qty.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number);
     Some(json!({
         "sku": text_or_null(sku),
         "name": text_or_null(name),
@@ -272,10 +223,7 @@ fn product(
 }
 
 fn has_type(address: &wit::Address, kind: &str) -> bool {
-    address
-        .address_type
-        .as_deref()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case(kind))
+    address.address_type.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case(kind))
 }
 
 /// `{prefix_address_1, prefix_address_2, prefix_city, prefix_region, prefix_country,
@@ -284,28 +232,15 @@ fn has_type(address: &wit::Address, kind: &str) -> bool {
 fn address_json(prefix: &str, address: Option<&wit::Address>) -> Value {
     let text = |pick: fn(&wit::Address) -> Option<&str>| text_or_null(address.and_then(pick));
     let line_2 = address.map(|a| {
-        [a.address2.as_deref(), a.address3.as_deref()]
-            .into_iter()
-            .filter_map(non_empty)
-            .collect::<Vec<_>>()
-            .join(", ")
+        [a.address2.as_deref(), a.address3.as_deref()].into_iter().filter_map(non_empty).collect::<Vec<_>>().join(", ")
     });
     let mut object = Map::new();
-    object.insert(
-        format!("{prefix}_address_1"),
-        text(|a| a.address1.as_deref()),
-    );
-    object.insert(
-        format!("{prefix}_address_2"),
-        text_or_null(line_2.as_deref()),
-    );
+    object.insert(format!("{prefix}_address_1"), text(|a| a.address1.as_deref()));
+    object.insert(format!("{prefix}_address_2"), text_or_null(line_2.as_deref()));
     object.insert(format!("{prefix}_city"), text(|a| a.city.as_deref()));
     object.insert(format!("{prefix}_region"), text(|a| a.region.as_deref()));
     object.insert(format!("{prefix}_country"), text(|a| a.country.as_deref()));
-    object.insert(
-        format!("{prefix}_postcode"),
-        text(|a| a.postal_code.as_deref()),
-    );
+    object.insert(format!("{prefix}_postcode"), text(|a| a.postal_code.as_deref()));
     Value::Object(object)
 }
 
@@ -321,10 +256,7 @@ mod tests {
     }
 
     fn field(name: &str, value: &str) -> wit::CustomField {
-        wit::CustomField {
-            name: name.into(),
-            value: s(value),
-        }
+        wit::CustomField { name: name.into(), value: s(value) }
     }
 
     fn settings() -> Settings {
@@ -381,24 +313,8 @@ mod tests {
             created_datetime: s("2025-03-14T10:22:05+00:00"),
             updated_datetime: s("2025-03-14T10:25:40+00:00"),
             lines: vec![
-                line(
-                    "TENT-2P-GRN",
-                    "Trail 2-person tent, green",
-                    1.0,
-                    45.00,
-                    45.00,
-                    5.00,
-                    ("Colour", "Green"),
-                ),
-                line(
-                    "SOCK-MER-L",
-                    "Merino hiking socks (L)",
-                    2.0,
-                    9.00,
-                    18.00,
-                    0.0,
-                    ("Size", "L"),
-                ),
+                line("TENT-2P-GRN", "Trail 2-person tent, green", 1.0, 45.00, 45.00, 5.00, ("Colour", "Green")),
+                line("SOCK-MER-L", "Merino hiking socks (L)", 2.0, 9.00, 18.00, 0.0, ("Size", "L")),
             ],
             addresses: vec![
                 wit::Address {
@@ -450,11 +366,7 @@ mod tests {
     }
 
     fn issue_fields(settings: &Settings, tx: &wit::Transaction) -> Vec<String> {
-        plan_order(settings, tx)
-            .expect_err("invalid")
-            .into_iter()
-            .map(|i| i.field)
-            .collect()
+        plan_order(settings, tx).expect_err("invalid").into_iter().map(|i| i.field).collect()
     }
 
     #[test]
@@ -524,10 +436,7 @@ mod tests {
             ..example()
         };
         match plan_order(&settings(), &quote) {
-            Ok(OrderPlan::Skip { reason }) => assert!(
-                reason.contains("Quote") && reason.contains("Order"),
-                "{reason}"
-            ),
+            Ok(OrderPlan::Skip { reason }) => assert!(reason.contains("Quote") && reason.contains("Order"), "{reason}"),
             other => panic!("expected a skip, got {other:?}"),
         }
         quote.transaction_type = s(" order ");
@@ -537,39 +446,20 @@ mod tests {
         raw.order_types = Some(vec!["Order".into(), "Invoice".into()]);
         let settings = Settings::validate(&raw).unwrap();
         assert!(matches!(
-            plan_order(
-                &settings,
-                &wit::Transaction {
-                    transaction_type: s("INVOICE"),
-                    ..example()
-                }
-            ),
+            plan_order(&settings, &wit::Transaction { transaction_type: s("INVOICE"), ..example() }),
             Ok(OrderPlan::Upsert(_))
         ));
         assert!(matches!(
-            plan_order(
-                &settings,
-                &wit::Transaction {
-                    transaction_type: s("Return"),
-                    ..example()
-                }
-            ),
+            plan_order(&settings, &wit::Transaction { transaction_type: s("Return"), ..example() }),
             Ok(OrderPlan::Skip { .. })
         ));
     }
 
     #[test]
     fn a_missing_type_is_an_issue_listed_with_the_rest() {
-        let tx = wit::Transaction {
-            transaction_type: None,
-            email_address: s("nope"),
-            ..example()
-        };
+        let tx = wit::Transaction { transaction_type: None, email_address: s("nope"), ..example() };
         assert_eq!(issue_fields(&settings(), &tx), ["type", "email_address"]);
-        let tx = wit::Transaction {
-            transaction_type: s("  "),
-            ..example()
-        };
+        let tx = wit::Transaction { transaction_type: s("  "), ..example() };
         assert_eq!(issue_fields(&settings(), &tx), ["type"]);
     }
 
@@ -577,25 +467,15 @@ mod tests {
     fn currency_comes_from_the_custom_field_then_the_default() {
         let mut tx = example();
         tx.custom_fields = vec![field("currency", " eur ")];
-        assert_eq!(
-            upsert(&settings_with_default("USD"), &tx).record["currency"],
-            "EUR"
-        );
+        assert_eq!(upsert(&settings_with_default("USD"), &tx).record["currency"], "EUR");
 
         tx.custom_fields.clear();
-        assert_eq!(
-            upsert(&settings_with_default("usd"), &tx).record["currency"],
-            "USD"
-        );
+        assert_eq!(upsert(&settings_with_default("usd"), &tx).record["currency"], "USD");
 
         let issues = plan_order(&settings(), &tx).unwrap_err();
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].field, "custom_fields.Currency");
-        assert!(
-            issues[0].problem.contains("default_currency"),
-            "{}",
-            issues[0].problem
-        );
+        assert!(issues[0].problem.contains("default_currency"), "{}", issues[0].problem);
 
         tx.custom_fields = vec![field("Currency", "Pounds")];
         let issues = plan_order(&settings_with_default("GBP"), &tx).unwrap_err();
@@ -604,10 +484,7 @@ mod tests {
 
         // A blank custom field falls back to the default.
         tx.custom_fields = vec![field("Currency", " ")];
-        assert_eq!(
-            upsert(&settings_with_default("GBP"), &tx).record["currency"],
-            "GBP"
-        );
+        assert_eq!(upsert(&settings_with_default("GBP"), &tx).record["currency"], "GBP");
     }
 
     #[test]
@@ -674,12 +551,7 @@ mod tests {
     fn three_hundred_lines() {
         let mut tx = example();
         let good = tx.lines[1].clone();
-        tx.lines = (0..300)
-            .map(|i| wit::TransactionLine {
-                sku: Some(format!("SKU-{i}")),
-                ..good.clone()
-            })
-            .collect();
+        tx.lines = (0..300).map(|i| wit::TransactionLine { sku: Some(format!("SKU-{i}")), ..good.clone() }).collect();
         let order = upsert(&settings(), &tx);
         let products = order.record["products"].as_array().unwrap();
         assert_eq!(products.len(), 300);
@@ -688,26 +560,12 @@ mod tests {
         tx.lines[150].qty = Some(f64::INFINITY);
         tx.lines[299].description = None;
         tx.lines[299].sku = None;
-        assert_eq!(
-            issue_fields(&settings(), &tx),
-            ["lines[150].qty", "lines[299].description"]
-        );
+        assert_eq!(issue_fields(&settings(), &tx), ["lines[150].qty", "lines[299].description"]);
     }
 
     #[test]
     fn extreme_numbers_give_issues_not_panics() {
-        for bad in [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            1e308,
-            -1e308,
-            f64::MAX,
-            f64::MIN,
-            1e12,
-            0.001,
-            0.015,
-        ] {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e308, -1e308, f64::MAX, f64::MIN, 1e12, 0.001, 0.015] {
             let mut tx = example();
             tx.total = Some(bad);
             tx.subtotal = Some(bad);
@@ -715,8 +573,7 @@ mod tests {
             tx.lines[0].unit_price = Some(bad);
             let fields = issue_fields(&settings(), &tx);
             assert!(
-                fields.contains(&"total".to_string())
-                    && fields.contains(&"lines[0].unit_price".to_string()),
+                fields.contains(&"total".to_string()) && fields.contains(&"lines[0].unit_price".to_string()),
                 "{bad}: {fields:?}"
             );
         }
@@ -745,10 +602,7 @@ mod tests {
             }
             Value::Array(items) => {
                 for item in items {
-                    assert!(
-                        !item.is_array(),
-                        "array directly inside an array at {prefix}"
-                    );
+                    assert!(!item.is_array(), "array directly inside an array at {prefix}");
                     shape(item, &format!("{prefix}[]"), out);
                 }
             }
@@ -801,19 +655,13 @@ mod tests {
         t.created_datetime = s("2025-12-31T23:30:00-05:00");
         orders.push(t);
 
-        let records: Vec<Value> = orders
-            .iter()
-            .map(|tx| upsert(&settings(), tx).record)
-            .collect();
+        let records: Vec<Value> = orders.iter().map(|tx| upsert(&settings(), tx).record).collect();
         assert_eq!(records[1]["deliveryAddress"]["delivery_city"], Value::Null);
         assert_eq!(records[1]["deliveryMethod"], Value::Null);
         assert_eq!(records[1]["payment"], Value::Null);
         assert_eq!(records[1]["taxAmount"], json!(0.0));
         assert_eq!(records[2]["orderTotal"], json!(-19.99));
-        assert_eq!(
-            records[2]["billingAddress"]["billing_address_1"],
-            Value::Null
-        );
+        assert_eq!(records[2]["billingAddress"]["billing_address_1"], Value::Null);
         assert_eq!(records[3]["billingAddress"]["billing_city"], "Bristol");
         assert_eq!(records[3]["deliveryMethod"], "Standard");
         assert_eq!(records[3]["purchaseDate"], "2026-01-01T04:30:00Z");
@@ -831,25 +679,9 @@ mod tests {
         for r in &records {
             assert_eq!(top_keys(r), top_keys(&records[0]));
             for p in r["products"].as_array().unwrap() {
-                let mut keys = p
-                    .as_object()
-                    .unwrap()
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>();
+                let mut keys = p.as_object().unwrap().keys().map(String::as_str).collect::<Vec<_>>();
                 keys.sort_unstable();
-                assert_eq!(
-                    keys,
-                    [
-                        "discountAmount",
-                        "name",
-                        "options",
-                        "price",
-                        "qty",
-                        "sku",
-                        "totalPrice"
-                    ]
-                );
+                assert_eq!(keys, ["discountAmount", "name", "options", "price", "qty", "sku", "totalPrice"]);
             }
         }
         let mut types: BTreeMap<&str, &str> = BTreeMap::new();
@@ -864,11 +696,7 @@ mod tests {
         }
         // Addresses are objects even when absent, products an array.
         for r in &records {
-            assert!(
-                r["billingAddress"].is_object()
-                    && r["deliveryAddress"].is_object()
-                    && r["products"].is_array()
-            );
+            assert!(r["billingAddress"].is_object() && r["deliveryAddress"].is_object() && r["products"].is_array());
         }
     }
 
@@ -876,35 +704,16 @@ mod tests {
     fn address_3_joins_address_2() {
         let mut tx = example();
         tx.addresses[0].address3 = s("Harbourside");
-        assert_eq!(
-            upsert(&settings(), &tx).record["billingAddress"]["billing_address_2"],
-            "Flat 3, Harbourside"
-        );
+        assert_eq!(upsert(&settings(), &tx).record["billingAddress"]["billing_address_2"], "Flat 3, Harbourside");
         tx.addresses[0].address2 = None;
-        assert_eq!(
-            upsert(&settings(), &tx).record["billingAddress"]["billing_address_2"],
-            "Harbourside"
-        );
+        assert_eq!(upsert(&settings(), &tx).record["billingAddress"]["billing_address_2"], "Harbourside");
     }
 
     #[test]
     fn first_payment_with_a_method() {
         let mut tx = example();
-        tx.payments.insert(
-            0,
-            wit::Payment {
-                method: s(" "),
-                amount: None,
-                status: None,
-                description: None,
-            },
-        );
-        tx.payments.push(wit::Payment {
-            method: s("Gift Card"),
-            amount: None,
-            status: None,
-            description: None,
-        });
+        tx.payments.insert(0, wit::Payment { method: s(" "), amount: None, status: None, description: None });
+        tx.payments.push(wit::Payment { method: s("Gift Card"), amount: None, status: None, description: None });
         assert_eq!(upsert(&settings(), &tx).record["payment"], "Credit Card");
     }
 }

@@ -23,20 +23,12 @@ pub fn shown(text: &str) -> String {
 
 /// An iPaaS.com field problem, by the record's JSON path.
 pub fn issue(field: impl Into<String>, problem: impl Into<String>) -> wit::FieldIssue {
-    wit::FieldIssue {
-        field: field.into(),
-        problem: problem.into(),
-    }
+    wit::FieldIssue { field: field.into(), problem: problem.into() }
 }
 
 /// The custom field named `name` (case-insensitive, surrounding spaces ignored), if present.
-pub fn custom_field<'a>(
-    fields: &'a [wit::CustomField],
-    name: &str,
-) -> Option<&'a wit::CustomField> {
-    fields
-        .iter()
-        .find(|f| f.name.trim().eq_ignore_ascii_case(name))
+pub fn custom_field<'a>(fields: &'a [wit::CustomField], name: &str) -> Option<&'a wit::CustomField> {
+    fields.iter().find(|f| f.name.trim().eq_ignore_ascii_case(name))
 }
 
 /// The trimmed, non-empty value of the custom field `name`; a blank value counts as absent.
@@ -87,9 +79,7 @@ pub fn check_email(email: &str) -> Result<(), String> {
     }
     let labels_ok = domain.split('.').all(|label| !label.is_empty());
     if !domain.contains('.') || !labels_ok {
-        return Err(
-            "not a valid email address: the domain needs a dot between non-empty parts".into(),
-        );
+        return Err("not a valid email address: the domain needs a dot between non-empty parts".into());
     }
     Ok(())
 }
@@ -120,9 +110,7 @@ pub fn money_cents(amount: f64) -> Result<i64, String> {
         return Err("not a finite number".into());
     }
     if amount.abs() >= MONEY_LIMIT {
-        return Err(format!(
-            "out of range: must be less than {MONEY_LIMIT:e} in absolute value"
-        ));
+        return Err(format!("out of range: must be less than {MONEY_LIMIT:e} in absolute value"));
     }
     let cents = (amount * 100.0).round();
     if (amount - cents / 100.0).abs() > CENT_TOLERANCE {
@@ -160,20 +148,18 @@ pub fn iso_currency(code: &str) -> Option<String> {
 /// out on purpose: neither prices anything. Codes in a published transition (`ANG`/`XCG`,
 /// `SLL`/`SLE`) are both kept so records from either side of the switch pass.
 const ISO_4217: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
-    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD",
-    "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP",
-    "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP",
-    "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS",
-    "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW",
-    "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD",
-    "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN",
-    "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR",
-    "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SLL",
-    "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY",
-    "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES",
-    "VND", "VUV", "WST", "XAD", "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG",
-    "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XUA", "YER", "ZAR", "ZMW", "ZWG",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF",
+    "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB",
+    "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR",
+    "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD",
+    "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+    "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP",
+    "SLE", "SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD",
+    "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAD",
+    "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG", "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XUA",
+    "YER", "ZAR", "ZMW", "ZWG",
 ];
 
 /// Whether a date-time without an offset is acceptable (gift cards) or one is required
@@ -191,39 +177,32 @@ pub fn utc_timestamp(text: &str, offset: Offset) -> Result<String, String> {
     let text = text.trim();
     let parsed = match OffsetDateTime::parse(text, &Rfc3339) {
         Ok(dt) => Some(dt),
-        Err(_) if offset == Offset::OptionalUtc => {
-            parse_local(text).map(PrimitiveDateTime::assume_utc)
-        }
+        Err(_) if offset == Offset::OptionalUtc => parse_local(text).map(PrimitiveDateTime::assume_utc),
         Err(_) => None,
     };
     let Some(dt) = parsed else {
         return Err(match offset {
-            Offset::Required => format!("`{}` is not an ISO 8601 date-time with an offset (e.g. 2025-03-14T10:22:05+00:00)", shown(text)),
+            Offset::Required => format!(
+                "`{}` is not an ISO 8601 date-time with an offset (e.g. 2025-03-14T10:22:05+00:00)",
+                shown(text)
+            ),
             Offset::OptionalUtc => format!("`{}` is not an ISO 8601 date-time (e.g. 2025-03-14T10:30:00)", shown(text)),
         });
     };
-    let utc = dt
-        .checked_to_offset(UtcOffset::UTC)
-        .filter(|u| (1..=9999).contains(&u.year()));
+    let utc = dt.checked_to_offset(UtcOffset::UTC).filter(|u| (1..=9999).contains(&u.year()));
     let Some(utc) = utc else {
         return Err(format!("`{}` is outside the years 0001-9999 in UTC", shown(text)));
     };
-    utc.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    ))
-    .map_err(|_| format!("`{}` cannot be written as a UTC timestamp", shown(text)))
+    utc.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .map_err(|_| format!("`{}` cannot be written as a UTC timestamp", shown(text)))
 }
 
 fn parse_local(text: &str) -> Option<PrimitiveDateTime> {
-    let with_time = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-    );
+    let with_time = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
     let date_only = format_description!("[year]-[month]-[day]");
-    PrimitiveDateTime::parse(text, with_time).ok().or_else(|| {
-        time::Date::parse(text, date_only)
-            .ok()
-            .map(|d| d.midnight())
-    })
+    PrimitiveDateTime::parse(text, with_time)
+        .ok()
+        .or_else(|| time::Date::parse(text, date_only).ok().map(|d| d.midnight()))
 }
 
 #[cfg(test)]
@@ -240,19 +219,12 @@ mod tests {
     }
 
     fn field(name: &str, value: Option<&str>) -> wit::CustomField {
-        wit::CustomField {
-            name: name.into(),
-            value: value.map(Into::into),
-        }
+        wit::CustomField { name: name.into(), value: value.map(Into::into) }
     }
 
     #[test]
     fn custom_fields_match_names_case_insensitively() {
-        let fields = vec![
-            field("Mobile Number", Some(" +44 1 ")),
-            field("Blank", Some("  ")),
-            field("None", None),
-        ];
+        let fields = vec![field("Mobile Number", Some(" +44 1 ")), field("Blank", Some("  ")), field("None", None)];
         assert_eq!(custom_value(&fields, "mobile number"), Some("+44 1"));
         assert_eq!(custom_value(&fields, "MOBILE NUMBER"), Some("+44 1"));
         assert!(custom_field(&fields, "blank").is_some());
@@ -297,16 +269,7 @@ mod tests {
         assert_eq!(money_cents(999_999_999_999.99), Ok(99_999_999_999_999));
         assert!(money_cents(19.999).unwrap_err().contains("two decimals"));
         assert!(money_cents(0.001).is_err());
-        for bad in [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            1e308,
-            -1e308,
-            1e12,
-            f64::MAX,
-            f64::MIN,
-        ] {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e308, -1e308, 1e12, f64::MAX, f64::MIN] {
             assert!(money_cents(bad).is_err(), "{bad} accepted");
         }
         assert!(money_cents(f64::MIN_POSITIVE).is_ok());
@@ -319,19 +282,13 @@ mod tests {
         assert_eq!(serde_json::to_string(&cents_json(1160)).unwrap(), "11.6");
         assert_eq!(serde_json::to_string(&cents_json(-495)).unwrap(), "-4.95");
         assert_eq!(cents_json(4500).as_f64(), Some(45.0));
-        assert_eq!(
-            serde_json::to_string(&cents_json(99_999_999_999_999)).unwrap(),
-            "999999999999.99"
-        );
+        assert_eq!(serde_json::to_string(&cents_json(99_999_999_999_999)).unwrap(), "999999999999.99");
         // Every cent of the first 100 units, and a sample of larger amounts, round-trips as text.
         for cents in (0..10_000).chain((0..2_000).map(|i| i * 7_919_993 + 1)) {
             let text = serde_json::to_string(&cents_json(cents)).unwrap();
             let expected = cents_text(cents);
             let trimmed = expected.trim_end_matches('0').trim_end_matches('.');
-            assert!(
-                text == expected || text == trimmed || text == format!("{trimmed}.0"),
-                "{cents}: {text}"
-            );
+            assert!(text == expected || text == trimmed || text == format!("{trimmed}.0"), "{cents}: {text}");
         }
     }
 
@@ -348,44 +305,22 @@ mod tests {
     fn currencies() {
         assert_eq!(iso_currency("gbp").as_deref(), Some("GBP"));
         assert_eq!(iso_currency(" EUR ").as_deref(), Some("EUR"));
-        for bad in [
-            "", "GB", "GBPX", "XXX", "XTS", "ABC", "£", "HRK", "ZWL", "g b",
-        ] {
+        for bad in ["", "GB", "GBPX", "XXX", "XTS", "ABC", "£", "HRK", "ZWL", "g b"] {
             assert_eq!(iso_currency(bad), None, "{bad}");
         }
-        assert!(
-            ISO_4217.windows(2).all(|w| w[0] < w[1]),
-            "the list must stay sorted for binary search"
-        );
+        assert!(ISO_4217.windows(2).all(|w| w[0] < w[1]), "the list must stay sorted for binary search");
     }
 
     #[test]
     fn timestamps_with_required_offset() {
         let r = |s| utc_timestamp(s, Offset::Required);
-        assert_eq!(
-            r("2025-03-14T10:22:05+00:00").as_deref(),
-            Ok("2025-03-14T10:22:05Z")
-        );
-        assert_eq!(
-            r("2025-03-14T10:22:05.1234567+02:00").as_deref(),
-            Ok("2025-03-14T08:22:05Z")
-        );
-        assert_eq!(
-            r("2025-03-14T23:30:00-05:00").as_deref(),
-            Ok("2025-03-15T04:30:00Z")
-        );
-        assert_eq!(
-            r("2025-03-14T10:22:05Z").as_deref(),
-            Ok("2025-03-14T10:22:05Z")
-        );
-        for bad in [
-            "",
-            "2025-03-14T10:22:05",
-            "2025-03-14",
-            "14/03/2025",
-            "2025-02-30T00:00:00Z",
-            "0000-01-01T00:30:00+01:00",
-        ] {
+        assert_eq!(r("2025-03-14T10:22:05+00:00").as_deref(), Ok("2025-03-14T10:22:05Z"));
+        assert_eq!(r("2025-03-14T10:22:05.1234567+02:00").as_deref(), Ok("2025-03-14T08:22:05Z"));
+        assert_eq!(r("2025-03-14T23:30:00-05:00").as_deref(), Ok("2025-03-15T04:30:00Z"));
+        assert_eq!(r("2025-03-14T10:22:05Z").as_deref(), Ok("2025-03-14T10:22:05Z"));
+        for bad in
+            ["", "2025-03-14T10:22:05", "2025-03-14", "14/03/2025", "2025-02-30T00:00:00Z", "0000-01-01T00:30:00+01:00"]
+        {
             assert!(r(bad).is_err(), "{bad} accepted");
         }
     }
@@ -393,30 +328,12 @@ mod tests {
     #[test]
     fn timestamps_without_offset_are_utc() {
         let o = |s| utc_timestamp(s, Offset::OptionalUtc);
-        assert_eq!(
-            o("2025-03-14T10:30:00").as_deref(),
-            Ok("2025-03-14T10:30:00Z")
-        );
-        assert_eq!(
-            o("2025-06-30T23:59:59.997").as_deref(),
-            Ok("2025-06-30T23:59:59Z")
-        );
+        assert_eq!(o("2025-03-14T10:30:00").as_deref(), Ok("2025-03-14T10:30:00Z"));
+        assert_eq!(o("2025-06-30T23:59:59.997").as_deref(), Ok("2025-06-30T23:59:59Z"));
         assert_eq!(o("2025-06-30").as_deref(), Ok("2025-06-30T00:00:00Z"));
-        assert_eq!(
-            o("2025-06-30T23:59:59+01:00").as_deref(),
-            Ok("2025-06-30T22:59:59Z")
-        );
-        assert_eq!(
-            o("9999-12-31T23:59:59").as_deref(),
-            Ok("9999-12-31T23:59:59Z")
-        );
-        for bad in [
-            "",
-            "soon",
-            "2025-13-01T00:00:00",
-            "2025-06-30 23:59",
-            "9999-12-31T23:59:59-01:00",
-        ] {
+        assert_eq!(o("2025-06-30T23:59:59+01:00").as_deref(), Ok("2025-06-30T22:59:59Z"));
+        assert_eq!(o("9999-12-31T23:59:59").as_deref(), Ok("9999-12-31T23:59:59Z"));
+        for bad in ["", "soon", "2025-13-01T00:00:00", "2025-06-30 23:59", "9999-12-31T23:59:59-01:00"] {
             assert!(o(bad).is_err(), "{bad} accepted");
         }
     }

@@ -28,8 +28,18 @@ impl Guest for Hostile {
             contract_version: "0.1.0".into(),
             flows: vec!["contact".into()],
             settings: vec![
-                SettingPreset { name: "api_user".into(), required: true, default_value: None, description: String::new() },
-                SettingPreset { name: "api_password".into(), required: true, default_value: None, description: String::new() },
+                SettingPreset {
+                    name: "api_user".into(),
+                    required: true,
+                    default_value: None,
+                    description: String::new(),
+                },
+                SettingPreset {
+                    name: "api_password".into(),
+                    required: true,
+                    default_value: None,
+                    description: String::new(),
+                },
             ],
         }
     }

@@ -52,24 +52,16 @@ impl Spec {
 
 /// The request body schema of `method path`.
 pub fn request_schema<'a>(spec: &'a Value, path: &str, method: &str) -> &'a Value {
-    let schema =
-        &spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
-    assert!(
-        schema.is_object(),
-        "no request body schema for {method} {path}"
-    );
+    let schema = &spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(schema.is_object(), "no request body schema for {method} {path}");
     schema
 }
 
 /// Every schema that applies at one place, with `$ref` resolved and `allOf` flattened.
 fn leaves<'a>(spec: &'a Value, schema: &'a Value, out: &mut Vec<&'a Value>) {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        let pointer = reference
-            .strip_prefix('#')
-            .unwrap_or_else(|| panic!("external $ref {reference}"));
-        let target = spec
-            .pointer(pointer)
-            .unwrap_or_else(|| panic!("dangling $ref {reference}"));
+        let pointer = reference.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {reference}"));
+        let target = spec.pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {reference}"));
         return leaves(spec, target, out);
     }
     if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
@@ -102,10 +94,7 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         }
         if let Some(options) = leaf.get("enum").and_then(Value::as_array) {
             if !options.contains(value) {
-                errors.push(format!(
-                    "{path}: {value} is not one of {}",
-                    Value::Array(options.clone())
-                ));
+                errors.push(format!("{path}: {value} is not one of {}", Value::Array(options.clone())));
             }
         }
         if leaf.get("format").and_then(Value::as_str) == Some("int32") {
@@ -117,18 +106,10 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         }
         if let Some(text) = value.as_str() {
             let len = text.chars().count() as u64;
-            if leaf
-                .get("minLength")
-                .and_then(Value::as_u64)
-                .is_some_and(|min| len < min)
-            {
+            if leaf.get("minLength").and_then(Value::as_u64).is_some_and(|min| len < min) {
                 errors.push(format!("{path}: shorter than minLength"));
             }
-            if leaf
-                .get("maxLength")
-                .and_then(Value::as_u64)
-                .is_some_and(|max| len > max)
-            {
+            if leaf.get("maxLength").and_then(Value::as_u64).is_some_and(|max| len > max) {
                 errors.push(format!("{path}: longer than maxLength"));
             }
         }
@@ -149,18 +130,10 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
 
     if let Some(items) = value.as_array() {
         for leaf in &all {
-            if leaf
-                .get("minItems")
-                .and_then(Value::as_u64)
-                .is_some_and(|min| (items.len() as u64) < min)
-            {
+            if leaf.get("minItems").and_then(Value::as_u64).is_some_and(|min| (items.len() as u64) < min) {
                 errors.push(format!("{path}: fewer than minItems"));
             }
-            if leaf
-                .get("maxItems")
-                .and_then(Value::as_u64)
-                .is_some_and(|max| (items.len() as u64) > max)
-            {
+            if leaf.get("maxItems").and_then(Value::as_u64).is_some_and(|max| (items.len() as u64) > max) {
                 errors.push(format!("{path}: more than maxItems"));
             }
             if let Some(item_schema) = leaf.get("items") {
@@ -173,12 +146,7 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
 
     if let Some(object) = value.as_object() {
         for leaf in &all {
-            for required in leaf
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for required in leaf.get("required").and_then(Value::as_array).into_iter().flatten() {
                 let name = required.as_str().unwrap_or_default();
                 if !object.contains_key(name) {
                     errors.push(format!("{path}: required property {name} missing"));
@@ -187,20 +155,14 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         }
         for (key, item) in object {
             let child = format!("{path}.{key}");
-            let declared: Vec<&Value> = all
-                .iter()
-                .filter_map(|leaf| leaf.get("properties")?.get(key))
-                .collect();
+            let declared: Vec<&Value> = all.iter().filter_map(|leaf| leaf.get("properties")?.get(key)).collect();
             if !declared.is_empty() {
                 // A property declared by several allOf parts must satisfy them together.
                 let merged = json!({"allOf": declared.into_iter().cloned().collect::<Vec<_>>()});
                 check(spec, &merged, item, &child, errors);
                 continue;
             }
-            let additional: Vec<&Value> = all
-                .iter()
-                .filter_map(|leaf| leaf.get("additionalProperties"))
-                .collect();
+            let additional: Vec<&Value> = all.iter().filter_map(|leaf| leaf.get("additionalProperties")).collect();
             if additional.is_empty() || additional.iter().any(|a| **a == Value::Bool(false)) {
                 errors.push(format!("{child}: not a property the schema declares"));
             }
@@ -210,7 +172,6 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
