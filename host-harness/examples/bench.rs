@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::retry::RetryPolicy;
 use dotdigital_harness::runtime::{SandboxLimits, Upstream};
-use dotdigital_harness::sim::{RateLimitConfig, SimConfig, Simulator};
 use dotdigital_harness::{Flow, Platform, PlatformOptions};
+use dotdigital_sim::{RateLimitConfig, SimConfig, Simulator};
 use serde_json::{json, Value};
 
 const ORDER: &str = include_str!("../demo/order.json");

@@ -14,7 +14,7 @@ use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformOptions};
 use crate::retry::RetryPolicy;
 use crate::runtime::{SandboxLimits, Upstream};
-use crate::sim::{SimConfig, Simulator};
+use dotdigital_sim::{SimConfig, Simulator};
 
 #[derive(Parser)]
 #[command(

@@ -13,7 +13,7 @@ use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformOptions};
 use crate::retry::RetryPolicy;
 use crate::runtime::{SandboxLimits, Upstream};
-use crate::sim::{SimConfig, Simulator};
+use dotdigital_sim::{SimConfig, Simulator};
 
 const SETTINGS: &str = include_str!("../demo/settings.json");
 const CUSTOMERS: &str = include_str!("../demo/customers.ndjson");

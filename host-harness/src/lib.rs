@@ -12,7 +12,6 @@ pub mod records;
 pub mod retry;
 pub mod runtime;
 pub mod settings;
-pub mod sim;
 
 use std::path::Path;
 use std::sync::Arc;

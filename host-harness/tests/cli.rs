@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use dotdigital_harness::sim::{SimConfig, Simulator};
+use dotdigital_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");

@@ -9,11 +9,11 @@ use std::time::Duration;
 use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::retry::RetryPolicy;
 use dotdigital_harness::runtime::{Plugin, SandboxLimits, Upstream};
-use dotdigital_harness::sim::{SimConfig, Simulator};
 use dotdigital_harness::{Flow, Platform, PlatformOptions};
+use dotdigital_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
-pub use dotdigital_harness::sim::{Fault, FaultAction};
+pub use dotdigital_sim::{Fault, FaultAction};
 
 /// The demo account (r1) and its password; tests grep every output for the password.
 pub const DEMO_ACCOUNT: i64 = 4711;
@@ -120,7 +120,7 @@ impl World {
     }
 
     /// Requests the simulator received on paths starting with `prefix`.
-    pub fn requests_to(&self, method: &str, prefix: &str) -> Vec<dotdigital_harness::sim::RequestRecord> {
+    pub fn requests_to(&self, method: &str, prefix: &str) -> Vec<dotdigital_sim::RequestRecord> {
         self.sim.requests().into_iter().filter(|r| r.method == method && r.path.starts_with(prefix)).collect()
     }
 

@@ -13,7 +13,7 @@ fn certificate(number: &str) -> Value {
     card
 }
 
-fn value<'a>(send: &'a dotdigital_harness::sim::Send, name: &str) -> Option<&'a str> {
+fn value<'a>(send: &'a dotdigital_sim::Send, name: &str) -> Option<&'a str> {
     send.personalization_values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 

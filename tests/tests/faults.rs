@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use dotdigital_harness::sim::{RateLimitConfig, ResetMode};
 use dotdigital_harness::Flow;
+use dotdigital_sim::{RateLimitConfig, ResetMode};
 use e2e_tests::*;
 use serde_json::{json, Value};
 

@@ -147,9 +147,7 @@ fn cases(flow: Flow, count: u32) -> Vec<Value> {
 async fn arbitrary_records_always_get_a_typed_answer() {
     let world = World::new(demo_settings()).await;
     // Hundreds of syncs in a few seconds: lift the simulator's per-minute limit.
-    world
-        .sim
-        .set_rate_limit(dotdigital_harness::sim::RateLimitConfig { default_limit: 1_000_000, ..Default::default() });
+    world.sim.set_rate_limit(dotdigital_sim::RateLimitConfig { default_limit: 1_000_000, ..Default::default() });
     for flow in [Flow::Contact, Flow::Order, Flow::Certificate] {
         for record in cases(flow, 120) {
             judge(&world, flow, &record).await;

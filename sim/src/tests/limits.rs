@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::client::{call, send, start, upsert, Reply};
-use crate::sim::{RateLimitConfig, ResetMode, SimConfig};
+use crate::{RateLimitConfig, ResetMode, SimConfig};
 
 fn with_limits(rate_limit: RateLimitConfig) -> SimConfig {
     SimConfig { rate_limit, ..SimConfig::demo() }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::sim::{SimConfig, Simulator};
+use crate::{SimConfig, Simulator};
 
 pub(super) const R1: &str = "r1-api.dotdigital.com";
 pub(super) const R2: &str = "r2-api.dotdigital.com";

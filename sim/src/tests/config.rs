@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::sim::{SimConfig, Simulator};
+use crate::{SimConfig, Simulator};
 
 fn temp_file(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("dd-sim-{}-{}-{name}", std::process::id(), fastrand::u64(..)));

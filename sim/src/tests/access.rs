@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::client::{call, demo, send, start, ACME, DEMO, DEMO_R2, R1, R2, R3};
-use crate::sim::SimConfig;
+use crate::SimConfig;
 
 #[tokio::test]
 async fn bad_or_missing_credentials_get_401_in_each_format() {

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::client::{call, demo, send, start, upsert, ACME};
-use crate::sim::{SimConfig, UnknownDataField};
+use crate::{SimConfig, UnknownDataField};
 
 fn subscribed_body() -> Value {
     json!({

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::client::{call, demo, send, try_send, Connection, ACME};
-use crate::sim::{Fault, FaultAction, Simulator};
+use crate::{Fault, FaultAction, Simulator};
 
 fn on_patch(action: FaultAction, times: Option<u32>) -> Fault {
     Fault { method: Some("PATCH".into()), path_prefix: "/contacts/v3".into(), times, action }

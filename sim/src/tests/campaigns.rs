@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::client::{call, demo, send, start, ACME};
-use crate::sim::SimConfig;
+use crate::SimConfig;
 
 #[tokio::test]
 async fn a_valid_send_is_recorded_with_an_empty_200() {

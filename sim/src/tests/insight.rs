@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::client::{call, create_collection, demo, put_record, send, start, upsert, Connection, ACME};
-use crate::sim::SimConfig;
+use crate::SimConfig;
 
 const ANA: &str = "ana@example.com";
 

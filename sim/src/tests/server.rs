@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::client::{call, create_collection, demo, put_record, send, upsert, Connection, ACME, DEMO, R2};
-use crate::sim::{Fault, FaultAction};
+use crate::{Fault, FaultAction};
 
 #[tokio::test]
 async fn one_connection_carries_several_requests() {
