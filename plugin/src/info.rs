@@ -1,10 +1,22 @@
 //! `describe`: who the connector is and which settings the platform shows, with the
 //! defaults it pre-fills (the throttle fields included).
 
+use crate::settings::{
+    DEFAULT_CERTIFICATE_COLLECTION, DEFAULT_COLLECTION, DEFAULT_OPT_IN_TYPE, DEFAULT_ORDER_TYPE, EMAIL_TYPES,
+    OPT_IN_TYPES,
+};
 use crate::wit::{PluginInfo, SettingPreset};
 
-/// The WIT package version this build implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// The WIT package version this build implements: read from the contract itself, so it cannot
+/// drift from the `package ipaas:dotdigital@…;` line the bindings were generated from.
+pub const CONTRACT_VERSION: &str = package_version(include_str!("../../wit/dotdigital.wit"));
+
+/// Host settings the platform pre-fills (iPaaS.com's own defaults); the host owns and enforces them.
+pub const THROTTLE_PRESETS: [(&str, &str, &str); 3] = [
+    ("api_throttle_limit", "500", "calls allowed per throttle window (host)"),
+    ("api_throttle_seconds", "60", "throttle window length in seconds (host)"),
+    ("concurrent_connections", "2", "simultaneous requests (host)"),
+];
 
 pub fn describe() -> PluginInfo {
     let preset = |name: &str, required: bool, default: Option<&str>, description: &str| SettingPreset {
@@ -23,8 +35,8 @@ pub fn describe() -> PluginInfo {
             preset("api_password", true, None, "the API user's password (secret)"),
             preset("api_endpoint", false, None, "https://rN-api.dotdigital.com; empty = discover the region"),
             preset("integration_token", false, None, "partner integration token (x-ddg-integration-token)"),
-            preset("email_type", false, Some("\"html\""), "html or plainText"),
-            preset("opt_in_type", false, Some("\"single\""), "unknown, single, double or verifiedDouble"),
+            preset("email_type", false, Some(&json_string(EMAIL_TYPES[0])), &EMAIL_TYPES.join(" or ")),
+            preset("opt_in_type", false, Some(&json_string(DEFAULT_OPT_IN_TYPE)), &OPT_IN_TYPES.join(", ")),
             preset("list_ids", false, Some("[]"), "Dotdigital list ids every contact joins"),
             preset(
                 "data_field_map",
@@ -32,19 +44,90 @@ pub fn describe() -> PluginInfo {
                 Some("[]"),
                 "[{\"custom_field\": …, \"data_field\": …}] custom fields → contact data fields",
             ),
-            preset("collection_name", false, Some("\"Purchases\""), "insight collection for orders"),
+            preset("collection_name", false, Some(&json_string(DEFAULT_COLLECTION)), "insight collection for orders"),
             preset("default_currency", false, None, "ISO 4217 code for records without a Currency custom field"),
-            preset("order_types", false, Some("[\"Order\"]"), "transaction types synced as orders"),
+            preset(
+                "order_types",
+                false,
+                Some(&format!("[{}]", json_string(DEFAULT_ORDER_TYPE))),
+                "transaction types synced as orders",
+            ),
             preset("certificate_campaign_id", false, None, "triggered campaign announcing loyalty certificates"),
             preset(
                 "certificate_collection",
                 false,
-                Some("\"LoyaltyCertificates\""),
+                Some(&json_string(DEFAULT_CERTIFICATE_COLLECTION)),
                 "insight collection for certificates",
             ),
-            preset("api_throttle_limit", false, Some("500"), "calls allowed per throttle window (host)"),
-            preset("api_throttle_seconds", false, Some("60"), "throttle window length in seconds (host)"),
-            preset("concurrent_connections", false, Some("2"), "simultaneous requests (host)"),
-        ],
+        ]
+        .into_iter()
+        .chain(THROTTLE_PRESETS.map(|(name, default, description)| preset(name, false, Some(default), description)))
+        .collect(),
+    }
+}
+
+/// A setting's default as the JSON the platform pre-fills.
+fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// The version in the contract's `package ipaas:dotdigital@X;` line (a compile error when absent).
+const fn package_version(wit: &str) -> &str {
+    const PREFIX: &[u8] = b"package ipaas:dotdigital@";
+    let bytes = wit.as_bytes();
+    let mut start = 0;
+    while start + PREFIX.len() <= bytes.len() {
+        let (_, rest) = bytes.split_at(start);
+        let (head, tail) = rest.split_at(PREFIX.len());
+        if eq(head, PREFIX) {
+            let mut end = 0;
+            while end < tail.len() && tail[end] != b';' {
+                end += 1;
+            }
+            let (version, _) = tail.split_at(end);
+            match std::str::from_utf8(version) {
+                Ok(version) => return version,
+                Err(_) => panic!("the contract's package version is not UTF-8"),
+            }
+        }
+        start += 1;
+    }
+    panic!("wit/dotdigital.wit has no `package ipaas:dotdigital@…;` line")
+}
+
+const fn eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_version_comes_from_the_wit_package_line() {
+        assert_eq!(package_version("// x\npackage ipaas:dotdigital@1.2.3;\n"), "1.2.3");
+        assert!(CONTRACT_VERSION.split('.').count() == 3, "{CONTRACT_VERSION}");
+    }
+
+    #[test]
+    fn describe_shows_the_defaults_validation_fills_in() {
+        let info = describe();
+        let default = |name: &str| info.settings.iter().find(|s| s.name == name).and_then(|s| s.default_value.clone());
+        let settings = crate::settings::Settings::validate(&crate::test_support::raw_settings()).unwrap();
+        assert_eq!(default("email_type"), Some(json_string(settings.email_type)));
+        assert_eq!(default("opt_in_type"), Some(json_string(settings.opt_in_type)));
+        assert_eq!(default("collection_name"), Some(json_string(&settings.collection_name)));
+        assert_eq!(default("certificate_collection"), Some(json_string(&settings.certificate_collection)));
+        assert_eq!(default("order_types"), Some(serde_json::to_string(&settings.order_types).unwrap()));
     }
 }

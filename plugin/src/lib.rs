@@ -21,5 +21,8 @@ pub mod mapping;
 pub mod platform;
 pub mod settings;
 
+#[cfg(test)]
+mod test_support;
+
 #[cfg(target_arch = "wasm32")]
 mod component;

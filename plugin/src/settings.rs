@@ -11,6 +11,11 @@ use crate::wit;
 pub const DEFAULT_COLLECTION: &str = "Purchases";
 /// Insight collection for certificates when `certificate_collection` is blank.
 pub const DEFAULT_CERTIFICATE_COLLECTION: &str = "LoyaltyCertificates";
+/// `email_type` values, in the casing Dotdigital's PATCH schema requires; the first is the default.
+pub const EMAIL_TYPES: [&str; 2] = ["html", "plainText"];
+/// `opt_in_type` values, in Dotdigital's casing; the default is [`DEFAULT_OPT_IN_TYPE`].
+pub const OPT_IN_TYPES: [&str; 4] = ["unknown", "single", "double", "verifiedDouble"];
+pub const DEFAULT_OPT_IN_TYPE: &str = "single";
 /// Transaction types synced as orders when `order_types` is absent.
 pub const DEFAULT_ORDER_TYPE: &str = "Order";
 /// Dotdigital's cap on the lists one contact request may name.
@@ -89,32 +94,9 @@ impl Settings {
             }
         });
 
-        let email_type = match non_empty(raw.email_type.as_deref()) {
-            None => "html",
-            Some(t) if t.eq_ignore_ascii_case("html") => "html",
-            Some(t) if t.eq_ignore_ascii_case("plainText") => "plainText",
-            Some(t) => {
-                issues.push(issue("email_type", format!("`{t}` is not `html` or `plainText`")));
-                "html"
-            }
-        };
-
-        let opt_in_type = match non_empty(raw.opt_in_type.as_deref()) {
-            None => "single",
-            Some(t) => {
-                match ["unknown", "single", "double", "verifiedDouble"].into_iter().find(|k| t.eq_ignore_ascii_case(k))
-                {
-                    Some(known) => known,
-                    None => {
-                        issues.push(issue(
-                            "opt_in_type",
-                            format!("`{t}` is not `unknown`, `single`, `double` or `verifiedDouble`"),
-                        ));
-                        "single"
-                    }
-                }
-            }
-        };
+        let email_type = one_of(raw.email_type.as_deref(), &EMAIL_TYPES, EMAIL_TYPES[0], "email_type", &mut issues);
+        let opt_in_type =
+            one_of(raw.opt_in_type.as_deref(), &OPT_IN_TYPES, DEFAULT_OPT_IN_TYPE, "opt_in_type", &mut issues);
 
         if raw.list_ids.len() > MAX_LISTS {
             issues.push(issue(
@@ -281,6 +263,27 @@ pub fn is_collection_name(name: &str) -> bool {
         && bytes.iter().all(valid_char)
 }
 
+/// A blank value takes `default`; any other must be one of `allowed` (any case), returned in its
+/// canonical casing.
+fn one_of(
+    raw: Option<&str>,
+    allowed: &[&'static str],
+    default: &'static str,
+    key: &str,
+    issues: &mut Vec<wit::FieldIssue>,
+) -> &'static str {
+    let Some(text) = non_empty(raw) else { return default };
+    match allowed.iter().find(|known| text.eq_ignore_ascii_case(known)) {
+        Some(known) => known,
+        None => {
+            let names: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
+            let (last, rest) = names.split_last().expect("a setting allows at least one value");
+            issues.push(issue(key, format!("`{text}` is not {} or {last}", rest.join(", "))));
+            default
+        }
+    }
+}
+
 fn collection(raw: Option<&str>, default: &str, key: &str, issues: &mut Vec<wit::FieldIssue>) -> String {
     match non_empty(raw) {
         None => default.to_string(),
@@ -341,26 +344,9 @@ fn data_field_map(raw: &[wit::FieldMapping], issues: &mut Vec<wit::FieldIssue>) 
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub fn raw() -> wit::Settings {
-        wit::Settings {
-            api_user: "apiuser-abc123@apiconnector.com".into(),
-            api_password: "s3cr3t-Pa55".into(),
-            api_endpoint: None,
-            integration_token: None,
-            email_type: None,
-            opt_in_type: None,
-            list_ids: vec![],
-            data_field_map: vec![],
-            collection_name: None,
-            default_currency: None,
-            order_types: None,
-            certificate_campaign_id: None,
-            certificate_collection: None,
-        }
-    }
+    use crate::test_support::raw_settings as raw;
 
     /// Valid settings with the defaults.
     pub fn defaults() -> Settings {

@@ -286,11 +286,7 @@ pub fn check_https_url(url: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::tests::raw as raw_settings;
-
-    fn s(text: &str) -> Option<String> {
-        Some(text.to_string())
-    }
+    use crate::test_support::{raw_settings, s};
 
     fn field(name: &str, value: &str) -> wit::CustomField {
         wit::CustomField { name: name.into(), value: s(value) }

@@ -199,72 +199,10 @@ pub fn international_digits(raw: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::settings::tests::raw as raw_settings;
     use crate::settings::DataFieldMapping;
-
-    pub fn address() -> wit::Address {
-        wit::Address {
-            address_type: None,
-            first_name: None,
-            last_name: None,
-            company: None,
-            phone_number: None,
-            address1: None,
-            address2: None,
-            address3: None,
-            city: None,
-            region: None,
-            country: None,
-            postal_code: None,
-            is_primary_billing: false,
-            is_primary_shipping: false,
-            shipping_method: None,
-            shipping_method_description: None,
-        }
-    }
-
-    fn field(name: &str, value: Option<&str>) -> wit::CustomField {
-        wit::CustomField { name: name.into(), value: value.map(Into::into) }
-    }
-
-    fn s(text: &str) -> Option<String> {
-        Some(text.to_string())
-    }
-
-    /// The IPAAS.md §3.2 example customer.
-    pub fn jane() -> wit::Customer {
-        wit::Customer {
-            id: "150437".into(),
-            tracking_guid: s("3f2b9c1e-7a41-4d0e-9b6a-2c8e5d1f0a77"),
-            customer_number: s("C-004821"),
-            first_name: s("Jane"),
-            last_name: s("Doe"),
-            email_address: s("jane.doe@example.com"),
-            company: s("Doe Outdoor Ltd"),
-            addresses: vec![wit::Address {
-                first_name: s("Jane"),
-                last_name: s("Doe"),
-                company: s("Doe Outdoor Ltd"),
-                phone_number: s("+44 7700 900123"),
-                address1: s("12 Harbour Row"),
-                address2: s("Flat 3"),
-                city: s("Bristol"),
-                region: s("Bristol"),
-                country: s("GB"),
-                postal_code: s("BS1 5TY"),
-                is_primary_billing: true,
-                is_primary_shipping: true,
-                ..address()
-            }],
-            custom_fields: vec![
-                field("Mobile Number", Some("+447700900123")),
-                field("Email Opt In Type", Some("Double")),
-                field("Loyalty Tier", Some("Gold")),
-            ],
-        }
-    }
+    use crate::test_support::{address, field, jane, raw_settings, s};
 
     fn settings_with(map: &[(&str, &str)], lists: &[u32]) -> Settings {
         let mut raw = raw_settings();

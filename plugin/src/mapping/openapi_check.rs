@@ -6,9 +6,10 @@ use openapi_check::Spec;
 use serde_json::{json, Value};
 
 use super::certificate::{triggered_send, Certificate, CertificateStatus};
-use super::contact::{contact_for_certificate, contact_for_order, contact_from_customer, tests::jane};
+use super::contact::{contact_for_certificate, contact_for_order, contact_from_customer};
 use super::order::ValidOrder;
 use crate::settings::Settings;
+use crate::test_support::{jane, s};
 use crate::wit;
 
 const CONTACTS: &str = "contacts-v3.json";
@@ -18,12 +19,8 @@ fn errors_for(spec: &Spec, schema: &Value, body: &Value) -> Vec<String> {
     spec.problems(schema, body)
 }
 
-fn s(text: &str) -> Option<String> {
-    Some(text.to_string())
-}
-
 fn rich_settings() -> Settings {
-    let mut raw = crate::settings::tests::raw();
+    let mut raw = crate::test_support::raw_settings();
     raw.email_type = s("plainText");
     raw.opt_in_type = s("verifiedDouble");
     raw.list_ids = vec![123456, 2147483647];
@@ -77,7 +74,9 @@ fn contact_bodies_match_the_patch_schema() {
     };
     let bodies = [
         full.body,
-        contact_from_customer(&Settings::validate(&crate::settings::tests::raw()).unwrap(), &jane()).unwrap().body,
+        contact_from_customer(&Settings::validate(&crate::test_support::raw_settings()).unwrap(), &jane())
+            .unwrap()
+            .body,
         contact_for_order(&order).body,
         contact_for_certificate(&certificate_fixture()).body,
     ];
@@ -93,7 +92,7 @@ fn every_email_and_opt_in_type_the_settings_allow_is_in_the_schema() {
     let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
     for email_type in ["HTML", "plaintext"] {
         for opt_in in ["Unknown", "single", "DOUBLE", "verifieddouble"] {
-            let mut raw = crate::settings::tests::raw();
+            let mut raw = crate::test_support::raw_settings();
             raw.email_type = s(email_type);
             raw.opt_in_type = s(opt_in);
             let body = contact_from_customer(&Settings::validate(&raw).unwrap(), &jane()).unwrap().body;

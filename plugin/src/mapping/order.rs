@@ -247,13 +247,9 @@ fn address_json(prefix: &str, address: Option<&wit::Address>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::contact::tests::address;
-    use crate::settings::tests::raw as raw_settings;
+    use crate::test_support::raw_settings;
+    use crate::test_support::{address, s};
     use std::collections::BTreeMap;
-
-    fn s(text: &str) -> Option<String> {
-        Some(text.to_string())
-    }
 
     fn field(name: &str, value: &str) -> wit::CustomField {
         wit::CustomField { name: name.into(), value: s(value) }

@@ -1,0 +1,85 @@
+//! Fixtures the plugin's unit tests share: settings as the platform sends them, and the
+//! IPAAS.md §3.2 example customer.
+
+use crate::wit;
+
+/// Valid platform settings with every optional value left out.
+pub fn raw_settings() -> wit::Settings {
+    wit::Settings {
+        api_user: "apiuser-abc123@apiconnector.com".into(),
+        api_password: "s3cr3t-Pa55".into(),
+        api_endpoint: None,
+        integration_token: None,
+        email_type: None,
+        opt_in_type: None,
+        list_ids: vec![],
+        data_field_map: vec![],
+        collection_name: None,
+        default_currency: None,
+        order_types: None,
+        certificate_campaign_id: None,
+        certificate_collection: None,
+    }
+}
+
+pub fn address() -> wit::Address {
+    wit::Address {
+        address_type: None,
+        first_name: None,
+        last_name: None,
+        company: None,
+        phone_number: None,
+        address1: None,
+        address2: None,
+        address3: None,
+        city: None,
+        region: None,
+        country: None,
+        postal_code: None,
+        is_primary_billing: false,
+        is_primary_shipping: false,
+        shipping_method: None,
+        shipping_method_description: None,
+    }
+}
+
+pub fn field(name: &str, value: Option<&str>) -> wit::CustomField {
+    wit::CustomField { name: name.into(), value: value.map(Into::into) }
+}
+
+pub fn s(text: &str) -> Option<String> {
+    Some(text.to_string())
+}
+
+/// The IPAAS.md §3.2 example customer.
+pub fn jane() -> wit::Customer {
+    wit::Customer {
+        id: "150437".into(),
+        tracking_guid: s("3f2b9c1e-7a41-4d0e-9b6a-2c8e5d1f0a77"),
+        customer_number: s("C-004821"),
+        first_name: s("Jane"),
+        last_name: s("Doe"),
+        email_address: s("jane.doe@example.com"),
+        company: s("Doe Outdoor Ltd"),
+        addresses: vec![wit::Address {
+            first_name: s("Jane"),
+            last_name: s("Doe"),
+            company: s("Doe Outdoor Ltd"),
+            phone_number: s("+44 7700 900123"),
+            address1: s("12 Harbour Row"),
+            address2: s("Flat 3"),
+            city: s("Bristol"),
+            region: s("Bristol"),
+            country: s("GB"),
+            postal_code: s("BS1 5TY"),
+            is_primary_billing: true,
+            is_primary_shipping: true,
+            ..address()
+        }],
+        custom_fields: vec![
+            field("Mobile Number", Some("+447700900123")),
+            field("Email Opt In Type", Some("Double")),
+            field("Loyalty Tier", Some("Gold")),
+        ],
+    }
+}
