@@ -1,38 +1,69 @@
-//! Builds `plugin/` for wasm32-wasip2 (release) and embeds the component as the harness's
-//! default plugin. Installs the wasm32-wasip2 target with rustup when it is missing.
+//! Builds every guest component the workspace needs, for wasm32-wasip2, in one place:
+//!
+//! * `plugin/` (the connector), embedded as the harness's default plugin;
+//! * `tests/hostile-plugin/` (test-only, never embedded), whose path the end-to-end tests read
+//!   from `dotdigital_harness::guests`.
+//!
+//! Installs the wasm32-wasip2 target with rustup when it is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// One guest: where its crate lives (from the workspace root), which package to build, and the
+/// environment variable that tells the harness where its `.wasm` is.
+struct Guest {
+    dir: &'static str,
+    package: &'static str,
+    env: &'static str,
+}
+
+const GUESTS: &[Guest] = &[
+    Guest { dir: "plugin", package: "dotdigital-plugin", env: "DOTDIGITAL_GUEST_CONNECTOR" },
+    Guest { dir: "tests/hostile-plugin", package: "hostile-plugin", env: "DOTDIGITAL_GUEST_HOSTILE" },
+];
+
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("host-harness lives in the workspace").to_path_buf();
-    for watched in ["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock"] {
+    for watched in ["wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     ensure_target();
+    // A target directory of its own, so these nested builds never wait on the outer one's lock.
+    let target_dir = root.join("target").join("guests");
+    for guest in GUESTS {
+        let dir = root.join(guest.dir);
+        // Only paths that exist: cargo reruns a script every time for a missing one.
+        for watched in ["src", "Cargo.toml", "Cargo.lock"].map(|name| dir.join(name)).iter().filter(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", watched.display());
+        }
+        let wasm = build(&dir, guest.package, &target_dir);
+        println!("cargo:rustc-env={}={}", guest.env, wasm.display());
+    }
+}
 
-    // A target directory of its own, so this nested build never waits on the outer one's lock.
-    let target_dir = root.join("target").join("plugin-wasm");
+/// `cargo build --release` of one guest; its own workspace (the hostile plugin is not a member of
+/// ours) decides its lock file and profile.
+fn build(dir: &Path, package: &str, target_dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
-        .current_dir(&root)
-        .args(["build", "--release", "--package", "dotdigital-plugin", "--target", TARGET, "--target-dir"])
-        .arg(&target_dir)
+        .current_dir(dir)
+        .args(["build", "--release", "--package", package, "--target", TARGET, "--target-dir"])
+        .arg(target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .status()
-        .expect("running cargo to build the plugin");
+        .expect("running cargo to build a guest component");
     if !status.success() {
-        panic!("building plugin/ for {TARGET} failed (see the errors above)");
+        panic!("building {} for {TARGET} failed (see the errors above)", dir.display());
     }
-    let wasm = target_dir.join(TARGET).join("release").join("dotdigital_plugin.wasm");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("dotdigital_plugin.wasm");
-    copy(&wasm, &out);
+    let wasm = target_dir.join(TARGET).join("release").join(format!("{}.wasm", package.replace('-', "_")));
+    assert!(wasm.exists(), "cargo built {package} but {} is missing", wasm.display());
+    wasm
 }
 
 /// `targets` in rust-toolchain.toml does not install the target on a toolchain that is
@@ -53,8 +84,4 @@ fn ensure_target() {
             "the {TARGET} target is missing and `rustup target add {TARGET}` failed: run it yourself, then build again"
         );
     }
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::copy(from, to).unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
 }

@@ -13,7 +13,7 @@ use dotdigital_harness::{Flow, Platform, PlatformOptions};
 use e2e_tests::*;
 use serde_json::{json, Value};
 
-const HOSTILE: &str = env!("HOSTILE_PLUGIN_WASM");
+const HOSTILE: &str = dotdigital_harness::guests::HOSTILE;
 
 struct Arena {
     platform: Platform,
