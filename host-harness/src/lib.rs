@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod guests;
 pub mod host;
 pub mod input;
 pub mod output;
@@ -21,7 +22,7 @@ use anyhow::{Context, Result};
 pub use platform::{Flow, Platform, PlatformOptions, Summary};
 
 /// The connector built from `plugin/` by build.rs: the default plugin.
-pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dotdigital_plugin.wasm"));
+pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(env!("DOTDIGITAL_GUEST_CONNECTOR"));
 
 /// Loads `path`, or the embedded plugin, on a fresh engine.
 pub async fn load_plugin(
