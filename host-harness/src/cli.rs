@@ -84,40 +84,79 @@ struct Common {
     log_level: String,
 }
 
-/// A failure before any record ran: exit status 2.
-struct SetupError(String);
+/// How a command that ran ended: exit status 0 or 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    /// Every record (or the validation) was ok.
+    AllOk,
+    /// Some record failed; each failure is on stdout.
+    SomeFailed,
+}
 
-pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo => crate::demo::run().await.map(|()| true).map_err(|e| SetupError(format!("{e:#}"))),
-        Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
-        Command::Validate { common } => validate(common).await,
-        Command::Describe { plugin } => describe(plugin.as_deref()).await,
-        Command::Sim { port, accounts } => {
-            sim(port, accounts.as_deref()).await.map_err(|e| SetupError(format!("{e:#}")))
-        }
-    };
-    match result {
-        Ok(all_ok) => {
-            if all_ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(SetupError(message)) => {
-            eprintln!("{}", serde_json::json!({"level": "error", "source": "host", "message": message}));
-            ExitCode::from(2)
+impl Finished {
+    fn from_all_ok(all_ok: bool) -> Finished {
+        if all_ok {
+            Finished::AllOk
+        } else {
+            Finished::SomeFailed
         }
     }
 }
 
+/// Why a command stopped before (or instead of) reporting records: exit status 2.
+#[derive(Debug)]
+enum CliError {
+    /// An argument is not usable as given.
+    Usage(String),
+    /// Settings, plugin, simulator, state or output: something the run needs failed.
+    Setup(anyhow::Error),
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(error: anyhow::Error) -> Self {
+        CliError::Setup(error)
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Usage(message) => f.write_str(message),
+            CliError::Setup(error) => write!(f, "{error:#}"),
+        }
+    }
+}
+
+/// The README's exit statuses, chosen by type.
+fn exit_status(result: &Result<Finished, CliError>) -> u8 {
+    match result {
+        Ok(Finished::AllOk) => 0,
+        Ok(Finished::SomeFailed) => 1,
+        Err(CliError::Usage(_) | CliError::Setup(_)) => 2,
+    }
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo => crate::demo::run().await.map(|()| Finished::AllOk).map_err(CliError::Setup),
+        Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
+        Command::Validate { common } => validate(common).await,
+        Command::Describe { plugin } => describe(plugin.as_deref()).await,
+        Command::Sim { port, accounts } => sim(port, accounts.as_deref()).await.map_err(CliError::Setup),
+    };
+    if let Err(error) = &result {
+        eprintln!("{}", serde_json::json!({"level": "error", "source": "host", "message": error.to_string()}));
+    }
+    ExitCode::from(exit_status(&result))
+}
+
 /// Loads the plugin and the subscription, starting an embedded simulator for `sim`.
-async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>), SetupError> {
-    let level = Level::parse(&common.log_level)
-        .ok_or_else(|| SetupError(format!("--log-level {:?}: use error, warn, info or debug", common.log_level)))?;
-    let settings = read_json(&common.settings).map_err(|e| SetupError(format!("{e:#}")))?;
+async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>), CliError> {
+    let level = Level::parse(&common.log_level).ok_or_else(|| {
+        CliError::Usage(format!("--log-level {:?}: use error, warn, info or debug", common.log_level))
+    })?;
+    let settings = read_json(&common.settings)?;
     // Until the settings are read, the secrets are whatever the file holds under their keys,
     // strings or not (a type error would otherwise echo a numeric password).
     let secrets = ["api_password", "integration_token"]
@@ -128,17 +167,13 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
     let boot_log = LogSink::new(LogTarget::Stderr, level, boot.clone());
     let limits =
         SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
-    let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log)
-        .await
-        .map_err(|e| SetupError(format!("{e:#}")))?;
+    let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log).await?;
     let (upstream, sim) = match common.upstream.as_str() {
         "sim" => {
-            let sim = Simulator::start(SimConfig::demo(), 0)
-                .await
-                .map_err(|e| SetupError(format!("starting the simulator: {e:#}")))?;
+            let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
             (Upstream::Forward(sim.addr()), Some(sim))
         }
-        other => (Upstream::parse_forward(other).map_err(SetupError)?, None),
+        other => (Upstream::parse_forward(other).map_err(|e| CliError::Usage(e.to_string()))?, None),
     };
     let options = PlatformOptions {
         upstream,
@@ -147,23 +182,24 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
         log_target: LogTarget::Stderr,
         log_level: level,
     };
-    let platform = Platform::new(plugin, &settings, options)
-        .map_err(|e| SetupError(boot.apply(&format!("settings {}: {e}", common.settings.display()))))?;
+    // A refused value may be a secret of the wrong type: the message goes through the redactor.
+    let platform = Platform::new(plugin, &settings, options).map_err(|e| {
+        CliError::Setup(anyhow::Error::msg(boot.apply(&format!("settings {}: {e}", common.settings.display()))))
+    })?;
     Ok((Arc::new(platform), sim))
 }
 
-async fn sync(flow: &str, common: Common, record: &Path) -> Result<bool, SetupError> {
-    let flow = Flow::parse(flow).ok_or_else(|| SetupError(format!("unknown flow {flow}")))?;
+async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, CliError> {
+    let flow = Flow::parse(flow).ok_or_else(|| CliError::Usage(format!("unknown flow {flow}")))?;
     let input: Box<dyn BufRead + Send> = if record == Path::new("-") {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
-        let file =
-            std::fs::File::open(record).map_err(|e| SetupError(format!("--record {}: {e}", record.display())))?;
+        let file = std::fs::File::open(record).with_context(|| format!("--record {}", record.display()))?;
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
     let (platform, _sim) = platform(&common).await?;
     let mut stdout = std::io::stdout();
-    let summary = platform.run(flow, input, &mut stdout).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    let summary = platform.run(flow, input, &mut stdout).await?;
     eprintln!(
         "{}",
         serde_json::json!({
@@ -172,7 +208,7 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<bool, SetupEr
             "ok": summary.ok, "failed": summary.failed, "peak_rss_kib": peak_rss_kib(),
         })
     );
-    Ok(summary.failed == 0)
+    Ok(Finished::from_all_ok(summary.failed == 0))
 }
 
 /// The process's peak resident memory (Linux), so bulk loads can show it does not grow.
@@ -182,17 +218,16 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-async fn validate(common: Common) -> Result<bool, SetupError> {
+async fn validate(common: Common) -> Result<Finished, CliError> {
     let (platform, _sim) = platform(&common).await?;
     let line = platform.validate().await;
     println!("{line}");
-    Ok(line["ok"] == serde_json::Value::Bool(true))
+    Ok(Finished::from_all_ok(line["ok"] == serde_json::Value::Bool(true)))
 }
 
-async fn describe(plugin: Option<&Path>) -> Result<bool, SetupError> {
+async fn describe(plugin: Option<&Path>) -> Result<Finished, CliError> {
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    let plugin =
-        crate::load_plugin(plugin, SandboxLimits::default(), log).await.map_err(|e| SetupError(format!("{e:#}")))?;
+    let plugin = crate::load_plugin(plugin, SandboxLimits::default(), log).await?;
     let info = plugin.info();
     let settings: Vec<_> = info
         .settings
@@ -202,14 +237,15 @@ async fn describe(plugin: Option<&Path>) -> Result<bool, SetupError> {
     println!(
         "{}",
         serde_json::json!({
-            "name": info.name, "version": info.version, "contract_version": info.contract_version,
+            // Read from the component's interface names, not from what it says about itself.
+            "name": info.name, "version": info.version, "contract_version": plugin.contract_version().to_string(),
             "flows": info.flows, "settings": settings, "sha256": plugin.sha256(),
         })
     );
-    Ok(true)
+    Ok(Finished::AllOk)
 }
 
-async fn sim(port: u16, accounts: Option<&Path>) -> Result<bool> {
+async fn sim(port: u16, accounts: Option<&Path>) -> Result<Finished> {
     let config = match accounts {
         Some(path) => SimConfig::from_accounts_file(path)?,
         None => SimConfig::demo(),
@@ -221,10 +257,24 @@ async fn sim(port: u16, accounts: Option<&Path>) -> Result<bool> {
     );
     println!("http://{}", sim.addr());
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    Ok(true)
+    Ok(Finished::AllOk)
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_follow_the_readme() {
+        assert_eq!(exit_status(&Ok(Finished::AllOk)), 0);
+        assert_eq!(exit_status(&Ok(Finished::SomeFailed)), 1);
+        assert_eq!(exit_status(&Err(CliError::Usage("--log-level".into()))), 2);
+        assert_eq!(exit_status(&Err(CliError::Setup(anyhow::anyhow!("no plugin")))), 2);
+        assert_eq!(Finished::from_all_ok(false), Finished::SomeFailed);
+    }
 }

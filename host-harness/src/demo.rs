@@ -32,7 +32,7 @@ pub async fn run() -> Result<()> {
         log_target: LogTarget::Stderr,
         log_level: Level::Warn,
     };
-    let platform = Arc::new(Platform::new(plugin.clone(), &settings, options).map_err(anyhow::Error::msg)?);
+    let platform = Arc::new(Platform::new(plugin.clone(), &settings, options)?);
     let info = plugin.info();
     eprintln!(
         "demo: {} {} (sha256 {}) against the simulator at {}",

@@ -8,7 +8,23 @@ use anyhow::Result;
 use serde_json::Value;
 
 /// One record, or why its text is not a record.
-pub type Item = Result<Value, String>;
+pub type Item = Result<Value, NotJson>;
+
+/// A line (or document) of the input that does not parse as JSON: that record's `input` error.
+#[derive(Debug)]
+pub struct NotJson(pub serde_json::Error);
+
+impl std::fmt::Display for NotJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not JSON: {}", self.0)
+    }
+}
+
+impl std::error::Error for NotJson {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
 
 /// Calls `push` for each record in order; stops early when `push` returns false. Every
 /// record gets an item, good or bad: nothing in the input is silently skipped.
@@ -69,7 +85,7 @@ pub fn read_records(mut input: Box<dyn BufRead + Send>, mut push: impl FnMut(Ite
 }
 
 fn parse_line(line: &[u8]) -> Item {
-    serde_json::from_slice::<Value>(line).map_err(|e| format!("not JSON: {e}"))
+    serde_json::from_slice::<Value>(line).map_err(NotJson)
 }
 
 #[cfg(test)]

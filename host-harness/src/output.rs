@@ -3,8 +3,44 @@
 
 use serde_json::{json, Value};
 
+use crate::input::NotJson;
+use crate::records::RecordError;
 use crate::runtime::bindings::{Account, AreaAccess, FieldIssue, RemoteError, SyncAction, SyncError, SyncOutcome};
 use crate::runtime::PluginFault;
+
+/// Why a record (or a validation) failed, as the stdout contract reports it: the type
+/// decides the `kind`.
+#[derive(Debug)]
+pub enum Failure {
+    /// The input text is not JSON: kind `input`.
+    NotJson(NotJson),
+    /// The record holds a value of the wrong type: kind `input`.
+    Record(RecordError),
+    /// The plugin trapped, or ran out of a limit or of time: kind `plugin-fault`.
+    Fault(PluginFault),
+    /// The plugin's own typed answer: kind = the WIT variant name.
+    Sync(SyncError),
+}
+
+impl Failure {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::NotJson(_) | Failure::Record(_) => "input",
+            Failure::Fault(_) => "plugin-fault",
+            Failure::Sync(error) => sync_kind(error),
+        }
+    }
+
+    /// The `error` object of an output line.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Failure::NotJson(e) => json!({"kind": self.kind(), "message": e.to_string()}),
+            Failure::Record(e) => json!({"kind": self.kind(), "message": e.to_string()}),
+            Failure::Fault(fault) => json!({"kind": self.kind(), "message": fault.to_string()}),
+            Failure::Sync(error) => error_json(error),
+        }
+    }
+}
 
 pub fn action_name(action: SyncAction) -> &'static str {
     match action {
@@ -33,40 +69,47 @@ fn remote(kind: &str, r: &RemoteError) -> Value {
     json!({"kind": kind, "status": r.status, "code": r.code, "message": r.message, "endpoint": r.endpoint})
 }
 
+/// The WIT variant name of a `sync-error`.
+pub fn sync_kind(error: &SyncError) -> &'static str {
+    match error {
+        SyncError::InvalidSettings(_) => "invalid-settings",
+        SyncError::InvalidRecord(_) => "invalid-record",
+        SyncError::Unauthorized(_) => "unauthorized",
+        SyncError::Forbidden(_) => "forbidden",
+        SyncError::RateLimited(_) => "rate-limited",
+        SyncError::Rejected(_) => "rejected",
+        SyncError::Unavailable(_) => "unavailable",
+        SyncError::Transport(_) => "transport",
+    }
+}
+
 /// The WIT variant name is the error's `kind`.
 pub fn error_json(error: &SyncError) -> Value {
+    let kind = sync_kind(error);
     match error {
-        SyncError::InvalidSettings(list) => json!({"kind": "invalid-settings", "issues": issues(list)}),
-        SyncError::InvalidRecord(list) => json!({"kind": "invalid-record", "issues": issues(list)}),
-        SyncError::Unauthorized(r) => remote("unauthorized", r),
-        SyncError::Forbidden(r) => remote("forbidden", r),
-        SyncError::Rejected(r) => remote("rejected", r),
-        SyncError::Unavailable(r) => remote("unavailable", r),
+        SyncError::InvalidSettings(list) | SyncError::InvalidRecord(list) => {
+            json!({"kind": kind, "issues": issues(list)})
+        }
+        SyncError::Unauthorized(r) | SyncError::Forbidden(r) | SyncError::Rejected(r) | SyncError::Unavailable(r) => {
+            remote(kind, r)
+        }
         SyncError::RateLimited(l) => {
-            let mut value = remote("rate-limited", &l.remote);
+            let mut value = remote(kind, &l.remote);
             value["wait_seconds"] = json!(l.wait_seconds);
             value["scope"] = json!(l.scope);
             value["limit"] = json!(l.limit);
             value
         }
-        SyncError::Transport(message) => json!({"kind": "transport", "message": message}),
+        SyncError::Transport(message) => json!({"kind": kind, "message": message}),
     }
-}
-
-pub fn input_error(message: &str) -> Value {
-    json!({"kind": "input", "message": message})
-}
-
-pub fn fault_error(fault: &PluginFault) -> Value {
-    json!({"kind": "plugin-fault", "message": fault.to_string()})
 }
 
 pub fn ok_line(flow: &str, record: &str, outcome: &SyncOutcome, attempts: u32) -> Value {
     json!({"ok": true, "flow": flow, "record": record, "outcome": outcome_json(outcome), "attempts": attempts})
 }
 
-pub fn error_line(flow: &str, record: &str, error: Value, attempts: u32) -> Value {
-    json!({"ok": false, "flow": flow, "record": record, "error": error, "attempts": attempts})
+pub fn error_line(flow: &str, record: &str, failure: &Failure, attempts: u32) -> Value {
+    json!({"ok": false, "flow": flow, "record": record, "error": failure.to_json(), "attempts": attempts})
 }
 
 pub fn account_json(account: &Account) -> Value {
@@ -77,4 +120,35 @@ pub fn account_json(account: &Account) -> Value {
         "api_endpoint": account.api_endpoint,
         "areas": account.areas.iter().map(area).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::RateLimit;
+
+    #[test]
+    fn the_type_decides_the_kind() {
+        let not_json = serde_json::from_str::<Value>("{").map_err(NotJson).unwrap_err();
+        assert_eq!(Failure::NotJson(not_json).to_json()["kind"], "input");
+        let record = RecordError { path: Some("lines[0].qty".into()), problem: "\"x\" is not a number".into() };
+        assert_eq!(
+            Failure::Record(record).to_json(),
+            json!({"kind": "input", "message": "lines[0].qty: \"x\" is not a number"})
+        );
+        let fault = Failure::Fault(PluginFault::MemoryLimit(32 << 20)).to_json();
+        assert_eq!(fault["kind"], "plugin-fault");
+        assert!(fault["message"].as_str().unwrap().contains("memory limit of 32 MiB"));
+        let remote = RemoteError { status: 429, code: None, message: "slow down".into(), endpoint: "GET /x".into() };
+        let limited = SyncError::RateLimited(RateLimit { wait_seconds: 3, scope: None, limit: Some(10), remote });
+        let line = error_line("contact", "7", &Failure::Sync(limited), 2);
+        assert_eq!(line["error"]["kind"], "rate-limited");
+        assert_eq!(line["error"]["wait_seconds"], 3);
+        assert_eq!(line["error"]["status"], 429);
+        assert_eq!(Failure::Sync(SyncError::InvalidRecord(vec![])).kind(), "invalid-record");
+        assert_eq!(
+            Failure::Sync(SyncError::Transport("reset".into())).to_json(),
+            json!({"kind": "transport", "message": "reset"})
+        );
+    }
 }

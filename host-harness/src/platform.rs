@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use crate::host::data::DataStore;
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
-use crate::output;
-use crate::records;
+use crate::output::{self, Failure};
+use crate::records::{self, RecordError};
 use crate::retry::RetryPolicy;
-use crate::runtime::bindings::SyncError;
-use crate::runtime::{Call, CallContext, CallOutput, OutboundPolicy, Plugin, Throttle, Upstream};
-use crate::settings::{self, Subscription};
+use crate::runtime::bindings::{Customer, GiftCard, SyncError, Transaction};
+use crate::runtime::{CallContext, OutboundPolicy, Plugin, PluginFault, SyncAnswer, Throttle, Upstream};
+use crate::settings::{self, SettingsError, Subscription};
 
 /// The three record flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,50 @@ pub struct PlatformOptions {
     pub log_level: Level,
 }
 
+/// One record, read into the contract type of its flow.
+enum Record {
+    Contact(Customer),
+    Order(Transaction),
+    Certificate(GiftCard),
+}
+
+impl Record {
+    fn read(flow: Flow, value: &Value) -> Result<Record, RecordError> {
+        Ok(match flow {
+            Flow::Contact => Record::Contact(records::customer(value)?),
+            Flow::Order => Record::Order(records::transaction(value)?),
+            Flow::Certificate => Record::Certificate(records::gift_card(value)?),
+        })
+    }
+}
+
+/// Why a subscription could not be set up: a set-up error (exit status 2).
+#[derive(Debug)]
+pub enum PlatformError {
+    /// The settings file is refused.
+    Settings(SettingsError),
+    /// The state directory could not be opened.
+    State(anyhow::Error),
+}
+
+impl std::fmt::Display for PlatformError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlatformError::Settings(e) => e.fmt(f),
+            PlatformError::State(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for PlatformError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PlatformError::Settings(e) => Some(e),
+            PlatformError::State(e) => Some(&**e),
+        }
+    }
+}
+
 /// Totals of a run.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Summary {
@@ -73,8 +117,12 @@ pub struct Platform {
 
 impl Platform {
     /// Reads the settings against the plugin's declarations and sets up throttle, data and logs.
-    pub fn new(plugin: Arc<Plugin>, settings_json: &Value, options: PlatformOptions) -> Result<Platform, String> {
-        let subscription = settings::subscription(settings_json, plugin.info())?;
+    pub fn new(
+        plugin: Arc<Plugin>,
+        settings_json: &Value,
+        options: PlatformOptions,
+    ) -> Result<Platform, PlatformError> {
+        let subscription = settings::subscription(settings_json, plugin.info()).map_err(PlatformError::Settings)?;
         // The plugin trims the user before encoding it; cover both spellings.
         let (user, password) = (&subscription.plugin.api_user, &subscription.plugin.api_password);
         let redactor = Redactor::new(subscription.secrets())
@@ -83,7 +131,7 @@ impl Platform {
         let log = LogSink::new(options.log_target, options.log_level, redactor)
             .with(&[("subscription", subscription.host.name.clone())]);
         let data = match &options.state_dir {
-            Some(dir) => DataStore::open(dir, &subscription.host.name).map_err(|e| format!("{e:#}"))?,
+            Some(dir) => DataStore::open(dir, &subscription.host.name).map_err(PlatformError::State)?,
             None => DataStore::in_memory(),
         };
         let host = &subscription.host;
@@ -122,35 +170,25 @@ impl Platform {
             .unwrap_or_else(|| format!("{:016x}", fastrand::u64(..)));
         let log =
             self.context.log.with(&[("flow", flow.name().into()), ("record", id.clone()), ("tracking_id", tracking)]);
-        let settings = self.subscription.plugin.clone();
-        let parsed = match flow {
-            Flow::Contact => records::customer(record).map(|r| Call::Contact(settings, r)),
-            Flow::Order => records::transaction(record).map(|r| Call::Order(settings, r)),
-            Flow::Certificate => records::gift_card(record).map(|r| Call::Certificate(settings, r)),
-        };
-        let call = match parsed {
-            Ok(call) => call,
+        let record = match Record::read(flow, record) {
+            Ok(record) => record,
             Err(problem) => {
                 log.emit(Level::Warn, &format!("record not readable: {problem}"));
-                return self.redact(output::error_line(flow.name(), &id, output::input_error(&problem), 0));
+                return self.redact(output::error_line(flow.name(), &id, &Failure::Record(problem), 0));
             }
         };
         let mut attempt = 0;
         let line = loop {
             attempt += 1;
             let context = CallContext { log: log.clone(), ..self.context.clone() };
-            let result = match self.plugin.call(context, call.clone()).await {
-                Ok(CallOutput::Sync(result)) => result,
-                Ok(_) => {
-                    let fault = crate::runtime::PluginFault::Trap("the plugin answered another call".into());
-                    break output::error_line(flow.name(), &id, output::fault_error(&fault), attempt);
-                }
+            let answer = match self.call(context, &record).await {
+                Ok(answer) => answer,
                 Err(fault) => {
                     log.emit(Level::Error, &fault.to_string());
-                    break output::error_line(flow.name(), &id, output::fault_error(&fault), attempt);
+                    break output::error_line(flow.name(), &id, &Failure::Fault(fault), attempt);
                 }
             };
-            match result {
+            match answer {
                 Ok(outcome) => {
                     log.emit(Level::Info, &format!("{} {}", output::action_name(outcome.action), outcome.external_id));
                     break output::ok_line(flow.name(), &id, &outcome, attempt);
@@ -162,7 +200,7 @@ impl Platform {
                     }
                     None => {
                         log.emit(Level::Warn, &format!("failed after {attempt} attempt(s): {}", brief(&error)));
-                        break output::error_line(flow.name(), &id, output::error_json(&error), attempt);
+                        break output::error_line(flow.name(), &id, &Failure::Sync(error), attempt);
                     }
                 },
             }
@@ -170,20 +208,22 @@ impl Platform {
         self.redact(line)
     }
 
+    /// The export of the record's flow, with the subscription's settings.
+    async fn call(&self, context: CallContext, record: &Record) -> Result<SyncAnswer, PluginFault> {
+        let settings = &self.subscription.plugin;
+        match record {
+            Record::Contact(customer) => self.plugin.sync_contact(context, settings, customer).await,
+            Record::Order(transaction) => self.plugin.sync_order(context, settings, transaction).await,
+            Record::Certificate(gift_card) => self.plugin.sync_certificate(context, settings, gift_card).await,
+        }
+    }
+
     /// `validate-connection`: one JSON line with the account and its areas, or the error.
     pub async fn validate(&self) -> Value {
-        let call = Call::Validate(self.subscription.plugin.clone());
-        let line = match self.plugin.call(self.context.clone(), call).await {
-            Ok(CallOutput::Account(Ok(account))) => {
-                serde_json::json!({"ok": true, "account": output::account_json(&account)})
-            }
-            Ok(CallOutput::Account(Err(error))) => {
-                serde_json::json!({"ok": false, "error": output::error_json(&error)})
-            }
-            Ok(_) => {
-                serde_json::json!({"ok": false, "error": output::fault_error(&crate::runtime::PluginFault::Trap("the plugin answered another call".into()))})
-            }
-            Err(fault) => serde_json::json!({"ok": false, "error": output::fault_error(&fault)}),
+        let line = match self.plugin.validate_connection(self.context.clone(), &self.subscription.plugin).await {
+            Ok(Ok(account)) => serde_json::json!({"ok": true, "account": output::account_json(&account)}),
+            Ok(Err(error)) => serde_json::json!({"ok": false, "error": Failure::Sync(error).to_json()}),
+            Err(fault) => serde_json::json!({"ok": false, "error": Failure::Fault(fault).to_json()}),
         };
         self.redact(line)
     }
@@ -234,7 +274,7 @@ impl Platform {
                         Err(problem) => platform.redact(output::error_line(
                             flow.name(),
                             &format!("#{at}"),
-                            output::input_error(&problem),
+                            &Failure::NotJson(problem),
                             0,
                         )),
                     }

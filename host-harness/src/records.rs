@@ -8,15 +8,30 @@ use serde::Deserialize;
 
 use crate::runtime::bindings as wit;
 
+/// A value of the wrong type: where it is (`lines[2].qty`, none for the whole value) and
+/// what is wrong with it. Reported as kind `input`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordError {
+    pub path: Option<String>,
+    pub problem: String,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{path}: {}", self.problem),
+            None => f.write_str(&self.problem),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
 /// Reads `T` from JSON, naming the path of the first bad value (`lines[2].qty: …`).
-pub fn parse<T: de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, String> {
+pub fn parse<T: de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, RecordError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        if path == "." {
-            e.inner().to_string()
-        } else {
-            format!("{path}: {}", e.inner())
-        }
+        RecordError { path: (path != ".").then_some(path), problem: e.inner().to_string() }
     })
 }
 
@@ -169,7 +184,7 @@ struct CustomerJson {
     custom_fields: Vec<CustomFieldJson>,
 }
 
-pub fn customer(value: &serde_json::Value) -> Result<wit::Customer, String> {
+pub fn customer(value: &serde_json::Value) -> Result<wit::Customer, RecordError> {
     let c: CustomerJson = parse(value)?;
     Ok(wit::Customer {
         id: c.id.unwrap_or_default(),
@@ -266,7 +281,7 @@ struct TransactionJson {
     custom_fields: Vec<CustomFieldJson>,
 }
 
-pub fn transaction(value: &serde_json::Value) -> Result<wit::Transaction, String> {
+pub fn transaction(value: &serde_json::Value) -> Result<wit::Transaction, RecordError> {
     let t: TransactionJson = parse(value)?;
     Ok(wit::Transaction {
         id: t.id.unwrap_or_default(),
@@ -354,7 +369,7 @@ struct GiftCardJson {
     custom_fields: Vec<CustomFieldJson>,
 }
 
-pub fn gift_card(value: &serde_json::Value) -> Result<wit::GiftCard, String> {
+pub fn gift_card(value: &serde_json::Value) -> Result<wit::GiftCard, RecordError> {
     let g: GiftCardJson = parse(value)?;
     Ok(wit::GiftCard {
         id: g.id.unwrap_or_default(),
@@ -396,10 +411,14 @@ mod tests {
     #[test]
     fn wrong_types_name_their_path() {
         let err = transaction(&json!({"lines": [{"qty": 1}, {"qty": "many"}]})).err().unwrap();
-        assert!(err.starts_with("lines[1].qty"), "{err}");
+        assert_eq!(err.path.as_deref(), Some("lines[1].qty"));
+        assert!(err.to_string().starts_with("lines[1].qty: "), "{err}");
         let err = customer(&json!({"addresses": [{"is_primary_billing": "yes"}]})).err().unwrap();
-        assert!(err.starts_with("addresses[0].is_primary_billing"), "{err}");
+        assert_eq!(err.path.as_deref(), Some("addresses[0].is_primary_billing"));
         assert!(customer(&json!([1, 2])).is_err());
+        let err = customer(&json!(7)).err().unwrap();
+        assert_eq!(err.path, None, "the whole value is wrong: {err}");
+        assert_eq!(err.to_string(), err.problem);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::records::parse;
+use crate::records::{parse, RecordError};
 use crate::runtime::bindings::{FieldMapping, PluginInfo, Settings};
 
 /// The fields the host keeps for itself.
@@ -85,18 +85,58 @@ impl Subscription {
     }
 }
 
+/// Why a settings file was refused: a set-up error, before any record runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingsError {
+    /// The file holds JSON, but not an object.
+    NotAnObject,
+    /// A key neither the plugin nor the host declares.
+    UnknownKey(String),
+    /// A value of the wrong type, with its path.
+    BadValue(RecordError),
+    /// A throttle field set to 0.
+    Zero { field: &'static str },
+    /// The subscription is pinned to another plugin version.
+    VersionPin { pinned: String, plugin: String, version: String },
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettingsError::NotAnObject => f.write_str("settings must be a JSON object"),
+            SettingsError::UnknownKey(key) => {
+                write!(f, "unknown setting {key:?}: neither the plugin nor the host declares it")
+            }
+            SettingsError::BadValue(error) => error.fmt(f),
+            SettingsError::Zero { field } => write!(f, "{field}: must be at least 1"),
+            SettingsError::VersionPin { pinned, plugin, version } => {
+                write!(f, "the subscription is pinned to plugin version {pinned}, but the plugin is {plugin} {version}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SettingsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SettingsError::BadValue(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// Reads the settings JSON, checking it against what the loaded plugin declares.
-pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Subscription, String> {
+pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Subscription, SettingsError> {
     let Some(object) = value.as_object() else {
-        return Err("settings must be a JSON object".into());
+        return Err(SettingsError::NotAnObject);
     };
     for key in object.keys() {
         let declared = plugin.settings.iter().any(|s| s.name == *key);
         if !declared && !HOST_KEYS.contains(&key.as_str()) {
-            return Err(format!("unknown setting {key:?}: neither the plugin nor the host declares it"));
+            return Err(SettingsError::UnknownKey(key.clone()));
         }
     }
-    let file: SettingsFile = parse(value)?;
+    let file: SettingsFile = parse(value).map_err(SettingsError::BadValue)?;
     let preset = |name: &str, fallback: u32| -> u32 {
         plugin
             .settings
@@ -106,9 +146,9 @@ pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Su
             .and_then(|v| v.parse().ok())
             .unwrap_or(fallback)
     };
-    let positive = |name: &str, value: Option<u32>, fallback: u32| -> Result<u32, String> {
+    let positive = |name: &'static str, value: Option<u32>, fallback: u32| -> Result<u32, SettingsError> {
         match value {
-            Some(0) => Err(format!("{name}: must be at least 1")),
+            Some(0) => Err(SettingsError::Zero { field: name }),
             Some(v) => Ok(v),
             None => Ok(preset(name, fallback)),
         }
@@ -122,10 +162,11 @@ pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Su
     };
     if let Some(pinned) = &host.version {
         if *pinned != plugin.version {
-            return Err(format!(
-                "the subscription is pinned to plugin version {pinned}, but the plugin is {} {}",
-                plugin.name, plugin.version
-            ));
+            return Err(SettingsError::VersionPin {
+                pinned: pinned.clone(),
+                plugin: plugin.name.clone(),
+                version: plugin.version.clone(),
+            });
         }
     }
     let plugin_settings = Settings {
@@ -149,4 +190,48 @@ pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Su
         certificate_collection: file.certificate_collection,
     };
     Ok(Subscription { host, plugin: plugin_settings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::SettingPreset;
+    use serde_json::json;
+
+    fn info() -> PluginInfo {
+        let preset = |name: &str| SettingPreset {
+            name: name.into(),
+            required: false,
+            default_value: None,
+            description: String::new(),
+        };
+        PluginInfo {
+            name: "dotdigital".into(),
+            version: "0.3.0".into(),
+            contract_version: "0.1.0".into(),
+            flows: vec![],
+            settings: vec![preset("api_user"), preset("api_password"), preset("list_ids")],
+        }
+    }
+
+    #[test]
+    fn each_refusal_has_its_variant() {
+        let read = |value| subscription(&value, &info()).err();
+        assert_eq!(read(json!([])), Some(SettingsError::NotAnObject));
+        assert_eq!(read(json!({"api_usr": "x"})), Some(SettingsError::UnknownKey("api_usr".into())));
+        let Some(SettingsError::BadValue(bad)) = read(json!({"list_ids": ["a"]})) else { panic!("a bad value") };
+        assert_eq!(bad.path.as_deref(), Some("list_ids[0]"));
+        assert_eq!(
+            read(json!({"concurrent_connections": 0})),
+            Some(SettingsError::Zero { field: "concurrent_connections" })
+        );
+        let pinned = read(json!({"version": "0.2.0"})).unwrap();
+        assert!(matches!(&pinned, SettingsError::VersionPin { pinned, .. } if pinned == "0.2.0"));
+        assert_eq!(
+            pinned.to_string(),
+            "the subscription is pinned to plugin version 0.2.0, but the plugin is dotdigital 0.3.0"
+        );
+        let ok = subscription(&json!({"api_user": "u", "api_password": "p", "version": "0.3.0"}), &info()).unwrap();
+        assert_eq!((ok.host.api_throttle_limit, ok.host.concurrent_connections), (500, 2));
+    }
 }

@@ -196,7 +196,7 @@ fn arbitrary_json_converts_or_names_the_bad_path() {
                 dotdigital_harness::records::gift_card(&value).map(|_| ()),
             ] {
                 if let Err(message) = result {
-                    prop_assert!(!message.is_empty());
+                    prop_assert!(!message.problem.is_empty(), "{message}");
                 }
             }
             Ok(())

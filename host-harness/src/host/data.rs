@@ -22,6 +22,42 @@ struct Entry {
     expires_at: Option<u64>,
 }
 
+/// Why a value was not stored. The plugin sees the message; the host logs it.
+#[derive(Debug)]
+pub enum DataError {
+    /// Empty, or longer than the key limit.
+    Key { bytes: usize },
+    /// Longer than the value limit.
+    Value { bytes: usize },
+    /// The subscription already holds the most keys it may.
+    TooManyKeys,
+    /// The subscription's data would exceed its total size.
+    TooLarge,
+    /// The state file could not be written.
+    Write(anyhow::Error),
+}
+
+impl std::fmt::Display for DataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataError::Key { bytes } => write!(f, "key of {bytes} bytes (1..={MAX_KEY_BYTES} allowed)"),
+            DataError::Value { bytes } => write!(f, "value of {bytes} bytes (at most {MAX_VALUE_BYTES})"),
+            DataError::TooManyKeys => write!(f, "more than {MAX_ENTRIES} keys"),
+            DataError::TooLarge => write!(f, "more than {} MiB in all", MAX_TOTAL_BYTES >> 20),
+            DataError::Write(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for DataError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DataError::Write(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
 pub struct DataStore {
     file: Option<PathBuf>,
     entries: Mutex<BTreeMap<String, Entry>>,
@@ -54,12 +90,12 @@ impl DataStore {
     }
 
     /// Stores a value; an empty value removes the key.
-    pub fn set(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), String> {
+    pub fn set(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), DataError> {
         if key.is_empty() || key.len() > MAX_KEY_BYTES {
-            return Err(format!("key of {} bytes (1..={MAX_KEY_BYTES} allowed)", key.len()));
+            return Err(DataError::Key { bytes: key.len() });
         }
         if value.len() > MAX_VALUE_BYTES {
-            return Err(format!("value of {} bytes (at most {MAX_VALUE_BYTES})", value.len()));
+            return Err(DataError::Value { bytes: value.len() });
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = now();
@@ -68,17 +104,17 @@ impl DataStore {
             entries.remove(key);
         } else {
             if !entries.contains_key(key) && entries.len() >= MAX_ENTRIES {
-                return Err(format!("more than {MAX_ENTRIES} keys"));
+                return Err(DataError::TooManyKeys);
             }
             let others: usize =
                 entries.iter().filter(|(k, _)| k.as_str() != key).map(|(k, e)| k.len() + e.value.len()).sum();
             if others + key.len() + value.len() > MAX_TOTAL_BYTES {
-                return Err(format!("more than {} MiB in all", MAX_TOTAL_BYTES >> 20));
+                return Err(DataError::TooLarge);
             }
             let expires_at = ttl_seconds.map(|ttl| now + u64::from(ttl));
             entries.insert(key.to_string(), Entry { value: value.to_string(), expires_at });
         }
-        self.flush(&entries).map_err(|e| format!("{e:#}"))
+        self.flush(&entries).map_err(DataError::Write)
     }
 
     /// Writes the whole map to a temporary file, then renames it over the old one, so a
@@ -125,7 +161,8 @@ mod tests {
         assert_eq!(reopened.get("gone"), None);
         reopened.set("region:a", "", None).unwrap();
         assert_eq!(DataStore::open(&dir, "Dotdigital - Production").unwrap().get("region:a"), None);
-        assert!(store.set("k", &"x".repeat(MAX_VALUE_BYTES + 1), None).is_err());
+        assert!(matches!(store.set("k", &"x".repeat(MAX_VALUE_BYTES + 1), None), Err(DataError::Value { .. })));
+        assert!(matches!(store.set("", "x", None), Err(DataError::Key { bytes: 0 })));
         assert!(dir.join("Dotdigital_-_Production.json").exists());
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -56,8 +56,10 @@ impl host::Host for HostContext {
     }
 
     fn set_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<(), String> {
-        self.data.set(&key, &value, ttl_seconds).inspect_err(|problem| {
+        // The contract carries the reason as text; the host keeps the type until here.
+        self.data.set(&key, &value, ttl_seconds).map_err(|problem| {
             self.log.emit(Level::Warn, &format!("persistent data not stored: {problem}"));
+            problem.to_string()
         })
     }
 }

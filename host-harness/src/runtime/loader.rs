@@ -1,47 +1,38 @@
-//! Loads a connector component once (checksum, import check, compile, link,
-//! pre-instantiate, `describe`) and runs each call in a fresh, limited store.
+//! Loads a connector component once (checksum, contract check, compile, link,
+//! pre-instantiate, `describe`) and runs each call in a fresh, limited store: one typed
+//! method per export of the contract, all through one private `run`.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+use super::bindings::exports::ipaas::dotdigital::connector::Guest;
 use super::bindings::{
     Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, PluginInfo, Settings, SyncError,
     SyncOutcome, Transaction,
 };
+use super::contract::{self, ContractError, ContractVersion};
 use super::outbound::{OutboundPolicy, Upstream, WaitClock};
-use super::sandbox::{CallState, SandboxLimits, MEMORY_LIMIT_MESSAGE};
+use super::sandbox::{CallState, LimitExceeded, SandboxLimits};
 use super::throttle::Throttle;
 use crate::host::data::DataStore;
 use crate::host::log::LogSink;
 use crate::host::HostContext;
 
-/// The contract this harness speaks; a plugin must match its major and minor (0.x).
-pub const CONTRACT_VERSION: &str = "0.1.0";
-
 /// How many epoch ticks pass between CPU-deadline checks.
 const CHECK_TICKS: u64 = 10;
 
-/// One call into the plugin.
-#[derive(Clone)]
-pub enum Call {
-    Describe,
-    Validate(Settings),
-    Contact(Settings, Customer),
-    Order(Settings, Transaction),
-    Certificate(Settings, GiftCard),
-}
+/// What a `sync-*` export answers: an outcome, or the typed error the platform acts on.
+pub type SyncAnswer = Result<SyncOutcome, SyncError>;
 
-#[derive(Debug)]
-pub enum CallOutput {
-    Info(PluginInfo),
-    Account(Result<Account, SyncError>),
-    Sync(Result<SyncOutcome, SyncError>),
-}
+/// What `validate-connection` answers.
+pub type AccountAnswer = Result<Account, SyncError>;
 
 /// The plugin misbehaved (or ran out of a limit): reported as kind `plugin-fault`.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +44,8 @@ pub enum PluginFault {
     OversizedResult(usize),
 }
 
-impl std::fmt::Display for PluginFault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for PluginFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PluginFault::Trap(why) => write!(f, "the plugin trapped: {why}"),
             PluginFault::MemoryLimit(cap) => write!(f, "the plugin exceeded its memory limit of {} MiB", cap >> 20),
@@ -67,6 +58,48 @@ impl std::fmt::Display for PluginFault {
     }
 }
 
+impl std::error::Error for PluginFault {}
+
+/// Why a component was not loaded: a set-up error for whoever asked for it.
+#[derive(Debug)]
+pub enum LoadError {
+    /// Not a component this engine compiles.
+    Compile(wasmtime::Error),
+    /// Its interface names say another contract (or none).
+    Contract(ContractError),
+    /// The host's imports could not be linked to it.
+    Link(wasmtime::Error),
+    /// It faulted while describing itself.
+    Describe(PluginFault),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Compile(e) => write!(f, "compiling the plugin component: {e:#}"),
+            LoadError::Contract(e) => e.fmt(f),
+            LoadError::Link(e) => write!(f, "linking the plugin: {e:#}"),
+            LoadError::Describe(fault) => write!(f, "describe failed: {fault}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Compile(e) | LoadError::Link(e) => Some(&**e),
+            LoadError::Contract(e) => Some(e),
+            LoadError::Describe(fault) => Some(fault),
+        }
+    }
+}
+
+impl From<ContractError> for LoadError {
+    fn from(error: ContractError) -> Self {
+        LoadError::Contract(error)
+    }
+}
+
 /// What one call may touch: where HTTP goes, where logs go, which data it sees.
 #[derive(Clone)]
 pub struct CallContext {
@@ -75,36 +108,38 @@ pub struct CallContext {
     pub data: Arc<DataStore>,
 }
 
-/// Raised by the epoch callback; found again when classifying the error.
+/// Raised by the epoch callback; found again, by type, when classifying the error.
 #[derive(Debug)]
 struct CpuLimitExceeded;
-impl std::fmt::Display for CpuLimitExceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+
+impl fmt::Display for CpuLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CPU limit exceeded")
     }
 }
+
 impl std::error::Error for CpuLimitExceeded {}
+
+/// The future one export call returns, borrowing the instance and the store of its call.
+type ExportCall<'a, T> = Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 'a>>;
 
 /// A loaded connector.
 pub struct Plugin {
     engine: Engine,
     pre: DotdigitalConnectorPre<CallState>,
     info: PluginInfo,
+    contract: ContractVersion,
     sha256: String,
     limits: SandboxLimits,
 }
 
 impl Plugin {
-    pub async fn load(engine: &Engine, bytes: &[u8], limits: SandboxLimits, log: LogSink) -> Result<Plugin> {
+    pub async fn load(engine: &Engine, bytes: &[u8], limits: SandboxLimits, log: LogSink) -> Result<Plugin, LoadError> {
         let sha256 = hex(&Sha256::digest(bytes));
-        let component =
-            Component::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))?;
-        check_imports(engine, &component)?;
-        let mut linker = Linker::<CallState>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        DotdigitalConnector::add_to_linker::<CallState, HasSelf<HostContext>>(&mut linker, |state| &mut state.host)?;
-        let pre = DotdigitalConnectorPre::new(linker.instantiate_pre(&component)?)?;
+        let component = Component::new(engine, bytes).map_err(LoadError::Compile)?;
+        // Read before anything runs: a component of another contract is never instantiated.
+        let contract = contract::check_component(engine, &component)?;
+        let pre = link(engine, &component).map_err(LoadError::Link)?;
         let mut plugin = Plugin {
             engine: engine.clone(),
             pre,
@@ -115,6 +150,7 @@ impl Plugin {
                 flows: vec![],
                 settings: vec![],
             },
+            contract,
             sha256,
             limits,
         };
@@ -130,22 +166,17 @@ impl Plugin {
             log,
             data: Arc::new(DataStore::in_memory()),
         };
-        plugin.info = match plugin.call(context, Call::Describe).await {
-            Ok(CallOutput::Info(info)) => info,
-            Ok(_) => bail!("describe returned something else"),
-            Err(fault) => bail!("describe failed: {fault}"),
-        };
-        if !compatible(&plugin.info.contract_version) {
-            bail!(
-                "the plugin implements contract ipaas:dotdigital@{}; this harness speaks @{CONTRACT_VERSION}",
-                plugin.info.contract_version
-            );
-        }
+        plugin.info = plugin.describe(context).await.map_err(LoadError::Describe)?;
         Ok(plugin)
     }
 
     pub fn info(&self) -> &PluginInfo {
         &self.info
+    }
+
+    /// The contract version the component implements, read from its interface names.
+    pub fn contract_version(&self) -> ContractVersion {
+        self.contract
     }
 
     /// Hex SHA-256 of the component bytes, for operators who pin a build.
@@ -157,8 +188,73 @@ impl Plugin {
         &self.limits
     }
 
-    /// Runs one call in a fresh store with the sandbox limits.
-    pub async fn call(&self, context: CallContext, call: Call) -> Result<CallOutput, PluginFault> {
+    /// `describe`: the plugin's name, version, flows and settings presets.
+    pub async fn describe(&self, context: CallContext) -> Result<PluginInfo, PluginFault> {
+        self.run(context, |api, store| Box::pin(api.call_describe(store))).await
+    }
+
+    /// `validate-connection`: credentials, region and the areas the flows need.
+    pub async fn validate_connection(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+    ) -> Result<AccountAnswer, PluginFault> {
+        let settings = settings.clone();
+        self.run(context, move |api, store| {
+            Box::pin(async move { api.call_validate_connection(store, &settings).await })
+        })
+        .await
+    }
+
+    /// `sync-contact`: one iPaaS.com customer.
+    pub async fn sync_contact(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        customer: &Customer,
+    ) -> Result<SyncAnswer, PluginFault> {
+        let (settings, customer) = (settings.clone(), customer.clone());
+        self.run(context, move |api, store| {
+            Box::pin(async move { api.call_sync_contact(store, &settings, &customer).await })
+        })
+        .await
+    }
+
+    /// `sync-order`: one iPaaS.com transaction.
+    pub async fn sync_order(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        transaction: &Transaction,
+    ) -> Result<SyncAnswer, PluginFault> {
+        let (settings, transaction) = (settings.clone(), transaction.clone());
+        self.run(context, move |api, store| {
+            Box::pin(async move { api.call_sync_order(store, &settings, &transaction).await })
+        })
+        .await
+    }
+
+    /// `sync-certificate`: one iPaaS.com gift card used as a loyalty certificate.
+    pub async fn sync_certificate(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        gift_card: &GiftCard,
+    ) -> Result<SyncAnswer, PluginFault> {
+        let (settings, gift_card) = (settings.clone(), gift_card.clone());
+        self.run(context, move |api, store| {
+            Box::pin(async move { api.call_sync_certificate(store, &settings, &gift_card).await })
+        })
+        .await
+    }
+
+    /// Runs `call` against a fresh instance in a fresh store with the sandbox limits, and
+    /// turns whatever stopped it into a `PluginFault`.
+    async fn run<T, F>(&self, context: CallContext, call: F) -> Result<T, PluginFault>
+    where
+        T: fmt::Debug,
+        F: for<'a> FnOnce(&'a Guest, &'a mut Store<CallState>) -> ExportCall<'a, T>,
+    {
         let waiting = Arc::new(WaitClock::default());
         let host = HostContext::new(context.log, context.data);
         let mut store = Store::new(&self.engine, CallState::new(&self.limits, context.policy, host, waiting.clone()));
@@ -175,18 +271,11 @@ impl Plugin {
         });
         let run = async {
             let connector = self.pre.instantiate_async(&mut store).await?;
-            let api = connector.ipaas_dotdigital_connector();
-            Ok::<_, wasmtime::Error>(match call {
-                Call::Describe => CallOutput::Info(api.call_describe(&mut store).await?),
-                Call::Validate(s) => CallOutput::Account(api.call_validate_connection(&mut store, &s).await?),
-                Call::Contact(s, r) => CallOutput::Sync(api.call_sync_contact(&mut store, &s, &r).await?),
-                Call::Order(s, r) => CallOutput::Sync(api.call_sync_order(&mut store, &s, &r).await?),
-                Call::Certificate(s, r) => CallOutput::Sync(api.call_sync_certificate(&mut store, &s, &r).await?),
-            })
+            call(connector.ipaas_dotdigital_connector(), &mut store).await
         };
         let output = match tokio::time::timeout(self.limits.wall_time, run).await {
             Err(_) => return Err(PluginFault::WallClock(self.limits.wall_time)),
-            Ok(Err(error)) => return Err(self.classify(error)),
+            Ok(Err(error)) => return Err(classify(&error, &self.limits)),
             Ok(Ok(output)) => output,
         };
         let size = result_bytes(&output);
@@ -195,45 +284,32 @@ impl Plugin {
         }
         Ok(output)
     }
-
-    fn classify(&self, error: wasmtime::Error) -> PluginFault {
-        if error.chain().any(|cause| cause.downcast_ref::<CpuLimitExceeded>().is_some()) {
-            return PluginFault::CpuLimit(self.limits.cpu_time);
-        }
-        let text = format!("{error:#}");
-        if text.contains(MEMORY_LIMIT_MESSAGE) {
-            return PluginFault::MemoryLimit(self.limits.memory_bytes);
-        }
-        PluginFault::Trap(text)
-    }
 }
 
-/// A component may import only WASI and this contract's own interfaces.
-fn check_imports(engine: &Engine, component: &Component) -> Result<()> {
-    for (name, _) in component.component_type().imports(engine) {
-        if !(name.starts_with("wasi:") || name.starts_with("ipaas:dotdigital/")) {
-            bail!("the plugin imports {name}, which this host does not provide (only wasi:* and ipaas:dotdigital/*)");
-        }
-    }
-    Ok(())
+/// The linker every call instantiates through: WASI without sockets or files (the store
+/// grants none), wasi:http through the outbound hooks, and the contract's host imports.
+fn link(engine: &Engine, component: &Component) -> wasmtime::Result<DotdigitalConnectorPre<CallState>> {
+    let mut linker = Linker::<CallState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    DotdigitalConnector::add_to_linker::<CallState, HasSelf<HostContext>>(&mut linker, |state| &mut state.host)?;
+    DotdigitalConnectorPre::new(linker.instantiate_pre(component)?)
 }
 
-/// Same major, and for 0.x the same minor: the semver rule for the contract.
-fn compatible(version: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> { v.split('.').filter_map(|p| p.parse().ok()).collect() };
-    let (ours, theirs) = (parts(CONTRACT_VERSION), parts(version));
-    if ours.len() != 3 || theirs.len() != 3 {
-        return false;
+/// A limit is recognised by the type of error that enforced it, wherever it sits in the
+/// chain; anything else is a trap, reported with its whole message.
+fn classify(error: &wasmtime::Error, limits: &SandboxLimits) -> PluginFault {
+    if error.chain().any(|cause| cause.is::<CpuLimitExceeded>()) {
+        return PluginFault::CpuLimit(limits.cpu_time);
     }
-    if ours[0] == 0 {
-        ours[..2] == theirs[..2]
-    } else {
-        ours[0] == theirs[0]
+    if error.chain().any(|cause| cause.is::<LimitExceeded>()) {
+        return PluginFault::MemoryLimit(limits.memory_bytes);
     }
+    PluginFault::Trap(format!("{error:#}"))
 }
 
 /// Total text a result carries, counted from its debug form (an over-estimate is fine).
-fn result_bytes(output: &CallOutput) -> usize {
+fn result_bytes(output: &impl fmt::Debug) -> usize {
     format!("{output:?}").len()
 }
 
@@ -243,12 +319,68 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::runtime::sandbox::GuestLimiter;
+
+    /// A core function that grows its memory by `pages`, lifted into a component.
+    fn grower(engine: &Engine) -> Component {
+        let wat = r#"(component
+            (core module $m
+                (memory 1)
+                (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
+            (core instance $i (instantiate $m))
+            (func (export "grow") (param "pages" u32) (result s32) (canon lift (core func $i "grow"))))"#;
+        Component::new(engine, wat).unwrap()
+    }
+
+    /// Grows the memory of a fresh instance by `pages` in a store limited like a call's.
+    async fn grow(engine: &Engine, component: &Component, limits: &SandboxLimits, pages: u32) -> wasmtime::Result<i32> {
+        let mut store = Store::new(engine, GuestLimiter::new(limits.memory_bytes));
+        store.limiter(|limiter| limiter);
+        let instance = Linker::new(engine).instantiate_async(&mut store, component).await?;
+        let grow = instance.get_typed_func::<(u32,), (i32,)>(&mut store, "grow")?;
+        Ok(grow.call_async(&mut store, (pages,)).await?.0)
+    }
+
+    #[tokio::test]
+    async fn a_refused_growth_is_a_memory_fault_by_type() {
+        let engine = Engine::default();
+        let component = grower(&engine);
+        let limits = SandboxLimits { memory_bytes: 4 << 20, ..SandboxLimits::default() };
+        assert_eq!(grow(&engine, &component, &limits, 1).await.unwrap(), 1, "within the cap, growth is allowed");
+        let error = grow(&engine, &component, &limits, 1000).await.unwrap_err();
+        assert_eq!(classify(&error, &limits), PluginFault::MemoryLimit(4 << 20), "{error:#}");
+    }
+
+    #[tokio::test]
+    async fn another_contract_is_refused_before_it_runs() {
+        let engine = Engine::default();
+        let load = |version: &str| {
+            let wat =
+                format!(r#"(component (instance $c) (export "ipaas:dotdigital/connector@{version}" (instance $c)))"#);
+            let engine = engine.clone();
+            async move {
+                let log = LogSink::new(
+                    crate::host::log::LogTarget::Memory(Default::default()),
+                    crate::host::log::Level::Debug,
+                    Default::default(),
+                );
+                Plugin::load(&engine, wat.as_bytes(), SandboxLimits::default(), log).await
+            }
+        };
+        let Err(LoadError::Contract(error)) = load("9.0.0").await else { panic!("a 9.x contract is refused") };
+        let message = error.to_string();
+        assert!(message.contains("@9.0.0") && message.contains(contract::CONTRACT_VERSION), "{message}");
+        // The right version passes the contract check; this empty instance then fails to link.
+        assert!(matches!(load(contract::CONTRACT_VERSION).await, Err(LoadError::Link(_))));
+    }
+
     #[test]
-    fn contract_versions() {
-        assert!(super::compatible("0.1.0"));
-        assert!(super::compatible("0.1.7"));
-        assert!(!super::compatible("0.2.0"));
-        assert!(!super::compatible("1.1.0"));
-        assert!(!super::compatible("junk"));
+    fn other_errors_are_traps_whatever_their_text() {
+        let limits = SandboxLimits::default();
+        let error = wasmtime::Error::msg("memory limit reached: growing to 1 bytes");
+        assert!(matches!(classify(&error, &limits), PluginFault::Trap(_)), "text alone is not a limit");
+        let error = wasmtime::Error::from(CpuLimitExceeded).context("in the epoch callback");
+        assert_eq!(classify(&error, &limits), PluginFault::CpuLimit(limits.cpu_time));
     }
 }

@@ -1,14 +1,16 @@
-//! Everything that runs the component: the engine and loader, the per-call sandbox, and the
+//! Everything that runs the component: the engine, the contract check and loader, the per-call sandbox, and the
 //! one outbound path every HTTP request of the plugin takes.
 
 pub mod bindings;
+pub mod contract;
 pub mod engine;
 pub mod loader;
 pub mod outbound;
 pub mod sandbox;
 pub mod throttle;
 
-pub use loader::{Call, CallContext, CallOutput, Plugin, PluginFault};
-pub use outbound::{OutboundPolicy, Upstream};
+pub use contract::{ContractError, ContractVersion};
+pub use loader::{AccountAnswer, CallContext, LoadError, Plugin, PluginFault, SyncAnswer};
+pub use outbound::{OutboundPolicy, Upstream, UpstreamError};
 pub use sandbox::SandboxLimits;
 pub use throttle::Throttle;

@@ -31,22 +31,45 @@ pub enum Upstream {
 
 impl Upstream {
     /// `live`, or `http://HOST:PORT`. `sim` is resolved by the caller, which starts one.
-    pub fn parse_forward(value: &str) -> Result<Upstream, String> {
+    pub fn parse_forward(value: &str) -> Result<Upstream, UpstreamError> {
         if value == "live" {
             return Ok(Upstream::Live);
         }
-        let rest = value
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("--upstream {value:?}: expected sim, live or http://HOST:PORT"))?;
+        let rest =
+            value.strip_prefix("http://").ok_or_else(|| UpstreamError::NotAnUpstream { value: value.to_string() })?;
         let rest = rest.trim_end_matches('/');
         use std::net::ToSocketAddrs;
         rest.to_socket_addrs()
             .ok()
             .and_then(|mut addrs| addrs.next())
             .map(Upstream::Forward)
-            .ok_or_else(|| format!("--upstream {value:?}: {rest:?} is not a HOST:PORT this machine can resolve"))
+            .ok_or_else(|| UpstreamError::Unresolvable { value: value.to_string(), authority: rest.to_string() })
     }
 }
+
+/// Why an `--upstream` value was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpstreamError {
+    /// Neither `sim`, `live` nor `http://…`.
+    NotAnUpstream { value: String },
+    /// `http://HOST:PORT` whose authority does not resolve here.
+    Unresolvable { value: String, authority: String },
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::NotAnUpstream { value } => {
+                write!(f, "--upstream {value:?}: expected sim, live or http://HOST:PORT")
+            }
+            UpstreamError::Unresolvable { value, authority } => {
+                write!(f, "--upstream {value:?}: {authority:?} is not a HOST:PORT this machine can resolve")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UpstreamError {}
 
 /// Why a request was refused, naming the host and the rule.
 #[derive(Debug, PartialEq)]
@@ -270,6 +293,7 @@ mod tests {
             Upstream::parse_forward("http://127.0.0.1:8080"),
             Ok(Upstream::Forward("127.0.0.1:8080".parse().unwrap()))
         );
-        assert!(Upstream::parse_forward("ftp://x").is_err());
+        assert!(matches!(Upstream::parse_forward("ftp://x"), Err(UpstreamError::NotAnUpstream { .. })));
+        assert!(matches!(Upstream::parse_forward("http://127.0.0.1"), Err(UpstreamError::Unresolvable { .. })));
     }
 }

@@ -56,14 +56,40 @@ pub struct CallState {
     pub(crate) host: HostContext,
 }
 
-/// What the memory limit says when it stops a plugin; the loader looks for it.
-pub const MEMORY_LIMIT_MESSAGE: &str = "memory limit reached";
+/// The error a refused growth raises: it travels through the trap unchanged, so the loader
+/// recognises a memory-limit fault by its type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LimitExceeded {
+    /// Linear memory, all memories together, would have grown to this many bytes.
+    Memory { desired_total: usize },
+    /// A table would have grown to this many elements.
+    Table { desired: usize },
+}
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitExceeded::Memory { desired_total } => {
+                write!(f, "memory limit reached: growing to {desired_total} bytes")
+            }
+            LimitExceeded::Table { desired } => write!(f, "memory limit reached: a table of {desired} elements"),
+        }
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
 
 /// Caps the plugin's memory as a whole (every linear memory together, not each one) and
 /// its tables, and turns a refused growth into a trap with a clear message.
 pub struct GuestLimiter {
     memory_cap: usize,
     memory_used: usize,
+}
+
+impl GuestLimiter {
+    pub fn new(memory_cap: usize) -> Self {
+        GuestLimiter { memory_cap, memory_used: 0 }
+    }
 }
 
 /// Table slots a connector could ever need; a `table.grow` beyond is refused.
@@ -73,7 +99,7 @@ impl ResourceLimiter for GuestLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let total = self.memory_used.saturating_sub(current).saturating_add(desired);
         if total > self.memory_cap || maximum.is_some_and(|max| desired > max) {
-            return Err(wasmtime::Error::msg(format!("{MEMORY_LIMIT_MESSAGE}: growing to {total} bytes")));
+            return Err(LimitExceeded::Memory { desired_total: total }.into());
         }
         self.memory_used = total;
         Ok(true)
@@ -81,7 +107,7 @@ impl ResourceLimiter for GuestLimiter {
 
     fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > MAX_TABLE_ELEMENTS || maximum.is_some_and(|max| desired > max) {
-            return Err(wasmtime::Error::msg(format!("{MEMORY_LIMIT_MESSAGE}: a table of {desired} elements")));
+            return Err(LimitExceeded::Table { desired }.into());
         }
         Ok(true)
     }
@@ -120,7 +146,7 @@ impl CallState {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks,
-            limits: GuestLimiter { memory_cap: limits.memory_bytes, memory_used: 0 },
+            limits: GuestLimiter::new(limits.memory_bytes),
             host,
         }
     }
