@@ -102,14 +102,13 @@ mod contact_body;
 mod contacts;
 mod errors;
 mod faults;
-mod identifiers;
 mod insight;
 mod inspect;
 mod limits;
 mod message;
+mod model;
 mod request_log;
 mod routes;
-mod schema;
 mod server;
 mod simulator;
 mod state;
@@ -117,8 +116,8 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use campaigns::Send;
-pub use config::{RateLimitConfig, ResetMode, SimAccount, SimConfig, UnknownDataField};
+pub use config::{RateLimitConfig, ResetMode, SimConfig, UnknownDataField};
 pub use faults::{Fault, FaultAction};
+pub use model::{Area, Region, Send, SimAccount};
 pub use request_log::RequestRecord;
 pub use simulator::Simulator;

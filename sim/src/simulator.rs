@@ -7,12 +7,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::Value;
 
-use super::campaigns::Send;
-use super::config::{check_accounts, RateLimitConfig, SimConfig};
-use super::faults::Fault;
-use super::request_log::RequestRecord;
-use super::server::{self, Shared};
-use super::state::SimState;
+use crate::config::{check_accounts, RateLimitConfig, SimConfig};
+use crate::faults::Fault;
+use crate::model::Send;
+use crate::request_log::RequestRecord;
+use crate::server::{self, Shared};
+use crate::state::SimState;
 
 /// A running simulator; clones share it. It serves until the tokio runtime shuts down, even
 /// after every handle is dropped.
