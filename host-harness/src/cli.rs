@@ -52,10 +52,14 @@ enum Command {
         #[arg(long)]
         plugin: Option<PathBuf>,
     },
-    /// Serves the Dotdigital simulator on loopback until interrupted.
+    /// Serves the Dotdigital simulator on loopback until interrupted; prints
+    /// `{"api":"http://…","control":"http://…"}` on stdout.
     Sim {
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Port of the control API (`/_sim/…`); 0 = any free port.
+        #[arg(long, default_value_t = 0)]
+        control_port: u16,
         /// JSON array of extra accounts.
         #[arg(long)]
         accounts: Option<PathBuf>,
@@ -143,7 +147,9 @@ pub async fn main() -> ExitCode {
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
         Command::Validate { common } => validate(common).await,
         Command::Describe { plugin } => describe(plugin.as_deref()).await,
-        Command::Sim { port, accounts } => sim(port, accounts.as_deref()).await.map_err(CliError::Setup),
+        Command::Sim { port, control_port, accounts } => {
+            sim(port, control_port, accounts.as_deref()).await.map_err(CliError::Setup)
+        }
     };
     if let Err(error) = &result {
         eprintln!("{}", serde_json::json!({"level": "error", "source": "host", "message": error.to_string()}));
@@ -245,18 +251,12 @@ async fn describe(plugin: Option<&Path>) -> Result<Finished, CliError> {
     Ok(Finished::AllOk)
 }
 
-async fn sim(port: u16, accounts: Option<&Path>) -> Result<Finished> {
+async fn sim(port: u16, control_port: u16, accounts: Option<&Path>) -> Result<Finished> {
     let config = match accounts {
         Some(path) => SimConfig::from_accounts_file(path)?,
         None => SimConfig::demo(),
     };
-    let sim = Simulator::start(config, port).await?;
-    eprintln!(
-        "{}",
-        serde_json::json!({"level": "info", "source": "sim", "message": format!("Dotdigital simulator listening on http://{}", sim.addr())})
-    );
-    println!("http://{}", sim.addr());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    dotdigital_sim::serve_until_interrupted(config, port, control_port).await?;
     Ok(Finished::AllOk)
 }
 

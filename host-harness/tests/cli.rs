@@ -224,3 +224,41 @@ fn a_password_of_the_wrong_type_is_not_echoed() {
     assert!(stderr.contains("api_password"), "{stderr}");
     assert!(!stderr.contains("987654321"), "{stderr}");
 }
+
+/// One `Connection: close` GET over a plain socket; the status and the body.
+fn http_get(base: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let authority = base.strip_prefix("http://").expect("an http:// address");
+    let mut stream = std::net::TcpStream::connect(authority).expect("the address accepts connections");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: r1-api.dotdigital.com\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    (status, reply.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+}
+
+#[test]
+fn sim_prints_its_api_and_control_addresses_on_one_line() {
+    use std::io::{BufRead, BufReader};
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sim =
+        Running(Command::new(BIN).arg("sim").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("sim starts"));
+    let mut line = String::new();
+    BufReader::new(sim.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addresses: Value = serde_json::from_str(&line).expect("the first stdout line is JSON");
+    let (api, control) = (addresses["api"].as_str().unwrap(), addresses["control"].as_str().unwrap());
+    assert_ne!(api, control);
+
+    let (status, body) = http_get(control, "/_sim/accounts");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("demo@apiconnector.com"), "{body}");
+    let (status, body) = http_get(api, "/_sim/accounts");
+    assert_eq!(status, 401, "not served on the Dotdigital port");
+    assert!(!body.contains("demo@apiconnector.com"), "{body}");
+}

@@ -1,24 +1,13 @@
-//! Triggered campaigns (v2): `POST /v2/email/triggered-campaign` records a send in the outbox,
-//! `/batch` does the same per item, and `GET /v2/campaigns/{id}` describes a campaign.
+//! Triggered campaigns (v2), as methods on the account: `POST /v2/email/triggered-campaign`
+//! records a send in the outbox, `/batch` does the same per item, and `GET /v2/campaigns/{id}`
+//! describes a campaign.
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::errors::V2Error;
-use super::identifiers::is_valid_email;
-use super::message::{decode_segment, SimResponse};
-use super::state::SimState;
-
-/// One triggered-campaign email the simulator "sent".
-#[derive(Clone, Debug, Serialize)]
-pub struct Send {
-    pub account_id: i64,
-    pub campaign_id: u32,
-    pub to_addresses: Vec<String>,
-    pub personalization_values: Vec<(String, String)>,
-    /// Milliseconds since the simulator started.
-    pub at_ms: u64,
-}
+use crate::errors::V2Error;
+use crate::message::{decode_segment, SimResponse};
+use crate::model::{is_valid_email, Send};
+use crate::state::AccountState;
 
 /// A send request that passed validation; the campaign is not checked yet.
 struct SendRequest {
@@ -105,83 +94,81 @@ fn addresses(value: Option<&Value>, field: &str, required: bool) -> Result<Vec<S
         .collect()
 }
 
-/// Validates and records one send; the v2 error otherwise.
-fn send_one(state: &mut SimState, account: usize, at_ms: u64, value: &Value) -> Result<(), V2Error> {
-    let request = read_send(value).map_err(|what| V2Error::parameter_invalid(&what))?;
-    let account = &state.accounts[account].account;
-    if !account.campaigns.contains(&request.campaign_id) {
-        return Err(campaign_not_found());
-    }
-    state.outbox.push(Send {
-        account_id: account.id,
-        campaign_id: request.campaign_id,
-        to_addresses: request.to_addresses,
-        personalization_values: request.personalization_values,
-        at_ms,
-    });
-    Ok(())
-}
-
 fn parse_body(body: &[u8]) -> Result<Value, V2Error> {
     serde_json::from_slice(body).map_err(|_| V2Error::parameter_invalid("The request body is not valid JSON"))
 }
 
-/// `POST /v2/email/triggered-campaign`: `200` with an empty body once recorded.
-pub(crate) fn send_triggered(
-    state: &mut SimState,
-    account: usize,
-    at_ms: u64,
-    body: &[u8],
-) -> Result<SimResponse, V2Error> {
-    let value = parse_body(body)?;
-    send_one(state, account, at_ms, &value)?;
-    Ok(SimResponse::empty(200))
-}
-
-/// `POST /v2/email/triggered-campaign/batch`: `200 [{index, failureCode?, failureReason?}]`.
-pub(crate) fn send_batch(
-    state: &mut SimState,
-    account: usize,
-    at_ms: u64,
-    body: &[u8],
-) -> Result<SimResponse, V2Error> {
-    let Value::Array(items) = parse_body(body)? else {
-        return Err(V2Error::parameter_invalid("The request body must be a JSON array of sends"));
-    };
-    if items.is_empty() {
-        return Err(V2Error::parameter_invalid("The request body must hold at least one send"));
-    }
-    let results: Vec<Value> = items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| match send_one(state, account, at_ms, item) {
-            Ok(()) => json!({ "index": index }),
-            Err(error) => {
-                let code = error.message.rsplit(' ').next().unwrap_or_default().to_string();
-                json!({ "index": index, "failureCode": code, "failureReason": error.message })
-            }
+impl AccountState {
+    /// Validates one send against this account; the v2 error otherwise.
+    fn triggered_send(&self, at_ms: u64, value: &Value) -> Result<Send, V2Error> {
+        let request = read_send(value).map_err(|what| V2Error::parameter_invalid(&what))?;
+        if !self.account.campaigns.contains(&request.campaign_id) {
+            return Err(campaign_not_found());
+        }
+        Ok(Send {
+            account_id: self.account.id,
+            campaign_id: request.campaign_id,
+            to_addresses: request.to_addresses,
+            personalization_values: request.personalization_values,
+            at_ms,
         })
-        .collect();
-    Ok(SimResponse::json(200, &Value::Array(results)))
-}
-
-/// `GET /v2/campaigns/{id}`: a small `ApiCampaign` for a campaign that exists.
-pub(crate) fn get_campaign(state: &SimState, account: usize, raw_id: &str) -> Result<SimResponse, V2Error> {
-    let id = decode_segment(raw_id)
-        .and_then(|id| id.parse::<u32>().ok())
-        .ok_or_else(|| V2Error::parameter_invalid("The campaign id must be a positive integer"))?;
-    let account = &state.accounts[account].account;
-    if !account.campaigns.contains(&id) {
-        return Err(campaign_not_found());
     }
-    Ok(SimResponse::json(
-        200,
-        &json!({
-            "id": id,
-            "name": format!("Triggered campaign {id}"),
-            "subject": format!("A message from {}", account.name),
-            "fromName": account.name,
-            "status": "Sent",
-        }),
-    ))
+
+    /// `POST /v2/email/triggered-campaign`: `200` with an empty body once put in the outbox.
+    pub(crate) fn send_triggered(
+        &self,
+        at_ms: u64,
+        body: &[u8],
+        outbox: &mut Vec<Send>,
+    ) -> Result<SimResponse, V2Error> {
+        let value = parse_body(body)?;
+        outbox.push(self.triggered_send(at_ms, &value)?);
+        Ok(SimResponse::empty(200))
+    }
+
+    /// `POST /v2/email/triggered-campaign/batch`: `200 [{index, failureCode?, failureReason?}]`.
+    pub(crate) fn send_batch(&self, at_ms: u64, body: &[u8], outbox: &mut Vec<Send>) -> Result<SimResponse, V2Error> {
+        let Value::Array(items) = parse_body(body)? else {
+            return Err(V2Error::parameter_invalid("The request body must be a JSON array of sends"));
+        };
+        if items.is_empty() {
+            return Err(V2Error::parameter_invalid("The request body must hold at least one send"));
+        }
+        let results: Vec<Value> = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match self.triggered_send(at_ms, item) {
+                Ok(send) => {
+                    outbox.push(send);
+                    json!({ "index": index })
+                }
+                Err(error) => {
+                    let code = error.message.rsplit(' ').next().unwrap_or_default().to_string();
+                    json!({ "index": index, "failureCode": code, "failureReason": error.message })
+                }
+            })
+            .collect();
+        Ok(SimResponse::json(200, &Value::Array(results)))
+    }
+
+    /// `GET /v2/campaigns/{id}`: a small `ApiCampaign` for a campaign that exists.
+    pub(crate) fn get_campaign(&self, raw_id: &str) -> Result<SimResponse, V2Error> {
+        let id = decode_segment(raw_id)
+            .and_then(|id| id.parse::<u32>().ok())
+            .ok_or_else(|| V2Error::parameter_invalid("The campaign id must be a positive integer"))?;
+        let account = &self.account;
+        if !account.campaigns.contains(&id) {
+            return Err(campaign_not_found());
+        }
+        Ok(SimResponse::json(
+            200,
+            &json!({
+                "id": id,
+                "name": format!("Triggered campaign {id}"),
+                "subject": format!("A message from {}", account.name),
+                "fromName": account.name,
+                "status": "Sent",
+            }),
+        ))
+    }
 }

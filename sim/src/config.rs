@@ -1,17 +1,16 @@
 //! What a simulator run is configured with: the accounts it knows, its rate limits and the
 //! validation choices where Dotdigital's behaviour is not published (API.md §9 **[cfg]**).
+//! Accounts are parsed into the typed model once, here; a bad one is refused naming its field.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use serde::{Deserialize, Serialize};
 
-use super::access::{Area, REGIONS};
-use super::contact_body::is_valid_data_field_name;
+use crate::model::{is_valid_data_field_name, Region, SimAccount};
 
-/// Everything [`super::Simulator::start`] needs.
+/// Everything [`crate::Simulator::start`] needs.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub accounts: Vec<SimAccount>,
@@ -20,31 +19,6 @@ pub struct SimConfig {
     pub unknown_data_field: UnknownDataField,
     /// Longest string a contact data field may hold (the docs example says 256).
     pub max_string_length: usize,
-}
-
-/// One Dotdigital account and the API user that reaches it.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimAccount {
-    pub id: i64,
-    pub name: String,
-    pub api_user: String,
-    pub api_password: String,
-    /// `r1`, `r2` or `r3`: the only API host this account answers on.
-    #[serde(default = "default_region")]
-    pub region: String,
-    /// Triggered campaigns that exist.
-    #[serde(default)]
-    pub campaigns: Vec<u32>,
-    /// Address books (lists) that exist.
-    #[serde(default)]
-    pub lists: Vec<u32>,
-    /// Contact data fields that exist; names compare case-insensitively.
-    #[serde(default)]
-    pub data_fields: Vec<String>,
-    /// Areas the API user lacks: `contacts`, `insight-data`, `triggered-campaigns` (403).
-    #[serde(default)]
-    pub denied_areas: Vec<String>,
 }
 
 /// How a contact PATCH naming an unknown data field is answered.
@@ -104,12 +78,12 @@ const DEMO_DATA_FIELDS: [&str; 7] =
 impl SimConfig {
     /// Two demo accounts (r1 and r2) with campaign 9001, list 123456 and the usual data fields.
     pub fn demo() -> SimConfig {
-        let demo_account = |id, name: &str, api_user: &str, api_password: &str, region: &str| SimAccount {
+        let demo_account = |id, name: &str, api_user: &str, api_password: &str, region: Region| SimAccount {
             id,
             name: name.to_string(),
             api_user: api_user.to_string(),
             api_password: api_password.to_string(),
-            region: region.to_string(),
+            region,
             campaigns: vec![9001],
             lists: vec![123456],
             data_fields: DEMO_DATA_FIELDS.iter().map(|f| f.to_string()).collect(),
@@ -117,8 +91,14 @@ impl SimConfig {
         };
         SimConfig {
             accounts: vec![
-                demo_account(4711, "Acme Retail (demo)", "demo@apiconnector.com", "demo-password", "r1"),
-                demo_account(4712, "Acme North America (demo)", "demo-r2@apiconnector.com", "demo-r2-password", "r2"),
+                demo_account(4711, "Acme Retail (demo)", "demo@apiconnector.com", "demo-password", Region::R1),
+                demo_account(
+                    4712,
+                    "Acme North America (demo)",
+                    "demo-r2@apiconnector.com",
+                    "demo-r2-password",
+                    Region::R2,
+                ),
             ],
             rate_limit: RateLimitConfig::default(),
             unknown_data_field: UnknownDataField::Reject,
@@ -147,11 +127,8 @@ impl Default for SimConfig {
     }
 }
 
-fn default_region() -> String {
-    "r1".to_string()
-}
-
-/// Refuses account sets the simulator could not serve unambiguously.
+/// Refuses account sets the simulator could not serve unambiguously (region and areas are
+/// already typed).
 pub(crate) fn check_accounts(accounts: &[SimAccount]) -> anyhow::Result<()> {
     if accounts.is_empty() {
         bail!("at least one account is needed");
@@ -165,14 +142,6 @@ pub(crate) fn check_accounts(accounts: &[SimAccount]) -> anyhow::Result<()> {
         }
         if !users.insert(account.api_user.to_ascii_lowercase()) {
             bail!("{who}: the api_user is used twice");
-        }
-        if !REGIONS.contains(&account.region.as_str()) {
-            bail!("{who}: region must be one of r1, r2, r3, not {:?}", account.region);
-        }
-        for area in &account.denied_areas {
-            if Area::parse(area).is_none() {
-                bail!("{who}: denied_areas may hold contacts, insight-data, triggered-campaigns, not {area:?}");
-            }
         }
         for field in &account.data_fields {
             if !is_valid_data_field_name(field) {

@@ -3,16 +3,24 @@
 
 use serde_json::{Map, Value};
 
-use super::config::UnknownDataField;
-use super::errors::V3Error;
-use super::identifiers::{is_valid_email, is_valid_mobile_number};
+use crate::config::UnknownDataField;
+use crate::errors::V3Error;
+use crate::model::{
+    is_valid_data_field_name, is_valid_email, is_valid_mobile_number, ChannelStatus, EmailType, OptInType,
+};
+
+/// The run-wide choices a PATCH body is checked against (from [`crate::SimConfig`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ContactPolicy {
+    pub unknown_data_field: UnknownDataField,
+    pub max_string_length: usize,
+}
 
 /// What the account allows a PATCH to name.
 pub(crate) struct ContactRules<'a> {
     pub data_fields: &'a [String],
     pub lists: &'a [u32],
-    pub unknown_data_field: UnknownDataField,
-    pub max_string_length: usize,
+    pub policy: ContactPolicy,
 }
 
 /// A PATCH body after validation; `None` means "not sent, leave alone".
@@ -24,34 +32,37 @@ pub(crate) struct ContactPatch {
     pub data_fields: Vec<(String, Value)>,
     /// Names (upper-cased) to create in the account first ([`UnknownDataField::AutoCreate`]).
     pub new_data_fields: Vec<String>,
-    pub email_type: Option<&'static str>,
-    pub opt_in_type: Option<&'static str>,
-    pub email_status: Option<&'static str>,
-    pub sms_status: Option<&'static str>,
-    pub whatsapp_status: Option<&'static str>,
+    pub email_type: Option<EmailType>,
+    pub opt_in_type: Option<OptInType>,
+    pub email_status: Option<ChannelStatus>,
+    pub sms_status: Option<ChannelStatus>,
+    pub whatsapp_status: Option<ChannelStatus>,
     pub lists: Vec<u32>,
 }
 
-/// Request spelling → read spelling (API.md §4: accept any casing, emit the read casing).
-const EMAIL_TYPES: [(&str, &str); 2] = [("plainText", "PlainText"), ("html", "Html")];
-const OPT_IN_TYPES: [(&str, &str); 4] =
-    [("unknown", "Unknown"), ("single", "Single"), ("double", "Double"), ("verifiedDouble", "VerifiedDouble")];
-const EMAIL_STATUSES: [(&str, &str); 3] =
-    [("subscribed", "subscribed"), ("unsubscribed", "unsubscribed"), ("suppressed", "suppressed")];
-const CHANNEL_STATUSES: [(&str, &str); 4] = [
-    ("noSubscription", "noSubscription"),
-    ("subscribed", "subscribed"),
-    ("unsubscribed", "unsubscribed"),
-    ("suppressed", "suppressed"),
+/// Request spelling → value (API.md §4: accept any casing; the model emits the read casing).
+const EMAIL_TYPES: [(&str, EmailType); 2] = [("plainText", EmailType::PlainText), ("html", EmailType::Html)];
+const OPT_IN_TYPES: [(&str, OptInType); 4] = [
+    ("unknown", OptInType::Unknown),
+    ("single", OptInType::Single),
+    ("double", OptInType::Double),
+    ("verifiedDouble", OptInType::VerifiedDouble),
+];
+/// A PATCH cannot ask for `noSubscription` on the email channel.
+const EMAIL_STATUSES: [(&str, ChannelStatus); 3] = [
+    ("subscribed", ChannelStatus::Subscribed),
+    ("unsubscribed", ChannelStatus::Unsubscribed),
+    ("suppressed", ChannelStatus::Suppressed),
+];
+const CHANNEL_STATUSES: [(&str, ChannelStatus); 4] = [
+    ("noSubscription", ChannelStatus::NoSubscription),
+    ("subscribed", ChannelStatus::Subscribed),
+    ("unsubscribed", ChannelStatus::Unsubscribed),
+    ("suppressed", ChannelStatus::Suppressed),
 ];
 
 const TOP_LEVEL_KEYS: [&str; 7] =
     ["identifiers", "dataFields", "channelProperties", "lists", "preferences", "consentRecords", "matchIdentifier"];
-
-/// `[A-Za-z0-9_-]{1,20}`, as Dotdigital's data-field API requires.
-pub(crate) fn is_valid_data_field_name(name: &str) -> bool {
-    (1..=20).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
 
 /// Parses and validates the whole body, reporting every problem at once.
 pub(crate) fn parse_contact_patch(body: &[u8], rules: &ContactRules) -> Result<ContactPatch, V3Error> {
@@ -144,10 +155,13 @@ impl PatchReader<'_> {
                 continue;
             }
             match value {
-                Value::String(s) if s.chars().count() > self.rules.max_string_length => {
+                Value::String(s) if s.chars().count() > self.rules.policy.max_string_length => {
                     self.problem(
                         &item,
-                        format!("The value for '{name}' cannot exceed {} characters", self.rules.max_string_length),
+                        format!(
+                            "The value for '{name}' cannot exceed {} characters",
+                            self.rules.policy.max_string_length
+                        ),
                     );
                     continue;
                 }
@@ -158,7 +172,7 @@ impl PatchReader<'_> {
                 _ => {}
             }
             let known = self.rules.data_fields.iter().find(|f| f.eq_ignore_ascii_case(name));
-            let canonical = match (known, self.rules.unknown_data_field) {
+            let canonical = match (known, self.rules.policy.unknown_data_field) {
                 (Some(existing), _) => existing.clone(),
                 (None, UnknownDataField::AutoCreate) => {
                     let created = name.to_ascii_uppercase();
@@ -225,7 +239,7 @@ impl PatchReader<'_> {
         }
     }
 
-    fn read_status_only(&mut self, value: &Value, item: &str) -> Option<&'static str> {
+    fn read_status_only(&mut self, value: &Value, item: &str) -> Option<ChannelStatus> {
         let channel = self.object(value, item)?;
         let mut status = None;
         for (key, value) in channel {
@@ -304,7 +318,7 @@ impl PatchReader<'_> {
         object
     }
 
-    fn enum_value(&mut self, value: &Value, item: &str, table: &[(&str, &'static str)]) -> Option<&'static str> {
+    fn enum_value<T: Copy>(&mut self, value: &Value, item: &str, table: &[(&str, T)]) -> Option<T> {
         let found = value
             .as_str()
             .and_then(|s| table.iter().find(|(request, _)| request.eq_ignore_ascii_case(s)))

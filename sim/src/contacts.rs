@@ -1,138 +1,14 @@
-//! Contacts v3: the contact book of one account, `PATCH /contacts/v3/{identifier}/{value}`
-//! (create-or-update with merge options) and `GET` on the same path.
+//! Contacts v3 handlers: `PATCH /contacts/v3/{identifier}/{value}` (create-or-update with merge
+//! options) and `GET` on the same path, as methods on the account.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use serde_json::Value;
 
-use serde_json::{json, Map, Value};
-
-use super::clock::iso_now;
-use super::config::SimAccount;
-use super::contact_body::{parse_contact_patch, ContactPatch, ContactRules};
-use super::errors::V3Error;
-use super::identifiers::{country_of_mobile, ContactKey};
-use super::message::SimResponse;
-use super::state::SimState;
-
-/// The first contact id handed out; later ones count up across all accounts.
-pub(crate) const FIRST_CONTACT_ID: i64 = 40_000_001;
-
-#[derive(Clone, Debug)]
-pub(crate) struct Contact {
-    pub id: i64,
-    pub email: Option<String>,
-    pub mobile_number: Option<String>,
-    pub created: String,
-    pub updated: String,
-    /// Canonical field name → value; a cleared field stays as `Null`.
-    pub data_fields: BTreeMap<String, Value>,
-    pub email_type: &'static str,
-    pub opt_in_type: &'static str,
-    pub email_status: &'static str,
-    pub sms_status: &'static str,
-    pub whatsapp_status: Option<&'static str>,
-    pub lists: BTreeSet<u32>,
-}
-
-impl Contact {
-    /// The contact-level status: the email channel's when there is an email, else the SMS one.
-    fn status(&self) -> &'static str {
-        let channel = if self.email.is_some() { self.email_status } else { self.sms_status };
-        match channel {
-            "subscribed" | "unsubscribed" | "pendingOptIn" | "suppressed" | "noSubscription" => channel,
-            _ => "suppressed",
-        }
-    }
-
-    /// The contact as `GET /contacts/v3/…` returns it.
-    pub(crate) fn to_json(&self, account: &SimAccount) -> Value {
-        let mut identifiers = Map::new();
-        if let Some(email) = &self.email {
-            identifiers.insert("email".into(), json!(email));
-        }
-        if let Some(number) = &self.mobile_number {
-            identifiers.insert("mobileNumber".into(), json!(number));
-        }
-        let mut channels = Map::new();
-        if self.email.is_some() {
-            channels.insert(
-                "email".into(),
-                json!({ "emailType": self.email_type, "optInType": self.opt_in_type, "status": self.email_status }),
-            );
-        }
-        if let Some(number) = &self.mobile_number {
-            channels
-                .insert("sms".into(), json!({ "countryCode": country_of_mobile(number), "status": self.sms_status }));
-        }
-        if let Some(status) = self.whatsapp_status {
-            channels.insert("whatsApp".into(), json!({ "status": status }));
-        }
-        let lists: Vec<Value> = self
-            .lists
-            .iter()
-            .filter(|id| account.lists.contains(id))
-            .map(|id| json!({ "id": id, "name": format!("List {id}"), "status": "subscribed" }))
-            .collect();
-        json!({
-            "contactId": self.id,
-            "status": self.status(),
-            "created": self.created,
-            "updated": self.updated,
-            "identifiers": identifiers,
-            "dataFields": self.data_fields,
-            "channelProperties": channels,
-            "lists": lists,
-        })
-    }
-}
-
-/// One account's contacts, indexed by every identifier.
-#[derive(Default)]
-pub(crate) struct ContactBook {
-    by_id: BTreeMap<i64, Contact>,
-    by_email: HashMap<String, i64>,
-    by_mobile_number: HashMap<String, i64>,
-}
-
-impl ContactBook {
-    pub(crate) fn id_of(&self, key: &ContactKey) -> Option<i64> {
-        match key {
-            ContactKey::Email(email) => self.by_email.get(&email.to_ascii_lowercase()).copied(),
-            ContactKey::MobileNumber(number) => self.by_mobile_number.get(number).copied(),
-            ContactKey::ContactId(id) => self.by_id.contains_key(id).then_some(*id),
-        }
-    }
-
-    pub(crate) fn get(&self, id: i64) -> Option<&Contact> {
-        self.by_id.get(&id)
-    }
-
-    pub(crate) fn find(&self, key: &ContactKey) -> Option<&Contact> {
-        self.id_of(key).and_then(|id| self.by_id.get(&id))
-    }
-
-    pub(crate) fn all(&self) -> impl Iterator<Item = &Contact> {
-        self.by_id.values()
-    }
-
-    /// Stores a new or changed contact and re-indexes its identifiers.
-    fn store(&mut self, contact: Contact) {
-        if let Some(old) = self.by_id.get(&contact.id) {
-            if let Some(email) = &old.email {
-                self.by_email.remove(email);
-            }
-            if let Some(number) = &old.mobile_number {
-                self.by_mobile_number.remove(number);
-            }
-        }
-        if let Some(email) = &contact.email {
-            self.by_email.insert(email.clone(), contact.id);
-        }
-        if let Some(number) = &contact.mobile_number {
-            self.by_mobile_number.insert(number.clone(), contact.id);
-        }
-        self.by_id.insert(contact.id, contact);
-    }
-}
+use crate::clock::iso_now;
+use crate::contact_body::{parse_contact_patch, ContactPatch, ContactPolicy, ContactRules};
+use crate::errors::{contact_not_found, V3Error};
+use crate::message::SimResponse;
+use crate::model::{ChannelStatus, Contact, ContactBook, ContactKey, OptInType};
+use crate::state::AccountState;
 
 /// `merge-option` of a PATCH (API.md §3b).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,77 +50,62 @@ fn invalid_id(description: String) -> V3Error {
     V3Error::new(400, "contacts:invalidId", &description)
 }
 
-pub(crate) fn contact_not_found(service: &str, key: &ContactKey) -> V3Error {
-    V3Error::new(404, &format!("{service}:contactNotFound"), "The following contacts could not be found")
-        .detail(&key.value(), &format!("Not found using the identifier '{}'", key.identifier()))
-}
-
-/// `GET /contacts/v3/{identifier}/{value}`.
-pub(crate) fn get_contact(
-    state: &SimState,
-    account: usize,
-    identifier: &str,
-    value: &str,
-) -> Result<SimResponse, V3Error> {
-    let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
-    let account = &state.accounts[account];
-    let contact = account.contacts.find(&key).ok_or_else(|| contact_not_found("contacts", &key))?;
-    Ok(SimResponse::json(200, &contact.to_json(&account.account)))
-}
-
-/// `PATCH /contacts/v3/{identifier}/{value}?merge-option=…`: 201 + contact when created,
-/// 200 + contact when updated.
-pub(crate) fn patch_contact(
-    state: &mut SimState,
-    account: usize,
-    identifier: &str,
-    value: &str,
-    merge_option: Option<&str>,
-    body: &[u8],
-) -> Result<SimResponse, V3Error> {
-    let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
-    let merge = MergeOption::parse(merge_option)?;
-    let SimState { accounts, next_contact_id, unknown_data_field, max_string_length, .. } = state;
-    let account = &mut accounts[account];
-    let rules = ContactRules {
-        data_fields: &account.account.data_fields,
-        lists: &account.account.lists,
-        unknown_data_field: *unknown_data_field,
-        max_string_length: *max_string_length,
-    };
-    let mut patch = parse_contact_patch(body, &rules)?;
-    if patch.email.is_none() {
-        if let ContactKey::Email(email) = &key {
-            patch.email = Some(email.clone());
-        }
-    }
-    if patch.mobile_number.is_none() {
-        if let ContactKey::MobileNumber(number) = &key {
-            patch.mobile_number = Some(number.clone());
-        }
+impl AccountState {
+    /// `GET /contacts/v3/{identifier}/{value}`.
+    pub(crate) fn get_contact(&self, identifier: &str, value: &str) -> Result<SimResponse, V3Error> {
+        let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
+        let contact = self.contacts.find(&key).ok_or_else(|| contact_not_found("contacts", &key))?;
+        Ok(SimResponse::json(200, &contact.to_json(&self.account)))
     }
 
-    let existing = account.contacts.id_of(&key);
-    if existing.is_none() && matches!(key, ContactKey::ContactId(_)) {
-        return Err(contact_not_found("contacts", &key));
-    }
-    reject_identifier_clash(&account.contacts, existing, &patch)?;
-
-    account.account.data_fields.extend(patch.new_data_fields.iter().cloned());
-    let now = iso_now();
-    let (mut contact, created) = match existing.and_then(|id| account.contacts.get(id)) {
-        Some(contact) => (contact.clone(), false),
-        None => {
-            let id = *next_contact_id;
-            *next_contact_id += 1;
-            (new_contact(id, &now), true)
+    /// `PATCH /contacts/v3/{identifier}/{value}?merge-option=…`: 201 + contact when created,
+    /// 200 + contact when updated. A new contact takes the next id of the whole simulator.
+    pub(crate) fn upsert_contact(
+        &mut self,
+        identifier: &str,
+        value: &str,
+        merge_option: Option<&str>,
+        body: &[u8],
+        policy: ContactPolicy,
+        next_contact_id: &mut i64,
+    ) -> Result<SimResponse, V3Error> {
+        let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
+        let merge = MergeOption::parse(merge_option)?;
+        let rules = ContactRules { data_fields: &self.account.data_fields, lists: &self.account.lists, policy };
+        let mut patch = parse_contact_patch(body, &rules)?;
+        if patch.email.is_none() {
+            if let ContactKey::Email(email) = &key {
+                patch.email = Some(email.clone());
+            }
         }
-    };
-    apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge });
-    contact.updated = now;
-    let body = contact.to_json(&account.account);
-    account.contacts.store(contact);
-    Ok(SimResponse::json(if created { 201 } else { 200 }, &body))
+        if patch.mobile_number.is_none() {
+            if let ContactKey::MobileNumber(number) = &key {
+                patch.mobile_number = Some(number.clone());
+            }
+        }
+
+        let existing = self.contacts.id_of(&key);
+        if existing.is_none() && matches!(key, ContactKey::ContactId(_)) {
+            return Err(contact_not_found("contacts", &key));
+        }
+        reject_identifier_clash(&self.contacts, existing, &patch)?;
+
+        self.account.data_fields.extend(patch.new_data_fields.iter().cloned());
+        let now = iso_now();
+        let (mut contact, created) = match existing.and_then(|id| self.contacts.get(id)) {
+            Some(contact) => (contact.clone(), false),
+            None => {
+                let id = *next_contact_id;
+                *next_contact_id += 1;
+                (Contact::new(id, &now), true)
+            }
+        };
+        apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge });
+        contact.updated = now;
+        let body = contact.to_json(&self.account);
+        self.contacts.store(contact);
+        Ok(SimResponse::json(if created { 201 } else { 200 }, &body))
+    }
 }
 
 /// 409 when an identifier the body (or path) asks for belongs to another contact.
@@ -267,24 +128,6 @@ fn reject_identifier_clash(book: &ContactBook, matched: Option<i64>, patch: &Con
         }
     }
     Ok(())
-}
-
-/// A contact before its first PATCH is applied: no subscription until the request gives one.
-fn new_contact(id: i64, now: &str) -> Contact {
-    Contact {
-        id,
-        email: None,
-        mobile_number: None,
-        created: now.to_string(),
-        updated: now.to_string(),
-        data_fields: BTreeMap::new(),
-        email_type: "Html",
-        opt_in_type: "Unknown",
-        email_status: "noSubscription",
-        sms_status: "noSubscription",
-        whatsapp_status: None,
-        lists: BTreeSet::new(),
-    }
 }
 
 /// Changes only what the patch sends; merge options govern data fields and identifiers.
@@ -318,7 +161,11 @@ fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption) 
     if let Some(status) = patch.email_status {
         // Verified double opt-in sends a confirmation first (contacts-v3 spec).
         contact.email_status =
-            if status == "subscribed" && contact.opt_in_type == "VerifiedDouble" { "pendingOptIn" } else { status };
+            if status == ChannelStatus::Subscribed && contact.opt_in_type == OptInType::VerifiedDouble {
+                ChannelStatus::PendingOptIn
+            } else {
+                status
+            };
     }
     if let Some(status) = patch.sms_status {
         contact.sms_status = status;

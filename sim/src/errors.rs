@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::message::SimResponse;
+use crate::message::SimResponse;
+use crate::model::ContactKey;
 
 /// Which error format a path gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +107,12 @@ impl From<V3Error> for SimResponse {
     fn from(error: V3Error) -> SimResponse {
         SimResponse::json(error.status, &error.to_json())
     }
+}
+
+/// No contact matches the identifier; `service` is `contacts` or `insightData`.
+pub(crate) fn contact_not_found(service: &str, key: &ContactKey) -> V3Error {
+    V3Error::new(404, &format!("{service}:contactNotFound"), "The following contacts could not be found")
+        .detail(&key.value(), &format!("Not found using the identifier '{}'", key.identifier()))
 }
 
 /// Bad or missing credentials: v2 carries Dotdigital's text, v3 has no body.

@@ -1,80 +1,16 @@
-//! Insight data v3: one account's collections and contact-owned records, the single-record
-//! `PUT`/`GET`/`DELETE`, and collection create, list and schema.
-
-use std::collections::BTreeMap;
+//! Insight data v3 handlers, as methods on the account: the single-record `PUT`/`GET`/`DELETE`
+//! and collection create, list and schema.
 
 use serde_json::{json, Value};
 
-use super::clock::iso_now;
-use super::contacts::contact_not_found;
-use super::errors::V3Error;
-use super::identifiers::ContactKey;
-use super::message::{decode_segment, SimResponse};
-use super::schema::{RecordProblem, Schema};
-use super::state::{AccountState, SimState};
+use crate::clock::iso_now;
+use crate::errors::{contact_not_found, V3Error};
+use crate::message::{decode_segment, SimResponse};
+use crate::model::{Collection, CollectionScope, CollectionType, ContactKey, InsightRecord, RecordProblem};
+use crate::state::AccountState;
 
 /// Collections an account may hold; one more gets `412` (API.md §4).
 pub(crate) const MAX_COLLECTIONS: usize = 1000;
-
-const COLLECTION_SCOPES: [&str; 2] = ["account", "contact"];
-const COLLECTION_TYPES: [&str; 10] = [
-    "cartInsight",
-    "catalog",
-    "consentInsight",
-    "custom",
-    "easyEditorExtensions",
-    "nostoEmailCampaigns",
-    "orders",
-    "productCategories",
-    "webInsight",
-    "wishList",
-];
-
-#[derive(Default)]
-pub(crate) struct InsightStore {
-    /// By exact name: collection names are matched case-sensitively.
-    pub collections: BTreeMap<String, Collection>,
-    /// Every type conflict a PUT was refused for, in order.
-    pub schema_conflicts: Vec<String>,
-}
-
-pub(crate) struct Collection {
-    pub name: String,
-    pub scope: &'static str,
-    pub kind: &'static str,
-    pub records: BTreeMap<String, InsightRecord>,
-    pub schema: Schema,
-}
-
-impl Collection {
-    pub(crate) fn summary_json(&self) -> Value {
-        json!({
-            "collectionName": self.name,
-            "collectionType": self.kind,
-            "collectionScope": self.scope,
-            "recordCount": self.records.len(),
-        })
-    }
-}
-
-pub(crate) struct InsightRecord {
-    pub key: String,
-    pub json: Value,
-    pub created: String,
-    pub updated: String,
-    pub owner_contact_id: Option<i64>,
-}
-
-impl InsightRecord {
-    pub(crate) fn to_json(&self) -> Value {
-        let mut record =
-            json!({ "key": self.key, "json": self.json, "created": self.created, "updated": self.updated });
-        if let Some(owner) = self.owner_contact_id {
-            record["ownerContactId"] = json!(owner);
-        }
-        record
-    }
-}
 
 /// `^[-A-Za-z_][-A-Za-z0-9_]{1,255}$`, capped at 255 characters.
 fn is_valid_collection_name(name: &str) -> bool {
@@ -113,191 +49,192 @@ struct RecordAddress {
     key: String,
 }
 
-fn resolve_record(
-    account: &AccountState,
-    identifier: &str,
-    value: &str,
-    collection: &str,
-    key: &str,
-) -> Result<RecordAddress, V3Error> {
-    let collection = collection_name(collection)?;
-    let contact = ContactKey::from_path(identifier, value)
-        .map_err(|description| V3Error::new(400, "insightData:invalidId", &description))?;
-    let key = decode_segment(key)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| V3Error::new(400, "insightData:invalidId", &format!("The recordId value '{key}' is invalid")))?;
-    let contact_id = account.contacts.id_of(&contact).ok_or_else(|| contact_not_found("insightData", &contact))?;
-    if !account.insight.collections.contains_key(&collection) {
-        return Err(collection_not_found(&collection));
-    }
-    Ok(RecordAddress { contact_id, collection, key })
-}
-
-/// `PUT /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}`: the body is the
-/// record itself and replaces any stored one: `201` created, `204` replaced.
-pub(crate) fn put_record(
-    state: &mut SimState,
-    account: usize,
-    path: [&str; 4],
-    body: &[u8],
-) -> Result<SimResponse, V3Error> {
-    let [identifier, value, collection, key] = path;
-    let account = &mut state.accounts[account];
-    let address = resolve_record(account, identifier, value, collection, key)?;
-    let record: Value = serde_json::from_slice(body)
-        .map_err(|e| bad_json("The request JSON is badly formed").detail("body", &e.to_string()))?;
-    let Value::Object(fields) = &record else {
-        return Err(bad_json("The record must be a JSON object").detail(&address.key, "The body is not a JSON object"));
-    };
-    let store = &mut account.insight;
-    let Some(collection) = store.collections.get_mut(&address.collection) else {
-        return Err(collection_not_found(&address.collection));
-    };
-    if collection.scope != "contact" {
-        return Err(V3Error::new(
-            400,
-            "insightData:collectionScopeMismatch",
-            &format!("The collection '{}' is account-scoped; contact records cannot be written to it", collection.name),
-        ));
-    }
-    if let Some(existing) = collection.records.get(&address.key) {
-        if existing.owner_contact_id != Some(address.contact_id) {
-            return Err(V3Error::new(
-                400,
-                "insightData:keyExistsForDifferentContact",
-                &format!(
-                    "The key '{}' already exists in the collection '{}' for a different contact",
-                    address.key, address.collection
-                ),
-            )
-            .detail(&address.key, "KeyExistingForDifferentContact"));
-        }
-    }
-    let own_schema = match collection.schema.check(fields) {
-        Ok(own) => own,
-        Err(problem) => {
-            if let RecordProblem::TypeConflict { .. } = problem {
-                store.schema_conflicts.push(format!("{} (key '{}'): {problem}", address.collection, address.key));
-            }
-            return Err(bad_json(&problem.to_string()).detail(&address.key, &problem.to_string()));
-        }
-    };
-    let now = iso_now();
-    let status = match collection.records.get_mut(&address.key) {
-        Some(existing) => {
-            existing.json = record;
-            existing.updated = now;
-            204
-        }
-        None => {
-            collection.records.insert(
-                address.key.clone(),
-                InsightRecord {
-                    key: address.key,
-                    json: record,
-                    created: now.clone(),
-                    updated: now,
-                    owner_contact_id: Some(address.contact_id),
-                },
-            );
-            201
-        }
-    };
-    collection.schema.absorb(own_schema);
-    Ok(SimResponse::empty(status))
-}
-
-/// `GET` on a record path: `{key, json, created, updated, ownerContactId}`.
-pub(crate) fn get_record(state: &SimState, account: usize, path: [&str; 4]) -> Result<SimResponse, V3Error> {
-    let [identifier, value, collection, key] = path;
-    let account = &state.accounts[account];
-    let address = resolve_record(account, identifier, value, collection, key)?;
-    account
-        .insight
-        .collections
-        .get(&address.collection)
-        .and_then(|c| c.records.get(&address.key))
-        .filter(|r| r.owner_contact_id == Some(address.contact_id))
-        .map(|r| SimResponse::json(200, &r.to_json()))
-        .ok_or_else(|| record_not_found(&address.key, &address.collection))
-}
-
-/// `DELETE` on a record path: `204`.
-pub(crate) fn delete_record(state: &mut SimState, account: usize, path: [&str; 4]) -> Result<SimResponse, V3Error> {
-    let [identifier, value, collection, key] = path;
-    let account = &mut state.accounts[account];
-    let address = resolve_record(account, identifier, value, collection, key)?;
-    let records = account
-        .insight
-        .collections
-        .get_mut(&address.collection)
-        .map(|c| &mut c.records)
-        .ok_or_else(|| collection_not_found(&address.collection))?;
-    match records.get(&address.key) {
-        Some(record) if record.owner_contact_id == Some(address.contact_id) => {
-            records.remove(&address.key);
-            Ok(SimResponse::empty(204))
-        }
-        _ => Err(record_not_found(&address.key, &address.collection)),
-    }
-}
-
-/// `POST /insightData/v3/collections/{name}?collectionScope=…&collectionType=…`: `201` new,
-/// `200` existing, `412` over the cap; no bodies.
-pub(crate) fn create_collection(
-    state: &mut SimState,
-    account: usize,
-    raw_name: &str,
-    scope: Option<&str>,
-    kind: Option<&str>,
-) -> Result<SimResponse, V3Error> {
-    let name = collection_name(raw_name)?;
-    let scope = pick(scope, &COLLECTION_SCOPES, "collectionScope")?;
-    let kind = pick(kind, &COLLECTION_TYPES, "collectionType")?;
-    let collections = &mut state.accounts[account].insight.collections;
-    if collections.contains_key(&name) {
-        return Ok(SimResponse::empty(200));
-    }
-    if collections.len() >= MAX_COLLECTIONS {
-        return Ok(SimResponse::empty(412));
-    }
-    collections
-        .insert(name.clone(), Collection { name, scope, kind, records: BTreeMap::new(), schema: Schema::default() });
-    Ok(SimResponse::empty(201))
-}
-
-/// A required enum query parameter in any casing, returned in the spec's spelling.
-fn pick(value: Option<&str>, allowed: &[&'static str], name: &str) -> Result<&'static str, V3Error> {
+/// A required enum query parameter in any casing.
+fn pick<T: Copy>(
+    value: Option<&str>,
+    allowed: &[T],
+    spelling: fn(T) -> &'static str,
+    name: &str,
+) -> Result<T, V3Error> {
+    let names = || allowed.iter().map(|a| spelling(*a)).collect::<Vec<_>>().join(", ");
     let Some(value) = value else {
         return Err(V3Error::new(
             400,
             "insightData:invalidId",
-            &format!("The query parameter '{name}' is required; allowed: {}", allowed.join(", ")),
+            &format!("The query parameter '{name}' is required; allowed: {}", names()),
         ));
     };
-    allowed.iter().find(|a| a.eq_ignore_ascii_case(value)).copied().ok_or_else(|| {
+    allowed.iter().copied().find(|a| spelling(*a).eq_ignore_ascii_case(value)).ok_or_else(|| {
         V3Error::new(
             400,
             "insightData:invalidId",
-            &format!("The {name} value '{value}' is invalid; allowed: {}", allowed.join(", ")),
+            &format!("The {name} value '{value}' is invalid; allowed: {}", names()),
         )
     })
 }
 
-/// `GET /insightData/v3/collections`.
-pub(crate) fn list_collections(state: &SimState, account: usize) -> SimResponse {
-    let list: Vec<Value> = state.accounts[account].insight.collections.values().map(Collection::summary_json).collect();
-    SimResponse::json(200, &Value::Array(list))
-}
+impl AccountState {
+    fn resolve_record(
+        &self,
+        identifier: &str,
+        value: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<RecordAddress, V3Error> {
+        let collection = collection_name(collection)?;
+        let contact = ContactKey::from_path(identifier, value)
+            .map_err(|description| V3Error::new(400, "insightData:invalidId", &description))?;
+        let key = decode_segment(key).filter(|k| !k.is_empty()).ok_or_else(|| {
+            V3Error::new(400, "insightData:invalidId", &format!("The recordId value '{key}' is invalid"))
+        })?;
+        let contact_id = self.contacts.id_of(&contact).ok_or_else(|| contact_not_found("insightData", &contact))?;
+        if !self.insight.collections.contains_key(&collection) {
+            return Err(collection_not_found(&collection));
+        }
+        Ok(RecordAddress { contact_id, collection, key })
+    }
 
-/// `GET /insightData/v3/collections/{name}/schema`: `{collectionName, collectionType, schema}`,
-/// the schema being the inferred `{path: type}` map.
-pub(crate) fn collection_schema(state: &SimState, account: usize, raw_name: &str) -> Result<SimResponse, V3Error> {
-    let name = collection_name(raw_name)?;
-    let collection =
-        state.accounts[account].insight.collections.get(&name).ok_or_else(|| collection_not_found(&name))?;
-    Ok(SimResponse::json(
-        200,
-        &json!({ "collectionName": collection.name, "collectionType": collection.kind, "schema": collection.schema.to_json() }),
-    ))
+    /// `PUT /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}`: the body is the
+    /// record itself and replaces any stored one: `201` created, `204` replaced.
+    pub(crate) fn put_record(&mut self, path: [&str; 4], body: &[u8]) -> Result<SimResponse, V3Error> {
+        let [identifier, value, collection, key] = path;
+        let address = self.resolve_record(identifier, value, collection, key)?;
+        let record: Value = serde_json::from_slice(body)
+            .map_err(|e| bad_json("The request JSON is badly formed").detail("body", &e.to_string()))?;
+        let Value::Object(fields) = &record else {
+            return Err(
+                bad_json("The record must be a JSON object").detail(&address.key, "The body is not a JSON object")
+            );
+        };
+        let store = &mut self.insight;
+        let Some(collection) = store.collections.get_mut(&address.collection) else {
+            return Err(collection_not_found(&address.collection));
+        };
+        if collection.scope != CollectionScope::Contact {
+            return Err(V3Error::new(
+                400,
+                "insightData:collectionScopeMismatch",
+                &format!(
+                    "The collection '{}' is account-scoped; contact records cannot be written to it",
+                    collection.name
+                ),
+            ));
+        }
+        if let Some(existing) = collection.records.get(&address.key) {
+            if existing.owner_contact_id != Some(address.contact_id) {
+                return Err(V3Error::new(
+                    400,
+                    "insightData:keyExistsForDifferentContact",
+                    &format!(
+                        "The key '{}' already exists in the collection '{}' for a different contact",
+                        address.key, address.collection
+                    ),
+                )
+                .detail(&address.key, "KeyExistingForDifferentContact"));
+            }
+        }
+        let own_schema = match collection.schema.check(fields) {
+            Ok(own) => own,
+            Err(problem) => {
+                if let RecordProblem::TypeConflict { .. } = problem {
+                    store.schema_conflicts.push(format!("{} (key '{}'): {problem}", address.collection, address.key));
+                }
+                return Err(bad_json(&problem.to_string()).detail(&address.key, &problem.to_string()));
+            }
+        };
+        let now = iso_now();
+        let status = match collection.records.get_mut(&address.key) {
+            Some(existing) => {
+                existing.json = record;
+                existing.updated = now;
+                204
+            }
+            None => {
+                collection.records.insert(
+                    address.key.clone(),
+                    InsightRecord {
+                        key: address.key,
+                        json: record,
+                        created: now.clone(),
+                        updated: now,
+                        owner_contact_id: Some(address.contact_id),
+                    },
+                );
+                201
+            }
+        };
+        collection.schema.absorb(own_schema);
+        Ok(SimResponse::empty(status))
+    }
+
+    /// `GET` on a record path: `{key, json, created, updated, ownerContactId}`.
+    pub(crate) fn get_record(&self, path: [&str; 4]) -> Result<SimResponse, V3Error> {
+        let [identifier, value, collection, key] = path;
+        let address = self.resolve_record(identifier, value, collection, key)?;
+        self.insight
+            .collections
+            .get(&address.collection)
+            .and_then(|c| c.records.get(&address.key))
+            .filter(|r| r.owner_contact_id == Some(address.contact_id))
+            .map(|r| SimResponse::json(200, &r.to_json()))
+            .ok_or_else(|| record_not_found(&address.key, &address.collection))
+    }
+
+    /// `DELETE` on a record path: `204`.
+    pub(crate) fn delete_record(&mut self, path: [&str; 4]) -> Result<SimResponse, V3Error> {
+        let [identifier, value, collection, key] = path;
+        let address = self.resolve_record(identifier, value, collection, key)?;
+        let records = self
+            .insight
+            .collections
+            .get_mut(&address.collection)
+            .map(|c| &mut c.records)
+            .ok_or_else(|| collection_not_found(&address.collection))?;
+        match records.get(&address.key) {
+            Some(record) if record.owner_contact_id == Some(address.contact_id) => {
+                records.remove(&address.key);
+                Ok(SimResponse::empty(204))
+            }
+            _ => Err(record_not_found(&address.key, &address.collection)),
+        }
+    }
+
+    /// `POST /insightData/v3/collections/{name}?collectionScope=…&collectionType=…`: `201` new,
+    /// `200` existing, `412` over the cap; no bodies.
+    pub(crate) fn create_collection(
+        &mut self,
+        raw_name: &str,
+        scope: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<SimResponse, V3Error> {
+        let name = collection_name(raw_name)?;
+        let scope = pick(scope, &CollectionScope::ALL, CollectionScope::name, "collectionScope")?;
+        let kind = pick(kind, &CollectionType::ALL, CollectionType::name, "collectionType")?;
+        let collections = &mut self.insight.collections;
+        if collections.contains_key(&name) {
+            return Ok(SimResponse::empty(200));
+        }
+        if collections.len() >= MAX_COLLECTIONS {
+            return Ok(SimResponse::empty(412));
+        }
+        collections.insert(name.clone(), Collection::new(name, scope, kind));
+        Ok(SimResponse::empty(201))
+    }
+
+    /// `GET /insightData/v3/collections`.
+    pub(crate) fn list_collections(&self) -> SimResponse {
+        let list: Vec<Value> = self.insight.collections.values().map(Collection::summary_json).collect();
+        SimResponse::json(200, &Value::Array(list))
+    }
+
+    /// `GET /insightData/v3/collections/{name}/schema`: `{collectionName, collectionType, schema}`,
+    /// the schema being the inferred `{path: type}` map.
+    pub(crate) fn collection_schema(&self, raw_name: &str) -> Result<SimResponse, V3Error> {
+        let name = collection_name(raw_name)?;
+        let collection = self.insight.collections.get(&name).ok_or_else(|| collection_not_found(&name))?;
+        Ok(SimResponse::json(
+            200,
+            &json!({ "collectionName": collection.name, "collectionType": collection.kind.name(), "schema": collection.schema.to_json() }),
+        ))
+    }
 }

@@ -1,5 +1,16 @@
 //! The embedded Dotdigital simulator: an HTTP/1.1 server on loopback that plays Dotdigital for
-//! every endpoint the connector uses, as `dotdigital/API.md` §9 lists it.
+//! every endpoint the connector uses, as `dotdigital/API.md` §9 lists it, and a control API on a
+//! second loopback port. [`Simulator::start`] starts both; [`serve_until_interrupted`] is the
+//! `dotdigital-harness sim` command.
+//!
+//! # Layers
+//!
+//! `model` (regions, areas, accounts, contacts, collections, records, sends) at the bottom;
+//! `config` parses accounts into it once; `state` holds the accounts behind one lock and the
+//! handlers (`accounts`, `contacts`, `insight`, `campaigns`) are methods on its `AccountState`;
+//! `routes` matches a request to a handler after credentials, region, area and rate limits;
+//! `server` (Dotdigital) and `control` (`/_sim/`) are the two listeners over `transport`;
+//! `simulator` is the public handle. Each module imports only from layers below it.
 //!
 //! # Requests
 //!
@@ -63,8 +74,11 @@
 //!   title-cased (`X-Ratelimit-Limit`, `Content-Type`); with `lowercase_headers` they are all
 //!   lower-case. Clients must match names case-insensitively either way. The setting is read per
 //!   connection.
-//! * **Request log**: inspection requests are not logged; `status` 0 means no response was written
-//!   (dropped on purpose, the client went away, or still in flight); bodies are kept up to 1 MiB.
+//! * **Request log**: every request to the Dotdigital port is logged, control API requests are
+//!   not; `status` 0 means no response was written (dropped on purpose, the client went away, or
+//!   still in flight); bodies are kept up to 1 MiB. Secrets are not: the `Authorization` header is
+//!   never kept (`account_id` names the account whose credentials were valid) and
+//!   `x-ddg-integration-token` only as a [`Redacted`] fingerprint (`sha256:` + 16 hex digits).
 //!   `Send::at_ms` and the log's times are milliseconds since the simulator started.
 //! * `reset` keeps accounts and current passwords but restores their configured data fields.
 //!
@@ -86,11 +100,18 @@
 //! `{"delay_after": {"ms": N}}`, `"drop_before"`, `"drop_after"`, `"malformed_after"`,
 //! `{"rate_limited": {"seconds": N}}`, `"api_usage_exceeded"`, `"temporarily_unavailable"`.
 //!
-//! # Inspection API (no auth)
+//! # Control API (its own port, no auth)
 //!
-//! `GET /_sim/accounts` · `GET /_sim/contacts?account=ID` · `GET /_sim/records?account=ID&collection=NAME` ·
-//! `GET /_sim/collections?account=ID` · `GET /_sim/schema?account=ID&collection=NAME` ·
-//! `GET /_sim/schema-conflicts?account=ID` · `GET /_sim/sends` · `GET /_sim/requests` ·
+//! Served on [`Simulator::control_addr`], a loopback port apart from the Dotdigital one, so no
+//! request sent to a Dotdigital host can reach it: on the Dotdigital port `/_sim/…` is an unknown
+//! path like any other (401 without valid credentials, else 404 with the usual not-found body),
+//! and is logged. Control requests are neither logged nor faulted. The `sim` command prints both
+//! addresses as one stdout line: `{"api":"http://127.0.0.1:P","control":"http://127.0.0.1:Q"}`.
+//!
+//! `GET /_sim/accounts` (passwords left out) · `GET /_sim/contacts?account=ID` ·
+//! `GET /_sim/records?account=ID&collection=NAME` · `GET /_sim/collections?account=ID` ·
+//! `GET /_sim/schema?account=ID&collection=NAME` · `GET /_sim/schema-conflicts?account=ID` ·
+//! `GET /_sim/sends` · `GET /_sim/requests` (the request log, redacted as above) ·
 //! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
 
 mod access;
@@ -100,25 +121,30 @@ mod clock;
 mod config;
 mod contact_body;
 mod contacts;
+mod control;
 mod errors;
 mod faults;
-mod identifiers;
 mod insight;
-mod inspect;
 mod limits;
 mod message;
+mod model;
+mod redacted;
 mod request_log;
 mod routes;
-mod schema;
+mod serve;
 mod server;
+mod shared;
 mod simulator;
 mod state;
+mod transport;
 
 #[cfg(test)]
 mod tests;
 
-pub use campaigns::Send;
-pub use config::{RateLimitConfig, ResetMode, SimAccount, SimConfig, UnknownDataField};
+pub use config::{RateLimitConfig, ResetMode, SimConfig, UnknownDataField};
 pub use faults::{Fault, FaultAction};
+pub use model::{Area, Region, Send, SimAccount};
+pub use redacted::Redacted;
 pub use request_log::RequestRecord;
+pub use serve::serve_until_interrupted;
 pub use simulator::Simulator;

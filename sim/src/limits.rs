@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::clock::epoch_seconds;
-use super::config::{RateLimitConfig, ResetMode};
-use super::errors::{api_usage_exceeded, ApiFamily};
-use super::message::SimResponse;
+use crate::clock::epoch_seconds;
+use crate::config::{RateLimitConfig, ResetMode};
+use crate::errors::{api_usage_exceeded, ApiFamily};
+use crate::message::SimResponse;
 
 const HOUR: Duration = Duration::from_secs(3600);
 

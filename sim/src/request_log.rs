@@ -1,7 +1,11 @@
 //! The log of every Dotdigital request the simulator received, in arrival order, for tests that
-//! check what a client sent, when, and how many at once. It never holds credentials.
+//! check what a client sent, when, and how many at once. It never holds a secret: the
+//! `Authorization` header is not kept (`account_id` says whose credentials were valid) and the
+//! integration token only as a [`Redacted`] fingerprint.
 
 use serde::Serialize;
+
+use crate::redacted::Redacted;
 
 /// Longest request body the log keeps; longer ones are cut (the request itself is not).
 pub(crate) const LOGGED_BODY_LIMIT: usize = 1024 * 1024;
@@ -25,7 +29,8 @@ pub struct RequestRecord {
     pub content_length: Option<u64>,
     pub chunked: bool,
     pub user_agent: Option<String>,
-    pub integration_token: Option<String>,
+    /// The `x-ddg-integration-token` header, fingerprinted: compare with [`Redacted::of`].
+    pub integration_token: Option<Redacted>,
     /// The body as text (lossy UTF-8), cut at [`LOGGED_BODY_LIMIT`] bytes.
     pub body: String,
 }

@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
-use super::access::{authenticate, denies, region_of_host, Area};
-use super::errors::{forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
-use super::limits::{self, Admission, Tier};
-use super::message::{SimRequest, SimResponse};
-use super::state::SimState;
-use super::{accounts, campaigns, contacts, insight};
+use crate::access::authenticate;
+use crate::accounts::server_time;
+use crate::errors::{forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
+use crate::limits::{self, Admission, Tier};
+use crate::message::{SimRequest, SimResponse};
+use crate::model::{Area, Region};
+use crate::state::SimState;
 
 /// A request matched to an endpoint; path parts are still percent-encoded.
 enum Route<'a> {
@@ -82,54 +83,61 @@ pub(crate) fn account_id(state: &SimState, request: &SimRequest) -> Option<i64> 
 /// Answers one Dotdigital request. `at_ms` is the time since the simulator started.
 pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -> SimResponse {
     let family = ApiFamily::of_path(&request.path);
-    let Some(index) = authenticate(state.accounts.iter().map(|a| &a.account), request.authorization.as_deref()) else {
+    let SimState { accounts, rate_limit, contact_policy, next_contact_id, outbox, .. } = state;
+    let Some(index) = authenticate(accounts.iter().map(|a| &a.account), request.authorization.as_deref()) else {
         return unauthorized(family);
     };
+    let account = &mut accounts[index];
     let route = Route::parse(&request.method, &request.path);
-    let account = &state.accounts[index].account;
-    let region = region_of_host(&request.host);
-    let region_ok = account.region == region || (matches!(route, Route::AccountInfo) && region == "r1");
+    let region = Region::of_host(&request.host);
+    // account-info answers on r1 for every account: that is how a client finds its region.
+    let region_ok = account.account.region == region || (matches!(route, Route::AccountInfo) && region == Region::R1);
     if !region_ok {
         return forbidden();
     }
-    if Area::of_path(&request.path).is_some_and(|area| denies(account, area)) {
+    if Area::of_path(&request.path).is_some_and(|area| account.account.denies(area)) {
         return forbidden();
     }
 
     let mut rate_headers = Vec::new();
     if route.is_rate_counted() {
         let tier = Tier::of_path(&request.path);
-        match state.accounts[index].usage.admit(tier, &state.rate_limit, Instant::now()) {
-            Admission::Allowed(report) => rate_headers = limits::headers(&report, &state.rate_limit, false),
-            Admission::Throttled(report) => return limits::throttled(family, &report, &state.rate_limit),
+        match account.usage.admit(tier, rate_limit, Instant::now()) {
+            Admission::Allowed(report) => rate_headers = limits::headers(&report, rate_limit, false),
+            Admission::Throttled(report) => return limits::throttled(family, &report, rate_limit),
             Admission::FlatCapped => return limits::flat_capped(),
         }
     }
 
     let response = match route {
-        Route::AccountInfo => accounts::account_info(state, index),
-        Route::ServerTime => accounts::server_time(),
-        Route::GetContact { identifier, value } => answer(contacts::get_contact(state, index, identifier, value)),
+        Route::AccountInfo => account.account_info(rate_limit),
+        Route::ServerTime => server_time(),
+        Route::GetContact { identifier, value } => answer(account.get_contact(identifier, value)),
         Route::PatchContact { identifier, value } => {
             let merge_option = request.query_param("merge-option");
-            answer(contacts::patch_contact(state, index, identifier, value, merge_option, &request.body))
+            answer(account.upsert_contact(
+                identifier,
+                value,
+                merge_option,
+                &request.body,
+                *contact_policy,
+                next_contact_id,
+            ))
         }
-        Route::GetRecord(parts) => answer(insight::get_record(state, index, parts)),
-        Route::PutRecord(parts) => answer(insight::put_record(state, index, parts, &request.body)),
-        Route::DeleteRecord(parts) => answer(insight::delete_record(state, index, parts)),
-        Route::ListCollections => insight::list_collections(state, index),
-        Route::CreateCollection { name } => answer(insight::create_collection(
-            state,
-            index,
+        Route::GetRecord(parts) => answer(account.get_record(parts)),
+        Route::PutRecord(parts) => answer(account.put_record(parts, &request.body)),
+        Route::DeleteRecord(parts) => answer(account.delete_record(parts)),
+        Route::ListCollections => account.list_collections(),
+        Route::CreateCollection { name } => answer(account.create_collection(
             name,
             request.query_param("collectionScope"),
             request.query_param("collectionType"),
         )),
-        Route::CollectionSchema { name } => answer(insight::collection_schema(state, index, name)),
-        Route::TriggeredSend => answer(campaigns::send_triggered(state, index, at_ms, &request.body)),
-        Route::TriggeredBatch => answer(campaigns::send_batch(state, index, at_ms, &request.body)),
-        Route::GetCampaign { id } => answer(campaigns::get_campaign(state, index, id)),
-        Route::DataFields => accounts::data_fields(state, index),
+        Route::CollectionSchema { name } => answer(account.collection_schema(name)),
+        Route::TriggeredSend => answer(account.send_triggered(at_ms, &request.body, outbox)),
+        Route::TriggeredBatch => answer(account.send_batch(at_ms, &request.body, outbox)),
+        Route::GetCampaign { id } => answer(account.get_campaign(id)),
+        Route::DataFields => account.data_fields(),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),
         Route::NotFound => not_found(family, &request.path),
     };

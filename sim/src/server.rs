@@ -1,90 +1,28 @@
-//! The HTTP/1.1 side of the simulator: one task per connection (keep-alive, Content-Length or
-//! chunked bodies), then per request: log it, fire any armed fault, route it, answer.
+//! The Dotdigital listener: per request, log it, fire any armed fault, route it, answer.
+//! Every path here is a Dotdigital path; the control API has a listener of its own
+//! (`control.rs`), so nothing a client sends to a Dotdigital host can read or steer the
+//! simulator.
 
-use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http::Request;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-use super::errors::{api_usage_exceeded, body_too_large, temporarily_unavailable, ApiFamily};
-use super::faults::FaultAction;
-use super::message::{SimRequest, SimResponse};
-use super::request_log::{logged_body, RequestRecord};
-use super::state::SimState;
-use super::{inspect, limits, routes};
+use crate::errors::{api_usage_exceeded, body_too_large, temporarily_unavailable, ApiFamily};
+use crate::faults::FaultAction;
+use crate::limits;
+use crate::message::{SimRequest, SimResponse};
+use crate::redacted::Redacted;
+use crate::request_log::{logged_body, RequestRecord};
+use crate::routes;
+use crate::shared::{InFlight, Shared};
+use crate::transport::{self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse};
 
-/// Largest request body accepted (API.md §3b/§3c: 50 MB); larger ones get `400`.
-pub(crate) const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
-
-/// What the server tasks and the [`super::Simulator`] handle share.
-pub(crate) struct Shared {
-    state: Mutex<SimState>,
-    started: Instant,
-    in_flight: AtomicU32,
-}
-
-impl Shared {
-    pub(crate) fn new(state: SimState) -> Shared {
-        Shared { state: Mutex::new(state), started: Instant::now(), in_flight: AtomicU32::new(0) }
-    }
-
-    /// The state; a handler that panicked mid-update does not lock everyone else out.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn elapsed_ms(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() * 1000.0
-    }
-}
-
-/// Accepts connections until the runtime shuts down.
+/// Accepts Dotdigital requests until the runtime shuts down.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(serve_connection(stream, shared.clone()));
-            }
-            // Typically out of file descriptors: back off instead of spinning.
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
+    transport::serve(listener, shared, exchange).await;
 }
-
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
-    // hyper writes header names lower-case unless told to title-case them; it cannot keep
-    // `X-RateLimit-*` exactly, so "not lower-case" means `X-Ratelimit-*` (see the module docs).
-    let title_case = !shared.lock().rate_limit.lowercase_headers;
-    let service = service_fn(move |request| exchange(shared.clone(), request));
-    let mut builder = http1::Builder::new();
-    builder.title_case_headers(title_case);
-    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
-}
-
-/// Returned by the service to make hyper close the connection without writing a response.
-#[derive(Debug)]
-struct ConnectionDropped;
-
-impl fmt::Display for ConnectionDropped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("connection dropped on purpose by the simulator")
-    }
-}
-
-impl std::error::Error for ConnectionDropped {}
-
-type HttpResponse = Response<Full<Bytes>>;
 
 async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpResponse, ConnectionDropped> {
     let (parts, body) = request.into_parts();
@@ -98,16 +36,6 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         .iter()
         .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
     let method = parts.method.as_str().to_string();
-
-    if inspect::is_inspection_path(&path_and_query) {
-        let body = match read_body(body, content_length).await {
-            Ok(body) => body,
-            Err(BodyError::TooLarge) => return Ok(into_http(body_too_large(ApiFamily::V2))),
-            Err(BodyError::Broken) => return Err(ConnectionDropped),
-        };
-        let request = SimRequest::new(&method, &path_and_query, &host, None, body);
-        return Ok(into_http(inspect::handle(&shared, &request)));
-    }
 
     let in_flight = InFlight::enter(&shared);
     let started_ms = shared.elapsed_ms();
@@ -125,7 +53,7 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
             content_length,
             chunked,
             user_agent: header("user-agent"),
-            integration_token: header("x-ddg-integration-token"),
+            integration_token: header("x-ddg-integration-token").map(|token| Redacted::of(&token)),
             body: String::new(),
         },
     );
@@ -159,7 +87,7 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         _ => {}
     }
 
-    let at_ms = shared.started.elapsed().as_millis() as u64;
+    let at_ms = shared.elapsed_whole_ms();
     let response = routes::dispatch(&mut shared.lock(), &request, at_ms);
 
     match fault {
@@ -170,25 +98,6 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         Some(FaultAction::DropAfter) => Err(ConnectionDropped),
         Some(FaultAction::MalformedAfter) => Ok(entry.answer(malformed(response))),
         _ => Ok(entry.answer(response)),
-    }
-}
-
-/// Counts a request as being served for as long as it lives.
-struct InFlight {
-    shared: Arc<Shared>,
-    count_at_entry: u32,
-}
-
-impl InFlight {
-    fn enter(shared: &Arc<Shared>) -> InFlight {
-        let count_at_entry = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        InFlight { shared: shared.clone(), count_at_entry }
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -228,23 +137,6 @@ impl Drop for LogEntry {
     }
 }
 
-enum BodyError {
-    TooLarge,
-    /// The client went away or sent a broken chunked encoding.
-    Broken,
-}
-
-async fn read_body(body: Incoming, declared_length: Option<u64>) -> Result<Vec<u8>, BodyError> {
-    if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        return Err(BodyError::TooLarge);
-    }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes().to_vec()),
-        Err(error) if error.is::<LengthLimitError>() => Err(BodyError::TooLarge),
-        Err(_) => Err(BodyError::Broken),
-    }
-}
-
 /// The response cut short: half its body (or the start of an object when it had none), so
 /// it cannot parse. A 204 becomes a 200, as a 204 cannot carry a body.
 fn malformed(response: SimResponse) -> SimResponse {
@@ -259,17 +151,4 @@ fn malformed(response: SimResponse) -> SimResponse {
         response.headers.into_iter().filter(|(name, _)| !name.eq_ignore_ascii_case("content-type")).collect();
     headers.push(("Content-Type".into(), "application/json; charset=utf-8".into()));
     SimResponse { status, headers, body }
-}
-
-fn into_http(response: SimResponse) -> HttpResponse {
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = if matches!(status.as_u16(), 204 | 304) { Vec::new() } else { response.body };
-    let mut http = Response::new(Full::new(Bytes::from(body)));
-    *http.status_mut() = status;
-    for (name, value) in response.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
-            http.headers_mut().append(name, value);
-        }
-    }
-    http
 }

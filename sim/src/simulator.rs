@@ -1,18 +1,20 @@
-//! The handle to a running simulator: start it on a loopback port, steer it (faults, limits,
-//! credentials) and read back what it holds.
+//! The handle to a running simulator: start it on two loopback ports (the Dotdigital API and
+//! the control API), steer it (faults, limits, credentials) and read back what it holds.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::Value;
+use tokio::net::TcpListener;
 
-use super::campaigns::Send;
-use super::config::{check_accounts, RateLimitConfig, SimConfig};
-use super::faults::Fault;
-use super::request_log::RequestRecord;
-use super::server::{self, Shared};
-use super::state::SimState;
+use crate::config::{check_accounts, RateLimitConfig, SimConfig};
+use crate::faults::Fault;
+use crate::model::Send;
+use crate::request_log::RequestRecord;
+use crate::shared::Shared;
+use crate::state::SimState;
+use crate::{control, server};
 
 /// A running simulator; clones share it. It serves until the tokio runtime shuts down, even
 /// after every handle is dropped.
@@ -20,23 +22,37 @@ use super::state::SimState;
 pub struct Simulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    control_addr: SocketAddr,
 }
 
 impl Simulator {
-    /// Binds 127.0.0.1:`port` (0 = any free port) and serves on the current tokio runtime.
+    /// Serves the Dotdigital API on 127.0.0.1:`port` (0 = any free port) and the control API on
+    /// a free loopback port, on the current tokio runtime.
     pub async fn start(config: SimConfig, port: u16) -> anyhow::Result<Simulator> {
-        check_accounts(&config.accounts).context("the simulator's accounts are not usable")?;
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-            .await
-            .with_context(|| format!("cannot bind the Dotdigital simulator to 127.0.0.1:{port}"))?;
-        let addr = listener.local_addr().context("the simulator's listening address is unknown")?;
-        let shared = Arc::new(Shared::new(SimState::new(config)));
-        tokio::spawn(server::serve(listener, shared.clone()));
-        Ok(Simulator { shared, addr })
+        Simulator::start_with_control_port(config, port, 0).await
     }
 
+    /// [`Simulator::start`] with the control API on 127.0.0.1:`control_port` (0 = any free port).
+    pub async fn start_with_control_port(config: SimConfig, port: u16, control_port: u16) -> anyhow::Result<Simulator> {
+        check_accounts(&config.accounts).context("the simulator's accounts are not usable")?;
+        let api = bind(port, "the Dotdigital simulator").await?;
+        let control = bind(control_port, "the simulator's control API").await?;
+        let addr = api.local_addr().context("the simulator's listening address is unknown")?;
+        let control_addr = control.local_addr().context("the control API's listening address is unknown")?;
+        let shared = Arc::new(Shared::new(SimState::new(config)));
+        tokio::spawn(server::serve(api, shared.clone()));
+        tokio::spawn(control::serve(control, shared.clone()));
+        Ok(Simulator { shared, addr, control_addr })
+    }
+
+    /// Where the Dotdigital API is served; the only address to give a client under test.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the control API (`/_sim/…`) is served.
+    pub fn control_addr(&self) -> SocketAddr {
+        self.control_addr
     }
 
     /// Arms a fault behind those already armed.
@@ -101,7 +117,8 @@ impl Simulator {
         self.shared.lock().outbox.clone()
     }
 
-    /// Every Dotdigital request received, in arrival order (the `/_sim/` routes are not logged).
+    /// Every Dotdigital request received, in arrival order, secrets redacted (control API
+    /// requests are not logged).
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.lock().log.records()
     }
@@ -110,4 +127,10 @@ impl Simulator {
     pub fn reset(&self) {
         self.shared.lock().reset();
     }
+}
+
+async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .with_context(|| format!("cannot bind {what} to 127.0.0.1:{port}"))
 }

@@ -1,18 +1,18 @@
 //! The simulator's state behind one lock: accounts with their contacts, Insight data and rate
 //! counters, plus the outbox, the request log and the armed faults. Also the read-outs that
-//! [`super::Simulator`] and the `/_sim/` inspection routes share.
+//! [`crate::Simulator`] and the control API share. Handlers live beside their routes, as
+//! methods on [`AccountState`].
 
 use serde_json::Value;
 
-use super::campaigns::Send;
-use super::config::{RateLimitConfig, SimAccount, SimConfig, UnknownDataField};
-use super::contacts::{ContactBook, FIRST_CONTACT_ID};
-use super::faults::FaultPlan;
-use super::identifiers::ContactKey;
-use super::insight::InsightStore;
-use super::limits::Usage;
-use super::request_log::RequestLog;
+use crate::config::{RateLimitConfig, SimConfig};
+use crate::contact_body::ContactPolicy;
+use crate::faults::FaultPlan;
+use crate::limits::Usage;
+use crate::model::{ContactBook, ContactKey, InsightStore, Send, SimAccount, FIRST_CONTACT_ID};
+use crate::request_log::RequestLog;
 
+/// One account and everything it holds.
 pub(crate) struct AccountState {
     /// The account as it is now (password changes and auto-created data fields included).
     pub account: SimAccount,
@@ -23,11 +23,31 @@ pub(crate) struct AccountState {
     pub usage: Usage,
 }
 
+impl AccountState {
+    fn new(account: SimAccount) -> AccountState {
+        AccountState {
+            configured_data_fields: account.data_fields.clone(),
+            account,
+            contacts: ContactBook::default(),
+            insight: InsightStore::default(),
+            usage: Usage::default(),
+        }
+    }
+
+    /// Back to the configured account with no data and fresh counters; the password stays.
+    fn reset(&mut self) {
+        self.account.data_fields = self.configured_data_fields.clone();
+        self.contacts = ContactBook::default();
+        self.insight = InsightStore::default();
+        self.usage = Usage::default();
+    }
+}
+
 pub(crate) struct SimState {
     pub accounts: Vec<AccountState>,
     pub rate_limit: RateLimitConfig,
-    pub unknown_data_field: UnknownDataField,
-    pub max_string_length: usize,
+    pub contact_policy: ContactPolicy,
+    /// Contact ids count up across all accounts.
     pub next_contact_id: i64,
     pub outbox: Vec<Send>,
     pub log: RequestLog,
@@ -37,20 +57,12 @@ pub(crate) struct SimState {
 impl SimState {
     pub(crate) fn new(config: SimConfig) -> SimState {
         SimState {
-            accounts: config
-                .accounts
-                .into_iter()
-                .map(|account| AccountState {
-                    configured_data_fields: account.data_fields.clone(),
-                    account,
-                    contacts: ContactBook::default(),
-                    insight: InsightStore::default(),
-                    usage: Usage::default(),
-                })
-                .collect(),
+            accounts: config.accounts.into_iter().map(AccountState::new).collect(),
             rate_limit: config.rate_limit,
-            unknown_data_field: config.unknown_data_field,
-            max_string_length: config.max_string_length,
+            contact_policy: ContactPolicy {
+                unknown_data_field: config.unknown_data_field,
+                max_string_length: config.max_string_length,
+            },
             next_contact_id: FIRST_CONTACT_ID,
             outbox: Vec::new(),
             log: RequestLog::default(),
@@ -60,12 +72,7 @@ impl SimState {
 
     /// Forgets all data, counters, sends, logged requests and faults; accounts stay.
     pub(crate) fn reset(&mut self) {
-        for entry in &mut self.accounts {
-            entry.account.data_fields = entry.configured_data_fields.clone();
-            entry.contacts = ContactBook::default();
-            entry.insight = InsightStore::default();
-            entry.usage = Usage::default();
-        }
+        self.accounts.iter_mut().for_each(AccountState::reset);
         self.next_contact_id = FIRST_CONTACT_ID;
         self.outbox.clear();
         self.log.clear();

@@ -40,7 +40,8 @@ async fn the_request_carries_the_headers_dotdigital_expects() {
     assert_eq!(patch.content_length, Some(patch.body.len() as u64));
     assert!(!patch.chunked);
     assert!(patch.user_agent.as_deref().unwrap_or("").starts_with("ipaas-dotdigital-connector/"));
-    assert_eq!(patch.integration_token.as_deref(), Some("5a96bc79-19a7-4544-973b-e2da0c9136f9"));
+    let token = dotdigital_sim::Redacted::of("5a96bc79-19a7-4544-973b-e2da0c9136f9");
+    assert_eq!(patch.integration_token, Some(token), "the log keeps the token's fingerprint");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::client::{call, demo, send, start, ACME, DEMO, DEMO_R2, R1, R2, R3};
-use crate::SimConfig;
+use crate::{Area, SimConfig};
 
 #[tokio::test]
 async fn bad_or_missing_credentials_get_401_in_each_format() {
@@ -81,7 +81,7 @@ async fn account_info_works_on_r1_for_every_account_and_names_the_endpoint() {
 #[tokio::test]
 async fn denied_areas_answer_403_and_leave_the_rest_open() {
     let mut config = SimConfig::demo();
-    config.accounts[0].denied_areas = vec!["insight-data".into(), "triggered-campaigns".into()];
+    config.accounts[0].denied_areas = vec![Area::InsightData, Area::TriggeredCampaigns];
     let sim = start(config).await;
 
     let insight = send(&sim, call("GET", "/insightData/v3/collections")).await;

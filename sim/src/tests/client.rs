@@ -148,8 +148,15 @@ pub(super) struct Connection {
 }
 
 impl Connection {
+    /// A connection to the Dotdigital listener.
     pub(super) async fn open(sim: &Simulator) -> Connection {
         let stream = TcpStream::connect(sim.addr()).await.expect("connect to the simulator");
+        Connection { reader: BufReader::new(stream) }
+    }
+
+    /// A connection to the control API's listener.
+    pub(super) async fn open_control(sim: &Simulator) -> Connection {
+        let stream = TcpStream::connect(sim.control_addr()).await.expect("connect to the control API");
         Connection { reader: BufReader::new(stream) }
     }
 
@@ -206,6 +213,11 @@ pub(super) async fn try_send(sim: &Simulator, call: Call) -> io::Result<Reply> {
 
 pub(super) async fn send(sim: &Simulator, call: Call) -> Reply {
     try_send(sim, call).await.expect("the simulator answers")
+}
+
+/// Sends one request to the control API, without credentials.
+pub(super) async fn control(sim: &Simulator, call: Call) -> Reply {
+    Connection::open_control(sim).await.send(&call.no_auth(), false).await.expect("the control API answers")
 }
 
 /// `PATCH /contacts/v3/email/{email}` with the r1 demo account.

@@ -159,7 +159,7 @@ async fn throttle_and_v2_error_faults_answer_like_dotdigital() {
 #[tokio::test]
 async fn faults_can_be_armed_and_cleared_over_http() {
     let sim = demo().await;
-    let mut connection = Connection::open(&sim).await;
+    let mut connection = Connection::open_control(&sim).await;
     for body in [
         json!({"method": "PATCH", "path_prefix": "/contacts/v3", "times": 1, "action": {"status": {"status": 502, "body": ""}}}),
         json!({"path_prefix": "/contacts/v3/email/x%40", "times": 1, "action": "drop_before"}),

@@ -1,12 +1,16 @@
 //! The HTTP side: keep-alive, chunked bodies, size limit, request log, concurrency, odd input,
-//! and the inspection API.
+//! and the control API on its own listener.
 
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::client::{call, create_collection, demo, put_record, send, upsert, Connection, ACME, DEMO, R2};
-use crate::{Fault, FaultAction};
+use super::client::{call, control, create_collection, demo, put_record, send, upsert, Connection, ACME, DEMO, R2};
+use crate::{Fault, FaultAction, Redacted};
+
+const TOKEN: &str = "5a96bc79-19a7-4544-973b-e2da0c9136f9";
+/// `demo@apiconnector.com:demo-password`, as the Authorization header carries it.
+const DEMO_BASIC: &str = "ZGVtb0BhcGljb25uZWN0b3IuY29tOmRlbW8tcGFzc3dvcmQ=";
 
 #[tokio::test]
 async fn one_connection_carries_several_requests() {
@@ -63,15 +67,15 @@ async fn the_request_log_keeps_what_was_sent_but_no_credentials() {
         call("PATCH", "/contacts/v3/email/log@example.com?merge-option=overwrite")
             .json(json!({"dataFields": {"FIRSTNAME": "L"}}))
             .header("User-Agent", "dotdigital-connector/0.1.0")
-            .header("x-ddg-integration-token", "5a96bc79-19a7-4544-973b-e2da0c9136f9"),
+            .header("x-ddg-integration-token", TOKEN),
     )
     .await;
     assert_eq!(reply.status, 201);
     send(&sim, call("GET", "/v2/account-info").auth((DEMO.0, "wrong")).host(R2)).await;
-    send(&sim, call("GET", "/_sim/sends").no_auth()).await;
+    control(&sim, call("GET", "/_sim/sends")).await;
 
     let log = sim.requests();
-    assert_eq!(log.len(), 2, "inspection requests are not logged");
+    assert_eq!(log.len(), 2, "control API requests are not logged");
     let first = &log[0];
     assert_eq!(first.method, "PATCH");
     assert_eq!(first.path, "/contacts/v3/email/log@example.com?merge-option=overwrite");
@@ -81,7 +85,8 @@ async fn the_request_log_keeps_what_was_sent_but_no_credentials() {
     assert!(first.content_length.is_some_and(|l| l > 0));
     assert!(!first.chunked);
     assert_eq!(first.user_agent.as_deref(), Some("dotdigital-connector/0.1.0"));
-    assert_eq!(first.integration_token.as_deref(), Some("5a96bc79-19a7-4544-973b-e2da0c9136f9"));
+    assert_eq!(first.integration_token, Some(Redacted::of(TOKEN)), "kept as a fingerprint");
+    assert_ne!(first.integration_token, Some(Redacted::of("another-token")));
     assert_eq!(first.body, r#"{"dataFields":{"FIRSTNAME":"L"}}"#);
     assert!(first.finished_ms >= first.started_ms && first.started_ms >= 0.0);
     assert_eq!(first.in_flight_at_start, 1);
@@ -90,7 +95,13 @@ async fn the_request_log_keeps_what_was_sent_but_no_credentials() {
     assert_eq!(log[1].host, R2);
 
     let serialized = serde_json::to_string(&log).expect("serializable");
-    assert!(!serialized.contains(DEMO.1) && !serialized.contains("wrong") && !serialized.contains("Basic"));
+    let over_http = control(&sim, call("GET", "/_sim/requests")).await.text();
+    assert!(over_http.contains("log@example.com"), "{over_http}");
+    for text in [&serialized, &format!("{log:?}"), &over_http] {
+        for secret in [DEMO.1, "wrong", "Basic", DEMO_BASIC, TOKEN] {
+            assert!(!text.contains(secret), "{secret:?} is in the log: {text}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -142,7 +153,7 @@ async fn odd_input_never_takes_the_server_down() {
 }
 
 #[tokio::test]
-async fn the_inspection_api_reads_and_resets_state() {
+async fn the_control_api_reads_and_resets_state() {
     let sim = demo().await;
     upsert(&sim, "ana@example.com", json!({"dataFields": {"FIRSTNAME": "Ana"}})).await;
     create_collection(&sim, "Orders").await;
@@ -155,34 +166,81 @@ async fn the_inspection_api_reads_and_resets_state() {
     )
     .await;
 
-    let get = |path: &str| call("GET", path).no_auth();
-    let contacts = send(&sim, get("/_sim/contacts?account=4711")).await;
+    let get = |path: &str| call("GET", path);
+    let contacts = control(&sim, get("/_sim/contacts?account=4711")).await;
     assert_eq!(contacts.status, 200);
     assert_eq!(contacts.json()[0]["dataFields"]["FIRSTNAME"], "Ana");
-    let records = send(&sim, get("/_sim/records?account=4711&collection=Orders")).await.json();
+    let records = control(&sim, get("/_sim/records?account=4711&collection=Orders")).await.json();
     assert_eq!(records.as_array().map(Vec::len), Some(1));
-    assert_eq!(send(&sim, get("/_sim/collections?account=4711")).await.json()[0]["recordCount"], 1);
-    assert_eq!(send(&sim, get("/_sim/schema?account=4711&collection=Orders")).await.json(), json!({"total": "number"}));
-    assert_eq!(send(&sim, get("/_sim/schema-conflicts?account=4711")).await.json().as_array().map(Vec::len), Some(1));
-    let sends = send(&sim, get("/_sim/sends")).await.json();
+    assert_eq!(control(&sim, get("/_sim/collections?account=4711")).await.json()[0]["recordCount"], 1);
+    assert_eq!(
+        control(&sim, get("/_sim/schema?account=4711&collection=Orders")).await.json(),
+        json!({"total": "number"})
+    );
+    assert_eq!(
+        control(&sim, get("/_sim/schema-conflicts?account=4711")).await.json().as_array().map(Vec::len),
+        Some(1)
+    );
+    let sends = control(&sim, get("/_sim/sends")).await.json();
     assert_eq!(sends[0]["campaign_id"], 9001);
     assert_eq!(sends[0]["to_addresses"], json!(["ana@example.com"]));
-    let requests = send(&sim, get("/_sim/requests")).await.json();
+    let requests = control(&sim, get("/_sim/requests")).await.json();
     assert_eq!(requests.as_array().map(Vec::len), Some(5));
-    let accounts = send(&sim, get("/_sim/accounts")).await;
+    let accounts = control(&sim, get("/_sim/accounts")).await;
     assert!(!accounts.text().contains("demo-password"));
     assert_eq!(accounts.json().as_array().map(Vec::len), Some(2));
 
-    assert_eq!(send(&sim, get("/_sim/contacts")).await.status, 400);
-    assert_eq!(send(&sim, get("/_sim/contacts?account=1")).await.status, 404);
-    assert_eq!(send(&sim, get("/_sim/records?account=4711")).await.status, 400);
-    assert_eq!(send(&sim, get("/_sim/unknown")).await.status, 404);
+    assert_eq!(control(&sim, get("/_sim/contacts")).await.status, 400);
+    assert_eq!(control(&sim, get("/_sim/contacts?account=1")).await.status, 404);
+    assert_eq!(control(&sim, get("/_sim/records?account=4711")).await.status, 400);
+    assert_eq!(control(&sim, get("/_sim/unknown")).await.status, 404);
 
-    assert_eq!(send(&sim, call("POST", "/_sim/reset").no_auth()).await.status, 204);
+    assert_eq!(control(&sim, call("POST", "/_sim/reset")).await.status, 204);
     assert!(sim.contacts(ACME).is_empty());
     assert!(sim.collections(ACME).is_empty());
     assert!(sim.sends().is_empty());
     assert!(sim.requests().is_empty());
     let again = upsert(&sim, "ana@example.com", json!({})).await;
     assert_eq!(again.json()["contactId"], 40_000_001, "ids start over");
+}
+
+#[tokio::test]
+async fn the_control_api_is_not_served_on_the_dotdigital_port() {
+    let sim = demo().await;
+    upsert(&sim, "ana@example.com", json!({})).await;
+    for (method, path) in [
+        ("GET", "/_sim/accounts"),
+        ("GET", "/_sim/contacts?account=4711"),
+        ("GET", "/_sim/requests"),
+        ("POST", "/_sim/reset"),
+        ("POST", "/_sim/faults"),
+        ("DELETE", "/_sim/faults"),
+    ] {
+        let fault = json!({"action": {"status": {"status": 500, "body": ""}}});
+        let reply = send(&sim, call(method, path).json(fault)).await;
+        let path_only = path.split('?').next().unwrap_or(path);
+        let unknown = send(&sim, call(method, "/v2/nothing-here")).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text());
+        assert_eq!(reply.text(), unknown.text().replace("/v2/nothing-here", path_only), "like any unknown path");
+        for leak in ["Acme", "demo-r2", "4712", "ana@example.com", "armed", "api_user"] {
+            assert!(!reply.text().contains(leak), "{method} {path} reveals {leak:?}: {}", reply.text());
+        }
+
+        let anonymous = send(&sim, call(method, path).no_auth()).await;
+        let unknown = send(&sim, call(method, "/v2/nothing-here").no_auth()).await;
+        assert_eq!(anonymous.status, 401, "{method} {path}");
+        assert_eq!(anonymous.text(), unknown.text());
+        assert_eq!(anonymous.header("WWW-Authenticate"), unknown.header("WWW-Authenticate"));
+    }
+    assert_eq!(sim.contacts(ACME).len(), 1, "nothing was reset");
+    assert_eq!(send(&sim, call("GET", "/v2/server-time")).await.status, 200, "no fault was armed");
+    let logged = sim.requests().iter().filter(|r| r.path.starts_with("/_sim/")).count();
+    assert_eq!(logged, 12, "they are Dotdigital requests like any other");
+
+    let accounts = control(&sim, call("GET", "/_sim/accounts")).await;
+    assert_eq!(accounts.status, 200);
+    assert_eq!(accounts.json()[1]["api_user"], "demo-r2@apiconnector.com", "the control port serves it");
+    assert_eq!(accounts.json()[1]["region"], "r2");
+    assert_ne!(sim.control_addr(), sim.addr());
+    assert!(sim.control_addr().ip().is_loopback());
 }

@@ -1,7 +1,7 @@
 //! Contact identifiers as v3 paths name them (`email`, `mobileNumber`, `contactId`) and the
 //! rules a value must meet for each; shared by the contacts and Insight data routes.
 
-use super::message::decode_segment;
+use crate::message::decode_segment;
 
 /// How a v3 path points at one contact.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,15 +1,38 @@
-//! The inspection API under `/_sim/` (no auth, not logged, never faulted): what the `sim`
-//! command and tests in other processes use to read the simulator's data and steer it.
+//! The control API under `/_sim/`, on a loopback listener of its own (no auth, not logged,
+//! never faulted): what the `sim` command's users and tests in other processes use to read the
+//! simulator's data and steer it. The Dotdigital listener does not serve it.
 
+use std::sync::Arc;
+
+use http::Request;
+use hyper::body::Incoming;
 use serde_json::{json, Value};
+use tokio::net::TcpListener;
 
-use super::faults::Fault;
-use super::message::{SimRequest, SimResponse};
-use super::server::Shared;
+use crate::errors::{body_too_large, ApiFamily};
+use crate::faults::Fault;
+use crate::message::{SimRequest, SimResponse};
+use crate::shared::Shared;
+use crate::transport::{self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse};
 
-pub(crate) fn is_inspection_path(path_and_query: &str) -> bool {
-    let path = path_and_query.split('?').next().unwrap_or_default();
-    path == "/_sim" || path.starts_with("/_sim/")
+/// Accepts control requests until the runtime shuts down.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    transport::serve(listener, shared, exchange).await;
+}
+
+async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpResponse, ConnectionDropped> {
+    let (parts, body) = request.into_parts();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let content_length =
+        parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let body = match read_body(body, content_length).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return Ok(into_http(body_too_large(ApiFamily::V2))),
+        Err(BodyError::Broken) => return Err(ConnectionDropped),
+    };
+    // Credentials are never read here: the control API needs none and must not keep them.
+    let request = SimRequest::new(parts.method.as_str(), path_and_query, "", None, body);
+    Ok(into_http(handle(&shared, &request)))
 }
 
 fn error(status: u16, message: &str) -> SimResponse {
@@ -20,7 +43,7 @@ fn list(items: Vec<Value>) -> SimResponse {
     SimResponse::json(200, &Value::Array(items))
 }
 
-pub(crate) fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
+fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
     let path = request.path.trim_end_matches('/');
     let account = request.query_param("account").map(|a| a.trim().parse::<i64>());
     let collection = request.query_param("collection");
@@ -92,7 +115,7 @@ pub(crate) fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
         }
         _ => error(
             404,
-            "unknown inspection route; see GET /_sim/{accounts,contacts,records,collections,schema,schema-conflicts,sends,requests}, POST|DELETE /_sim/faults, POST /_sim/reset",
+            "unknown control route; see GET /_sim/{accounts,contacts,records,collections,schema,schema-conflicts,sends,requests}, POST|DELETE /_sim/faults, POST /_sim/reset",
         ),
     }
 }

@@ -1,0 +1,213 @@
+//! Contacts v3: a contact as one account stores it, its channel settings, and the book that
+//! indexes an account's contacts by every identifier.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use super::account::SimAccount;
+use super::identifiers::{country_of_mobile, ContactKey};
+
+/// The first contact id handed out; later ones count up across all accounts.
+pub(crate) const FIRST_CONTACT_ID: i64 = 40_000_001;
+
+/// `channelProperties.email.emailType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EmailType {
+    Html,
+    PlainText,
+}
+
+/// `channelProperties.email.optInType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OptInType {
+    Unknown,
+    Single,
+    Double,
+    VerifiedDouble,
+}
+
+/// The status of one channel (email, SMS, WhatsApp), and of the contact as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChannelStatus {
+    NoSubscription,
+    Subscribed,
+    Unsubscribed,
+    PendingOptIn,
+    Suppressed,
+}
+
+impl EmailType {
+    /// The spelling `GET` returns (requests may use any casing).
+    pub(crate) fn read_name(self) -> &'static str {
+        match self {
+            EmailType::Html => "Html",
+            EmailType::PlainText => "PlainText",
+        }
+    }
+}
+
+impl OptInType {
+    pub(crate) fn read_name(self) -> &'static str {
+        match self {
+            OptInType::Unknown => "Unknown",
+            OptInType::Single => "Single",
+            OptInType::Double => "Double",
+            OptInType::VerifiedDouble => "VerifiedDouble",
+        }
+    }
+}
+
+impl ChannelStatus {
+    pub(crate) fn read_name(self) -> &'static str {
+        match self {
+            ChannelStatus::NoSubscription => "noSubscription",
+            ChannelStatus::Subscribed => "subscribed",
+            ChannelStatus::Unsubscribed => "unsubscribed",
+            ChannelStatus::PendingOptIn => "pendingOptIn",
+            ChannelStatus::Suppressed => "suppressed",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Contact {
+    pub id: i64,
+    pub email: Option<String>,
+    pub mobile_number: Option<String>,
+    pub created: String,
+    pub updated: String,
+    /// Canonical field name → value; a cleared field stays as `Null`.
+    pub data_fields: BTreeMap<String, Value>,
+    pub email_type: EmailType,
+    pub opt_in_type: OptInType,
+    pub email_status: ChannelStatus,
+    pub sms_status: ChannelStatus,
+    pub whatsapp_status: Option<ChannelStatus>,
+    pub lists: BTreeSet<u32>,
+}
+
+impl Contact {
+    /// A contact before its first PATCH is applied: no subscription until the request gives one.
+    pub(crate) fn new(id: i64, now: &str) -> Contact {
+        Contact {
+            id,
+            email: None,
+            mobile_number: None,
+            created: now.to_string(),
+            updated: now.to_string(),
+            data_fields: BTreeMap::new(),
+            email_type: EmailType::Html,
+            opt_in_type: OptInType::Unknown,
+            email_status: ChannelStatus::NoSubscription,
+            sms_status: ChannelStatus::NoSubscription,
+            whatsapp_status: None,
+            lists: BTreeSet::new(),
+        }
+    }
+
+    /// The contact-level status: the email channel's when there is an email, else the SMS one.
+    fn status(&self) -> ChannelStatus {
+        if self.email.is_some() {
+            self.email_status
+        } else {
+            self.sms_status
+        }
+    }
+
+    /// The contact as `GET /contacts/v3/…` returns it; lists the account no longer has are left out.
+    pub(crate) fn to_json(&self, account: &SimAccount) -> Value {
+        let mut identifiers = Map::new();
+        if let Some(email) = &self.email {
+            identifiers.insert("email".into(), json!(email));
+        }
+        if let Some(number) = &self.mobile_number {
+            identifiers.insert("mobileNumber".into(), json!(number));
+        }
+        let mut channels = Map::new();
+        if self.email.is_some() {
+            channels.insert(
+                "email".into(),
+                json!({
+                    "emailType": self.email_type.read_name(),
+                    "optInType": self.opt_in_type.read_name(),
+                    "status": self.email_status.read_name(),
+                }),
+            );
+        }
+        if let Some(number) = &self.mobile_number {
+            channels.insert(
+                "sms".into(),
+                json!({ "countryCode": country_of_mobile(number), "status": self.sms_status.read_name() }),
+            );
+        }
+        if let Some(status) = self.whatsapp_status {
+            channels.insert("whatsApp".into(), json!({ "status": status.read_name() }));
+        }
+        let lists: Vec<Value> = self
+            .lists
+            .iter()
+            .filter(|id| account.lists.contains(id))
+            .map(|id| json!({ "id": id, "name": format!("List {id}"), "status": "subscribed" }))
+            .collect();
+        json!({
+            "contactId": self.id,
+            "status": self.status().read_name(),
+            "created": self.created,
+            "updated": self.updated,
+            "identifiers": identifiers,
+            "dataFields": self.data_fields,
+            "channelProperties": channels,
+            "lists": lists,
+        })
+    }
+}
+
+/// One account's contacts, indexed by every identifier.
+#[derive(Default)]
+pub(crate) struct ContactBook {
+    by_id: BTreeMap<i64, Contact>,
+    by_email: HashMap<String, i64>,
+    by_mobile_number: HashMap<String, i64>,
+}
+
+impl ContactBook {
+    pub(crate) fn id_of(&self, key: &ContactKey) -> Option<i64> {
+        match key {
+            ContactKey::Email(email) => self.by_email.get(&email.to_ascii_lowercase()).copied(),
+            ContactKey::MobileNumber(number) => self.by_mobile_number.get(number).copied(),
+            ContactKey::ContactId(id) => self.by_id.contains_key(id).then_some(*id),
+        }
+    }
+
+    pub(crate) fn get(&self, id: i64) -> Option<&Contact> {
+        self.by_id.get(&id)
+    }
+
+    pub(crate) fn find(&self, key: &ContactKey) -> Option<&Contact> {
+        self.id_of(key).and_then(|id| self.by_id.get(&id))
+    }
+
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Contact> {
+        self.by_id.values()
+    }
+
+    /// Stores a new or changed contact and re-indexes its identifiers.
+    pub(crate) fn store(&mut self, contact: Contact) {
+        if let Some(old) = self.by_id.get(&contact.id) {
+            if let Some(email) = &old.email {
+                self.by_email.remove(email);
+            }
+            if let Some(number) = &old.mobile_number {
+                self.by_mobile_number.remove(number);
+            }
+        }
+        if let Some(email) = &contact.email {
+            self.by_email.insert(email.clone(), contact.id);
+        }
+        if let Some(number) = &contact.mobile_number {
+            self.by_mobile_number.insert(number.clone(), contact.id);
+        }
+        self.by_id.insert(contact.id, contact);
+    }
+}

@@ -1,0 +1,23 @@
+//! The typed model at the base of the simulator: regions, access areas, accounts, contacts,
+//! Insight collections and records, and triggered sends. Nothing here knows about HTTP routing,
+//! locks or listeners; configuration is parsed into these types once, when an account is set up.
+
+mod account;
+mod area;
+mod contact;
+mod data_fields;
+mod identifiers;
+mod insight;
+mod region;
+mod schema;
+mod send;
+
+pub use account::SimAccount;
+pub use area::Area;
+pub(crate) use contact::{ChannelStatus, Contact, ContactBook, EmailType, OptInType, FIRST_CONTACT_ID};
+pub(crate) use data_fields::is_valid_data_field_name;
+pub(crate) use identifiers::{is_valid_email, is_valid_mobile_number, ContactKey};
+pub(crate) use insight::{Collection, CollectionScope, CollectionType, InsightRecord, InsightStore};
+pub use region::Region;
+pub(crate) use schema::RecordProblem;
+pub use send::Send;
