@@ -13,6 +13,24 @@ fn done(external_id: String) -> Result<SyncOutcome, SyncError> {
     Ok(SyncOutcome { external_id, action: SyncAction::Unchanged, api_calls: 0, messages: vec![] })
 }
 
+/// GETs `URL` (optionally `URL AUTHORIZATION`) and returns the status and up to 4 KiB of the body.
+fn show(argument: &str) -> Result<SyncOutcome, SyncError> {
+    let (url, authorization) = argument.split_once(' ').unwrap_or((argument, ""));
+    let mut request = waki::Client::new().get(url);
+    if !authorization.is_empty() {
+        request = request.header("Authorization", authorization);
+    }
+    match request.send() {
+        Ok(response) => {
+            let status = response.status_code();
+            let body = response.body().unwrap_or_default();
+            let body = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
+            done(format!("HTTP {status}: {body}"))
+        }
+        Err(error) => Err(SyncError::Transport(format!("{error:?}"))),
+    }
+}
+
 fn get(url: &str) -> Result<SyncOutcome, SyncError> {
     match waki::Client::new().get(url).send() {
         Ok(response) => done(format!("got HTTP {}", response.status_code())),
@@ -65,6 +83,7 @@ impl Guest for Hostile {
                 Err(error) => Err(SyncError::Transport(format!("socket: {error}"))),
             },
             "http" => get(&argument),
+            "http-show" => show(&argument),
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
