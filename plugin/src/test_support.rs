@@ -13,6 +13,8 @@ pub fn raw_settings() -> wit::Settings {
         email_type: None,
         opt_in_type: None,
         list_ids: vec![],
+        marketing_list_ids: vec![],
+        consent_field: None,
         data_field_map: vec![],
         collection_name: None,
         default_currency: None,
@@ -81,5 +83,21 @@ pub fn jane() -> wit::Customer {
             field("Email Opt In Type", Some("Double")),
             field("Loyalty Tier", Some("Gold")),
         ],
+        contact_id: None,
     }
+}
+
+/// A customer's contact upsert in an account that has every name field and holds every mapped
+/// data field as String: the mapping without the account's types in play.
+pub fn string_upsert(
+    settings: &crate::settings::Settings,
+    customer: &wit::Customer,
+) -> Result<crate::mapping::ContactUpsert, Vec<wit::FieldIssue>> {
+    use crate::mapping::data_fields::{DataFieldType, NameFields, TypedMapping};
+    let typed: Vec<TypedMapping> = settings
+        .data_field_map
+        .iter()
+        .map(|mapping| TypedMapping { mapping: mapping.clone(), kind: DataFieldType::String })
+        .collect();
+    crate::mapping::contact::customer_contact(settings, customer)?.upsert(settings, NameFields::ALL, &typed)
 }
