@@ -6,6 +6,9 @@ pub mod connection;
 pub mod contact;
 pub mod order;
 
+#[cfg(test)]
+mod tests;
+
 use crate::dotdigital::data_fields::{account_fields, fetch, Freshness};
 use crate::dotdigital::{segment, Reply, Session};
 use crate::mapping::contact::ContactUpsert;

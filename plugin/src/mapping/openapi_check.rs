@@ -87,6 +87,44 @@ fn contact_bodies_match_the_patch_schema() {
 }
 
 #[test]
+fn consent_typed_fields_and_the_opt_in_override_match_the_patch_schema() {
+    use super::contact::customer_contact;
+    use super::data_fields::{DataFieldType, TypedMapping};
+    let spec = Spec::load(CONTACTS);
+    let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
+    let mut raw = crate::test_support::raw_settings();
+    raw.list_ids = vec![10];
+    raw.marketing_list_ids = vec![20, 2147483647];
+    raw.data_field_map = ["POINTS", "VIP", "BIRTHDAY", "TIER"]
+        .map(|name| wit::FieldMapping { custom_field: name.into(), data_field: name.into() })
+        .to_vec();
+    let settings = Settings::validate(&raw).unwrap();
+    let typed: Vec<TypedMapping> = settings
+        .data_field_map
+        .iter()
+        .zip([DataFieldType::Numeric, DataFieldType::Boolean, DataFieldType::Date, DataFieldType::String])
+        .map(|(mapping, kind)| TypedMapping { mapping: mapping.clone(), kind })
+        .collect();
+    for (consent, opt_in) in [("yes", "VerifiedDouble"), ("N", "unknown")] {
+        let mut customer = jane();
+        customer.contact_id = s("129212619");
+        customer.custom_fields = vec![
+            wit::CustomField { name: "Email Marketing Consent".into(), value: s(consent) },
+            wit::CustomField { name: "Email Opt In Type".into(), value: s(opt_in) },
+            wit::CustomField { name: "Points".into(), value: s("-12.5") },
+            wit::CustomField { name: "VIP".into(), value: s("0") },
+            wit::CustomField { name: "Birthday".into(), value: s("1990-04-01") },
+            wit::CustomField { name: "Tier".into(), value: None },
+        ];
+        let contact = customer_contact(&settings, &customer).unwrap();
+        let body = contact.upsert(&settings, NameFields::ALL, &typed).unwrap().body;
+        assert!(body["dataFields"]["POINTS"].is_number() && body["dataFields"]["VIP"].is_boolean(), "{body}");
+        let errors = errors_for(&spec, schema, &body);
+        assert!(errors.is_empty(), "{body}\n{errors:#?}");
+    }
+}
+
+#[test]
 fn every_email_and_opt_in_type_the_settings_allow_is_in_the_schema() {
     let spec = Spec::load(CONTACTS);
     let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
