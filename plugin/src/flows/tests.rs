@@ -343,3 +343,53 @@ fn a_campaign_must_exist_and_be_triggerable() {
         }
     }
 }
+
+#[test]
+fn a_contact_made_for_an_order_joins_no_list_and_carries_only_the_names_the_account_has() {
+    let tx = wit::Transaction {
+        id: "902114".into(),
+        tracking_guid: None,
+        transaction_number: s("SO-1"),
+        customer_id: None,
+        email_address: s("jane.doe@example.com"),
+        transaction_type: s("Order"),
+        status: s("Complete"),
+        discount_amount: None,
+        tax_amount: None,
+        shipping_amount: None,
+        subtotal: Some(10.0),
+        total: Some(10.0),
+        total_qty: None,
+        created_datetime: s("2025-03-14T10:22:05+00:00"),
+        updated_datetime: None,
+        lines: vec![],
+        addresses: vec![wit::Address {
+            first_name: s("Jane"),
+            last_name: s("Doe"),
+            is_primary_billing: true,
+            ..crate::test_support::address()
+        }],
+        payments: vec![],
+        custom_fields: vec![field("Currency", Some("GBP"))],
+    };
+    let record = url("/insightData/v3/contacts/email/jane.doe%40example.com/Purchases/SO-1");
+    let not_found = r#"{"errorCode":"insightData:contactNotFound","description":"Contact not found"}"#;
+    let platform = FakePlatform::new()
+        .expect(crate::platform::Method::Put, &record, 404, not_found)
+        .expect(Get, &url("/v2/data-fields"), 200, r#"[{"name":"LASTNAME","type":"String"}]"#)
+        .expect(
+            Patch,
+            &url("/contacts/v3/email/jane.doe%40example.com?merge-option=overwrite-if-empty"),
+            201,
+            &contact_answer(5, &[]),
+        )
+        .expect(crate::platform::Method::Put, &record, 201, "");
+    let outcome = super::order::sync_order(&platform, &settings(), &tx).unwrap();
+    platform.assert_done();
+    assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Created, 4));
+    assert_eq!(
+        platform.body(2),
+        json!({"identifiers": {"email": "jane.doe@example.com"}, "dataFields": {"LASTNAME": "Doe"}})
+    );
+    assert!(outcome.messages.iter().any(|m| m.contains("FIRSTNAME")), "{:?}", outcome.messages);
+}
