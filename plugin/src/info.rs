@@ -2,8 +2,8 @@
 //! defaults it pre-fills (the throttle fields included).
 
 use crate::settings::{
-    DEFAULT_CERTIFICATE_COLLECTION, DEFAULT_COLLECTION, DEFAULT_OPT_IN_TYPE, DEFAULT_ORDER_TYPE, EMAIL_TYPES,
-    OPT_IN_TYPES,
+    DEFAULT_CERTIFICATE_COLLECTION, DEFAULT_COLLECTION, DEFAULT_CONSENT_FIELD, DEFAULT_OPT_IN_TYPE, DEFAULT_ORDER_TYPE,
+    EMAIL_TYPES, OPT_IN_TYPES,
 };
 use crate::wit::{PluginInfo, SettingPreset};
 
@@ -11,7 +11,11 @@ use crate::wit::{PluginInfo, SettingPreset};
 /// drift from the `package ipaas:dotdigital@…;` line the bindings were generated from.
 pub const CONTRACT_VERSION: &str = package_version(include_str!("../../wit/dotdigital.wit"));
 
-/// Host settings the platform pre-fills (iPaaS.com's own defaults); the host owns and enforces them.
+/// The subscription name iPaaS.com pre-fills: "[Product] - [Environment]" (IPAAS.md §2).
+pub const DEFAULT_SUBSCRIPTION_NAME: &str = "Dotdigital - Production";
+
+/// Host settings the platform pre-fills (iPaaS.com's own defaults); the host owns and enforces
+/// them, and every subscription must have them.
 pub const THROTTLE_PRESETS: [(&str, &str, &str); 3] = [
     ("api_throttle_limit", "500", "calls allowed per throttle window (host)"),
     ("api_throttle_seconds", "60", "throttle window length in seconds (host)"),
@@ -31,13 +35,31 @@ pub fn describe() -> PluginInfo {
         contract_version: CONTRACT_VERSION.into(),
         flows: vec!["contact".into(), "order".into(), "certificate".into()],
         settings: vec![
+            preset(
+                "name",
+                true,
+                Some(&json_string(DEFAULT_SUBSCRIPTION_NAME)),
+                "the subscription's name, unique per company (host)",
+            ),
             preset("api_user", true, None, "Dotdigital API user (Settings > Access > API users)"),
             preset("api_password", true, None, "the API user's password (secret)"),
             preset("api_endpoint", false, None, "https://rN-api.dotdigital.com; empty = discover the region"),
             preset("integration_token", false, None, "partner integration token (x-ddg-integration-token)"),
             preset("email_type", false, Some(&json_string(EMAIL_TYPES[0])), &EMAIL_TYPES.join(" or ")),
             preset("opt_in_type", false, Some(&json_string(DEFAULT_OPT_IN_TYPE)), &OPT_IN_TYPES.join(", ")),
-            preset("list_ids", false, Some("[]"), "Dotdigital list ids every contact joins"),
+            preset("list_ids", false, Some("[]"), "Dotdigital list ids every synced customer joins"),
+            preset(
+                "marketing_list_ids",
+                false,
+                Some("[]"),
+                "Dotdigital list ids only customers with marketing consent join; others are taken out of them",
+            ),
+            preset(
+                "consent_field",
+                false,
+                Some(&json_string(DEFAULT_CONSENT_FIELD)),
+                "customer custom field with marketing consent: true/yes/1/Y or false/no/0/N",
+            ),
             preset(
                 "data_field_map",
                 false,
@@ -61,7 +83,7 @@ pub fn describe() -> PluginInfo {
             ),
         ]
         .into_iter()
-        .chain(THROTTLE_PRESETS.map(|(name, default, description)| preset(name, false, Some(default), description)))
+        .chain(THROTTLE_PRESETS.map(|(name, default, description)| preset(name, true, Some(default), description)))
         .collect(),
     }
 }
@@ -129,5 +151,30 @@ mod tests {
         assert_eq!(default("collection_name"), Some(json_string(&settings.collection_name)));
         assert_eq!(default("certificate_collection"), Some(json_string(&settings.certificate_collection)));
         assert_eq!(default("order_types"), Some(serde_json::to_string(&settings.order_types).unwrap()));
+        assert_eq!(default("consent_field"), Some(json_string(&settings.consent_field)));
+        assert_eq!(default("marketing_list_ids"), Some(serde_json::to_string(&settings.marketing_list_ids).unwrap()));
+        assert_eq!(default("list_ids"), Some(serde_json::to_string(&settings.list_ids).unwrap()));
+    }
+
+    #[test]
+    fn the_name_and_the_throttle_fields_are_required_and_pre_filled() {
+        let info = describe();
+        let preset = |name: &str| info.settings.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name}"));
+        for (name, default) in [
+            ("name", "\"Dotdigital - Production\""),
+            ("api_throttle_limit", "500"),
+            ("api_throttle_seconds", "60"),
+            ("concurrent_connections", "2"),
+        ] {
+            assert!(preset(name).required, "{name}");
+            assert_eq!(preset(name).default_value.as_deref(), Some(default), "{name}");
+        }
+        assert!(!preset("consent_field").required && !preset("marketing_list_ids").required);
+        // Every settings key the platform sends is described once.
+        let mut names: Vec<&str> = info.settings.iter().map(|s| s.name.as_str()).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
     }
 }

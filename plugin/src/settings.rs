@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::dotdigital::region::normalise_api_endpoint;
 use crate::mapping::values::{char_len, iso_currency, issue, non_empty};
 use crate::wit;
 
@@ -16,6 +17,8 @@ pub const EMAIL_TYPES: [&str; 2] = ["html", "plainText"];
 /// `opt_in_type` values, in Dotdigital's casing; the default is [`DEFAULT_OPT_IN_TYPE`].
 pub const OPT_IN_TYPES: [&str; 4] = ["unknown", "single", "double", "verifiedDouble"];
 pub const DEFAULT_OPT_IN_TYPE: &str = "single";
+/// The customer custom field holding marketing consent when `consent_field` is blank.
+pub const DEFAULT_CONSENT_FIELD: &str = "Email Marketing Consent";
 /// Transaction types synced as orders when `order_types` is absent.
 pub const DEFAULT_ORDER_TYPE: &str = "Order";
 /// Dotdigital's cap on the lists one contact request may name.
@@ -38,7 +41,12 @@ pub struct Settings {
     pub email_type: &'static str,
     /// `unknown`, `single`, `double` or `verifiedDouble`.
     pub opt_in_type: &'static str,
+    /// Lists every synced customer joins.
     pub list_ids: Vec<u32>,
+    /// Lists only consenting customers join (disjoint from `list_ids`).
+    pub marketing_list_ids: Vec<u32>,
+    /// The customer custom field holding marketing consent, trimmed.
+    pub consent_field: String,
     pub data_field_map: Vec<DataFieldMapping>,
     pub collection_name: String,
     /// An active ISO 4217 code, uppercased.
@@ -79,8 +87,13 @@ impl Settings {
             issues.push(issue("api_password", "must not contain control characters"));
         }
 
-        let api_endpoint = non_empty(raw.api_endpoint.as_deref())
-            .and_then(|text| api_endpoint(text).map_err(|problem| issues.push(issue("api_endpoint", problem))).ok());
+        let api_endpoint = non_empty(raw.api_endpoint.as_deref()).and_then(|text| {
+            normalise_api_endpoint(text)
+                .map_err(|problem| {
+                    issues.push(issue("api_endpoint", format!("{problem}, or leave it blank to discover the region")))
+                })
+                .ok()
+        });
 
         let integration_token = non_empty(raw.integration_token.as_deref()).and_then(|text| {
             if is_guid(text) {
@@ -98,20 +111,10 @@ impl Settings {
         let opt_in_type =
             one_of(raw.opt_in_type.as_deref(), &OPT_IN_TYPES, DEFAULT_OPT_IN_TYPE, "opt_in_type", &mut issues);
 
-        if raw.list_ids.len() > MAX_LISTS {
-            issues.push(issue(
-                "list_ids",
-                format!("{} lists given; Dotdigital accepts at most {MAX_LISTS}", raw.list_ids.len()),
-            ));
-        }
-        let mut seen_lists = BTreeSet::new();
-        for (i, &id) in raw.list_ids.iter().enumerate() {
-            if let Err(problem) = positive_int32(id) {
-                issues.push(issue(format!("list_ids[{i}]"), problem));
-            } else if !seen_lists.insert(id) {
-                issues.push(issue(format!("list_ids[{i}]"), format!("list {id} is listed twice")));
-            }
-        }
+        let list_ids = lists(&raw.list_ids, "list_ids", &mut issues);
+        let marketing_list_ids = lists(&raw.marketing_list_ids, "marketing_list_ids", &mut issues);
+        marketing_lists_apart(&list_ids, &marketing_list_ids, &mut issues);
+        let consent_field = non_empty(raw.consent_field.as_deref()).unwrap_or(DEFAULT_CONSENT_FIELD).to_string();
 
         let data_field_map = data_field_map(&raw.data_field_map, &mut issues);
 
@@ -174,7 +177,9 @@ impl Settings {
             integration_token,
             email_type,
             opt_in_type,
-            list_ids: raw.list_ids.clone(),
+            list_ids,
+            marketing_list_ids,
+            consent_field,
             data_field_map,
             collection_name,
             default_currency,
@@ -202,6 +207,8 @@ impl fmt::Debug for Settings {
             .field("email_type", &self.email_type)
             .field("opt_in_type", &self.opt_in_type)
             .field("list_ids", &self.list_ids)
+            .field("marketing_list_ids", &self.marketing_list_ids)
+            .field("consent_field", &self.consent_field)
             .field("data_field_map", &self.data_field_map)
             .field("collection_name", &self.collection_name)
             .field("default_currency", &self.default_currency)
@@ -223,17 +230,43 @@ pub fn positive_int32(id: u32) -> Result<(), String> {
     }
 }
 
-/// `https://r1|r2|r3-api.dotdigital.com`, any casing, an optional trailing `/`. The legacy
-/// `rN-api.dotmailer.com` hosts name the same regions and are rewritten to the current ones.
-fn api_endpoint(text: &str) -> Result<String, String> {
-    let lower = text.trim_end_matches('/').to_ascii_lowercase();
-    let host = lower.strip_prefix("https://").ok_or_else(|| format!("`{text}` must start with https://"))?;
-    for region in ["r1", "r2", "r3"] {
-        if host == format!("{region}-api.dotdigital.com") || host == format!("{region}-api.dotmailer.com") {
-            return Ok(format!("https://{region}-api.dotdigital.com"));
+/// A list-id setting: at most [`MAX_LISTS`], each a positive int32, none twice.
+fn lists(raw: &[u32], key: &str, issues: &mut Vec<wit::FieldIssue>) -> Vec<u32> {
+    if raw.len() > MAX_LISTS {
+        issues.push(issue(key, format!("{} lists given; Dotdigital accepts at most {MAX_LISTS}", raw.len())));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, &id) in raw.iter().enumerate() {
+        if let Err(problem) = positive_int32(id) {
+            issues.push(issue(format!("{key}[{i}]"), problem));
+        } else if !seen.insert(id) {
+            issues.push(issue(format!("{key}[{i}]"), format!("list {id} is listed twice")));
         }
     }
-    Err(format!("`{text}` is not a Dotdigital API endpoint: use https://r1-api.dotdigital.com, https://r2-api.dotdigital.com or https://r3-api.dotdigital.com, or leave it blank to discover the region"))
+    raw.to_vec()
+}
+
+/// A marketing list is one a customer leaves when consent is withdrawn, so it cannot also be
+/// a list every customer joins; and a consenting customer's request names both sets at once.
+fn marketing_lists_apart(list_ids: &[u32], marketing: &[u32], issues: &mut Vec<wit::FieldIssue>) {
+    let everyone: BTreeSet<u32> = list_ids.iter().copied().collect();
+    for (i, id) in marketing.iter().enumerate() {
+        if everyone.contains(id) {
+            issues.push(issue(
+                format!("marketing_list_ids[{i}]"),
+                format!(
+                    "list {id} is also in list_ids: a list is either for every customer or for consenting ones only"
+                ),
+            ));
+        }
+    }
+    let total = list_ids.len() + marketing.len();
+    if list_ids.len() <= MAX_LISTS && marketing.len() <= MAX_LISTS && total > MAX_LISTS {
+        issues.push(issue(
+            "marketing_list_ids",
+            format!("list_ids and marketing_list_ids name {total} lists together; Dotdigital accepts at most {MAX_LISTS} per contact"),
+        ));
+    }
 }
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex, optionally inside one pair of braces.
@@ -374,6 +407,8 @@ mod tests {
         assert_eq!(s.email_type, "html");
         assert_eq!(s.opt_in_type, "single");
         assert!(s.list_ids.is_empty());
+        assert!(s.marketing_list_ids.is_empty());
+        assert_eq!(s.consent_field, "Email Marketing Consent");
         assert!(s.data_field_map.is_empty());
         assert_eq!(s.collection_name, "Purchases");
         assert_eq!(s.default_currency, None);
@@ -456,6 +491,35 @@ mod tests {
             r.api_endpoint = Some(bad.into());
             assert_eq!(fields(&issues_of(&r)), ["api_endpoint"], "{bad}");
         }
+    }
+
+    #[test]
+    fn consent_field_and_marketing_lists() {
+        let mut r = raw();
+        r.consent_field = Some("  Newsletter OK ".into());
+        r.list_ids = vec![1, 2];
+        r.marketing_list_ids = vec![3, 4];
+        let s = Settings::validate(&r).unwrap();
+        assert_eq!(s.consent_field, "Newsletter OK");
+        assert_eq!((s.list_ids, s.marketing_list_ids), (vec![1, 2], vec![3, 4]));
+
+        r.consent_field = Some(" ".into());
+        r.marketing_list_ids = vec![3, 2, 0, 3, 3_000_000_000];
+        let issues = issues_of(&r);
+        assert_eq!(
+            fields(&issues),
+            ["marketing_list_ids[2]", "marketing_list_ids[3]", "marketing_list_ids[4]", "marketing_list_ids[1]"]
+        );
+        assert!(issues[3].1.contains("also in list_ids"), "{issues:?}");
+
+        // Each within the cap, but one contact request would name more than 100 lists.
+        r.list_ids = (1..=60).collect();
+        r.marketing_list_ids = (61..=120).collect();
+        assert_eq!(fields(&issues_of(&r)), ["marketing_list_ids"]);
+        r.marketing_list_ids = (61..=100).collect();
+        assert!(Settings::validate(&r).is_ok());
+        r.marketing_list_ids = (1..=101).map(|i| i + 1000).collect();
+        assert_eq!(fields(&issues_of(&r)), ["marketing_list_ids"]);
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub fn raw_settings() -> wit::Settings {
         email_type: None,
         opt_in_type: None,
         list_ids: vec![],
+        marketing_list_ids: vec![],
+        consent_field: None,
         data_field_map: vec![],
         collection_name: None,
         default_currency: None,
@@ -81,5 +83,87 @@ pub fn jane() -> wit::Customer {
             field("Email Opt In Type", Some("Double")),
             field("Loyalty Tier", Some("Gold")),
         ],
+        contact_id: None,
+    }
+}
+
+/// A customer's contact upsert in an account that has every name field and holds every mapped
+/// data field as String: the mapping without the account's types in play.
+pub fn string_upsert(
+    settings: &crate::settings::Settings,
+    customer: &wit::Customer,
+) -> Result<crate::mapping::ContactUpsert, Vec<wit::FieldIssue>> {
+    use crate::mapping::data_fields::{DataFieldType, NameFields, TypedMapping};
+    let typed: Vec<TypedMapping> = settings
+        .data_field_map
+        .iter()
+        .map(|mapping| TypedMapping { mapping: mapping.clone(), kind: DataFieldType::String })
+        .collect();
+    crate::mapping::contact::customer_contact(settings, customer)?.upsert(settings, NameFields::ALL, &typed)
+}
+
+/// A scripted platform for flow tests: each request must match the next expected method and
+/// path (query included) and gets its canned answer; host data is a map that keeps TTLs.
+pub struct FakePlatform {
+    script: std::cell::RefCell<std::collections::VecDeque<(crate::platform::Method, String, u16, String)>>,
+    pub sent: std::cell::RefCell<Vec<crate::platform::HttpRequest>>,
+    pub data: std::cell::RefCell<std::collections::BTreeMap<String, (String, Option<u32>)>>,
+}
+
+impl FakePlatform {
+    pub fn new() -> Self {
+        FakePlatform { script: Default::default(), sent: Default::default(), data: Default::default() }
+    }
+
+    /// Expects `method url` next (the full URL, base included) and answers `status` with `body`.
+    pub fn expect(self, method: crate::platform::Method, url: &str, status: u16, body: &str) -> Self {
+        self.script.borrow_mut().push_back((method, url.to_string(), status, body.to_string()));
+        self
+    }
+
+    pub fn with_data(self, key: &str, value: &str) -> Self {
+        self.data.borrow_mut().insert(key.to_string(), (value.to_string(), None));
+        self
+    }
+
+    /// The JSON body of the `n`th request sent.
+    pub fn body(&self, n: usize) -> serde_json::Value {
+        serde_json::from_slice(self.sent.borrow()[n].body.as_deref().expect("a body")).expect("JSON")
+    }
+
+    /// Every scripted answer was asked for.
+    pub fn assert_done(&self) {
+        let left = self.script.borrow();
+        assert!(left.is_empty(), "requests never made: {:?}", left.iter().map(|(m, u, ..)| (m, u)).collect::<Vec<_>>());
+    }
+}
+
+impl crate::platform::Platform for FakePlatform {
+    fn send(&self, request: &crate::platform::HttpRequest) -> Result<crate::platform::HttpResponse, String> {
+        self.sent.borrow_mut().push(request.clone());
+        let (method, url, status, body) = self
+            .script
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| panic!("unexpected request {:?} {}", request.method, request.url));
+        assert_eq!((request.method, request.url.as_str()), (method, url.as_str()), "request out of script");
+        Ok(crate::platform::HttpResponse { status, headers: vec![], body: body.into_bytes() })
+    }
+
+    fn log(&self, _level: crate::platform::LogLevel, message: &str) {
+        assert!(!message.contains("s3cr3t-Pa55"), "a log line carries the password: {message}");
+    }
+
+    fn get_data(&self, key: &str) -> Option<String> {
+        self.data.borrow().get(key).map(|(value, _)| value.clone()).filter(|v| !v.is_empty())
+    }
+
+    fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), String> {
+        self.data.borrow_mut().insert(key.to_string(), (value.to_string(), ttl_seconds));
+        Ok(())
+    }
+
+    fn now_unix(&self) -> i64 {
+        1_750_000_000
     }
 }

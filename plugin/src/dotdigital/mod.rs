@@ -1,6 +1,7 @@
 //! The only place that speaks HTTP to Dotdigital: request building, region resolution and
 //! error reading. Flows ask a [`Session`] for calls and get answers or typed errors back.
 
+pub mod data_fields;
 pub mod errors;
 pub mod region;
 pub mod session;

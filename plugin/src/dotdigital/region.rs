@@ -1,6 +1,7 @@
 //! Which regional host serves the account: the configured endpoint, else the one cached in
 //! host data, else `GET /v2/account-info` on r1 (which answers for every account).
 
+use crate::mapping::values::shown;
 use crate::platform::{LogLevel, Platform};
 
 /// The host that answers account-info for every account.
@@ -49,11 +50,19 @@ pub fn forget(platform: &dyn Platform, api_user: &str) {
     }
 }
 
-/// Normalises `ApiEndpoint` (`https://r2-api.dotdigital.com/`) and checks it is a host the
-/// connector may call; anything else is refused rather than followed.
-pub fn normalise_api_endpoint(value: &str) -> Option<String> {
-    let base = value.trim().trim_end_matches('/').to_ascii_lowercase();
-    is_dotdigital_api_base(&base).then_some(base)
+/// The one reading of a Dotdigital API endpoint, shared by the `api_endpoint` setting and by
+/// region discovery (`ApiEndpoint`): `https://r1|r2|r3-api.dotdigital.com`, any casing, an
+/// optional trailing `/`. The legacy `rN-api.dotmailer.com` hosts name the same regions and are
+/// rewritten to the current ones. Anything else is refused rather than followed.
+pub fn normalise_api_endpoint(text: &str) -> Result<String, String> {
+    let lower = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let host = lower.strip_prefix("https://").ok_or_else(|| format!("`{}` must start with https://", shown(text)))?;
+    for region in ["r1", "r2", "r3"] {
+        if host == format!("{region}-api.dotdigital.com") || host == format!("{region}-api.dotmailer.com") {
+            return Ok(format!("https://{region}-api.dotdigital.com"));
+        }
+    }
+    Err(format!("`{}` is not a Dotdigital API endpoint: use https://r1-api.dotdigital.com, https://r2-api.dotdigital.com or https://r3-api.dotdigital.com (or the legacy rN-api.dotmailer.com)", shown(text)))
 }
 
 fn is_dotdigital_api_base(base: &str) -> bool {
@@ -66,16 +75,29 @@ mod tests {
 
     #[test]
     fn api_endpoint_is_normalised_and_checked() {
-        assert_eq!(
-            normalise_api_endpoint("https://r2-api.dotdigital.com/").as_deref(),
-            Some("https://r2-api.dotdigital.com")
-        );
-        assert_eq!(
-            normalise_api_endpoint(" HTTPS://R3-api.dotdigital.com ").as_deref(),
-            Some("https://r3-api.dotdigital.com")
-        );
-        assert_eq!(normalise_api_endpoint("http://r1-api.dotdigital.com/"), None);
-        assert_eq!(normalise_api_endpoint("https://evil.example.com/"), None);
-        assert_eq!(normalise_api_endpoint("https://r1-api.dotdigital.com.evil.com"), None);
+        for (given, expected) in [
+            ("https://r2-api.dotdigital.com/", "https://r2-api.dotdigital.com"),
+            (" HTTPS://R3-api.dotdigital.com ", "https://r3-api.dotdigital.com"),
+            ("https://r1-api.dotdigital.com", "https://r1-api.dotdigital.com"),
+            ("https://r3-api.dotdigital.com//", "https://r3-api.dotdigital.com"),
+            ("HTTPS://r2-api.dotmailer.com/", "https://r2-api.dotdigital.com"),
+            ("https://r1-api.dotmailer.com", "https://r1-api.dotdigital.com"),
+        ] {
+            assert_eq!(normalise_api_endpoint(given).as_deref(), Ok(expected), "{given}");
+        }
+        for bad in [
+            "http://r1-api.dotdigital.com/",
+            "https://evil.example.com/",
+            "https://r1-api.dotdigital.com.evil.com",
+            "https://r4-api.dotdigital.com",
+            "https://evil.example/r1-api.dotdigital.com",
+            "https://r1-api.dotdigital.com/v2",
+            "https://r1-api.dotdigital.com:8443",
+            "https://r1-api.dotmailer.co.uk",
+            "https://apiconnector.com",
+            "r1-api.dotdigital.com",
+        ] {
+            assert!(normalise_api_endpoint(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::errors::{classify, is_blocking, unreadable};
 use super::region::{self, Endpoint, EndpointSource, DISCOVERY_BASE};
 use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
 use crate::settings::Settings;
-use crate::wit::SyncError;
+use crate::wit::{RemoteError, SyncError};
 
 const USER_AGENT: &str = concat!("ipaas-dotdigital-connector/", env!("CARGO_PKG_VERSION"));
 
@@ -96,6 +96,11 @@ impl<'a> Session<'a> {
         &self.endpoint
     }
 
+    /// The API user the session speaks for: host-data keys are scoped by it.
+    pub fn api_user(&self) -> &'a str {
+        &self.settings.api_user
+    }
+
     pub fn platform(&self) -> &'a dyn Platform {
         self.platform
     }
@@ -117,7 +122,17 @@ impl<'a> Session<'a> {
         if !(200..300).contains(&response.status) {
             return Err(classify(&response, &endpoint, self.now_unix()));
         }
-        let info = parse_account_info(&response.body).map_err(|what| unreadable(response.status, &endpoint, &what))?;
+        let info = parse_account_info(&response.body).map_err(|problem| match problem {
+            AccountInfoProblem::Unreadable(what) => unreadable(response.status, &endpoint, &what),
+            // Dotdigital answered, and what it named is not a host the connector may call:
+            // asking again gives the same answer, so this is final, not an outage.
+            AccountInfoProblem::ForeignEndpoint(why) => SyncError::Rejected(RemoteError {
+                status: response.status,
+                code: None,
+                message: format!("{why}; set api_endpoint to the account's region"),
+                endpoint: endpoint.clone(),
+            }),
+        })?;
         if self.endpoint.source != EndpointSource::Configured {
             region::remember(self.platform, &self.settings.api_user, &info.base);
             self.endpoint = Endpoint { base: info.base.clone(), source: EndpointSource::Discovered };
@@ -134,6 +149,11 @@ impl<'a> Session<'a> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| SyncError::Transport(format!("could not encode the request body: {e}")))?;
         self.call(method, path, Some(bytes))
+    }
+
+    /// A call without a body, e.g. taking a contact out of a list.
+    pub fn delete(&mut self, path: &str) -> Result<Reply, SyncError> {
+        self.call(Method::Delete, path, None)
     }
 
     /// A call with an empty body (`Content-Length: 0`), e.g. creating a collection.
@@ -202,10 +222,20 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Why account-info could not give an endpoint.
+#[derive(Debug, PartialEq)]
+enum AccountInfoProblem {
+    /// Not the documented shape: an outage or something in between.
+    Unreadable(String),
+    /// Well formed, but `ApiEndpoint` is not a Dotdigital API host.
+    ForeignEndpoint(String),
+}
+
 /// Reads `{"id", "properties":[{"name","value"}]}`; values are always strings.
-fn parse_account_info(body: &[u8]) -> Result<AccountInfo, String> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let id = value.get("id").and_then(|i| i.as_i64()).ok_or("no account id")?;
+fn parse_account_info(body: &[u8]) -> Result<AccountInfo, AccountInfoProblem> {
+    use AccountInfoProblem::Unreadable;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| Unreadable(e.to_string()))?;
+    let id = value.get("id").and_then(|i| i.as_i64()).ok_or_else(|| Unreadable("no account id".into()))?;
     let property = |name: &str| {
         value
             .get("properties")
@@ -215,9 +245,9 @@ fn parse_account_info(body: &[u8]) -> Result<AccountInfo, String> {
             .and_then(|v| v.as_str())
             .map(str::to_string)
     };
-    let raw_endpoint = property("ApiEndpoint").ok_or("no ApiEndpoint property")?;
+    let raw_endpoint = property("ApiEndpoint").ok_or_else(|| Unreadable("no ApiEndpoint property".into()))?;
     let base = region::normalise_api_endpoint(&raw_endpoint)
-        .ok_or_else(|| format!("ApiEndpoint {raw_endpoint:?} is not a Dotdigital API host"))?;
+        .map_err(|why| AccountInfoProblem::ForeignEndpoint(format!("account-info's ApiEndpoint: {why}")))?;
     Ok(AccountInfo { id, name: property("Name").unwrap_or_default(), base })
 }
 
@@ -230,10 +260,14 @@ mod tests {
         let body = br#"{"id":4711,"properties":[{"name":"Name","type":"String","value":"Acme"},{"name":"ApiEndpoint","type":"String","value":"https://r2-api.dotdigital.com/"}]}"#;
         let info = parse_account_info(body).unwrap();
         assert_eq!(info, AccountInfo { id: 4711, name: "Acme".into(), base: "https://r2-api.dotdigital.com".into() });
-        assert!(parse_account_info(
-            br#"{"id":1,"properties":[{"name":"ApiEndpoint","value":"https://evil.example/"}]}"#
-        )
-        .is_err());
-        assert!(parse_account_info(b"{").is_err());
+        // The legacy host is the same region, rewritten as the setting is.
+        let legacy = br#"{"id":1,"properties":[{"name":"ApiEndpoint","value":"https://r3-api.dotmailer.com/"}]}"#;
+        assert_eq!(parse_account_info(legacy).unwrap().base, "https://r3-api.dotdigital.com");
+        assert!(matches!(
+            parse_account_info(br#"{"id":1,"properties":[{"name":"ApiEndpoint","value":"https://evil.example/"}]}"#),
+            Err(AccountInfoProblem::ForeignEndpoint(_))
+        ));
+        assert!(matches!(parse_account_info(b"{"), Err(AccountInfoProblem::Unreadable(_))));
+        assert!(matches!(parse_account_info(br#"{"id":1,"properties":[]}"#), Err(AccountInfoProblem::Unreadable(_))));
     }
 }

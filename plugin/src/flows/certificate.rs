@@ -9,7 +9,7 @@
 //! does not send twice.
 
 use super::order::{put_contact_record, RecordTarget};
-use super::{outcome, upsert_contact, validated_settings};
+use super::{name_fields, outcome, upsert_contact, validated_settings};
 use crate::dotdigital::Session;
 use crate::mapping::certificate::{certificate, certificate_record, triggered_send, Certificate};
 use crate::mapping::contact::contact_for_certificate;
@@ -48,7 +48,9 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let mut session = Session::open(platform, &settings)?;
     let mut messages = Vec::new();
 
-    upsert_contact(&mut session, &contact_for_certificate(&cert))?;
+    let contact = contact_for_certificate(&cert, name_fields(&mut session)?);
+    messages.extend(contact.notes.iter().cloned());
+    upsert_contact(&mut session, &contact)?;
     let target = RecordTarget {
         email: &cert.email,
         collection: &settings.certificate_collection,
@@ -87,8 +89,8 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
                     // Keep the certificate visible even when its email was refused.
                     let record = certificate_record(&cert, None);
                     if existing.as_ref() != Some(&record) {
-                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, || {
-                            contact_for_certificate(&cert)
+                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, |names| {
+                            contact_for_certificate(&cert, names)
                         });
                     }
                     return Err(error);
@@ -101,8 +103,9 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let action = if existing.as_ref() == Some(&record) {
         SyncAction::Unchanged
     } else {
-        let created =
-            put_contact_record(&mut session, &target, &record, &mut messages, || contact_for_certificate(&cert))?;
+        let created = put_contact_record(&mut session, &target, &record, &mut messages, |names| {
+            contact_for_certificate(&cert, names)
+        })?;
         if created {
             SyncAction::Created
         } else {

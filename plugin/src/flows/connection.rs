@@ -1,28 +1,25 @@
-//! `validate-connection`: are the credentials right, which region serves the account, and
-//! may the API user use each area the flows need? Run when the subscription is saved.
+//! `validate-connection`: are the credentials right, which region serves the account, may the
+//! API user use each area the flows need, and will anything the settings name make a sync
+//! fail? Run when the subscription is saved; every problem is listed at once.
 
 use super::validated_settings;
-use crate::dotdigital::{segment, Session};
+use crate::dotdigital::{data_fields, segment, Session};
+use crate::mapping::values::issue;
 use crate::platform::Platform;
-use crate::wit::{Account, AreaAccess, FieldIssue, Settings as RawSettings, SyncError};
+use crate::settings::Settings;
+use crate::wit::{Account, AreaAccess, FieldIssue, RemoteError, Settings as RawSettings, SyncError};
 
 /// An address no account holds: a 404 for it proves contacts are readable.
 const PROBE_EMAIL: &str = "connection-check@example.com";
-/// The data fields every customer sync writes.
-const STANDARD_FIELDS: [&str; 3] = ["FIRSTNAME", "LASTNAME", "FULLNAME"];
 
-/// `GET /v2/data-fields`: the names of the account's contact data fields.
-fn data_fields(session: &mut Session) -> Result<Vec<String>, SyncError> {
-    let reply = session.get("/v2/data-fields")?;
-    if reply.status() != 200 {
-        return Err(reply.into_error());
-    }
-    let fields = reply.json()?;
-    Ok(fields
-        .as_array()
-        .map(|list| list.iter().filter_map(|f| f.get("name")?.as_str().map(str::to_string)).collect())
-        .unwrap_or_default())
-}
+/// Campaign statuses a triggered send can use. v2.json `ApiCampaign.status` (enum
+/// `ApiCampaignStatuses`) lists Unsent, Sending, Sent, Paused, Cancelled,
+/// RequiresSystemApproval, RequiresSMSApproval, RequiresWorkflowApproval, Triggered and
+/// NotAvailableInThisVersion, but neither the spec nor the docs say which of them a
+/// triggered send accepts. The stricter reading is taken: a campaign built for triggered
+/// sends is `Unsent` until first triggered and `Triggered` after; one that is or was sent to
+/// a list, paused, cancelled or waiting for an approval is not counted on.
+const TRIGGERABLE_STATUSES: [&str; 2] = ["Unsent", "Triggered"];
 
 pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result<Account, SyncError> {
     let settings = validated_settings(raw)?;
@@ -32,77 +29,115 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
         None => session.discover()?,
     };
     if let Some(configured) = &settings.api_endpoint {
+        // Every probe would answer 403 from the wrong region: nothing else can be judged.
         if *configured != info.base {
-            return Err(SyncError::InvalidSettings(vec![FieldIssue {
-                field: "api_endpoint".into(),
-                problem: format!("the account is served by {}; set api_endpoint to it or leave it empty", info.base),
-            }]));
+            return Err(SyncError::InvalidSettings(vec![issue(
+                "api_endpoint",
+                format!("the account is served by {}; set api_endpoint to it or leave it empty", info.base),
+            )]));
         }
     }
+    let mut problems = Vec::new();
+
     let mut contacts = probe(&mut session, "contacts", &format!("/contacts/v3/email/{}", segment(PROBE_EMAIL)), |s| {
-        matches!(s, 200 | 404).then_some(None)
+        matches!(s, 200 | 404)
     })?;
     if contacts.allowed {
-        // Dotdigital refuses a contact that names a data field the account lacks: catch a
-        // mapping to a missing field now rather than on every customer.
-        let existing = data_fields(&mut session)?;
-        let has = |name: &str| existing.iter().any(|f| f.eq_ignore_ascii_case(name));
-        let issues: Vec<FieldIssue> = settings
-            .data_field_map
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| !has(&m.data_field))
-            .map(|(i, m)| FieldIssue {
-                field: format!("data_field_map[{i}].data_field"),
-                problem: format!(
-                    "the account has no contact data field {} (create it in Settings > Contacts > Contact data fields)",
-                    m.data_field
-                ),
-            })
-            .collect();
-        if !issues.is_empty() {
-            return Err(SyncError::InvalidSettings(issues));
+        // Fresh, not cached: the settings are being saved, and the syncs reuse this read.
+        let fields = data_fields::fetch(&mut session)?;
+        if let Err(issues) = fields.typed_mappings(&settings.data_field_map) {
+            problems.extend(issues);
         }
-        let missing: Vec<&str> = STANDARD_FIELDS.into_iter().filter(|f| !has(f)).collect();
+        let missing = fields.missing_name_fields();
         if !missing.is_empty() {
-            contacts.detail =
-                Some(format!("names will not be stored: the account lacks the data field(s) {}", missing.join(", ")));
+            contacts.detail = Some(format!(
+                "names will not be stored: the account lacks the String data field(s) {}",
+                missing.join(", ")
+            ));
         }
+        problems.extend(missing_lists(&mut session, &settings)?);
     }
-    let insight = probe(&mut session, "insight-data", "/insightData/v3/collections", |s| (s == 200).then_some(None))?;
+    let insight = probe(&mut session, "insight-data", "/insightData/v3/collections", |s| s == 200)?;
     let campaigns = match settings.certificate_campaign_id {
-        Some(id) => probe(&mut session, "triggered-campaigns", &format!("/v2/campaigns/{id}"), |s| match s {
-            200 => Some(None),
-            404 => Some(Some(format!("campaign {id} (certificate_campaign_id) does not exist"))),
-            _ => None,
-        })?,
+        Some(id) => campaign(&mut session, id, &mut problems)?,
         None => AreaAccess {
             area: "triggered-campaigns".into(),
             allowed: true,
             detail: Some("not checked: no certificate_campaign_id set".into()),
         },
     };
-    Ok(Account { id: info.id, name: info.name, api_endpoint: info.base, areas: vec![contacts, insight, campaigns] })
+    let areas = vec![contacts, insight, campaigns];
+    for area in areas.iter().filter(|a| !a.allowed) {
+        problems.push(issue(
+            "api_user",
+            format!("may not use the {} area: {}", area.area, area.detail.as_deref().unwrap_or("access denied")),
+        ));
+    }
+    Ok(Account { id: info.id, name: info.name, api_endpoint: info.base, areas, problems })
 }
 
-/// One cheap read in an area. `judge` maps a status to `Some(detail)` when the area is
-/// usable (a detail makes it unusable for another reason); a 403 means no permission.
-fn probe(
-    session: &mut Session,
-    area: &str,
-    path: &str,
-    judge: impl Fn(u16) -> Option<Option<String>>,
-) -> Result<AreaAccess, SyncError> {
+/// `GET /v2/address-books/{id}` for each list the settings name: 200 exists, 404 missing.
+fn missing_lists(session: &mut Session, settings: &Settings) -> Result<Vec<FieldIssue>, SyncError> {
+    let mut problems = Vec::new();
+    for (key, ids) in [("list_ids", &settings.list_ids), ("marketing_list_ids", &settings.marketing_list_ids)] {
+        for (i, id) in ids.iter().enumerate() {
+            let reply = session.get(&format!("/v2/address-books/{id}"))?;
+            match reply.status() {
+                200 => {}
+                404 => problems.push(issue(format!("{key}[{i}]"), format!("the account has no list {id}"))),
+                _ => return Err(reply.into_error()),
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// `GET /v2/campaigns/{id}`: the campaign exists and its status allows a triggered send.
+fn campaign(session: &mut Session, id: u32, problems: &mut Vec<FieldIssue>) -> Result<AreaAccess, SyncError> {
+    let area = "triggered-campaigns";
+    let reply = match session.get(&format!("/v2/campaigns/{id}")) {
+        Ok(reply) => reply,
+        Err(SyncError::Forbidden(remote)) => return Ok(denied(area, &remote)),
+        Err(other) => return Err(other),
+    };
+    let mut unusable = None;
+    match reply.status() {
+        200 => {
+            let json = reply.json()?;
+            let status = json.get("status").and_then(|s| s.as_str());
+            if !status.is_some_and(|s| TRIGGERABLE_STATUSES.iter().any(|ok| ok.eq_ignore_ascii_case(s))) {
+                unusable = Some(format!(
+                    "campaign {id} has status {}, so it cannot be used for a triggered send (usable: {})",
+                    status.unwrap_or("(none given)"),
+                    TRIGGERABLE_STATUSES.join(" or ")
+                ));
+            }
+        }
+        404 => unusable = Some(format!("campaign {id} does not exist in the account")),
+        _ => return Err(reply.into_error()),
+    }
+    if let Some(problem) = &unusable {
+        problems.push(issue("certificate_campaign_id", problem.clone()));
+    }
+    Ok(AreaAccess { area: area.into(), allowed: true, detail: unusable })
+}
+
+/// One cheap read in an area: `usable` says which statuses prove access; a 403 means no
+/// permission; any other answer is the call's typed error.
+fn probe(session: &mut Session, area: &str, path: &str, usable: impl Fn(u16) -> bool) -> Result<AreaAccess, SyncError> {
     match session.get(path) {
-        Ok(reply) => match judge(reply.status()) {
-            Some(detail) => Ok(AreaAccess { area: area.into(), allowed: detail.is_none(), detail }),
-            None => Err(reply.into_error()),
-        },
-        Err(SyncError::Forbidden(remote)) => Ok(AreaAccess {
-            area: area.into(),
-            allowed: false,
-            detail: Some(format!("the API user may not use this area ({}: {})", remote.endpoint, remote.message)),
-        }),
+        Ok(reply) if usable(reply.status()) => Ok(AreaAccess { area: area.into(), allowed: true, detail: None }),
+        Ok(reply) => Err(reply.into_error()),
+        Err(SyncError::Forbidden(remote)) => Ok(denied(area, &remote)),
         Err(other) => Err(other),
+    }
+}
+
+/// An area the API user may not use (a 403 after the region was rediscovered).
+fn denied(area: &str, remote: &RemoteError) -> AreaAccess {
+    AreaAccess {
+        area: area.into(),
+        allowed: false,
+        detail: Some(format!("the API user may not use this area ({}: {})", remote.endpoint, remote.message)),
     }
 }

@@ -1,19 +1,23 @@
-//! Customer → Dotdigital contact, upserted by email. External id = `contactId`.
+//! Customer → Dotdigital contact: patched by the contactId iPaaS.com stored, else upserted by
+//! email; its data fields typed as the account defines them. External id = `contactId`.
 
-use super::{outcome, upsert_contact, validated_settings};
+use super::{contact_schema, outcome, upsert_contact, validated_settings};
 use crate::dotdigital::Session;
-use crate::mapping::contact::contact_from_customer;
+use crate::mapping::contact::customer_contact;
 use crate::platform::{LogLevel, Platform};
 use crate::wit::{Customer, Settings as RawSettings, SyncAction, SyncError, SyncOutcome};
 
 pub fn sync_contact(platform: &dyn Platform, raw: &RawSettings, customer: &Customer) -> Result<SyncOutcome, SyncError> {
     let settings = validated_settings(raw)?;
-    let upsert = contact_from_customer(&settings, customer).map_err(SyncError::InvalidRecord)?;
+    // Everything the record alone decides is checked before any request.
+    let contact = customer_contact(&settings, customer).map_err(SyncError::InvalidRecord)?;
     let mut session = Session::open(platform, &settings)?;
-    let contact = upsert_contact(&mut session, &upsert)?;
-    let action = if contact.created { SyncAction::Created } else { SyncAction::Updated };
-    platform.log(LogLevel::Info, &format!("customer {} → contact {} ({action:?})", customer.id, contact.contact_id));
+    let (names, mappings) = contact_schema(&mut session, &settings)?;
+    let upsert = contact.upsert(&settings, names, &mappings).map_err(SyncError::InvalidRecord)?;
+    let written = upsert_contact(&mut session, &upsert)?;
+    let action = if written.created { SyncAction::Created } else { SyncAction::Updated };
+    platform.log(LogLevel::Info, &format!("customer {} → contact {} ({action:?})", customer.id, written.contact_id));
     let mut messages = upsert.notes;
-    messages.extend(contact.notes);
-    Ok(outcome(contact.contact_id.to_string(), action, session.calls(), messages))
+    messages.extend(written.notes);
+    Ok(outcome(written.contact_id.to_string(), action, session.calls(), messages))
 }

@@ -4,9 +4,10 @@
 //! what the API's 404s ask: create the missing one, then repeat the PUT (both are upserts,
 //! so a host retry at any point is safe).
 
-use super::{outcome, upsert_contact, validated_settings};
+use super::{name_fields, outcome, upsert_contact, validated_settings};
 use crate::dotdigital::{segment, Session};
-use crate::mapping::contact::contact_for_order;
+use crate::mapping::contact::{contact_for_order, ContactUpsert};
+use crate::mapping::data_fields::NameFields;
 use crate::mapping::order::{plan_order, OrderPlan};
 use crate::platform::{LogLevel, Method, Platform};
 use crate::wit::{Settings as RawSettings, SyncAction, SyncError, SyncOutcome, Transaction};
@@ -33,7 +34,7 @@ pub fn sync_order(platform: &dyn Platform, raw: &RawSettings, tx: &Transaction) 
         },
         &order.record,
         &mut messages,
-        || contact_for_order(&order),
+        |names| contact_for_order(&order, names),
     )?;
     let action = if created { SyncAction::Created } else { SyncAction::Updated };
     Ok(outcome(order.key.clone(), action, session.calls(), messages))
@@ -66,7 +67,7 @@ pub fn put_contact_record(
     target: &RecordTarget,
     record: &serde_json::Value,
     messages: &mut Vec<String>,
-    contact: impl Fn() -> crate::mapping::contact::ContactUpsert,
+    contact: impl Fn(NameFields) -> ContactUpsert,
 ) -> Result<bool, SyncError> {
     let path = target.path();
     let mut fixed_contact = false;
@@ -79,8 +80,11 @@ pub fn put_contact_record(
             (200 | 204, _) => return Ok(false),
             (404, Some("insightData:contactNotFound")) if !fixed_contact => {
                 fixed_contact = true;
-                let upserted = upsert_contact(session, &contact())?;
+                let names = name_fields(session)?;
+                let upsert = contact(names);
+                let upserted = upsert_contact(session, &upsert)?;
                 messages.push(format!("contact {} created for {}", upserted.contact_id, target.email));
+                messages.extend(upsert.notes);
             }
             (404, Some("insightData:collectionNotFound")) if !fixed_collection => {
                 fixed_collection = true;

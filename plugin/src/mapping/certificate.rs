@@ -71,6 +71,8 @@ pub struct Certificate {
     pub issue_date: Option<String>,
     /// `expiration_date` as UTC `YYYY-MM-DDTHH:MM:SSZ`.
     pub expiry_date: Option<String>,
+    /// `expiration_date`'s calendar date as written (`2025-06-30`), for the email.
+    pub expiry_day: Option<String>,
     pub card_type: Option<String>,
     pub description: Option<String>,
 }
@@ -178,6 +180,7 @@ pub fn certificate(settings: &Settings, card: &wit::GiftCard) -> Result<Certific
 
     let issue_date = date(card.purchase_date.as_deref(), "purchase_date", &mut issues);
     let expiry_date = date(card.expiration_date.as_deref(), "expiration_date", &mut issues);
+    let expiry_day = expiry_date.as_ref().and_then(|_| calendar_day(card.expiration_date.as_deref()?));
 
     let (Some(number), Some(email), Some(value_cents), Some(status), true) =
         (number, email, value, status, issues.is_empty())
@@ -197,6 +200,7 @@ pub fn certificate(settings: &Settings, card: &wit::GiftCard) -> Result<Certific
         campaign_id,
         issue_date,
         expiry_date,
+        expiry_day,
         card_type: non_empty(card.card_type.as_deref()).map(str::to_string),
         description: non_empty(card.description.as_deref()).map(str::to_string),
     })
@@ -225,14 +229,24 @@ pub fn certificate_record(cert: &Certificate, announced_at: Option<&str>) -> Val
 
 /// The `POST /v2/email/triggered-campaign` body announcing the certificate. Personalisation
 /// values are strings; a value the certificate lacks is left out rather than sent empty.
+///
+/// Two sets of names: the connector's own (`CERTIFICATE_VALUE`, …) and the ones iPaaS.com's
+/// certified Dotdigital integration documents for its loyalty-certificate mapping
+/// (`GiftCardValue`, `GiftCardURL`, `ReceivingCustomerEmail`, `TriggeredCampaignId`; IPAAS.md
+/// §4.3), so a campaign built for either fills in.
 pub fn triggered_send(cert: &Certificate, campaign_id: u32) -> Value {
+    let value = cents_text(cert.value_cents);
     let pairs = [
         ("RECIPIENT_NAME", cert.recipient_name.clone()),
         ("CERTIFICATE_NUMBER", Some(cert.number.clone())),
-        ("CERTIFICATE_VALUE", Some(cents_text(cert.value_cents))),
+        ("CERTIFICATE_VALUE", Some(value.clone())),
         ("CURRENCY", cert.currency.clone()),
         ("CERTIFICATE_URL", cert.url.clone()),
-        ("EXPIRY_DATE", cert.expiry_date.clone()),
+        ("EXPIRY_DATE", cert.expiry_day.clone()),
+        ("GiftCardValue", Some(value)),
+        ("GiftCardURL", cert.url.clone()),
+        ("ReceivingCustomerEmail", Some(cert.email.clone())),
+        ("TriggeredCampaignId", Some(campaign_id.to_string())),
     ];
     let values: Vec<Value> = pairs
         .into_iter()
@@ -243,6 +257,14 @@ pub fn triggered_send(cert: &Certificate, campaign_id: u32) -> Value {
         "campaignId": campaign_id,
         "personalizationValues": values,
     })
+}
+
+/// The `YYYY-MM-DD` a valid ISO 8601 date or date-time starts with: the day as the record
+/// writes it, whatever its offset.
+fn calendar_day(text: &str) -> Option<String> {
+    let day = text.trim().get(..10)?;
+    time::Date::parse(day, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    Some(day.to_string())
 }
 
 /// An amount on the card: at most two decimals, not negative.
@@ -347,6 +369,7 @@ mod tests {
                 campaign_id: Some(4242),
                 issue_date: s("2025-03-14T10:30:00Z"),
                 expiry_date: s("2025-06-30T23:59:59Z"),
+                expiry_day: s("2025-06-30"),
                 card_type: s("Store Credit"),
                 description: s("Loyalty reward certificate - 500 points"),
             }
@@ -373,7 +396,11 @@ mod tests {
                     {"name": "CERTIFICATE_VALUE", "value": "10.00"},
                     {"name": "CURRENCY", "value": "GBP"},
                     {"name": "CERTIFICATE_URL", "value": "https://rewards.example.com/c/10573-9F2K"},
-                    {"name": "EXPIRY_DATE", "value": "2025-06-30T23:59:59Z"}
+                    {"name": "EXPIRY_DATE", "value": "2025-06-30"},
+                    {"name": "GiftCardValue", "value": "10.00"},
+                    {"name": "GiftCardURL", "value": "https://rewards.example.com/c/10573-9F2K"},
+                    {"name": "ReceivingCustomerEmail", "value": "jane.doe@example.com"},
+                    {"name": "TriggeredCampaignId", "value": "4242"}
                 ]
             })
         );
@@ -414,8 +441,31 @@ mod tests {
         let send = triggered_send(&cert, 77);
         assert_eq!(
             send["personalizationValues"],
-            json!([{"name": "CERTIFICATE_NUMBER", "value": "10573"}, {"name": "CERTIFICATE_VALUE", "value": "7.50"}])
+            json!([
+                {"name": "CERTIFICATE_NUMBER", "value": "10573"},
+                {"name": "CERTIFICATE_VALUE", "value": "7.50"},
+                {"name": "GiftCardValue", "value": "7.50"},
+                {"name": "ReceivingCustomerEmail", "value": "jane.doe@example.com"},
+                {"name": "TriggeredCampaignId", "value": "77"}
+            ])
         );
+    }
+
+    #[test]
+    fn the_expiry_date_in_the_email_is_the_day_the_card_names() {
+        for (written, day, utc) in [
+            ("2025-06-30T23:59:59", "2025-06-30", "2025-06-30T23:59:59Z"),
+            ("2025-06-30", "2025-06-30", "2025-06-30T00:00:00Z"),
+            // Late evening in New York is the next day in UTC; the card still means the 30th.
+            ("2025-06-30T23:00:00-05:00", "2025-06-30", "2025-07-01T04:00:00Z"),
+        ] {
+            let card = wit::GiftCard { expiration_date: s(written), ..example() };
+            let cert = certificate(&settings(Some(1)), &card).unwrap();
+            assert_eq!((cert.expiry_day.as_deref(), cert.expiry_date.as_deref()), (Some(day), Some(utc)), "{written}");
+            let send = triggered_send(&cert, 1);
+            let expiry = send["personalizationValues"].as_array().unwrap().iter().find(|v| v["name"] == "EXPIRY_DATE");
+            assert_eq!(expiry.unwrap()["value"], day);
+        }
     }
 
     #[test]
@@ -608,9 +658,10 @@ mod tests {
     #[test]
     fn the_certificate_contact_splits_the_recipients_name() {
         use crate::mapping::contact::contact_for_certificate;
+        use crate::mapping::data_fields::NameFields;
         let mut cert = certificate(&settings(Some(1)), &example()).unwrap();
         cert.recipient_name = s("Jane  van Doe");
-        let upsert = contact_for_certificate(&cert);
+        let upsert = contact_for_certificate(&cert, NameFields::ALL);
         assert_eq!(upsert.merge_option, "overwrite-if-empty");
         assert_eq!(
             upsert.body,
@@ -618,8 +669,23 @@ mod tests {
                    "dataFields": {"FIRSTNAME": "Jane", "LASTNAME": "van Doe", "FULLNAME": "Jane van Doe"}})
         );
         cert.recipient_name = s("Cher");
-        assert_eq!(contact_for_certificate(&cert).body["dataFields"], json!({"FIRSTNAME": "Cher", "FULLNAME": "Cher"}));
+        assert_eq!(
+            contact_for_certificate(&cert, NameFields::ALL).body["dataFields"],
+            json!({"FIRSTNAME": "Cher", "FULLNAME": "Cher"})
+        );
         cert.recipient_name = None;
-        assert_eq!(contact_for_certificate(&cert).body, json!({"identifiers": {"email": "jane.doe@example.com"}}));
+        assert_eq!(
+            contact_for_certificate(&cert, NameFields::ALL).body,
+            json!({"identifiers": {"email": "jane.doe@example.com"}})
+        );
+
+        // Only the name fields the account has; the others are noted, never sent.
+        cert.recipient_name = s("Jane Doe");
+        let upsert = contact_for_certificate(&cert, NameFields { first: false, last: true, full: false });
+        assert_eq!(upsert.body["dataFields"], json!({"LASTNAME": "Doe"}));
+        assert_eq!(upsert.notes.len(), 2, "{:?}", upsert.notes);
+        assert!(upsert.notes[0].contains("FIRSTNAME"), "{:?}", upsert.notes);
+        // A contact made for a certificate joins no list and leaves none.
+        assert!(upsert.body.get("lists").is_none() && upsert.leave_lists.is_empty() && upsert.contact_id.is_none());
     }
 }

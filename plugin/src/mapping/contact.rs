@@ -1,43 +1,86 @@
-//! Customer → the body of `PATCH /contacts/v3/email/{email}`, plus the minimal contact an
-//! order or a certificate needs when its contact does not exist yet.
+//! Customer → the body of `PATCH /contacts/v3/email/{email}` (or `/contactId/{id}` when
+//! iPaaS.com stored one), plus the minimal contact an order or a certificate needs when its
+//! contact does not exist yet.
 //!
-//! The body never carries `channelProperties.email.status`: the connector must not resubscribe
-//! anyone. Contacts made for an order or a certificate carry no channel properties at all (a
-//! purchase is not consent) and are merged with `overwrite-if-empty`, so they fill gaps without
-//! clobbering names an existing contact already has.
+//! The body never carries `channelProperties.email.status`: Dotdigital makes a new contact
+//! `subscribed` unless told otherwise, and the connector must neither resubscribe nor suppress
+//! anyone. Marketing consent is list membership instead: a consenting customer joins the
+//! `marketing_list_ids`, any other is taken out of them. Contacts made for an order or a
+//! certificate carry no channel properties and join no list (a purchase is not consent), and
+//! are merged with `overwrite-if-empty`, so they fill gaps without clobbering names an
+//! existing contact already has.
+//!
+//! A customer is mapped in two steps so that a bad record is refused before any request:
+//! [`customer_contact`] checks everything the record alone decides, and
+//! [`CustomerContact::upsert`] converts the mapped custom fields to the types of the account's
+//! data fields once those are known.
 
 use serde_json::{json, Map, Value};
 
 use super::certificate::Certificate;
+use super::data_fields::{convert, NameFields, TypedMapping};
 use super::order::ValidOrder;
 use super::values::{char_len, check_email, custom_field, custom_value, issue, non_empty, shown};
-use crate::settings::Settings;
+use crate::settings::{positive_int32, Settings, OPT_IN_TYPES};
 use crate::wit;
 
 /// Dotdigital's limit on `first_name` / `last_name`.
 pub const NAME_MAX_CHARS: usize = 50;
-/// Dotdigital's limit on a string data field value (the documented example's figure).
-pub const DATA_FIELD_VALUE_MAX_CHARS: usize = 256;
 /// The custom field that carries a customer's mobile number.
 pub const MOBILE_FIELD: &str = "Mobile Number";
+/// The custom field that overrides the `opt_in_type` setting for one customer.
+pub const OPT_IN_FIELD: &str = "Email Opt In Type";
 
-/// One contact upsert: `PATCH /contacts/v3/email/{email}?merge-option={merge_option}` with `body`.
+/// One contact upsert: `PATCH /contacts/v3/email/{email}?merge-option={merge_option}` with
+/// `body`, or the same body on `/contacts/v3/contactId/{contact_id}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContactUpsert {
     /// The path identifier: the email as given, trimmed (not lowercased).
     pub email: String,
+    /// The contactId iPaaS.com stored for the customer: the contact to patch, whose email may
+    /// have changed. `None` = match by email.
+    pub contact_id: Option<u32>,
     /// `overwrite` for customers; `overwrite-if-empty` for contacts made for an order or certificate.
     pub merge_option: &'static str,
     pub body: Value,
+    /// Marketing lists the contact must leave (a customer without consent): those the answer
+    /// shows it in are left with one call each.
+    pub leave_lists: Vec<u32>,
     /// Notes for the outcome's messages (values that were left out, and why).
     pub notes: Vec<String>,
 }
 
-/// Maps a Customer to a contact upsert, or lists every problem with it.
-pub fn contact_from_customer(
+/// A customer as far as the record alone can decide: everything but the data-field types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerContact {
+    pub email: String,
+    pub contact_id: Option<u32>,
+    first: Option<String>,
+    last: Option<String>,
+    mobile: Option<String>,
+    /// `opt_in_type`, or the customer's `Email Opt In Type`, in Dotdigital's casing.
+    opt_in_type: &'static str,
+    /// Whether the consent field says yes (absent or blank = no).
+    pub consent: bool,
+    mapped: Vec<MappedText>,
+    notes: Vec<String>,
+}
+
+/// A `data_field_map` entry whose custom field the customer has.
+#[derive(Clone, Debug, PartialEq)]
+struct MappedText {
+    data_field: String,
+    /// The custom field's name as the record spells it, for problem paths.
+    custom_field: String,
+    /// Trimmed; `None` (blank) clears the data field.
+    text: Option<String>,
+}
+
+/// Checks a Customer against everything the record alone decides, listing every problem.
+pub fn customer_contact(
     settings: &Settings,
     customer: &wit::Customer,
-) -> Result<ContactUpsert, Vec<wit::FieldIssue>> {
+) -> Result<CustomerContact, Vec<wit::FieldIssue>> {
     let mut issues = Vec::new();
     let mut notes = Vec::new();
 
@@ -47,65 +90,157 @@ pub fn contact_from_customer(
     }
     let first = name(customer.first_name.as_deref(), "first_name", &mut issues);
     let last = name(customer.last_name.as_deref(), "last_name", &mut issues);
+    let contact_id = non_empty(customer.contact_id.as_deref())
+        .and_then(|text| stored_contact_id(text).map_err(|problem| issues.push(issue("contact_id", problem))).ok());
+    let opt_in_type = match custom_value(&customer.custom_fields, OPT_IN_FIELD) {
+        None => settings.opt_in_type,
+        Some(text) => OPT_IN_TYPES.into_iter().find(|known| known.eq_ignore_ascii_case(text)).unwrap_or_else(|| {
+            issues.push(issue(
+                format!("custom_fields.{OPT_IN_FIELD}"),
+                format!("`{}` is not Single, Double, VerifiedDouble or Unknown", shown(text)),
+            ));
+            settings.opt_in_type
+        }),
+    };
+    let consent = match custom_value(&customer.custom_fields, &settings.consent_field) {
+        None => false,
+        Some(text) => consent(text).unwrap_or_else(|| {
+            issues.push(issue(
+                format!("custom_fields.{}", settings.consent_field),
+                format!("`{}` is not a consent answer: use true, yes, 1 or Y, or false, no, 0 or N", shown(text)),
+            ));
+            false
+        }),
+    };
 
-    let mut data_fields = name_fields(first, last);
-    for mapping in &settings.data_field_map {
-        // An absent custom field leaves the data field alone; a blank one clears it.
-        let Some(field) = custom_field(&customer.custom_fields, &mapping.custom_field) else {
-            continue;
-        };
-        let value = match non_empty(field.value.as_deref()) {
-            None => Value::Null,
-            Some(v) if char_len(v) > DATA_FIELD_VALUE_MAX_CHARS => {
-                issues.push(issue(
-                    format!("custom_fields.{}", field.name.trim()),
-                    format!(
-                        "longer than {DATA_FIELD_VALUE_MAX_CHARS} characters, the most data field {} takes",
-                        mapping.data_field
-                    ),
-                ));
-                continue;
-            }
-            Some(v) => Value::String(v.to_string()),
-        };
-        data_fields.insert(mapping.data_field.clone(), value);
-    }
+    // An absent custom field leaves the data field alone; a blank one clears it.
+    let mapped = settings
+        .data_field_map
+        .iter()
+        .filter_map(|mapping| {
+            let field = custom_field(&customer.custom_fields, &mapping.custom_field)?;
+            Some(MappedText {
+                data_field: mapping.data_field.clone(),
+                custom_field: field.name.trim().to_string(),
+                text: non_empty(field.value.as_deref()).map(str::to_string),
+            })
+        })
+        .collect();
 
     if !issues.is_empty() {
         return Err(issues);
     }
+    let mobile = mobile_number(customer, &mut notes);
+    Ok(CustomerContact {
+        email,
+        contact_id,
+        first: first.map(str::to_string),
+        last: last.map(str::to_string),
+        mobile,
+        opt_in_type,
+        consent,
+        mapped,
+        notes,
+    })
+}
 
-    let mut identifiers = Map::new();
-    identifiers.insert("email".into(), Value::String(email.clone()));
-    if let Some(mobile) = mobile_number(customer, &mut notes) {
-        identifiers.insert("mobileNumber".into(), Value::String(mobile));
-    }
+impl CustomerContact {
+    /// The upsert for an account whose name fields are `names` and whose mapped data fields
+    /// have the types in `mappings`; a value that does not fit its type is a record problem.
+    pub fn upsert(
+        &self,
+        settings: &Settings,
+        names: NameFields,
+        mappings: &[TypedMapping],
+    ) -> Result<ContactUpsert, Vec<wit::FieldIssue>> {
+        let mut issues = Vec::new();
+        let mut notes = self.notes.clone();
+        let mut data_fields = name_fields(self.first.as_deref(), self.last.as_deref(), names, &mut notes);
+        for mapped in &self.mapped {
+            let path = format!("custom_fields.{}", mapped.custom_field);
+            let Some(typed) = mappings.iter().find(|t| t.mapping.data_field == mapped.data_field) else {
+                issues.push(issue(path, format!("the account has no contact data field {}", mapped.data_field)));
+                continue;
+            };
+            let value = match &mapped.text {
+                None => Value::Null,
+                Some(text) => match convert(text, &typed.kind) {
+                    Ok(value) => value,
+                    Err(problem) => {
+                        issues.push(issue(path, format!("for data field {}: {problem}", mapped.data_field)));
+                        continue;
+                    }
+                },
+            };
+            data_fields.insert(mapped.data_field.clone(), value);
+        }
+        if !issues.is_empty() {
+            return Err(issues);
+        }
 
-    let mut body = Map::new();
-    body.insert("identifiers".into(), Value::Object(identifiers));
-    if !data_fields.is_empty() {
-        body.insert("dataFields".into(), Value::Object(data_fields));
+        let mut identifiers = Map::new();
+        identifiers.insert("email".into(), Value::String(self.email.clone()));
+        if let Some(mobile) = &self.mobile {
+            identifiers.insert("mobileNumber".into(), Value::String(mobile.clone()));
+        }
+        let mut body = Map::new();
+        body.insert("identifiers".into(), Value::Object(identifiers));
+        if !data_fields.is_empty() {
+            body.insert("dataFields".into(), Value::Object(data_fields));
+        }
+        body.insert(
+            "channelProperties".into(),
+            json!({"email": {"emailType": settings.email_type, "optInType": self.opt_in_type}}),
+        );
+        let mut lists = settings.list_ids.clone();
+        if self.consent {
+            lists.extend(&settings.marketing_list_ids);
+        }
+        if !lists.is_empty() {
+            body.insert("lists".into(), json!(lists));
+        }
+        let leave_lists = if self.consent { Vec::new() } else { settings.marketing_list_ids.clone() };
+        Ok(ContactUpsert {
+            email: self.email.clone(),
+            contact_id: self.contact_id,
+            merge_option: "overwrite",
+            body: Value::Object(body),
+            leave_lists,
+            notes,
+        })
     }
-    body.insert(
-        "channelProperties".into(),
-        json!({"email": {"emailType": settings.email_type, "optInType": settings.opt_in_type}}),
-    );
-    if !settings.list_ids.is_empty() {
-        body.insert("lists".into(), json!(settings.list_ids));
+}
+
+/// `true/yes/1/Y` or `false/no/0/N`, any case.
+pub fn consent(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "y" => Some(true),
+        "false" | "no" | "0" | "n" => Some(false),
+        _ => None,
     }
-    Ok(ContactUpsert { email, merge_option: "overwrite", body: Value::Object(body), notes })
+}
+
+/// A stored contactId: a positive int32 written in decimal digits.
+fn stored_contact_id(text: &str) -> Result<u32, String> {
+    let problem = || format!("`{}` is not a Dotdigital contactId (a whole number from 1 to 2147483647)", shown(text));
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(problem());
+    }
+    let id = text.parse::<u32>().map_err(|_| problem())?;
+    positive_int32(id).map_err(|_| problem())?;
+    Ok(id)
 }
 
 /// The contact an order belongs to: its email and the billing address's names.
-pub fn contact_for_order(tx: &ValidOrder) -> ContactUpsert {
+pub fn contact_for_order(tx: &ValidOrder, names: NameFields) -> ContactUpsert {
     let mut notes = Vec::new();
     let first = bounded_name(tx.billing_first_name.as_deref(), "billing first name", &mut notes);
     let last = bounded_name(tx.billing_last_name.as_deref(), "billing last name", &mut notes);
-    minimal_contact(&tx.email, first, last, notes)
+    minimal_contact(&tx.email, first, last, names, notes)
 }
 
 /// The contact a certificate is sent to: its email and the recipient's names.
-pub fn contact_for_certificate(cert: &Certificate) -> ContactUpsert {
+pub fn contact_for_certificate(cert: &Certificate, names: NameFields) -> ContactUpsert {
     let mut notes = Vec::new();
     let full = non_empty(cert.recipient_name.as_deref());
     // "Jane van Doe" → first "Jane", last "van Doe": the first word is the given name.
@@ -115,31 +250,53 @@ pub fn contact_for_certificate(cert: &Certificate) -> ContactUpsert {
     };
     let first = bounded_name(first, "recipient first name", &mut notes);
     let last = bounded_name(last, "recipient last name", &mut notes);
-    minimal_contact(&cert.email, first, last, notes)
+    minimal_contact(&cert.email, first, last, names, notes)
 }
 
-fn minimal_contact(email: &str, first: Option<&str>, last: Option<&str>, notes: Vec<String>) -> ContactUpsert {
+fn minimal_contact(
+    email: &str,
+    first: Option<&str>,
+    last: Option<&str>,
+    names: NameFields,
+    mut notes: Vec<String>,
+) -> ContactUpsert {
     let mut body = Map::new();
     body.insert("identifiers".into(), json!({"email": email}));
-    let data_fields = name_fields(first, last);
+    let data_fields = name_fields(first, last, names, &mut notes);
     if !data_fields.is_empty() {
         body.insert("dataFields".into(), Value::Object(data_fields));
     }
-    ContactUpsert { email: email.to_string(), merge_option: "overwrite-if-empty", body: Value::Object(body), notes }
+    ContactUpsert {
+        email: email.to_string(),
+        contact_id: None,
+        merge_option: "overwrite-if-empty",
+        body: Value::Object(body),
+        leave_lists: Vec::new(),
+        notes,
+    }
 }
 
-/// FIRSTNAME, LASTNAME and FULLNAME, each only when it has a value.
-fn name_fields(first: Option<&str>, last: Option<&str>) -> Map<String, Value> {
+/// FIRSTNAME, LASTNAME and FULLNAME, each only when it has a value and the account has the
+/// field (Dotdigital refuses a contact naming a field the account lacks).
+fn name_fields(
+    first: Option<&str>,
+    last: Option<&str>,
+    names: NameFields,
+    notes: &mut Vec<String>,
+) -> Map<String, Value> {
     let mut fields = Map::new();
-    if let Some(first) = first {
-        fields.insert("FIRSTNAME".into(), Value::String(first.to_string()));
-    }
-    if let Some(last) = last {
-        fields.insert("LASTNAME".into(), Value::String(last.to_string()));
-    }
     let full = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
-    if !full.is_empty() {
-        fields.insert("FULLNAME".into(), Value::String(full));
+    let full = non_empty(Some(&full));
+    for (field, value, has) in
+        [("FIRSTNAME", first, names.first), ("LASTNAME", last, names.last), ("FULLNAME", full, names.full)]
+    {
+        match (value, has) {
+            (Some(value), true) => {
+                fields.insert(field.into(), Value::String(value.to_string()));
+            }
+            (Some(_), false) => notes.push(format!("the account has no {field} data field: not stored")),
+            (None, _) => {}
+        }
     }
     fields
 }
@@ -201,8 +358,9 @@ pub fn international_digits(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::data_fields::DataFieldType;
     use crate::settings::DataFieldMapping;
-    use crate::test_support::{address, field, jane, raw_settings, s};
+    use crate::test_support::{address, field, jane, raw_settings, s, string_upsert};
 
     fn settings_with(map: &[(&str, &str)], lists: &[u32]) -> Settings {
         let mut raw = raw_settings();
@@ -221,7 +379,7 @@ mod tests {
     #[test]
     fn the_example_customer_maps_exactly() {
         let settings = settings_with(&[("Loyalty Tier", "LOYALTY_TIER")], &[123456]);
-        let upsert = contact_from_customer(&settings, &jane()).unwrap();
+        let upsert = string_upsert(&settings, &jane()).unwrap();
         assert_eq!(upsert.email, "jane.doe@example.com");
         assert_eq!(upsert.merge_option, "overwrite");
         assert!(upsert.notes.is_empty(), "{:?}", upsert.notes);
@@ -230,7 +388,8 @@ mod tests {
             json!({
                 "identifiers": {"email": "jane.doe@example.com", "mobileNumber": "447700900123"},
                 "dataFields": {"FIRSTNAME": "Jane", "LASTNAME": "Doe", "FULLNAME": "Jane Doe", "LOYALTY_TIER": "Gold"},
-                "channelProperties": {"email": {"emailType": "html", "optInType": "single"}},
+                // Jane's `Email Opt In Type` custom field (Double) overrides the setting.
+                "channelProperties": {"email": {"emailType": "html", "optInType": "double"}},
                 "lists": [123456]
             })
         );
@@ -242,7 +401,7 @@ mod tests {
         raw.email_type = s("plaintext");
         raw.opt_in_type = s("DOUBLE");
         let settings = Settings::validate(&raw).unwrap();
-        let body = contact_from_customer(&settings, &jane()).unwrap().body;
+        let body = string_upsert(&settings, &jane()).unwrap().body;
         assert_eq!(body["channelProperties"], json!({"email": {"emailType": "plainText", "optInType": "double"}}));
         assert!(body.get("lists").is_none());
         assert!(body["channelProperties"]["email"].get("status").is_none());
@@ -252,7 +411,7 @@ mod tests {
     fn email_is_trimmed_not_lowercased() {
         let mut c = jane();
         c.email_address = s("  Jane.Doe@Example.COM ");
-        let upsert = contact_from_customer(&settings_with(&[], &[]), &c).unwrap();
+        let upsert = string_upsert(&settings_with(&[], &[]), &c).unwrap();
         assert_eq!(upsert.email, "Jane.Doe@Example.COM");
         assert_eq!(upsert.body["identifiers"]["email"], "Jane.Doe@Example.COM");
     }
@@ -263,10 +422,10 @@ mod tests {
         let mut c = jane();
         c.first_name = None;
         c.last_name = s("  Doe ");
-        let body = contact_from_customer(&settings, &c).unwrap().body;
+        let body = string_upsert(&settings, &c).unwrap().body;
         assert_eq!(body["dataFields"], json!({"LASTNAME": "Doe", "FULLNAME": "Doe"}));
         c.last_name = s(" ");
-        let body = contact_from_customer(&settings, &c).unwrap().body;
+        let body = string_upsert(&settings, &c).unwrap().body;
         assert!(body.get("dataFields").is_none(), "{body}");
     }
 
@@ -308,20 +467,20 @@ mod tests {
         let mut c = jane();
         c.custom_fields.clear();
         c.addresses = vec![billing("+33 1 23 45 67 89", false), billing("+44 7700 900999", true)];
-        let upsert = contact_from_customer(&settings, &c).unwrap();
+        let upsert = string_upsert(&settings, &c).unwrap();
         assert_eq!(upsert.body["identifiers"]["mobileNumber"], "447700900999");
 
         // No primary billing address: the first address.
         c.addresses = vec![billing("+33 1 23 45 67 89", false), billing("+44 7700 900999", false)];
-        assert_eq!(contact_from_customer(&settings, &c).unwrap().body["identifiers"]["mobileNumber"], "33123456789");
+        assert_eq!(string_upsert(&settings, &c).unwrap().body["identifiers"]["mobileNumber"], "33123456789");
 
         // A blank custom field falls back to the address.
         c.custom_fields = vec![field("MOBILE NUMBER", Some(" "))];
-        assert_eq!(contact_from_customer(&settings, &c).unwrap().body["identifiers"]["mobileNumber"], "33123456789");
+        assert_eq!(string_upsert(&settings, &c).unwrap().body["identifiers"]["mobileNumber"], "33123456789");
 
         // A national number: not sent, noted, not an error.
         c.custom_fields = vec![field("mobile number", Some("07700 900123"))];
-        let upsert = contact_from_customer(&settings, &c).unwrap();
+        let upsert = string_upsert(&settings, &c).unwrap();
         assert_eq!(upsert.body["identifiers"], json!({"email": "jane.doe@example.com"}));
         assert_eq!(upsert.notes.len(), 1);
         assert!(upsert.notes[0].contains("07700 900123") && upsert.notes[0].contains("not sent"), "{:?}", upsert.notes);
@@ -329,11 +488,11 @@ mod tests {
         // No number anywhere: nothing sent, nothing noted.
         c.custom_fields.clear();
         c.addresses = vec![address()];
-        let upsert = contact_from_customer(&settings, &c).unwrap();
+        let upsert = string_upsert(&settings, &c).unwrap();
         assert_eq!(upsert.body["identifiers"], json!({"email": "jane.doe@example.com"}));
         assert!(upsert.notes.is_empty());
         c.addresses.clear();
-        assert!(contact_from_customer(&settings, &c).unwrap().notes.is_empty());
+        assert!(string_upsert(&settings, &c).unwrap().notes.is_empty());
     }
 
     #[test]
@@ -348,7 +507,7 @@ mod tests {
         );
         let mut c = jane();
         c.custom_fields = vec![field("loyalty tier", Some(" Gold ")), field("POINTS", Some("")), field("Store", None)];
-        let body = contact_from_customer(&settings, &c).unwrap().body;
+        let body = string_upsert(&settings, &c).unwrap().body;
         assert_eq!(
             body["dataFields"],
             json!({"FIRSTNAME": "Jane", "LASTNAME": "Doe", "FULLNAME": "Jane Doe", "LOYALTY_TIER": "Gold", "POINTS": null, "STORE": null})
@@ -363,18 +522,192 @@ mod tests {
         c.email_address = s("jane.doe@example");
         c.first_name = s(&"J".repeat(51));
         c.last_name = s(&"D".repeat(60));
-        c.custom_fields.push(field("bio", Some(&"x".repeat(257))));
-        let issues = contact_from_customer(&settings, &c).unwrap_err();
-        assert_eq!(fields_of(&issues), ["email_address", "first_name", "last_name", "custom_fields.bio"]);
+        c.contact_id = s("12x");
+        c.custom_fields = vec![
+            field("Email Opt In Type", Some("triple")),
+            field("email marketing consent", Some("maybe")),
+            field("bio", Some(&"x".repeat(256))),
+        ];
+        // The record's own problems, all at once, before the account's types are known.
+        let issues = customer_contact(&settings, &c).unwrap_err();
+        assert_eq!(
+            fields_of(&issues),
+            [
+                "email_address",
+                "first_name",
+                "last_name",
+                "contact_id",
+                "custom_fields.Email Opt In Type",
+                "custom_fields.Email Marketing Consent"
+            ]
+        );
         assert!(issues[1].problem.contains("50"));
-        assert!(issues[3].problem.contains("256") && issues[3].problem.contains("BIO"));
+        assert!(issues[5].problem.contains("maybe") && issues[5].problem.contains("Y"), "{}", issues[5].problem);
 
-        // Exactly at the limits is fine.
+        // Then the values that do not fit their data field.
         c.email_address = s("jane.doe@example.com");
         c.first_name = s(&"é".repeat(50));
         c.last_name = s(&"D".repeat(50));
-        c.custom_fields = vec![field("Bio", Some(&"x".repeat(256)))];
-        assert!(contact_from_customer(&settings, &c).is_ok());
+        c.contact_id = None;
+        c.custom_fields = vec![field("bio", Some(&"x".repeat(256)))];
+        let issues = string_upsert(&settings, &c).unwrap_err();
+        assert_eq!(fields_of(&issues), ["custom_fields.bio"]);
+        assert!(issues[0].problem.contains("255") && issues[0].problem.contains("BIO"), "{}", issues[0].problem);
+
+        // Exactly at the limits is fine.
+        c.custom_fields = vec![field("Bio", Some(&"x".repeat(255)))];
+        assert!(string_upsert(&settings, &c).is_ok());
+    }
+
+    fn typed(settings: &Settings, kinds: &[DataFieldType]) -> Vec<TypedMapping> {
+        settings
+            .data_field_map
+            .iter()
+            .zip(kinds)
+            .map(|(mapping, kind)| TypedMapping { mapping: mapping.clone(), kind: kind.clone() })
+            .collect()
+    }
+
+    #[test]
+    fn mapped_values_take_their_data_fields_types() {
+        let settings =
+            settings_with(&[("Points", "POINTS"), ("VIP", "VIP"), ("Birthday", "BIRTHDAY"), ("Tier", "TIER")], &[]);
+        let kinds = [DataFieldType::Numeric, DataFieldType::Boolean, DataFieldType::Date, DataFieldType::String];
+        let mut c = jane();
+        c.custom_fields = vec![
+            field("Points", Some(" 1250.5 ")),
+            field("vip", Some("Yes")),
+            field("Birthday", Some("1990-04-01")),
+            field("Tier", Some("Gold")),
+        ];
+        let contact = customer_contact(&settings, &c).unwrap();
+        let body = contact.upsert(&settings, NameFields::ALL, &typed(&settings, &kinds)).unwrap().body;
+        assert_eq!(
+            body["dataFields"],
+            json!({"FIRSTNAME": "Jane", "LASTNAME": "Doe", "FULLNAME": "Jane Doe",
+                   "POINTS": 1250.5, "VIP": true, "BIRTHDAY": "1990-04-01T00:00:00Z", "TIER": "Gold"})
+        );
+
+        // Blank still clears, whatever the type.
+        c.custom_fields = vec![field("Points", Some(" ")), field("VIP", None)];
+        let contact = customer_contact(&settings, &c).unwrap();
+        let body = contact.upsert(&settings, NameFields::ALL, &typed(&settings, &kinds)).unwrap().body;
+        assert_eq!(body["dataFields"]["POINTS"], Value::Null);
+        assert_eq!(body["dataFields"]["VIP"], Value::Null);
+
+        // Every value that does not convert is named with the type it needed.
+        c.custom_fields =
+            vec![field("Points", Some("lots")), field("VIP", Some("perhaps")), field("Birthday", Some("01/04/1990"))];
+        let contact = customer_contact(&settings, &c).unwrap();
+        let issues = contact.upsert(&settings, NameFields::ALL, &typed(&settings, &kinds)).unwrap_err();
+        assert_eq!(fields_of(&issues), ["custom_fields.Points", "custom_fields.VIP", "custom_fields.Birthday"]);
+        for (issue, kind) in issues.iter().zip(["Numeric", "Boolean", "Date"]) {
+            assert!(issue.problem.contains(kind), "{}", issue.problem);
+        }
+
+        // A mapping the account's list does not type is a problem, not a silent string.
+        let issues = contact.upsert(&settings, NameFields::ALL, &[]).unwrap_err();
+        assert!(issues[0].problem.contains("no contact data field POINTS"), "{issues:?}");
+    }
+
+    #[test]
+    fn names_go_only_where_the_account_has_the_fields() {
+        let settings = settings_with(&[], &[]);
+        let contact = customer_contact(&settings, &jane()).unwrap();
+        let names = NameFields { first: true, last: true, full: false };
+        let upsert = contact.upsert(&settings, names, &[]).unwrap();
+        assert_eq!(upsert.body["dataFields"], json!({"FIRSTNAME": "Jane", "LASTNAME": "Doe"}));
+        assert_eq!(upsert.notes, ["the account has no FULLNAME data field: not stored"]);
+        let none = NameFields { first: false, last: false, full: false };
+        let upsert = contact.upsert(&settings, none, &[]).unwrap();
+        assert!(upsert.body.get("dataFields").is_none(), "{}", upsert.body);
+        assert_eq!(upsert.notes.len(), 3);
+    }
+
+    #[test]
+    fn the_email_opt_in_type_custom_field_overrides_the_setting() {
+        let settings = settings_with(&[], &[]);
+        assert_eq!(settings.opt_in_type, "single");
+        for (given, sent) in [
+            ("Single", "single"),
+            ("DOUBLE", "double"),
+            ("verifieddouble", "verifiedDouble"),
+            ("VerifiedDouble", "verifiedDouble"),
+            (" unknown ", "unknown"),
+        ] {
+            let mut c = jane();
+            c.custom_fields = vec![field("email opt in type", Some(given))];
+            let body = string_upsert(&settings, &c).unwrap().body;
+            assert_eq!(body["channelProperties"]["email"]["optInType"], sent, "{given}");
+        }
+        // Blank or absent: the setting.
+        let mut c = jane();
+        c.custom_fields = vec![field("Email Opt In Type", Some(""))];
+        assert_eq!(string_upsert(&settings, &c).unwrap().body["channelProperties"]["email"]["optInType"], "single");
+        c.custom_fields = vec![field("Email Opt In Type", Some("Triple"))];
+        let issues = string_upsert(&settings, &c).unwrap_err();
+        assert_eq!(fields_of(&issues), ["custom_fields.Email Opt In Type"]);
+    }
+
+    fn consent_settings(field_name: Option<&str>) -> Settings {
+        let mut raw = raw_settings();
+        raw.list_ids = vec![10, 11];
+        raw.marketing_list_ids = vec![20, 21];
+        raw.consent_field = field_name.map(str::to_string);
+        Settings::validate(&raw).unwrap()
+    }
+
+    #[test]
+    fn consent_decides_the_marketing_lists_never_the_status() {
+        let settings = consent_settings(None);
+        for yes in ["true", "YES", "1", "y", "Y", " True "] {
+            let mut c = jane();
+            c.custom_fields.push(field("Email Marketing Consent", Some(yes)));
+            let upsert = string_upsert(&settings, &c).unwrap();
+            assert_eq!(upsert.body["lists"], json!([10, 11, 20, 21]), "{yes}");
+            assert!(upsert.leave_lists.is_empty(), "{yes}");
+            assert!(upsert.body["channelProperties"]["email"].get("status").is_none());
+        }
+        for no in [Some("false"), Some("No"), Some("0"), Some("n"), Some("N"), Some(" "), None] {
+            let mut c = jane();
+            if let Some(no) = no {
+                c.custom_fields.push(field("email marketing consent", Some(no)));
+            }
+            let upsert = string_upsert(&settings, &c).unwrap();
+            assert_eq!(upsert.body["lists"], json!([10, 11]), "{no:?}");
+            assert_eq!(upsert.leave_lists, [20, 21], "{no:?}");
+            assert!(upsert.body["channelProperties"]["email"].get("status").is_none());
+        }
+        // The consent field's name comes from the settings.
+        let settings = consent_settings(Some("Newsletter"));
+        let mut c = jane();
+        c.custom_fields.push(field("Email Marketing Consent", Some("yes")));
+        assert_eq!(string_upsert(&settings, &c).unwrap().body["lists"], json!([10, 11]));
+        c.custom_fields.push(field("NEWSLETTER", Some("yes")));
+        assert_eq!(string_upsert(&settings, &c).unwrap().body["lists"], json!([10, 11, 20, 21]));
+        c.custom_fields.push(field("Newsletter", Some("sure")));
+        c.custom_fields.retain(|f| f.name != "NEWSLETTER");
+        assert_eq!(fields_of(&string_upsert(&settings, &c).unwrap_err()), ["custom_fields.Newsletter"]);
+    }
+
+    #[test]
+    fn the_stored_contact_id_is_kept_when_valid() {
+        let settings = settings_with(&[], &[]);
+        let mut c = jane();
+        c.contact_id = s(" 129212619 ");
+        let upsert = string_upsert(&settings, &c).unwrap();
+        assert_eq!(upsert.contact_id, Some(129212619));
+        // The current email still goes in the body: it is what changes on the stored contact.
+        assert_eq!(upsert.body["identifiers"]["email"], "jane.doe@example.com");
+        c.contact_id = s("");
+        assert_eq!(string_upsert(&settings, &c).unwrap().contact_id, None);
+        c.contact_id = s("2147483647");
+        assert_eq!(string_upsert(&settings, &c).unwrap().contact_id, Some(2147483647));
+        for bad in ["0", "-5", "+5", "2147483648", "99999999999", "12.0", "abc", "1 2", "0x10"] {
+            c.contact_id = s(bad);
+            let issues = string_upsert(&settings, &c).unwrap_err();
+            assert_eq!(fields_of(&issues), ["contact_id"], "{bad}");
+        }
     }
 
     #[test]
@@ -385,12 +718,12 @@ mod tests {
         {
             let mut c = jane();
             c.email_address = email.clone();
-            let issues = contact_from_customer(&settings, &c).unwrap_err();
+            let issues = string_upsert(&settings, &c).unwrap_err();
             assert_eq!(fields_of(&issues), ["email_address"], "{email:?}");
         }
         let mut c = jane();
         c.email_address = None;
-        assert_eq!(contact_from_customer(&settings, &c).unwrap_err()[0].problem, "required");
+        assert_eq!(string_upsert(&settings, &c).unwrap_err()[0].problem, "required");
     }
 
     #[test]
@@ -402,7 +735,7 @@ mod tests {
             billing_first_name: s("Jane"),
             billing_last_name: s("Doe"),
         };
-        let upsert = contact_for_order(&order);
+        let upsert = contact_for_order(&order, NameFields::ALL);
         assert_eq!(upsert.email, "Jane.Doe@example.com");
         assert_eq!(upsert.merge_option, "overwrite-if-empty");
         assert_eq!(
@@ -411,7 +744,7 @@ mod tests {
         );
 
         let bare = ValidOrder { billing_first_name: None, billing_last_name: s(&"L".repeat(51)), ..order };
-        let upsert = contact_for_order(&bare);
+        let upsert = contact_for_order(&bare, NameFields::ALL);
         assert_eq!(upsert.body, json!({"identifiers": {"email": "Jane.Doe@example.com"}}));
         assert_eq!(upsert.notes.len(), 1);
     }

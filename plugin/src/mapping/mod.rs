@@ -3,6 +3,7 @@
 
 pub mod certificate;
 pub mod contact;
+pub mod data_fields;
 pub mod order;
 pub mod values;
 
@@ -10,5 +11,5 @@ pub mod values;
 mod openapi_check;
 
 pub use certificate::{certificate, certificate_record, triggered_send, Certificate, CertificateStatus};
-pub use contact::{contact_for_certificate, contact_for_order, contact_from_customer, ContactUpsert};
+pub use contact::{contact_for_certificate, contact_for_order, customer_contact, ContactUpsert, CustomerContact};
 pub use order::{plan_order, OrderPlan, ValidOrder};

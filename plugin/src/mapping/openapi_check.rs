@@ -6,10 +6,11 @@ use openapi_check::Spec;
 use serde_json::{json, Value};
 
 use super::certificate::{triggered_send, Certificate, CertificateStatus};
-use super::contact::{contact_for_certificate, contact_for_order, contact_from_customer};
+use super::contact::{contact_for_certificate, contact_for_order};
+use super::data_fields::NameFields;
 use super::order::ValidOrder;
 use crate::settings::Settings;
-use crate::test_support::{jane, s};
+use crate::test_support::{jane, s, string_upsert};
 use crate::wit;
 
 const CONTACTS: &str = "contacts-v3.json";
@@ -45,6 +46,7 @@ fn certificate_fixture() -> Certificate {
         campaign_id: Some(4242),
         issue_date: s("2025-03-14T10:30:00Z"),
         expiry_date: s("2025-06-30T23:59:59Z"),
+        expiry_day: s("2025-06-30"),
         card_type: s("Store Credit"),
         description: None,
     }
@@ -57,7 +59,7 @@ fn contact_bodies_match_the_patch_schema() {
 
     let mut customer = jane();
     customer.custom_fields.push(wit::CustomField { name: "Points".into(), value: None });
-    let full = contact_from_customer(&rich_settings(), &customer).unwrap();
+    let full = string_upsert(&rich_settings(), &customer).unwrap();
     // The fixture exercises every part of the body.
     for key in ["identifiers", "dataFields", "channelProperties", "lists"] {
         assert!(full.body.get(key).is_some(), "{key} missing from {}", full.body);
@@ -74,14 +76,50 @@ fn contact_bodies_match_the_patch_schema() {
     };
     let bodies = [
         full.body,
-        contact_from_customer(&Settings::validate(&crate::test_support::raw_settings()).unwrap(), &jane())
-            .unwrap()
-            .body,
-        contact_for_order(&order).body,
-        contact_for_certificate(&certificate_fixture()).body,
+        string_upsert(&Settings::validate(&crate::test_support::raw_settings()).unwrap(), &jane()).unwrap().body,
+        contact_for_order(&order, NameFields::ALL).body,
+        contact_for_certificate(&certificate_fixture(), NameFields::ALL).body,
     ];
     for body in &bodies {
         let errors = errors_for(&spec, schema, body);
+        assert!(errors.is_empty(), "{body}\n{errors:#?}");
+    }
+}
+
+#[test]
+fn consent_typed_fields_and_the_opt_in_override_match_the_patch_schema() {
+    use super::contact::customer_contact;
+    use super::data_fields::{DataFieldType, TypedMapping};
+    let spec = Spec::load(CONTACTS);
+    let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
+    let mut raw = crate::test_support::raw_settings();
+    raw.list_ids = vec![10];
+    raw.marketing_list_ids = vec![20, 2147483647];
+    raw.data_field_map = ["POINTS", "VIP", "BIRTHDAY", "TIER"]
+        .map(|name| wit::FieldMapping { custom_field: name.into(), data_field: name.into() })
+        .to_vec();
+    let settings = Settings::validate(&raw).unwrap();
+    let typed: Vec<TypedMapping> = settings
+        .data_field_map
+        .iter()
+        .zip([DataFieldType::Numeric, DataFieldType::Boolean, DataFieldType::Date, DataFieldType::String])
+        .map(|(mapping, kind)| TypedMapping { mapping: mapping.clone(), kind })
+        .collect();
+    for (consent, opt_in) in [("yes", "VerifiedDouble"), ("N", "unknown")] {
+        let mut customer = jane();
+        customer.contact_id = s("129212619");
+        customer.custom_fields = vec![
+            wit::CustomField { name: "Email Marketing Consent".into(), value: s(consent) },
+            wit::CustomField { name: "Email Opt In Type".into(), value: s(opt_in) },
+            wit::CustomField { name: "Points".into(), value: s("-12.5") },
+            wit::CustomField { name: "VIP".into(), value: s("0") },
+            wit::CustomField { name: "Birthday".into(), value: s("1990-04-01") },
+            wit::CustomField { name: "Tier".into(), value: None },
+        ];
+        let contact = customer_contact(&settings, &customer).unwrap();
+        let body = contact.upsert(&settings, NameFields::ALL, &typed).unwrap().body;
+        assert!(body["dataFields"]["POINTS"].is_number() && body["dataFields"]["VIP"].is_boolean(), "{body}");
+        let errors = errors_for(&spec, schema, &body);
         assert!(errors.is_empty(), "{body}\n{errors:#?}");
     }
 }
@@ -95,7 +133,7 @@ fn every_email_and_opt_in_type_the_settings_allow_is_in_the_schema() {
             let mut raw = crate::test_support::raw_settings();
             raw.email_type = s(email_type);
             raw.opt_in_type = s(opt_in);
-            let body = contact_from_customer(&Settings::validate(&raw).unwrap(), &jane()).unwrap().body;
+            let body = string_upsert(&Settings::validate(&raw).unwrap(), &jane()).unwrap().body;
             let errors = errors_for(&spec, schema, &body);
             assert!(errors.is_empty(), "{body}\n{errors:#?}");
         }
@@ -126,7 +164,14 @@ fn the_triggered_send_matches_the_schema() {
     let spec = Spec::load(TRANSACTIONAL);
     let schema = spec.request_schema("/v2/email/triggered-campaign", "post");
     let full = certificate_fixture();
-    let sparse = Certificate { recipient_name: None, currency: None, url: None, expiry_date: None, ..full.clone() };
+    let sparse = Certificate {
+        recipient_name: None,
+        currency: None,
+        url: None,
+        expiry_date: None,
+        expiry_day: None,
+        ..full.clone()
+    };
     for body in [triggered_send(&full, 4242), triggered_send(&sparse, 2147483647)] {
         let errors = errors_for(&spec, schema, &body);
         assert!(errors.is_empty(), "{body}\n{errors:#?}");
