@@ -158,6 +158,19 @@ pub(crate) fn not_found(family: ApiFamily, path: &str) -> SimResponse {
     }
 }
 
+/// A path segment holds an encoded `/` (`%2F`, any case). assumed: the documents are silent;
+/// the stricter reading refuses the request with `400`, `<service>:invalidId` on v3 paths (the
+/// code contacts-v3.json and insight-data-v3.json declare for a path value that does not fit)
+/// and `ERROR_PARAMETER_INVALID` on v2 paths.
+pub(crate) fn encoded_slash(family: ApiFamily, path: &str) -> SimResponse {
+    family.error(
+        400,
+        "invalidId",
+        &format!("The path '{path}' holds an encoded '/' (%2F) in a segment, which is not accepted"),
+        "ERROR_PARAMETER_INVALID",
+    )
+}
+
 /// The path exists but not with this method.
 pub(crate) fn method_not_allowed(family: ApiFamily, method: &str) -> SimResponse {
     match family.service() {
