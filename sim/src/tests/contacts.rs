@@ -312,3 +312,42 @@ async fn identifiers_owned_by_another_contact_conflict_with_409() {
     assert!(sim.contact(ACME, "renamed@example.com").is_some());
     assert!(sim.contact(ACME, "second@example.com").is_none());
 }
+
+#[tokio::test]
+async fn patch_by_contact_id_updates_that_contact_and_can_change_its_email() {
+    let sim = demo().await;
+    let ana = upsert(&sim, "ana@example.com", json!({"dataFields": {"FIRSTNAME": "Ana"}})).await.json();
+    upsert(&sim, "bo@example.com", json!({})).await;
+    let id = ana["contactId"].as_i64().expect("id");
+    let path = format!("/contacts/v3/contactId/{id}");
+
+    let renamed = send(
+        &sim,
+        call("PATCH", &path)
+            .json(json!({"identifiers": {"email": "Ana.New@Example.com"}, "dataFields": {"LASTNAME": "Silva"}})),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text());
+    let contact = renamed.json();
+    assert_eq!(contact["contactId"], id);
+    assert_eq!(contact["identifiers"]["email"], "ana.new@example.com");
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Ana", "LASTNAME": "Silva"}));
+    assert!(sim.contact(ACME, "ana@example.com").is_none(), "the old email no longer finds it");
+    assert_eq!(send(&sim, call("GET", "/contacts/v3/email/ana.new@example.com")).await.json()["contactId"], id);
+
+    // contacts-v3.json's 409 example: errorCode and description, nothing else.
+    let clash = send(&sim, call("PATCH", &path).json(json!({"identifiers": {"email": "BO@example.com"}}))).await;
+    assert_eq!(clash.status, 409);
+    let error = clash.json();
+    assert_eq!(error["errorCode"], "contacts:idAlreadyExists");
+    let mut keys: Vec<&str> = error.as_object().expect("object").keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["description", "errorCode"]);
+    assert_eq!(sim.contact(ACME, "ana.new@example.com").expect("unchanged")["contactId"], id);
+
+    let missing =
+        send(&sim, call("PATCH", "/contacts/v3/contactId/1").json(json!({"dataFields": {"FIRSTNAME": "X"}}))).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["errorCode"], "contacts:contactNotFound");
+    assert_eq!(sim.contacts(ACME).len(), 2, "a PATCH by an unknown id creates nothing");
+}
