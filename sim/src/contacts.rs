@@ -27,6 +27,8 @@ impl MergeOption {
             None | Some("overwrite") => Ok(MergeOption::Overwrite),
             Some("overwrite-if-not-empty") => Ok(MergeOption::OverwriteIfNotEmpty),
             Some("overwrite-if-empty") => Ok(MergeOption::OverwriteIfEmpty),
+            // assumed: contacts-v3.json declares only the enum; `contacts:invalidId` is the
+            // PATCH's declared 400 code.
             Some(other) => Err(V3Error::new(
                 400,
                 "contacts:invalidId",
