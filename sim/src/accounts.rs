@@ -1,5 +1,5 @@
 //! The account summary (`GET /v2/account-info`), which also tells a client its regional API
-//! endpoint, `GET /v2/data-fields`, and `GET /v2/server-time`.
+//! endpoint, `GET /v2/data-fields` (typed), and `GET /v2/server-time`.
 
 use std::time::Instant;
 
@@ -35,7 +35,7 @@ impl AccountState {
             property("APILocale", "String", "en-GB".into()),
             property("ApiCallsInLastHour", "Int", calls_this_hour.to_string()),
             property("ApiCallsRemaining", "Int", allowance.saturating_sub(calls_this_hour).to_string()),
-            property("ApiEndpoint", "String", account.region.api_endpoint()),
+            property("ApiEndpoint", "String", account.api_endpoint()),
             property("AvailableEmailSendsCredits", "Int", "10000".into()),
             property("CurrencyCode", "String", currency.into()),
             property("ShowClock", "Boolean", "False".into()),
@@ -44,14 +44,10 @@ impl AccountState {
         SimResponse::json(200, &json!({ "id": account.id, "properties": properties }))
     }
 
-    /// `GET /v2/data-fields`: the account's contact data fields (`ApiDataField` in v2.json).
+    /// `GET /v2/data-fields`: `200 [{name, type, visibility, defaultValue}]`, the account's
+    /// contact data fields as v2.json `ApiDataField_GetDataFields` returns them (`ApiDataField`).
     pub(crate) fn data_fields(&self) -> SimResponse {
-        let fields: Vec<Value> = self
-            .account
-            .data_fields
-            .iter()
-            .map(|name| json!({ "name": name, "type": "String", "visibility": "Private", "defaultValue": null }))
-            .collect();
+        let fields: Vec<Value> = self.account.data_fields.iter().map(|field| field.to_api_json()).collect();
         SimResponse::json(200, &Value::Array(fields))
     }
 }

@@ -1,12 +1,18 @@
 //! Triggered campaigns (v2), as methods on the account: `POST /v2/email/triggered-campaign`
 //! records a send in the outbox, `/batch` does the same per item, and `GET /v2/campaigns/{id}`
-//! describes a campaign.
+//! describes a campaign with its status.
+//!
+//! transactional-email-v2.json declares only the `200` of these sends, so every error here is
+//! assumed, in the v2 format of API.md §7 with the codes Dotdigital's v2 error list names:
+//! `400 "… ERROR_PARAMETER_INVALID"` (the batch example's wording), `404 "Error:
+//! ERROR_CAMPAIGN_NOT_FOUND"`, and `400 "… ERROR_CAMPAIGN_SENDNOTPERMITTED"` for a campaign that
+//! exists but is not a triggered campaign (status 400 = API.md §7's default for v2 codes).
 
 use serde_json::{json, Value};
 
 use crate::errors::V2Error;
 use crate::message::{decode_segment, SimResponse};
-use crate::model::{is_valid_email, Send};
+use crate::model::{is_valid_email, Campaign, Send};
 use crate::state::AccountState;
 
 /// A send request that passed validation; the campaign is not checked yet.
@@ -21,6 +27,18 @@ const MAX_METADATA_CHARS: usize = 1500;
 
 fn campaign_not_found() -> V2Error {
     V2Error::new(404, "Error: ERROR_CAMPAIGN_NOT_FOUND")
+}
+
+/// assumed (see the module docs): the campaign exists but [`Campaign::can_be_triggered`] says no.
+fn send_not_permitted(campaign: &Campaign) -> V2Error {
+    V2Error::new(
+        400,
+        &format!(
+            "Campaign {} has status {} and is not a triggered campaign, so it cannot be sent with this call. ERROR_CAMPAIGN_SENDNOTPERMITTED",
+            campaign.id,
+            campaign.status.name()
+        ),
+    )
 }
 
 /// Validates one send; the error is the sentence before `ERROR_PARAMETER_INVALID`.
@@ -102,8 +120,9 @@ impl AccountState {
     /// Validates one send against this account; the v2 error otherwise.
     fn triggered_send(&self, at_ms: u64, value: &Value) -> Result<Send, V2Error> {
         let request = read_send(value).map_err(|what| V2Error::parameter_invalid(&what))?;
-        if !self.account.campaigns.contains(&request.campaign_id) {
-            return Err(campaign_not_found());
+        let campaign = self.account.campaign(request.campaign_id).ok_or_else(campaign_not_found)?;
+        if !campaign.can_be_triggered() {
+            return Err(send_not_permitted(campaign));
         }
         Ok(Send {
             account_id: self.account.id,
@@ -151,23 +170,28 @@ impl AccountState {
         Ok(SimResponse::json(200, &Value::Array(results)))
     }
 
-    /// `GET /v2/campaigns/{id}`: a small `ApiCampaign` for a campaign that exists.
+    /// `GET /v2/campaigns/{id}` (v2.json `ApiCampaign_GetCampaignById`): `200` + `ApiCampaign`
+    /// with every required property (name, subject, fromName, htmlContent, plainTextContent) and
+    /// its `status`; an unknown id gets the 404 above, a non-numeric one 400 (assumed).
     pub(crate) fn get_campaign(&self, raw_id: &str) -> Result<SimResponse, V2Error> {
         let id = decode_segment(raw_id)
             .and_then(|id| id.parse::<u32>().ok())
             .ok_or_else(|| V2Error::parameter_invalid("The campaign id must be a positive integer"))?;
         let account = &self.account;
-        if !account.campaigns.contains(&id) {
-            return Err(campaign_not_found());
-        }
+        let campaign = account.campaign(id).ok_or_else(campaign_not_found)?;
         Ok(SimResponse::json(
             200,
             &json!({
                 "id": id,
-                "name": format!("Triggered campaign {id}"),
+                "name": campaign.name,
                 "subject": format!("A message from {}", account.name),
                 "fromName": account.name,
-                "status": "Sent",
+                "htmlContent": format!("<html><body><p>{}</p></body></html>", campaign.name),
+                "plainTextContent": campaign.name,
+                "replyAction": "Unset",
+                "replyToAddress": null,
+                "isSplitTest": false,
+                "status": campaign.status.name(),
             }),
         ))
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::model::{is_valid_data_field_name, Region, SimAccount};
+use crate::model::{
+    is_valid_data_field_name, AddressBook, Campaign, CampaignStatus, DataField, DataFieldType, Region, SimAccount,
+};
 
 /// Everything [`crate::Simulator::start`] needs.
 #[derive(Clone, Debug)]
@@ -17,7 +19,9 @@ pub struct SimConfig {
     pub rate_limit: RateLimitConfig,
     /// What a PATCH naming a data field the account lacks gets.
     pub unknown_data_field: UnknownDataField,
-    /// Longest string a contact data field may hold (the docs example says 256).
+    /// Longest value a `String` data field may hold: 255 by default, as Dotdigital support
+    /// ("Creating and deleting contact data fields") says text fields hold "up to 255
+    /// characters" (a docs error example says 256; the stricter figure is the default).
     pub max_string_length: usize,
 }
 
@@ -27,7 +31,8 @@ pub enum UnknownDataField {
     /// `400 contacts:badJson` naming the field.
     #[default]
     Reject,
-    /// The field is created in the account (upper-cased) and the value stored.
+    /// The field is created in the account (upper-cased, private, typed after the value:
+    /// number → Numeric, boolean → Boolean, anything else String) and the value stored.
     AutoCreate,
 }
 
@@ -72,11 +77,48 @@ impl Default for RateLimitConfig {
     }
 }
 
-const DEMO_DATA_FIELDS: [&str; 7] =
-    ["FIRSTNAME", "LASTNAME", "FULLNAME", "GENDER", "POSTCODE", "LOYALTY_TIER", "MOBILE_OPT_IN"];
+const DEMO_DATA_FIELDS: [(&str, DataFieldType); 10] = [
+    ("FIRSTNAME", DataFieldType::String),
+    ("LASTNAME", DataFieldType::String),
+    ("FULLNAME", DataFieldType::String),
+    ("GENDER", DataFieldType::String),
+    ("POSTCODE", DataFieldType::String),
+    ("LOYALTY_TIER", DataFieldType::String),
+    ("MOBILE_OPT_IN", DataFieldType::Boolean),
+    ("POINTS", DataFieldType::Numeric),
+    ("BIRTHDAY", DataFieldType::Date),
+    ("VIP", DataFieldType::Boolean),
+];
+
+/// The demo accounts' data fields; `VIP` defaults to `false`.
+fn demo_data_fields() -> Vec<DataField> {
+    DEMO_DATA_FIELDS
+        .iter()
+        .map(|(name, kind)| {
+            let mut field = DataField::new(name, *kind);
+            if *name == "VIP" {
+                field.default_value = serde_json::Value::Bool(false);
+            }
+            field
+        })
+        .collect()
+}
+
+/// The demo accounts' campaigns: 9001 can be triggered; 9002 (already sent) and 9003 (a
+/// draft) cannot.
+fn demo_campaigns() -> Vec<Campaign> {
+    vec![
+        Campaign { id: 9001, name: "Gift certificate".into(), status: CampaignStatus::Triggered },
+        Campaign { id: 9002, name: "Spring newsletter".into(), status: CampaignStatus::Sent },
+        Campaign { id: 9003, name: "Summer newsletter (draft)".into(), status: CampaignStatus::Unsent },
+    ]
+}
 
 impl SimConfig {
-    /// Two demo accounts (r1 and r2) with campaign 9001, list 123456 and the usual data fields.
+    /// Two demo accounts (r1 and r2) with campaigns 9001 (Triggered), 9002 (Sent) and 9003
+    /// (Unsent), lists 123456 "Web shop" and 123457 "Newsletter", and typed data fields:
+    /// FIRSTNAME, LASTNAME, FULLNAME, GENDER, POSTCODE, LOYALTY_TIER (String), MOBILE_OPT_IN
+    /// and VIP (Boolean), POINTS (Numeric), BIRTHDAY (Date).
     pub fn demo() -> SimConfig {
         let demo_account = |id, name: &str, api_user: &str, api_password: &str, region: Region| SimAccount {
             id,
@@ -84,9 +126,10 @@ impl SimConfig {
             api_user: api_user.to_string(),
             api_password: api_password.to_string(),
             region,
-            campaigns: vec![9001],
-            lists: vec![123456],
-            data_fields: DEMO_DATA_FIELDS.iter().map(|f| f.to_string()).collect(),
+            legacy_endpoint: false,
+            campaigns: demo_campaigns(),
+            lists: vec![AddressBook::new(123456, "Web shop"), AddressBook::new(123457, "Newsletter")],
+            data_fields: demo_data_fields(),
             denied_areas: Vec::new(),
         };
         SimConfig {
@@ -102,7 +145,7 @@ impl SimConfig {
             ],
             rate_limit: RateLimitConfig::default(),
             unknown_data_field: UnknownDataField::Reject,
-            max_string_length: 256,
+            max_string_length: 255,
         }
     }
 
@@ -112,7 +155,7 @@ impl SimConfig {
             .with_context(|| format!("cannot read the accounts file {}", path.display()))?;
         let accounts: Vec<SimAccount> = serde_json::from_str(&text).with_context(|| {
             format!(
-                "{} must be a JSON array of accounts ({{id, name, api_user, api_password, region?, campaigns?, lists?, data_fields?, denied_areas?}})",
+                "{} must be a JSON array of accounts ({{id, name, api_user, api_password, region?, legacy_endpoint?, campaigns?, lists?, data_fields?, denied_areas?}})",
                 path.display()
             )
         })?;
@@ -143,10 +186,23 @@ pub(crate) fn check_accounts(accounts: &[SimAccount]) -> anyhow::Result<()> {
         if !users.insert(account.api_user.to_ascii_lowercase()) {
             bail!("{who}: the api_user is used twice");
         }
+        let mut names = HashSet::new();
         for field in &account.data_fields {
-            if !is_valid_data_field_name(field) {
-                bail!("{who}: data field {field:?} must be 1-20 characters of A-Z, a-z, 0-9, _ or -");
+            let name = &field.name;
+            if !is_valid_data_field_name(name) {
+                bail!("{who}: data field {name:?} must be 1-20 characters of A-Z, a-z, 0-9, _ or -");
             }
+            if !names.insert(name.to_ascii_uppercase()) {
+                bail!("{who}: data field {name:?} is listed twice (names compare case-insensitively)");
+            }
+        }
+        let mut campaigns = HashSet::new();
+        if let Some(twice) = account.campaigns.iter().find(|c| !campaigns.insert(c.id)) {
+            bail!("{who}: campaign {} is listed twice", twice.id);
+        }
+        let mut lists = HashSet::new();
+        if let Some(twice) = account.lists.iter().find(|l| !lists.insert(l.id)) {
+            bail!("{who}: list {} is listed twice", twice.id);
         }
     }
     Ok(())

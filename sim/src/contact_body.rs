@@ -1,12 +1,19 @@
-//! The body of a v3 contact PATCH, validated the way Dotdigital's schema reads it: known keys
-//! only, enums in any casing (kept in read casing), valid identifiers, known data fields and lists.
+//! The body of a v3 contact PATCH, validated the way Dotdigital's schema reads it
+//! (contacts-v3.json `updateContactRequest`): known keys only, enums in any casing (kept in read
+//! casing), valid identifiers, known data fields with values that fit their type, known lists.
+//!
+//! Every problem is answered `400 contacts:badJson` with one `details` entry per problem
+//! (`item` = the JSON path). assumed: contacts-v3.json declares a 400 `errorResponse` for the
+//! PATCH but names no code for a bad body; `contacts:badJson` ("The request JSON is badly
+//! formed", declared on `PUT /contacts/v3/import`) is the closest declared one.
 
 use serde_json::{Map, Value};
 
 use crate::config::UnknownDataField;
 use crate::errors::V3Error;
 use crate::model::{
-    is_valid_data_field_name, is_valid_email, is_valid_mobile_number, ChannelStatus, EmailType, OptInType,
+    is_valid_data_field_name, is_valid_email, is_valid_mobile_number, AddressBook, ChannelStatus, DataField,
+    DataFieldType, EmailType, OptInType,
 };
 
 /// The run-wide choices a PATCH body is checked against (from [`crate::SimConfig`]).
@@ -18,8 +25,8 @@ pub(crate) struct ContactPolicy {
 
 /// What the account allows a PATCH to name.
 pub(crate) struct ContactRules<'a> {
-    pub data_fields: &'a [String],
-    pub lists: &'a [u32],
+    pub data_fields: &'a [DataField],
+    pub lists: &'a [AddressBook],
     pub policy: ContactPolicy,
 }
 
@@ -28,10 +35,10 @@ pub(crate) struct ContactRules<'a> {
 pub(crate) struct ContactPatch {
     pub email: Option<String>,
     pub mobile_number: Option<String>,
-    /// Canonical field name → value; `Null` clears.
+    /// Canonical field name → value as stored (dates normalized); `Null` clears.
     pub data_fields: Vec<(String, Value)>,
-    /// Names (upper-cased) to create in the account first ([`UnknownDataField::AutoCreate`]).
-    pub new_data_fields: Vec<String>,
+    /// Fields (upper-cased names) to create in the account first ([`UnknownDataField::AutoCreate`]).
+    pub new_data_fields: Vec<DataField>,
     pub email_type: Option<EmailType>,
     pub opt_in_type: Option<OptInType>,
     pub email_status: Option<ChannelStatus>,
@@ -154,40 +161,35 @@ impl PatchReader<'_> {
                 );
                 continue;
             }
-            match value {
-                Value::String(s) if s.chars().count() > self.rules.policy.max_string_length => {
-                    self.problem(
-                        &item,
-                        format!(
-                            "The value for '{name}' cannot exceed {} characters",
-                            self.rules.policy.max_string_length
-                        ),
-                    );
-                    continue;
-                }
-                Value::Object(_) | Value::Array(_) => {
-                    self.problem(&item, format!("The value for '{name}' must be a string, number, boolean or null"));
-                    continue;
-                }
-                _ => {}
-            }
-            let known = self.rules.data_fields.iter().find(|f| f.eq_ignore_ascii_case(name));
-            let canonical = match (known, self.rules.policy.unknown_data_field) {
+            let known = self.rules.data_fields.iter().find(|f| f.name.eq_ignore_ascii_case(name));
+            let field = match (known, self.rules.policy.unknown_data_field) {
                 (Some(existing), _) => existing.clone(),
                 (None, UnknownDataField::AutoCreate) => {
-                    let created = name.to_ascii_uppercase();
-                    if !self.patch.new_data_fields.contains(&created) {
-                        self.patch.new_data_fields.push(created.clone());
+                    let upper = name.to_ascii_uppercase();
+                    match self.patch.new_data_fields.iter().find(|f| f.name == upper) {
+                        Some(created) => created.clone(),
+                        None => {
+                            let created = DataField::new(&upper, DataFieldType::of_value(value));
+                            self.patch.new_data_fields.push(created.clone());
+                            created
+                        }
                     }
-                    created
                 }
                 (None, UnknownDataField::Reject) => {
                     self.problem(&item, format!("The data field '{name}' does not exist in the account"));
                     continue;
                 }
             };
+            let stored = match field.kind.accept(value, self.rules.policy.max_string_length) {
+                Ok(stored) => stored,
+                Err(why) => {
+                    self.problem(&item, format!("The value for '{}' {why}", field.name));
+                    continue;
+                }
+            };
+            let canonical = field.name;
             self.patch.data_fields.retain(|(existing, _)| *existing != canonical);
-            self.patch.data_fields.push((canonical, value.clone()));
+            self.patch.data_fields.push((canonical, stored));
         }
     }
 
@@ -253,6 +255,9 @@ impl PatchReader<'_> {
         status
     }
 
+    /// contacts-v3.json `baseContact.lists`: 1-100 int32 list ids. A list the account lacks is
+    /// refused (assumed: the documents are silent for the PATCH; the contact import's failure
+    /// codes include `InvalidAddressBookIds`, so an unknown id is an error, not ignored).
     fn read_lists(&mut self, value: &Value) {
         let Some(lists) = value.as_array() else {
             self.problem("lists", "lists must be an array of list IDs".into());
@@ -264,7 +269,7 @@ impl PatchReader<'_> {
         }
         for entry in lists {
             match entry.as_u64().and_then(|id| u32::try_from(id).ok()) {
-                Some(id) if self.rules.lists.contains(&id) => {
+                Some(id) if self.rules.lists.iter().any(|l| l.id == id) => {
                     if !self.patch.lists.contains(&id) {
                         self.patch.lists.push(id);
                     }

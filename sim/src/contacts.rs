@@ -27,6 +27,8 @@ impl MergeOption {
             None | Some("overwrite") => Ok(MergeOption::Overwrite),
             Some("overwrite-if-not-empty") => Ok(MergeOption::OverwriteIfNotEmpty),
             Some("overwrite-if-empty") => Ok(MergeOption::OverwriteIfEmpty),
+            // assumed: contacts-v3.json declares only the enum; `contacts:invalidId` is the
+            // PATCH's declared 400 code.
             Some(other) => Err(V3Error::new(
                 400,
                 "contacts:invalidId",
@@ -85,6 +87,10 @@ impl AccountState {
         }
 
         let existing = self.contacts.id_of(&key);
+        // A contact id is never chosen by the client (the PATCH request body: "It is not possible
+        // to modify the contactId field"), so a PATCH by an unknown id cannot create one.
+        // assumed: contacts-v3.json declares no 404 for the PATCH; the 404
+        // `contacts:contactNotFound` is the one GET, PUT and DELETE declare on the same path.
         if existing.is_none() && matches!(key, ContactKey::ContactId(_)) {
             return Err(contact_not_found("contacts", &key));
         }
@@ -100,7 +106,7 @@ impl AccountState {
                 (Contact::new(id, &now), true)
             }
         };
-        apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge });
+        apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge }, created);
         contact.updated = now;
         let body = contact.to_json(&self.account);
         self.contacts.store(contact);
@@ -108,7 +114,9 @@ impl AccountState {
     }
 }
 
-/// 409 when an identifier the body (or path) asks for belongs to another contact.
+/// 409 when an identifier the body (or path) asks for belongs to another contact. The body is
+/// exactly what contacts-v3.json's 409 example shows for the PATCH: `errorCode`
+/// `contacts:idAlreadyExists` and a `description`, no `details`.
 fn reject_identifier_clash(book: &ContactBook, matched: Option<i64>, patch: &ContactPatch) -> Result<(), V3Error> {
     let wanted =
         [patch.email.clone().map(ContactKey::Email), patch.mobile_number.clone().map(ContactKey::MobileNumber)];
@@ -131,7 +139,8 @@ fn reject_identifier_clash(book: &ContactBook, matched: Option<i64>, patch: &Con
 }
 
 /// Changes only what the patch sends; merge options govern data fields and identifiers.
-fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption) {
+/// `created`: the contact is new, so its email channel defaults to subscribed.
+fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption, created: bool) {
     let may_write = |current: Option<&Value>, incoming: &Value| match merge {
         MergeOption::Overwrite => true,
         MergeOption::OverwriteIfNotEmpty => !is_blank(incoming),
@@ -158,8 +167,13 @@ fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption) 
     if let Some(opt_in_type) = patch.opt_in_type {
         contact.opt_in_type = opt_in_type;
     }
-    if let Some(status) = patch.email_status {
-        // Verified double opt-in sends a confirmation first (contacts-v3 spec).
+    // contacts-v3.json `channelProperties.email.status`: "if not specified it remains unaltered
+    // for existing contacts, and for new contacts this defaults to subscribed".
+    let requested = patch.email_status.or(created.then_some(ChannelStatus::Subscribed));
+    if let Some(status) = requested {
+        // contacts-v3.json `channelProperties.email.optInType`: "if set to verified double … the
+        // email holder will be sent an email to confirm their subscription, and in the meantime
+        // the email channel status will be pendingOptIn".
         contact.email_status =
             if status == ChannelStatus::Subscribed && contact.opt_in_type == OptInType::VerifiedDouble {
                 ChannelStatus::PendingOptIn

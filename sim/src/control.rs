@@ -65,6 +65,7 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
                     let a = &a.account;
                     json!({
                         "id": a.id, "name": a.name, "api_user": a.api_user, "region": a.region,
+                        "legacy_endpoint": a.legacy_endpoint,
                         "campaigns": a.campaigns, "lists": a.lists, "data_fields": a.data_fields,
                         "denied_areas": a.denied_areas,
                     })

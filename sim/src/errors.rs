@@ -125,6 +125,7 @@ pub(crate) fn unauthorized(family: ApiFamily) -> SimResponse {
 }
 
 /// Wrong region or a denied area; the same body on every path (API.md §9.2 default).
+/// assumed: the docs give the status and the text "Forbidden: Access is denied", not the body.
 pub(crate) fn forbidden() -> SimResponse {
     V2Error::new(403, "Forbidden: Access is denied").into()
 }
@@ -147,7 +148,8 @@ pub(crate) fn temporarily_unavailable() -> SimResponse {
     .into()
 }
 
-/// No route matches the path.
+/// No route matches the path. assumed: `<service>:resourceNotFound` is invented (no v3 code is
+/// declared for an unknown path); the v2 text is ASP.NET's.
 pub(crate) fn not_found(family: ApiFamily, path: &str) -> SimResponse {
     match family.service() {
         Some(service) => {
@@ -158,7 +160,20 @@ pub(crate) fn not_found(family: ApiFamily, path: &str) -> SimResponse {
     }
 }
 
-/// The path exists but not with this method.
+/// A path segment holds an encoded `/` (`%2F`, any case). assumed: the documents are silent;
+/// the stricter reading refuses the request with `400`, `<service>:invalidId` on v3 paths (the
+/// code contacts-v3.json and insight-data-v3.json declare for a path value that does not fit)
+/// and `ERROR_PARAMETER_INVALID` on v2 paths.
+pub(crate) fn encoded_slash(family: ApiFamily, path: &str) -> SimResponse {
+    family.error(
+        400,
+        "invalidId",
+        &format!("The path '{path}' holds an encoded '/' (%2F) in a segment, which is not accepted"),
+        "ERROR_PARAMETER_INVALID",
+    )
+}
+
+/// The path exists but not with this method. assumed: `<service>:methodNotAllowed` is invented.
 pub(crate) fn method_not_allowed(family: ApiFamily, method: &str) -> SimResponse {
     match family.service() {
         Some(service) => V3Error::new(
@@ -171,7 +186,8 @@ pub(crate) fn method_not_allowed(family: ApiFamily, method: &str) -> SimResponse
     }
 }
 
-/// A request body over the 50 MB limit.
+/// A request body over the 50 MB limit. assumed: the docs give the limit, not the answer
+/// (API.md §9.11 default `400`).
 pub(crate) fn body_too_large(family: ApiFamily) -> SimResponse {
     family
         .error(400, "badJson", "The request body exceeds the 50 MB limit", "ERROR_MALFORMED_REQUEST")

@@ -57,6 +57,8 @@ fn pick<T: Copy>(
     name: &str,
 ) -> Result<T, V3Error> {
     let names = || allowed.iter().map(|a| spelling(*a)).collect::<Vec<_>>().join(", ");
+    // assumed: insight-data-v3.json declares 400 `insightData:invalidId` for this call but not
+    // which parameter; a missing or unknown scope/type gets it too.
     let Some(value) = value else {
         return Err(V3Error::new(
             400,
@@ -111,6 +113,7 @@ impl AccountState {
             return Err(collection_not_found(&address.collection));
         };
         if collection.scope != CollectionScope::Contact {
+            // assumed: undocumented; the code is invented (see the crate docs).
             return Err(V3Error::new(
                 400,
                 "insightData:collectionScopeMismatch",
@@ -122,6 +125,7 @@ impl AccountState {
         }
         if let Some(existing) = collection.records.get(&address.key) {
             if existing.owner_contact_id != Some(address.contact_id) {
+                // assumed: the code is invented after v2's `KeyExistingForDifferentContact`.
                 return Err(V3Error::new(
                     400,
                     "insightData:keyExistsForDifferentContact",

@@ -5,9 +5,11 @@
 //!
 //! # Layers
 //!
-//! `model` (regions, areas, accounts, contacts, collections, records, sends) at the bottom;
+//! `model` (regions, areas, accounts with their typed data fields, lists and campaigns,
+//! contacts, collections, records, sends) at the bottom;
 //! `config` parses accounts into it once; `state` holds the accounts behind one lock and the
-//! handlers (`accounts`, `contacts`, `insight`, `campaigns`) are methods on its `AccountState`;
+//! handlers (`accounts`, `contacts`, `address_books`, `insight`, `campaigns`) are methods on its
+//! `AccountState`;
 //! `routes` matches a request to a handler after credentials, region, area and rate limits;
 //! `server` (Dotdigital) and `control` (`/_sim/`) are the two listeners over `transport`;
 //! `simulator` is the public handle. Each module imports only from layers below it.
@@ -22,22 +24,44 @@
 //!
 //! | Route | Answers |
 //! |---|---|
-//! | `GET /v2/account-info` | `{id, properties:[{name,type,value}]}`; on r1 for every account, and on the account's own region |
+//! | `GET /v2/account-info` | `{id, properties:[{name,type,value}]}`; on r1 for every account, and on the account's own region; `ApiEndpoint` is `https://rN-api.dotdigital.com/`, or `https://rN-api.dotmailer.com/` for an account with `legacy_endpoint` |
 //! | `GET /v2/server-time` | the UTC time as a JSON string |
-//! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new) / 200 + contact (existing) |
+//! | `GET /v2/data-fields` | `[{name, type, visibility, defaultValue}]` (v2.json `ApiDataField`) |
+//! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new) / 200 + contact (existing); 404 `contacts:contactNotFound` for an unknown `contactId`; 409 `contacts:idAlreadyExists` `{errorCode, description}` |
 //! | `GET /contacts/v3/{identifier}/{value}` | 200 contact / 404 `contacts:contactNotFound` |
+//! | `GET /v2/address-books/{id}` | 200 `{id, name, visibility, contacts}` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
+//! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` |
 //! | `PUT·GET·DELETE /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}` | 201/204 · 200 record · 204 |
 //! | `POST /insightData/v3/collections/{name}?collectionScope=&collectionType=` | 201 new / 200 existing / 412 over 1000 |
 //! | `GET /insightData/v3/collections`, `…/collections/{name}/schema` | list · `{collectionName, collectionType, schema: {path: type}}` |
-//! | `POST /v2/email/triggered-campaign` (`/batch`) | 200 empty (batch: `[{index, failureCode?, failureReason?}]`) |
-//! | `GET /v2/campaigns/{id}` | `{id, name, subject, fromName, status: "Sent"}` |
+//! | `POST /v2/email/triggered-campaign` (`/batch`) | 200 empty (batch: `[{index, failureCode?, failureReason?}]`); 404 unknown campaign; 400 `ERROR_CAMPAIGN_SENDNOTPERMITTED` unless its status is `Triggered` |
+//! | `GET /v2/campaigns/{id}` | `ApiCampaign`: `{id, name, subject, fromName, htmlContent, plainTextContent, replyAction, replyToAddress, isSplitTest, status}` |
 //!
 //! Contact and Insight imports are not simulated (404). Paths are matched case-insensitively,
-//! one trailing slash is ignored, a known path with another method gets 405, an unknown one 404.
+//! one trailing slash is ignored, a known path with another method gets 405, an unknown one 404,
+//! and a path with an encoded `/` (`%2F`, any case) in a segment 400.
 //! Request bodies over 50 MiB (Content-Length or counted while reading) get 400 and
 //! `Connection: close`.
 //!
+//! # What the documents say, and where
+//!
+//! Each behaviour cites its source beside the code; the main ones:
+//!
+//! * **New contacts are `subscribed`** unless the PATCH sets `channelProperties.email.status`
+//!   (contacts-v3.json `channelProperties.email.status`: "for new contacts this defaults to
+//!   subscribed"); with `optInType: verifiedDouble` the channel is `pendingOptIn` until confirmed
+//!   (`optInType` description). An existing contact's status changes only when sent.
+//! * **Typed data fields** (v2.json `ApiDataField`, `ApiDataTypes`): `String`, `Numeric`, `Date`,
+//!   `Boolean`. Values that do not fit are refused (rules in `model/data_fields.rs`).
+//! * **Campaign status** (v2.json `ApiCampaign.status`, `ApiCampaignStatuses`) and **lists**
+//!   (v2.json `ApiAddressBook`; contacts-v3.json `contact_lists` `{id, name, status}`).
+//! * **409 on PATCH** is exactly contacts-v3.json's example: `{errorCode:
+//!   "contacts:idAlreadyExists", description}`, no `details`.
+//!
 //! # Choices where Dotdigital is silent (API.md §10)
+//!
+//! Where the documents say nothing the simulator takes the stricter reading, and every error
+//! code the documents do not give for that call is marked `assumed:` beside the code.
 //!
 //! * **Error codes the simulator invented** (v3): `<service>:resourceNotFound` (unknown path),
 //!   `<service>:methodNotAllowed` (405), `<service>:tooManyRequests` (429; v2 paths get
@@ -51,12 +75,26 @@
 //!   both types. A body over 50 MiB gets `<service>:badJson` (v3) or `ERROR_MALFORMED_REQUEST` (v2).
 //! * **403** (wrong region, denied area), the flat cap and the transient outage use the v2 body
 //!   `{"message"}` on every path.
-//! * **New contacts**: the email channel starts `noSubscription` (emailType `Html`, optInType
-//!   `Unknown`) unless the PATCH sets `channelProperties.email.status`; `subscribed` with optInType
-//!   `verifiedDouble` becomes `pendingOptIn`. (The spec says new contacts default to
-//!   `subscribed`; the simulator is stricter so that a client that never asked for a subscription
-//!   cannot get one.) The contact `status` follows the email channel (the SMS one without email).
-//!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing gets 404.
+//! * **Contacts**: the contact `status` follows the email channel (the SMS one without email);
+//!   SMS starts `noSubscription` (its default is an account setting the simulator fixes).
+//!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing gets 404
+//!   `contacts:contactNotFound` (no 404 is declared for the PATCH; it is the one GET declares).
+//!   A list's `status` on a contact is `suppressed` / `pending` / `subscribed` after the email
+//!   channel. An unknown list id in a PATCH is refused (`contacts:badJson`).
+//! * **Data-field values**: `String` takes JSON strings only, up to `max_string_length`
+//!   (default 255, Dotdigital support's figure for text fields); `Numeric` JSON numbers only;
+//!   `Boolean` `true`/`false` only; `Date` a `YYYY-MM-DD` or RFC 3339 string, returned as
+//!   `YYYY-MM-DDTHH:MM:SSZ` (UTC). `null` clears any of them. A value that does not fit gets
+//!   `400 contacts:badJson` with `details[{item: "dataFields.NAME", description}]` (assumed:
+//!   no code is declared for it). Auto-created fields take their type from the value.
+//! * **Triggered sends** go only to campaigns whose status is `Triggered`; any other status gets
+//!   `400 "… ERROR_CAMPAIGN_SENDNOTPERMITTED"` (assumed; the transactional-email docs speak only
+//!   of "a triggered campaign").
+//! * **Lists**: removing a contact that exists but is not on the list gets
+//!   `404 Error: ERROR_CONTACT_NOT_FOUND`; non-numeric v2 path ids get
+//!   `400 "… ERROR_PARAMETER_INVALID"`.
+//! * **Encoded `/`** in a path segment: `400` with `<service>:invalidId` (v3) or
+//!   `"… ERROR_PARAMETER_INVALID"` (v2), after credentials, region and rate limit.
 //! * **Merge options** apply to data fields and identifiers: `overwrite` writes what is sent
 //!   (`null` clears, kept as `null`); `overwrite-if-not-empty` ignores `null` and blank strings;
 //!   `overwrite-if-empty` writes only fields that are absent, `null` or blank. Channel properties
@@ -81,6 +119,13 @@
 //!   `x-ddg-integration-token` only as a [`Redacted`] fingerprint (`sha256:` + 16 hex digits).
 //!   `Send::at_ms` and the log's times are milliseconds since the simulator started.
 //! * `reset` keeps accounts and current passwords but restores their configured data fields.
+//!
+//! # Accounts file
+//!
+//! A JSON array of `{id, name, api_user, api_password, region?, legacy_endpoint?, campaigns?,
+//! lists?, data_fields?, denied_areas?}`. `campaigns`: ids (status `Triggered`) or
+//! `{id, name?, status?}`; `lists`: ids (named `List <id>`) or `{id, name?, visibility?}`;
+//! `data_fields`: names (`String`) or `{name, type, visibility?, default_value?}`.
 //!
 //! # Faults
 //!
@@ -116,6 +161,7 @@
 
 mod access;
 mod accounts;
+mod address_books;
 mod campaigns;
 mod clock;
 mod config;
@@ -143,7 +189,9 @@ mod tests;
 
 pub use config::{RateLimitConfig, ResetMode, SimConfig, UnknownDataField};
 pub use faults::{Fault, FaultAction};
-pub use model::{Area, Region, Send, SimAccount};
+pub use model::{
+    AddressBook, Area, Campaign, CampaignStatus, DataField, DataFieldType, Region, Send, SimAccount, Visibility,
+};
 pub use redacted::Redacted;
 pub use request_log::RequestRecord;
 pub use serve::serve_until_interrupted;

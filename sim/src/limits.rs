@@ -146,6 +146,8 @@ pub(crate) fn throttled(family: ApiFamily, report: &WindowReport, config: &RateL
         config.window.as_secs(),
         report.tier.name()
     );
+    // assumed: the documents give the 429 and its headers but no body; `<service>:tooManyRequests`
+    // and `ERROR_RATE_LIMIT_EXCEEDED` are invented (API.md §9.18, §10), so clients key on 429.
     family
         .error(429, "tooManyRequests", &description, "ERROR_RATE_LIMIT_EXCEEDED")
         .with_headers(headers(report, config, true))

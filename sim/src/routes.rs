@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::access::authenticate;
 use crate::accounts::server_time;
-use crate::errors::{forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
+use crate::errors::{encoded_slash, forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
 use crate::limits::{self, Admission, Tier};
 use crate::message::{SimRequest, SimResponse};
 use crate::model::{Area, Region};
@@ -15,18 +15,39 @@ use crate::state::SimState;
 enum Route<'a> {
     AccountInfo,
     ServerTime,
-    GetContact { identifier: &'a str, value: &'a str },
-    PatchContact { identifier: &'a str, value: &'a str },
+    GetContact {
+        identifier: &'a str,
+        value: &'a str,
+    },
+    PatchContact {
+        identifier: &'a str,
+        value: &'a str,
+    },
     GetRecord([&'a str; 4]),
     PutRecord([&'a str; 4]),
     DeleteRecord([&'a str; 4]),
     ListCollections,
-    CreateCollection { name: &'a str },
-    CollectionSchema { name: &'a str },
+    CreateCollection {
+        name: &'a str,
+    },
+    CollectionSchema {
+        name: &'a str,
+    },
     TriggeredSend,
     TriggeredBatch,
-    GetCampaign { id: &'a str },
+    GetCampaign {
+        id: &'a str,
+    },
     DataFields,
+    GetAddressBook {
+        id: &'a str,
+    },
+    RemoveFromAddressBook {
+        book: &'a str,
+        contact: &'a str,
+    },
+    /// A path segment holding an encoded `/`.
+    EncodedSlash,
     MethodNotAllowed,
     NotFound,
 }
@@ -38,6 +59,11 @@ impl<'a> Route<'a> {
         let lower: Vec<String> = raw.iter().map(|s| s.to_ascii_lowercase()).collect();
         let literal: Vec<&str> = lower.iter().map(String::as_str).collect();
         let only = |wanted: &str, route: Route<'a>| if method == wanted { route } else { Route::MethodNotAllowed };
+        // `%2F` would let a segment (an email, a record key) read as two once decoded. The
+        // documents are silent; the stricter reading refuses it (see `encoded_slash`).
+        if lower.iter().any(|segment| segment.contains("%2f")) {
+            return Route::EncodedSlash;
+        }
         match literal.as_slice() {
             ["v2", "account-info"] => only("GET", Route::AccountInfo),
             ["v2", "server-time"] => only("GET", Route::ServerTime),
@@ -64,6 +90,10 @@ impl<'a> Route<'a> {
             ["v2", "email", "triggered-campaign", "batch"] => only("POST", Route::TriggeredBatch),
             ["v2", "campaigns", _] => only("GET", Route::GetCampaign { id: raw[2] }),
             ["v2", "data-fields"] => only("GET", Route::DataFields),
+            ["v2", "address-books", _] => only("GET", Route::GetAddressBook { id: raw[2] }),
+            ["v2", "address-books", _, "contacts", _] => {
+                only("DELETE", Route::RemoveFromAddressBook { book: raw[2], contact: raw[4] })
+            }
             _ => Route::NotFound,
         }
     }
@@ -138,6 +168,9 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
         Route::TriggeredBatch => answer(account.send_batch(at_ms, &request.body, outbox)),
         Route::GetCampaign { id } => answer(account.get_campaign(id)),
         Route::DataFields => account.data_fields(),
+        Route::GetAddressBook { id } => answer(account.get_address_book(id)),
+        Route::RemoveFromAddressBook { book, contact } => answer(account.remove_from_address_book(book, contact)),
+        Route::EncodedSlash => encoded_slash(family, &request.path),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),
         Route::NotFound => not_found(family, &request.path),
     };

@@ -9,7 +9,7 @@ use crate::config::{RateLimitConfig, SimConfig};
 use crate::contact_body::ContactPolicy;
 use crate::faults::FaultPlan;
 use crate::limits::Usage;
-use crate::model::{ContactBook, ContactKey, InsightStore, Send, SimAccount, FIRST_CONTACT_ID};
+use crate::model::{ContactBook, ContactKey, DataField, InsightStore, Send, SimAccount, FIRST_CONTACT_ID};
 use crate::request_log::RequestLog;
 
 /// One account and everything it holds.
@@ -17,7 +17,7 @@ pub(crate) struct AccountState {
     /// The account as it is now (password changes and auto-created data fields included).
     pub account: SimAccount,
     /// The data fields it was configured with, restored by a reset.
-    pub configured_data_fields: Vec<String>,
+    pub configured_data_fields: Vec<DataField>,
     pub contacts: ContactBook,
     pub insight: InsightStore,
     pub usage: Usage,

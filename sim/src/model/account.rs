@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::address_book::AddressBook;
 use super::area::Area;
+use super::campaign::Campaign;
+use super::data_fields::DataField;
 use super::region::Region;
 
 /// One Dotdigital account; region and denied areas are typed, so an accounts file with a bad
@@ -17,15 +20,20 @@ pub struct SimAccount {
     /// The only API host this account answers on (r1 by default).
     #[serde(default)]
     pub region: Region,
-    /// Triggered campaigns that exist.
+    /// `account-info` reports the legacy host `https://rN-api.dotmailer.com/` as `ApiEndpoint`
+    /// (API.md §1 legacy hosts); requests still arrive on the `rN-api.dotdigital.com` hosts.
     #[serde(default)]
-    pub campaigns: Vec<u32>,
-    /// Address books (lists) that exist.
+    pub legacy_endpoint: bool,
+    /// Email campaigns with their status; configured as ids (triggered) or `{id, name?, status?}`.
     #[serde(default)]
-    pub lists: Vec<u32>,
-    /// Contact data fields that exist; names compare case-insensitively.
+    pub campaigns: Vec<Campaign>,
+    /// Address books (lists); configured as ids or `{id, name?, visibility?}`.
     #[serde(default)]
-    pub data_fields: Vec<String>,
+    pub lists: Vec<AddressBook>,
+    /// Contact data fields with their types; configured as names (String) or
+    /// `{name, type, visibility?, default_value?}`. Names compare case-insensitively.
+    #[serde(default)]
+    pub data_fields: Vec<DataField>,
     /// Areas the API user lacks (403).
     #[serde(default)]
     pub denied_areas: Vec<Area>,
@@ -39,5 +47,19 @@ impl SimAccount {
 
     pub(crate) fn denies(&self, area: Area) -> bool {
         self.denied_areas.contains(&area)
+    }
+
+    pub(crate) fn campaign(&self, id: u32) -> Option<&Campaign> {
+        self.campaigns.iter().find(|c| c.id == id)
+    }
+
+    pub(crate) fn list(&self, id: u32) -> Option<&AddressBook> {
+        self.lists.iter().find(|l| l.id == id)
+    }
+
+    /// The `ApiEndpoint` that `account-info` reports, with its trailing slash.
+    pub(crate) fn api_endpoint(&self) -> String {
+        let domain = if self.legacy_endpoint { "dotmailer" } else { "dotdigital" };
+        format!("https://{}-api.{domain}.com/", self.region.name())
     }
 }

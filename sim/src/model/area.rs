@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A group of routes an account's API user may lack; configured by [`Area::name`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Area {
-    /// `/contacts/v3/*` and `/v2/data-fields`
+    /// `/contacts/v3/*`, `/v2/data-fields` and `/v2/address-books/*`
     Contacts,
     /// `/insightData/v3/*`
     InsightData,
@@ -35,7 +35,11 @@ impl Area {
     /// The area a request path belongs to; `None` for paths every API user may call.
     pub(crate) fn of_path(path: &str) -> Option<Area> {
         let path = path.to_ascii_lowercase();
-        if path.starts_with("/contacts/v3/") || path == "/contacts/v3" || path.starts_with("/v2/data-fields") {
+        if path.starts_with("/contacts/v3/")
+            || path == "/contacts/v3"
+            || path.starts_with("/v2/data-fields")
+            || path.starts_with("/v2/address-books")
+        {
             Some(Area::Contacts)
         } else if path.starts_with("/insightdata/v3/") || path == "/insightdata/v3" {
             Some(Area::InsightData)

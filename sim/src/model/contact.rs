@@ -88,7 +88,12 @@ pub(crate) struct Contact {
 }
 
 impl Contact {
-    /// A contact before its first PATCH is applied: no subscription until the request gives one.
+    /// A contact before its first PATCH is applied. The email channel starts `subscribed`:
+    /// contacts-v3.json `channelProperties.email.status`: "if not specified it remains unaltered
+    /// for existing contacts, and for new contacts this defaults to **subscribed**". SMS starts
+    /// `noSubscription`: its default is an account setting (`channelStatusUpdate`: "defaults to
+    /// values defined in Settings > Contacts > Mobile subscription"), which the simulator fixes
+    /// at no subscription.
     pub(crate) fn new(id: i64, now: &str) -> Contact {
         Contact {
             id,
@@ -99,7 +104,7 @@ impl Contact {
             data_fields: BTreeMap::new(),
             email_type: EmailType::Html,
             opt_in_type: OptInType::Unknown,
-            email_status: ChannelStatus::NoSubscription,
+            email_status: ChannelStatus::Subscribed,
             sms_status: ChannelStatus::NoSubscription,
             whatsapp_status: None,
             lists: BTreeSet::new(),
@@ -115,7 +120,20 @@ impl Contact {
         }
     }
 
-    /// The contact as `GET /contacts/v3/…` returns it; lists the account no longer has are left out.
+    /// The contact's status on each of its lists (contacts-v3.json `contact_lists.status`:
+    /// `subscribed | suppressed | pending`). The documents do not say how it follows the
+    /// channel; assumed: a suppressed email channel reads `suppressed`, one awaiting double
+    /// opt-in `pending`, anything else `subscribed`.
+    fn list_status(&self) -> &'static str {
+        match self.email_status {
+            ChannelStatus::Suppressed => "suppressed",
+            ChannelStatus::PendingOptIn => "pending",
+            _ => "subscribed",
+        }
+    }
+
+    /// The contact as `GET /contacts/v3/…` returns it (contacts-v3.json `contact`); `lists` are
+    /// `[{id, name, status}]` (`contact_lists`), leaving out lists the account no longer has.
     pub(crate) fn to_json(&self, account: &SimAccount) -> Value {
         let mut identifiers = Map::new();
         if let Some(email) = &self.email {
@@ -147,8 +165,8 @@ impl Contact {
         let lists: Vec<Value> = self
             .lists
             .iter()
-            .filter(|id| account.lists.contains(id))
-            .map(|id| json!({ "id": id, "name": format!("List {id}"), "status": "subscribed" }))
+            .filter_map(|id| account.list(*id))
+            .map(|list| json!({ "id": list.id, "name": list.name, "status": self.list_status() }))
             .collect();
         json!({
             "contactId": self.id,
@@ -190,6 +208,22 @@ impl ContactBook {
 
     pub(crate) fn all(&self) -> impl Iterator<Item = &Contact> {
         self.by_id.values()
+    }
+
+    /// How many contacts are on the list (`ApiAddressBook.contacts`).
+    pub(crate) fn members_of(&self, list: u32) -> usize {
+        self.by_id.values().filter(|c| c.lists.contains(&list)).count()
+    }
+
+    /// Takes the contact off the list: `None` when there is no such contact, `Some(false)` when
+    /// it was not on the list.
+    pub(crate) fn remove_from_list(&mut self, contact: i64, list: u32, now: &str) -> Option<bool> {
+        let contact = self.by_id.get_mut(&contact)?;
+        let removed = contact.lists.remove(&list);
+        if removed {
+            contact.updated = now.to_string();
+        }
+        Some(removed)
     }
 
     /// Stores a new or changed contact and re-indexes its identifiers.

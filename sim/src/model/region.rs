@@ -35,11 +35,6 @@ impl Region {
         let host = host.trim().to_ascii_lowercase();
         Region::ALL.into_iter().find(|region| host.starts_with(&format!("{}-", region.name()))).unwrap_or(Region::R1)
     }
-
-    /// The account's API base URL, as `account-info` reports it.
-    pub(crate) fn api_endpoint(self) -> String {
-        format!("https://{}-api.dotdigital.com/", self.name())
-    }
 }
 
 impl fmt::Display for Region {

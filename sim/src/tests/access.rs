@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::client::{call, demo, send, start, ACME, DEMO, DEMO_R2, R1, R2, R3};
+use super::client::{call, demo, send, start, upsert, ACME, DEMO, DEMO_R2, R1, R2, R3};
 use crate::{Area, SimConfig};
 
 #[tokio::test]
@@ -125,4 +125,46 @@ async fn unknown_routes_get_404_and_wrong_methods_405_in_each_format() {
 
     let unauthenticated = send(&sim, call("GET", "/v2/nothing-here").no_auth()).await;
     assert_eq!(unauthenticated.status, 401, "credentials are checked before routing");
+}
+
+#[tokio::test]
+async fn a_legacy_account_reports_the_dotmailer_endpoint_but_is_served_on_dotdigital_hosts() {
+    let mut config = SimConfig::demo();
+    config.accounts[1].legacy_endpoint = true;
+    let sim = start(config).await;
+
+    let info = send(&sim, call("GET", "/v2/account-info").auth(DEMO_R2)).await.json();
+    let endpoint = info["properties"].as_array().expect("properties").iter().find(|p| p["name"] == "ApiEndpoint");
+    assert_eq!(endpoint.map(|p| p["value"].clone()), Some(Value::from("https://r2-api.dotmailer.com/")));
+    let served = send(&sim, call("GET", "/contacts/v3/email/a@example.com").auth(DEMO_R2).host(R2)).await;
+    assert_eq!(served.status, 404, "r2-api.dotdigital.com still serves the account");
+
+    let modern = send(&sim, call("GET", "/v2/account-info")).await.json();
+    let endpoint = modern["properties"].as_array().expect("properties").iter().find(|p| p["name"] == "ApiEndpoint");
+    assert_eq!(endpoint.map(|p| p["value"].clone()), Some(Value::from("https://r1-api.dotdigital.com/")));
+}
+
+#[tokio::test]
+async fn an_encoded_slash_in_a_path_segment_gets_400_in_each_format() {
+    let sim = demo().await;
+    assert_eq!(upsert(&sim, "a%2Bb@example.com", serde_json::json!({})).await.status, 201, "other escapes are fine");
+    for (method, path, code) in [
+        ("GET", "/contacts/v3/email/a%2Fb@example.com", "contacts:invalidId"),
+        ("PATCH", "/contacts/v3/email/a%2fb@example.com", "contacts:invalidId"),
+        ("GET", "/insightData/v3/contacts/email/a@example.com/Orders/10%2F1", "insightData:invalidId"),
+        (
+            "POST",
+            "/insightData/v3/collections/Or%2fders?collectionScope=contact&collectionType=orders",
+            "insightData:invalidId",
+        ),
+    ] {
+        let reply = send(&sim, call(method, path).json(serde_json::json!({}))).await;
+        assert_eq!(reply.status, 400, "{method} {path}");
+        assert_eq!(reply.json()["errorCode"], code, "{method} {path}");
+    }
+    let v2 = send(&sim, call("GET", "/v2/campaigns/90%2F01")).await;
+    assert_eq!(v2.status, 400);
+    let message = v2.json()["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.ends_with(". ERROR_PARAMETER_INVALID"), "{message}");
+    assert_eq!(sim.contacts(ACME).len(), 1, "nothing was written");
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::client::{call, demo, send, start, ACME};
-use crate::SimConfig;
+use crate::{Campaign, CampaignStatus, SimConfig};
 
 #[tokio::test]
 async fn a_valid_send_is_recorded_with_an_empty_200() {
@@ -105,18 +105,63 @@ async fn batch_reports_each_item_inside_a_200() {
 }
 
 #[tokio::test]
-async fn campaigns_can_be_looked_up() {
+async fn campaigns_can_be_looked_up_with_their_status() {
     let sim = demo().await;
-    let found = send(&sim, call("GET", "/v2/campaigns/9001")).await;
-    assert_eq!(found.status, 200);
-    let campaign = found.json();
-    assert_eq!(campaign["id"], 9001);
-    assert_eq!(campaign["status"], "Sent");
-    for field in ["name", "subject", "fromName"] {
-        assert!(campaign[field].is_string(), "{field}");
+    for (id, status) in [(9001, "Triggered"), (9002, "Sent"), (9003, "Unsent")] {
+        let found = send(&sim, call("GET", &format!("/v2/campaigns/{id}"))).await;
+        assert_eq!(found.status, 200);
+        let campaign = found.json();
+        assert_eq!(campaign["id"], id);
+        assert_eq!(campaign["status"], status, "{id}");
+        // The properties v2.json `ApiCampaign` requires.
+        for field in ["name", "subject", "fromName", "htmlContent", "plainTextContent"] {
+            assert!(campaign[field].as_str().is_some_and(|s| !s.is_empty()), "{id} {field}");
+        }
     }
-    let missing = send(&sim, call("GET", "/v2/campaigns/9002")).await;
+    let missing = send(&sim, call("GET", "/v2/campaigns/9999")).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["message"], "Error: ERROR_CAMPAIGN_NOT_FOUND");
     assert_eq!(send(&sim, call("GET", "/v2/campaigns/abc")).await.status, 400);
+}
+
+#[tokio::test]
+async fn only_triggered_campaigns_can_be_sent() {
+    let mut config = SimConfig::demo();
+    config.accounts[0].campaigns = CampaignStatus::ALL
+        .iter()
+        .enumerate()
+        .map(|(n, status)| Campaign { id: 100 + n as u32, name: status.name().into(), status: *status })
+        .collect();
+    let sim = start(config).await;
+    for (n, status) in CampaignStatus::ALL.iter().enumerate() {
+        let id = 100 + n as u32;
+        let reply = send(
+            &sim,
+            call("POST", "/v2/email/triggered-campaign")
+                .json(json!({"toAddresses": ["a@example.com"], "campaignId": id})),
+        )
+        .await;
+        if *status == CampaignStatus::Triggered {
+            assert_eq!(reply.status, 200, "{status:?}: {}", reply.text());
+        } else {
+            assert_eq!(reply.status, 400, "{status:?}");
+            let message = reply.json()["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.ends_with(". ERROR_CAMPAIGN_SENDNOTPERMITTED"), "{status:?}: {message}");
+            assert!(message.contains(status.name()), "{message}");
+        }
+    }
+    assert_eq!(sim.sends().len(), 1);
+
+    let batch = send(
+        &sim,
+        call("POST", "/v2/email/triggered-campaign/batch").json(json!([
+            {"toAddresses": ["a@example.com"], "campaignId": 100},
+            {"toAddresses": ["a@example.com"], "campaignId": 108},
+        ])),
+    )
+    .await;
+    assert_eq!(batch.status, 200);
+    assert_eq!(batch.json()[0]["failureCode"], "ERROR_CAMPAIGN_SENDNOTPERMITTED");
+    assert_eq!(batch.json()[1], json!({"index": 1}));
+    assert_eq!(sim.sends().len(), 2);
 }

@@ -94,12 +94,23 @@ async fn merge_options_decide_which_values_are_written() {
 }
 
 #[tokio::test]
-async fn new_contacts_are_not_subscribed_unless_the_request_says_so() {
+async fn new_contacts_are_subscribed_unless_the_request_says_otherwise() {
     let sim = demo().await;
 
+    // contacts-v3.json: "for new contacts this defaults to subscribed".
     let plain = upsert(&sim, "plain@example.com", json!({"dataFields": {"FIRSTNAME": "P"}})).await.json();
-    assert_eq!(plain["status"], "noSubscription");
-    assert_eq!(plain["channelProperties"]["email"]["status"], "noSubscription");
+    assert_eq!(plain["status"], "subscribed");
+    assert_eq!(
+        plain["channelProperties"]["email"],
+        json!({"emailType": "Html", "optInType": "Unknown", "status": "subscribed"})
+    );
+
+    let unsubscribed =
+        upsert(&sim, "no@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}}))
+            .await
+            .json();
+    assert_eq!(unsubscribed["status"], "unsubscribed");
+    assert_eq!(unsubscribed["channelProperties"]["email"]["status"], "unsubscribed");
 
     let verified = upsert(
         &sim,
@@ -113,17 +124,29 @@ async fn new_contacts_are_not_subscribed_unless_the_request_says_so() {
         verified["channelProperties"]["email"],
         json!({"emailType": "PlainText", "optInType": "VerifiedDouble", "status": "pendingOptIn"})
     );
+    // The default subscription of a new contact is confirmed first too.
+    let defaulted =
+        upsert(&sim, "vd@example.com", json!({"channelProperties": {"email": {"optInType": "verifiedDouble"}}})).await;
+    assert_eq!(defaulted.json()["channelProperties"]["email"]["status"], "pendingOptIn");
 
-    // Updating data fields leaves an unsubscribed contact unsubscribed.
+    // "if not specified it remains unaltered for existing contacts".
     upsert(&sim, "gone@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}})).await;
     let later = upsert(&sim, "gone@example.com", json!({"dataFields": {"FIRSTNAME": "G"}})).await.json();
     assert_eq!(later["status"], "unsubscribed");
+    let opt_in_only =
+        upsert(&sim, "gone@example.com", json!({"channelProperties": {"email": {"optInType": "double"}}})).await.json();
+    assert_eq!(opt_in_only["channelProperties"]["email"]["status"], "unsubscribed");
+
+    // A contact with only a mobile number has no email channel; SMS starts without a subscription.
+    let mobile = send(&sim, call("PATCH", "/contacts/v3/mobileNumber/447700900555").json(json!({}))).await.json();
+    assert_eq!(mobile["status"], "noSubscription");
+    assert!(mobile["channelProperties"].get("email").is_none());
 }
 
 #[tokio::test]
 async fn invalid_bodies_get_400_naming_the_problem() {
     let sim = demo().await;
-    let long = "x".repeat(257);
+    let long = "x".repeat(256);
     let cases: Vec<(Value, &str)> = vec![
         (json!({"colour": "blue"}), "colour"),
         (
@@ -137,6 +160,9 @@ async fn invalid_bodies_get_400_naming_the_problem() {
         (json!({"dataFields": {"A_NAME_LONGER_THAN_20": "x"}}), "dataFields.A_NAME_LONGER_THAN_20"),
         (json!({"dataFields": {"FIRST NAME": "x"}}), "dataFields.FIRST NAME"),
         (json!({"dataFields": {"FIRSTNAME": long}}), "dataFields.FIRSTNAME"),
+        (json!({"dataFields": {"FIRSTNAME": 42}}), "dataFields.FIRSTNAME"),
+        (json!({"dataFields": {"POINTS": "42"}}), "dataFields.POINTS"),
+        (json!({"dataFields": {"VIP": "true"}}), "dataFields.VIP"),
         (json!({"dataFields": {"FIRSTNAME": {"nested": true}}}), "dataFields.FIRSTNAME"),
         (json!({"lists": [999]}), "lists"),
         (json!({"lists": []}), "lists"),
@@ -173,7 +199,7 @@ async fn invalid_bodies_get_400_naming_the_problem() {
         json!({
             "matchIdentifier": "email",
             "identifiers": {"email": "val@example.com", "mobileNumber": "447700900123"},
-            "dataFields": {"first-name": null, "Loyalty_Tier": "Silver", "FIRSTNAME": "x".repeat(256)},
+            "dataFields": {"first-name": null, "Loyalty_Tier": "Silver", "FIRSTNAME": "x".repeat(255)},
             "channelProperties": {"email": {"emailType": "HTML", "resubscribeOptions": {"resubscribeWithNoChallenge": true}},
                                   "sms": {"status": "subscribed"}, "whatsApp": {"status": "noSubscription"}},
             "preferences": [{"id": 1, "isOptedIn": true}],
@@ -190,7 +216,7 @@ async fn invalid_bodies_get_400_naming_the_problem() {
         json!({
             "matchIdentifier": "email",
             "identifiers": {"email": "val@example.com", "mobileNumber": "447700900123"},
-            "dataFields": {"Loyalty_Tier": "Silver", "FIRSTNAME": "x".repeat(256), "MOBILE_OPT_IN": true, "POSTCODE": 1000},
+            "dataFields": {"Loyalty_Tier": "Silver", "FIRSTNAME": "x".repeat(255), "MOBILE_OPT_IN": true, "POSTCODE": "1000"},
             "channelProperties": {"email": {"emailType": "HTML", "resubscribeOptions": {"resubscribeWithNoChallenge": true}},
                                   "sms": {"status": "subscribed"}, "whatsApp": {"status": "noSubscription"}},
             "preferences": [{"id": 1, "isOptedIn": true}],
@@ -285,4 +311,43 @@ async fn identifiers_owned_by_another_contact_conflict_with_409() {
     assert_eq!(moved.status, 200);
     assert!(sim.contact(ACME, "renamed@example.com").is_some());
     assert!(sim.contact(ACME, "second@example.com").is_none());
+}
+
+#[tokio::test]
+async fn patch_by_contact_id_updates_that_contact_and_can_change_its_email() {
+    let sim = demo().await;
+    let ana = upsert(&sim, "ana@example.com", json!({"dataFields": {"FIRSTNAME": "Ana"}})).await.json();
+    upsert(&sim, "bo@example.com", json!({})).await;
+    let id = ana["contactId"].as_i64().expect("id");
+    let path = format!("/contacts/v3/contactId/{id}");
+
+    let renamed = send(
+        &sim,
+        call("PATCH", &path)
+            .json(json!({"identifiers": {"email": "Ana.New@Example.com"}, "dataFields": {"LASTNAME": "Silva"}})),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text());
+    let contact = renamed.json();
+    assert_eq!(contact["contactId"], id);
+    assert_eq!(contact["identifiers"]["email"], "ana.new@example.com");
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Ana", "LASTNAME": "Silva"}));
+    assert!(sim.contact(ACME, "ana@example.com").is_none(), "the old email no longer finds it");
+    assert_eq!(send(&sim, call("GET", "/contacts/v3/email/ana.new@example.com")).await.json()["contactId"], id);
+
+    // contacts-v3.json's 409 example: errorCode and description, nothing else.
+    let clash = send(&sim, call("PATCH", &path).json(json!({"identifiers": {"email": "BO@example.com"}}))).await;
+    assert_eq!(clash.status, 409);
+    let error = clash.json();
+    assert_eq!(error["errorCode"], "contacts:idAlreadyExists");
+    let mut keys: Vec<&str> = error.as_object().expect("object").keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["description", "errorCode"]);
+    assert_eq!(sim.contact(ACME, "ana.new@example.com").expect("unchanged")["contactId"], id);
+
+    let missing =
+        send(&sim, call("PATCH", "/contacts/v3/contactId/1").json(json!({"dataFields": {"FIRSTNAME": "X"}}))).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["errorCode"], "contacts:contactNotFound");
+    assert_eq!(sim.contacts(ACME).len(), 2, "a PATCH by an unknown id creates nothing");
 }

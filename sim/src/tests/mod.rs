@@ -4,9 +4,11 @@
 mod client;
 
 mod access;
+mod address_books;
 mod campaigns;
 mod config;
 mod contacts;
+mod data_fields;
 mod faults;
 mod insight;
 mod limits;
