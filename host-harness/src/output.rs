@@ -119,6 +119,7 @@ pub fn account_json(account: &Account) -> Value {
         "name": account.name,
         "api_endpoint": account.api_endpoint,
         "areas": account.areas.iter().map(area).collect::<Vec<_>>(),
+        "problems": account.problems.iter().map(|i| json!({"field": i.field, "problem": i.problem})).collect::<Vec<_>>(),
     })
 }
 

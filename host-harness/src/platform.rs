@@ -65,9 +65,9 @@ enum Record {
 }
 
 impl Record {
-    fn read(flow: Flow, value: &Value) -> Result<Record, RecordError> {
+    fn read(flow: Flow, value: &Value, subscription_id: Option<i64>) -> Result<Record, RecordError> {
         Ok(match flow {
-            Flow::Contact => Record::Contact(records::customer(value)?),
+            Flow::Contact => Record::Contact(records::customer(value, subscription_id)?),
             Flow::Order => Record::Order(records::transaction(value)?),
             Flow::Certificate => Record::Certificate(records::gift_card(value)?),
         })
@@ -170,7 +170,7 @@ impl Platform {
             .unwrap_or_else(|| format!("{:016x}", fastrand::u64(..)));
         let log =
             self.context.log.with(&[("flow", flow.name().into()), ("record", id.clone()), ("tracking_id", tracking)]);
-        let record = match Record::read(flow, record) {
+        let record = match Record::read(flow, record, self.subscription.host.subscription_id) {
             Ok(record) => record,
             Err(problem) => {
                 log.emit(Level::Warn, &format!("record not readable: {problem}"));
@@ -221,7 +221,11 @@ impl Platform {
     /// `validate-connection`: one JSON line with the account and its areas, or the error.
     pub async fn validate(&self) -> Value {
         let line = match self.plugin.validate_connection(self.context.clone(), &self.subscription.plugin).await {
-            Ok(Ok(account)) => serde_json::json!({"ok": true, "account": output::account_json(&account)}),
+            // Reachable but misconfigured is a failure too: every problem is listed at once.
+            Ok(Ok(account)) => serde_json::json!({
+                "ok": account.problems.is_empty(),
+                "account": output::account_json(&account),
+            }),
             Ok(Err(error)) => serde_json::json!({"ok": false, "error": Failure::Sync(error).to_json()}),
             Err(fault) => serde_json::json!({"ok": false, "error": Failure::Fault(fault).to_json()}),
         };

@@ -182,10 +182,30 @@ struct CustomerJson {
     addresses: Vec<AddressJson>,
     #[serde(default, deserialize_with = "or_default")]
     custom_fields: Vec<CustomFieldJson>,
+    #[serde(default, deserialize_with = "or_default")]
+    external_ids: Vec<ExternalIdJson>,
 }
 
-pub fn customer(value: &serde_json::Value) -> Result<wit::Customer, RecordError> {
+/// One `external_ids` row: the id a linked subscription (`system_id`) keeps for the record.
+#[derive(Deserialize)]
+struct ExternalIdJson {
+    #[serde(default, deserialize_with = "long")]
+    system_id: Option<i64>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    external_id: Option<String>,
+}
+
+/// A customer as the contract carries it. `subscription_id` picks the `external_ids` row whose
+/// `external_id` is the Dotdigital contact id iPaaS.com stored for this subscription.
+pub fn customer(value: &serde_json::Value, subscription_id: Option<i64>) -> Result<wit::Customer, RecordError> {
     let c: CustomerJson = parse(value)?;
+    let contact_id = subscription_id.and_then(|system| {
+        c.external_ids
+            .iter()
+            .find(|row| row.system_id == Some(system))
+            .and_then(|row| row.external_id.clone())
+            .filter(|id| !id.trim().is_empty())
+    });
     Ok(wit::Customer {
         id: c.id.unwrap_or_default(),
         tracking_guid: c.tracking_guid,
@@ -196,6 +216,7 @@ pub fn customer(value: &serde_json::Value) -> Result<wit::Customer, RecordError>
         company: c.company,
         addresses: c.addresses.into_iter().map(Into::into).collect(),
         custom_fields: custom_fields(c.custom_fields),
+        contact_id,
     })
 }
 
@@ -413,17 +434,34 @@ mod tests {
         let err = transaction(&json!({"lines": [{"qty": 1}, {"qty": "many"}]})).err().unwrap();
         assert_eq!(err.path.as_deref(), Some("lines[1].qty"));
         assert!(err.to_string().starts_with("lines[1].qty: "), "{err}");
-        let err = customer(&json!({"addresses": [{"is_primary_billing": "yes"}]})).err().unwrap();
+        let err = customer(&json!({"addresses": [{"is_primary_billing": "yes"}]}), None).err().unwrap();
         assert_eq!(err.path.as_deref(), Some("addresses[0].is_primary_billing"));
-        assert!(customer(&json!([1, 2])).is_err());
-        let err = customer(&json!(7)).err().unwrap();
+        assert!(customer(&json!([1, 2]), None).is_err());
+        let err = customer(&json!(7), None).err().unwrap();
         assert_eq!(err.path, None, "the whole value is wrong: {err}");
         assert_eq!(err.to_string(), err.problem);
     }
 
     #[test]
+    fn the_stored_contact_id_is_this_subscriptions_external_id() {
+        let record = json!({"id": 150437, "external_ids": [
+            {"id": 1, "system_id": 4398, "external_id": "111"},
+            {"id": 2, "system_id": "4412", "external_id": 129212619},
+            {"id": 3, "system_id": 4413, "external_id": ""}
+        ]});
+        assert_eq!(customer(&record, Some(4412)).unwrap().contact_id.as_deref(), Some("129212619"));
+        assert_eq!(customer(&record, Some(4398)).unwrap().contact_id.as_deref(), Some("111"));
+        assert_eq!(customer(&record, Some(4413)).unwrap().contact_id, None, "a blank id is no id");
+        assert_eq!(customer(&record, Some(1)).unwrap().contact_id, None, "no row for this subscription");
+        assert_eq!(customer(&record, None).unwrap().contact_id, None, "no subscription_id: upsert by email");
+        assert_eq!(customer(&json!({"external_ids": null}), Some(4412)).unwrap().contact_id, None);
+        let bad = customer(&json!({"external_ids": [{"system_id": {}}]}), Some(4412)).err().unwrap();
+        assert_eq!(bad.path.as_deref(), Some("external_ids[0].system_id"));
+    }
+
+    #[test]
     fn address_keys_map_to_the_contract() {
-        let c = customer(&json!({"id": "1", "addresses": [{"address_1": "12 Harbour Row", "type": "Billing", "is_primary_billing": true}]})).unwrap();
+        let c = customer(&json!({"id": "1", "addresses": [{"address_1": "12 Harbour Row", "type": "Billing", "is_primary_billing": true}]}), None).unwrap();
         assert_eq!(c.addresses[0].address1.as_deref(), Some("12 Harbour Row"));
         assert_eq!(c.addresses[0].address_type.as_deref(), Some("Billing"));
         assert!(c.addresses[0].is_primary_billing);

@@ -8,7 +8,14 @@ use crate::records::{parse, RecordError};
 use crate::runtime::bindings::{FieldMapping, PluginInfo, Settings};
 
 /// The fields the host keeps for itself.
-const HOST_KEYS: &[&str] = &["name", "version", "api_throttle_limit", "api_throttle_seconds", "concurrent_connections"];
+const HOST_KEYS: &[&str] =
+    &["name", "version", "subscription_id", "api_throttle_limit", "api_throttle_seconds", "concurrent_connections"];
+
+/// iPaaS.com's pre-filled throttle values. The host owns them: a component's `describe` may
+/// suggest others, but never sets the limits it is held to.
+pub const DEFAULT_THROTTLE_LIMIT: u32 = 500;
+pub const DEFAULT_THROTTLE_SECONDS: u32 = 60;
+pub const DEFAULT_CONCURRENT_CONNECTIONS: u32 = 2;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +35,10 @@ struct SettingsFile {
     #[serde(default)]
     list_ids: Option<Vec<u32>>,
     #[serde(default)]
+    marketing_list_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    consent_field: Option<String>,
+    #[serde(default)]
     data_field_map: Option<Vec<FieldMappingJson>>,
     #[serde(default)]
     collection_name: Option<String>,
@@ -43,6 +54,8 @@ struct SettingsFile {
     name: Option<String>,
     #[serde(default)]
     version: Option<String>,
+    #[serde(default)]
+    subscription_id: Option<i64>,
     #[serde(default)]
     api_throttle_limit: Option<u32>,
     #[serde(default)]
@@ -63,8 +76,10 @@ struct FieldMappingJson {
 pub struct HostSettings {
     /// Names the subscription in logs and its state file.
     pub name: String,
-    /// The plugin version the subscription is pinned to, if any.
-    pub version: Option<String>,
+    /// The plugin versions the subscription accepts (a semver requirement), if pinned.
+    pub version: Option<semver::VersionReq>,
+    /// The iPaaS.com system id whose `external_ids` row holds a customer's stored contact id.
+    pub subscription_id: Option<i64>,
     pub api_throttle_limit: u32,
     pub api_throttle_seconds: u32,
     pub concurrent_connections: u32,
@@ -96,7 +111,9 @@ pub enum SettingsError {
     BadValue(RecordError),
     /// A throttle field set to 0.
     Zero { field: &'static str },
-    /// The subscription is pinned to another plugin version.
+    /// `version` is not a semver requirement.
+    BadVersionPin { pinned: String, problem: String },
+    /// The subscription is pinned to versions the plugin's is not.
     VersionPin { pinned: String, plugin: String, version: String },
 }
 
@@ -109,6 +126,12 @@ impl std::fmt::Display for SettingsError {
             }
             SettingsError::BadValue(error) => error.fmt(f),
             SettingsError::Zero { field } => write!(f, "{field}: must be at least 1"),
+            SettingsError::BadVersionPin { pinned, problem } => {
+                write!(
+                    f,
+                    "version: {pinned:?} is not a version requirement such as 1.0, v1.0, =0.2.0 or ^0.2 ({problem})"
+                )
+            }
             SettingsError::VersionPin { pinned, plugin, version } => {
                 write!(f, "the subscription is pinned to plugin version {pinned}, but the plugin is {plugin} {version}")
             }
@@ -137,31 +160,28 @@ pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Su
         }
     }
     let file: SettingsFile = parse(value).map_err(SettingsError::BadValue)?;
-    let preset = |name: &str, fallback: u32| -> u32 {
-        plugin
-            .settings
-            .iter()
-            .find(|s| s.name == name)
-            .and_then(|s| s.default_value.as_deref())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(fallback)
-    };
     let positive = |name: &'static str, value: Option<u32>, fallback: u32| -> Result<u32, SettingsError> {
         match value {
             Some(0) => Err(SettingsError::Zero { field: name }),
             Some(v) => Ok(v),
-            None => Ok(preset(name, fallback)),
+            None => Ok(fallback),
         }
     };
     let host = HostSettings {
         name: file.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Dotdigital".into()),
-        version: file.version.clone(),
-        api_throttle_limit: positive("api_throttle_limit", file.api_throttle_limit, 500)?,
-        api_throttle_seconds: positive("api_throttle_seconds", file.api_throttle_seconds, 60)?,
-        concurrent_connections: positive("concurrent_connections", file.concurrent_connections, 2)?,
+        version: file.version.as_deref().map(version_requirement).transpose()?,
+        subscription_id: file.subscription_id,
+        api_throttle_limit: positive("api_throttle_limit", file.api_throttle_limit, DEFAULT_THROTTLE_LIMIT)?,
+        api_throttle_seconds: positive("api_throttle_seconds", file.api_throttle_seconds, DEFAULT_THROTTLE_SECONDS)?,
+        concurrent_connections: positive(
+            "concurrent_connections",
+            file.concurrent_connections,
+            DEFAULT_CONCURRENT_CONNECTIONS,
+        )?,
     };
-    if let Some(pinned) = &host.version {
-        if *pinned != plugin.version {
+    if let (Some(requirement), Some(pinned)) = (&host.version, &file.version) {
+        let matches = semver::Version::parse(&plugin.version).is_ok_and(|version| requirement.matches(&version));
+        if !matches {
             return Err(SettingsError::VersionPin {
                 pinned: pinned.clone(),
                 plugin: plugin.name.clone(),
@@ -177,6 +197,8 @@ pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Su
         email_type: file.email_type,
         opt_in_type: file.opt_in_type,
         list_ids: file.list_ids.unwrap_or_default(),
+        marketing_list_ids: file.marketing_list_ids.unwrap_or_default(),
+        consent_field: file.consent_field,
         data_field_map: file
             .data_field_map
             .unwrap_or_default()
@@ -190,6 +212,15 @@ pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Su
         certificate_collection: file.certificate_collection,
     };
     Ok(Subscription { host, plugin: plugin_settings })
+}
+
+/// iPaaS.com's Version field (`v1.0`) as a semver requirement: a leading `v` is dropped and a
+/// bare version means "compatible with" (`1.0` = `^1.0`), as Cargo reads it.
+fn version_requirement(pinned: &str) -> Result<semver::VersionReq, SettingsError> {
+    let text = pinned.trim();
+    let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
+    semver::VersionReq::parse(text)
+        .map_err(|error| SettingsError::BadVersionPin { pinned: pinned.to_string(), problem: error.to_string() })
 }
 
 #[cfg(test)]
@@ -208,7 +239,6 @@ mod tests {
         PluginInfo {
             name: "dotdigital".into(),
             version: "0.3.0".into(),
-            contract_version: "0.1.0".into(),
             flows: vec![],
             settings: vec![preset("api_user"), preset("api_password"), preset("list_ids")],
         }
@@ -233,5 +263,39 @@ mod tests {
         );
         let ok = subscription(&json!({"api_user": "u", "api_password": "p", "version": "0.3.0"}), &info()).unwrap();
         assert_eq!((ok.host.api_throttle_limit, ok.host.concurrent_connections), (500, 2));
+    }
+
+    #[test]
+    fn version_pins_are_semver_requirements() {
+        let read = |pin: &str| subscription(&json!({"version": pin}), &info());
+        for accepted in ["v0.3", "0.3", "V0.3.0", "=0.3.0", "^0.3", "~0.3", ">=0.2, <0.4", " v0.3.0 "] {
+            assert!(read(accepted).is_ok(), "{accepted}");
+        }
+        for refused in ["v0.2", "1.0", "=0.3.1", "^0.4"] {
+            let error = read(refused).err().unwrap();
+            assert!(matches!(&error, SettingsError::VersionPin { pinned, .. } if pinned == refused), "{refused}");
+            assert!(error.to_string().contains("dotdigital 0.3.0"), "{error}");
+        }
+        let bad = read("latest").err().unwrap();
+        assert!(matches!(&bad, SettingsError::BadVersionPin { .. }), "{bad}");
+        assert!(bad.to_string().starts_with("version: \"latest\" is not a version requirement"), "{bad}");
+    }
+
+    #[test]
+    fn the_component_does_not_set_the_hosts_limits() {
+        let mut greedy = info();
+        for (name, claim) in [("api_throttle_limit", "100000"), ("concurrent_connections", "1000")] {
+            greedy.settings.push(SettingPreset {
+                name: name.into(),
+                required: true,
+                default_value: Some(claim.into()),
+                description: String::new(),
+            });
+        }
+        let host = subscription(&json!({}), &greedy).unwrap().host;
+        assert_eq!(
+            (host.api_throttle_limit, host.api_throttle_seconds, host.concurrent_connections),
+            (DEFAULT_THROTTLE_LIMIT, DEFAULT_THROTTLE_SECONDS, DEFAULT_CONCURRENT_CONNECTIONS)
+        );
     }
 }

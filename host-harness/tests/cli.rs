@@ -150,7 +150,7 @@ fn describe_and_validate() {
     assert_eq!(output.status.code(), Some(0));
     let info = &lines(&output)[0];
     assert_eq!(info["name"], "dotdigital-connector");
-    assert_eq!(info["contract_version"], "0.1.0");
+    assert_eq!(info["contract_version"], dotdigital_harness::runtime::contract::CONTRACT_VERSION.to_string());
     assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(info["flows"], json!(["contact", "order", "certificate"]));
 

@@ -7,10 +7,6 @@ use crate::settings::{
 };
 use crate::wit::{PluginInfo, SettingPreset};
 
-/// The WIT package version this build implements: read from the contract itself, so it cannot
-/// drift from the `package ipaas:dotdigital@…;` line the bindings were generated from.
-pub const CONTRACT_VERSION: &str = package_version(include_str!("../../wit/dotdigital.wit"));
-
 /// The subscription name iPaaS.com pre-fills: "[Product] - [Environment]" (IPAAS.md §2).
 pub const DEFAULT_SUBSCRIPTION_NAME: &str = "Dotdigital - Production";
 
@@ -32,7 +28,6 @@ pub fn describe() -> PluginInfo {
     PluginInfo {
         name: "dotdigital-connector".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        contract_version: CONTRACT_VERSION.into(),
         flows: vec!["contact".into(), "order".into(), "certificate".into()],
         settings: vec![
             preset(
@@ -93,53 +88,9 @@ fn json_string(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
-/// The version in the contract's `package ipaas:dotdigital@X;` line (a compile error when absent).
-const fn package_version(wit: &str) -> &str {
-    const PREFIX: &[u8] = b"package ipaas:dotdigital@";
-    let bytes = wit.as_bytes();
-    let mut start = 0;
-    while start + PREFIX.len() <= bytes.len() {
-        let (_, rest) = bytes.split_at(start);
-        let (head, tail) = rest.split_at(PREFIX.len());
-        if eq(head, PREFIX) {
-            let mut end = 0;
-            while end < tail.len() && tail[end] != b';' {
-                end += 1;
-            }
-            let (version, _) = tail.split_at(end);
-            match std::str::from_utf8(version) {
-                Ok(version) => return version,
-                Err(_) => panic!("the contract's package version is not UTF-8"),
-            }
-        }
-        start += 1;
-    }
-    panic!("wit/dotdigital.wit has no `package ipaas:dotdigital@…;` line")
-}
-
-const fn eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_contract_version_comes_from_the_wit_package_line() {
-        assert_eq!(package_version("// x\npackage ipaas:dotdigital@1.2.3;\n"), "1.2.3");
-        assert!(CONTRACT_VERSION.split('.').count() == 3, "{CONTRACT_VERSION}");
-    }
 
     #[test]
     fn describe_shows_the_defaults_validation_fills_in() {

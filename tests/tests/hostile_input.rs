@@ -176,7 +176,7 @@ fn hostile_text_never_breaks_the_reader() {
         });
         // Whatever parsed must convert or be refused with a message, never panic.
         for value in items.into_iter().flatten() {
-            let _ = dotdigital_harness::records::customer(&value);
+            let _ = dotdigital_harness::records::customer(&value, Some(4412));
             let _ = dotdigital_harness::records::transaction(&value);
             let _ = dotdigital_harness::records::gift_card(&value);
         }
@@ -189,7 +189,7 @@ fn arbitrary_json_converts_or_names_the_bad_path() {
     runner
         .run(&any_json(), |value| {
             for result in [
-                dotdigital_harness::records::customer(&value).map(|_| ()),
+                dotdigital_harness::records::customer(&value, Some(4412)).map(|_| ()),
                 dotdigital_harness::records::transaction(&value).map(|_| ()),
                 dotdigital_harness::records::gift_card(&value).map(|_| ()),
             ] {

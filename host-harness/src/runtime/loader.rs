@@ -143,13 +143,7 @@ impl Plugin {
         let mut plugin = Plugin {
             engine: engine.clone(),
             pre,
-            info: PluginInfo {
-                name: String::new(),
-                version: String::new(),
-                contract_version: String::new(),
-                flows: vec![],
-                settings: vec![],
-            },
+            info: PluginInfo { name: String::new(), version: String::new(), flows: vec![], settings: vec![] },
             contract,
             sha256,
             limits,

@@ -4,6 +4,8 @@
 use crate::mapping::values::shown;
 use crate::platform::{LogLevel, Platform};
 
+/// Dotdigital's regions; each is served at `https://{region}-api.dotdigital.com` (API.md §1).
+const REGIONS: [&str; 3] = ["r1", "r2", "r3"];
 /// The host that answers account-info for every account.
 pub const DISCOVERY_BASE: &str = "https://r1-api.dotdigital.com";
 /// How long a discovered endpoint is trusted before it is looked up again.
@@ -57,16 +59,22 @@ pub fn forget(platform: &dyn Platform, api_user: &str) {
 pub fn normalise_api_endpoint(text: &str) -> Result<String, String> {
     let lower = text.trim().trim_end_matches('/').to_ascii_lowercase();
     let host = lower.strip_prefix("https://").ok_or_else(|| format!("`{}` must start with https://", shown(text)))?;
-    for region in ["r1", "r2", "r3"] {
+    for region in REGIONS {
         if host == format!("{region}-api.dotdigital.com") || host == format!("{region}-api.dotmailer.com") {
             return Ok(format!("https://{region}-api.dotdigital.com"));
         }
     }
-    Err(format!("`{}` is not a Dotdigital API endpoint: use https://r1-api.dotdigital.com, https://r2-api.dotdigital.com or https://r3-api.dotdigital.com (or the legacy rN-api.dotmailer.com)", shown(text)))
+    let bases: Vec<String> = REGIONS.iter().map(|region| format!("https://{region}-api.dotdigital.com")).collect();
+    Err(format!(
+        "`{}` is not a Dotdigital API endpoint: use {} (or the legacy rN-api.dotmailer.com)",
+        shown(text),
+        bases.join(", ")
+    ))
 }
 
+/// A base exactly as [`normalise_api_endpoint`] writes it (what the cache may hold).
 fn is_dotdigital_api_base(base: &str) -> bool {
-    matches!(base, "https://r1-api.dotdigital.com" | "https://r2-api.dotdigital.com" | "https://r3-api.dotdigital.com")
+    normalise_api_endpoint(base).is_ok_and(|normal| normal == base)
 }
 
 #[cfg(test)]

@@ -16,10 +16,10 @@ const PROBE_EMAIL: &str = "connection-check@example.com";
 /// `ApiCampaignStatuses`) lists Unsent, Sending, Sent, Paused, Cancelled,
 /// RequiresSystemApproval, RequiresSMSApproval, RequiresWorkflowApproval, Triggered and
 /// NotAvailableInThisVersion, but neither the spec nor the docs say which of them a
-/// triggered send accepts. The stricter reading is taken: a campaign built for triggered
-/// sends is `Unsent` until first triggered and `Triggered` after; one that is or was sent to
-/// a list, paused, cancelled or waiting for an approval is not counted on.
-const TRIGGERABLE_STATUSES: [&str; 2] = ["Unsent", "Triggered"];
+/// triggered send accepts. The stricter reading is taken: only `Triggered`. A campaign that
+/// is `Unsent` may be one built for triggered sends that never fired, or a draft meant for a
+/// list; `validate` says so rather than let the first certificate find out.
+const TRIGGERABLE_STATUSES: [&str; 1] = ["Triggered"];
 
 pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result<Account, SyncError> {
     let settings = validated_settings(raw)?;

@@ -314,7 +314,7 @@ fn validation_lists_every_problem_at_once() {
 fn a_campaign_must_exist_and_be_triggerable() {
     for (status, body, problem) in [
         (200, r#"{"id":42,"status":"Triggered"}"#, None),
-        (200, r#"{"id":42,"status":"unsent"}"#, None),
+        (200, r#"{"id":42,"status":"unsent"}"#, Some("status unsent")),
         (200, r#"{"id":42,"status":"Paused"}"#, Some("status Paused")),
         (200, r#"{"id":42,"status":"RequiresSystemApproval"}"#, Some("RequiresSystemApproval")),
         (200, r#"{"id":42}"#, Some("(none given)")),

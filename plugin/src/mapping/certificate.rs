@@ -5,13 +5,11 @@ use serde_json::{json, Value};
 
 use super::values::{
     cents_json, cents_text, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty,
-    opt_cents_json, shown, text_or_null, utc_timestamp, Offset,
+    opt_cents_json, shown, text_or_null, utc_timestamp, Offset, RECORD_KEY_MAX_CHARS,
 };
 use crate::settings::{positive_int32, Settings};
 use crate::wit;
 
-/// Longest certificate number accepted as a record key.
-pub const KEY_MAX_CHARS: usize = 255;
 /// Custom field with the link to the certificate.
 pub const URL_FIELD: &str = "Certificate URL";
 /// Custom field overriding the `certificate_campaign_id` setting for one card.
@@ -88,7 +86,8 @@ impl Certificate {
 pub fn certificate(settings: &Settings, card: &wit::GiftCard) -> Result<Certificate, Vec<wit::FieldIssue>> {
     let mut issues = Vec::new();
 
-    let number = check_key(card.number.as_deref(), KEY_MAX_CHARS).map_err(|p| issues.push(issue("number", p))).ok();
+    let number =
+        check_key(card.number.as_deref(), RECORD_KEY_MAX_CHARS).map_err(|p| issues.push(issue("number", p))).ok();
 
     let recipient_email = non_empty(card.receiving_customer_email.as_deref());
     let (email, email_path, recipient_name) = match recipient_email {

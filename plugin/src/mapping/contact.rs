@@ -21,7 +21,7 @@ use super::certificate::Certificate;
 use super::data_fields::{convert, NameFields, TypedMapping};
 use super::order::ValidOrder;
 use super::values::{char_len, check_email, custom_field, custom_value, issue, non_empty, shown};
-use crate::settings::{positive_int32, Settings, OPT_IN_TYPES};
+use crate::settings::{positive_int32, Settings, NAME_DATA_FIELDS, OPT_IN_TYPES};
 use crate::wit;
 
 /// Dotdigital's limit on `first_name` / `last_name`.
@@ -287,8 +287,9 @@ fn name_fields(
     let mut fields = Map::new();
     let full = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let full = non_empty(Some(&full));
+    let [first_field, last_field, full_field] = NAME_DATA_FIELDS;
     for (field, value, has) in
-        [("FIRSTNAME", first, names.first), ("LASTNAME", last, names.last), ("FULLNAME", full, names.full)]
+        [(first_field, first, names.first), (last_field, last, names.last), (full_field, full, names.full)]
     {
         match (value, has) {
             (Some(value), true) => {

@@ -90,7 +90,8 @@ impl AccountFields {
     /// Which of FIRSTNAME, LASTNAME and FULLNAME the account can take: present as String fields.
     pub fn name_fields(&self) -> NameFields {
         let has = |name: &str| self.type_of(name) == Some(&DataFieldType::String);
-        NameFields { first: has("FIRSTNAME"), last: has("LASTNAME"), full: has("FULLNAME") }
+        let [first, last, full] = NAME_DATA_FIELDS;
+        NameFields { first: has(first), last: has(last), full: has(full) }
     }
 
     /// The `data_field_map` checked against the account: each mapping with its field's type,

@@ -9,13 +9,11 @@ use serde_json::{json, Map, Value};
 
 use super::values::{
     cents_json, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty, opt_cents_json,
-    shown, text_or_null, utc_timestamp, Offset,
+    shown, text_or_null, utc_timestamp, Offset, RECORD_KEY_MAX_CHARS,
 };
 use crate::settings::Settings;
 use crate::wit;
 
-/// Longest transaction number accepted as a record key.
-pub const KEY_MAX_CHARS: usize = 255;
 /// Largest line quantity accepted (exclusive), to keep numbers within what Dotdigital stores.
 const QTY_LIMIT: f64 = 1e12;
 
@@ -62,7 +60,7 @@ pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPla
         Some(_) => {}
     }
 
-    let key = check_key(tx.transaction_number.as_deref(), KEY_MAX_CHARS)
+    let key = check_key(tx.transaction_number.as_deref(), RECORD_KEY_MAX_CHARS)
         .map_err(|problem| issues.push(issue("transaction_number", problem)))
         .ok();
 

@@ -84,6 +84,9 @@ pub fn check_email(email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest Insight record key Dotdigital accepts (a transaction or certificate number).
+pub const RECORD_KEY_MAX_CHARS: usize = 255;
+
 /// Text that will become a key or an identifier: required, bounded, no control characters.
 pub fn check_key(text: Option<&str>, max_chars: usize) -> Result<String, String> {
     let Some(key) = non_empty(text) else {

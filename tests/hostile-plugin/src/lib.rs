@@ -43,7 +43,6 @@ impl Guest for Hostile {
         PluginInfo {
             name: "hostile-plugin".into(),
             version: "0.0.1".into(),
-            contract_version: "0.2.0".into(),
             flows: vec!["contact".into()],
             settings: vec![
                 SettingPreset {
