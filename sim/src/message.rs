@@ -1,5 +1,6 @@
 //! One HTTP exchange as the handlers see it: a request already read into memory, and the
-//! response they want written. Keeps hyper out of everything but `server.rs`.
+//! response they want written. Keeps hyper out of the handlers: only the
+//! listeners (`transport.rs`, `server.rs`, `control.rs`) speak it.
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
@@ -56,10 +57,8 @@ fn decode_query_part(part: &str) -> String {
     percent_decode_str(&part.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
-/// A path segment percent-decoded; `None` when the bytes are not UTF-8.
-pub(crate) fn decode_segment(segment: &str) -> Option<String> {
-    percent_decode_str(segment).decode_utf8().ok().map(|s| s.into_owned())
-}
+/// Path segments are decoded by the model's rule (identifiers and keys are written there).
+pub(crate) use crate::model::decode_segment;
 
 #[derive(Clone, Debug)]
 pub(crate) struct SimResponse {

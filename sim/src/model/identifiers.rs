@@ -1,7 +1,12 @@
 //! Contact identifiers as v3 paths name them (`email`, `mobileNumber`, `contactId`) and the
 //! rules a value must meet for each; shared by the contacts and Insight data routes.
 
-use crate::message::decode_segment;
+use percent_encoding::percent_decode_str;
+
+/// A path segment percent-decoded; `None` when the bytes are not UTF-8.
+pub(crate) fn decode_segment(segment: &str) -> Option<String> {
+    percent_decode_str(segment).decode_utf8().ok().map(|s| s.into_owned())
+}
 
 /// How a v3 path points at one contact.
 #[derive(Clone, Debug, PartialEq, Eq)]

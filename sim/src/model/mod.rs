@@ -23,7 +23,7 @@ pub use campaign::{Campaign, CampaignStatus};
 pub(crate) use contact::{ChannelStatus, Contact, ContactBook, EmailType, OptInType, FIRST_CONTACT_ID};
 pub(crate) use data_fields::is_valid_data_field_name;
 pub use data_fields::{DataField, DataFieldType};
-pub(crate) use identifiers::{is_valid_email, is_valid_mobile_number, ContactKey};
+pub(crate) use identifiers::{decode_segment, is_valid_email, is_valid_mobile_number, ContactKey};
 pub(crate) use insight::{Collection, CollectionScope, CollectionType, InsightRecord, InsightStore};
 pub use region::Region;
 pub(crate) use schema::RecordProblem;
