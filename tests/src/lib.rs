@@ -195,6 +195,14 @@ pub fn failed<'a>(line: &'a Value, kind: &str) -> &'a Value {
     &line["error"]
 }
 
+/// The settings keys a `validate` line lists under `account.problems`, in order.
+pub fn problem_fields(line: &Value) -> Vec<String> {
+    line["account"]["problems"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["field"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
 /// The field paths of an invalid-* error.
 pub fn issue_fields(error: &Value) -> Vec<String> {
     error["issues"]

@@ -22,10 +22,15 @@ async fn created_then_updated_with_the_same_external_id() {
     assert_eq!(contact["contactId"].to_string(), outcome["external_id"].as_str().unwrap());
     assert_eq!(contact["dataFields"]["LASTNAME"], "Doe-Smith");
     assert_eq!(contact["dataFields"]["LOYALTY_TIER"], "Gold");
-    // The first run discovered the region (account-info), the second reused it.
+    // The first run discovered the region (account-info) and read the account's data fields
+    // (their types decide how mapped values are sent); the second reused both from the
+    // persistent data, so the steady state is the PATCH alone.
     assert_eq!(world.requests_to("GET", "/v2/account-info").len(), 1);
-    assert_eq!(outcome["api_calls"], 2);
+    assert_eq!(world.requests_to("GET", "/v2/data-fields").len(), 1);
+    assert!(world.state_text().contains("data-fields:demo@apiconnector.com"), "the field list is cached");
+    assert_eq!(outcome["api_calls"], 3, "account-info, data-fields, PATCH: {first}");
     assert_eq!(ok(&second)["api_calls"], 1);
+    assert_eq!(world.requests_to("PATCH", "/contacts/v3/").len(), 2);
 }
 
 #[tokio::test]
@@ -67,7 +72,12 @@ async fn an_explicit_endpoint_skips_discovery() {
     settings["api_endpoint"] = json!("https://r2-api.dotdigital.com/");
     let world = World::new(settings).await;
     let line = world.sync(Flow::Contact, &customer("1", "ana@example.com")).await;
-    assert_eq!(ok(&line)["api_calls"], 1);
+    // No discovery: the data-field list (read once, then cached) and the PATCH.
+    assert_eq!(ok(&line)["api_calls"], 2, "{line}");
+    assert!(world.requests_to("GET", "/v2/account-info").is_empty());
+    assert!(world.sim.requests().iter().all(|r| r.host == "r2-api.dotdigital.com"), "every call went to r2");
+    let again = world.sync(Flow::Contact, &customer("1", "ana@example.com")).await;
+    assert_eq!(ok(&again)["api_calls"], 1, "{again}");
     assert!(world.requests_to("GET", "/v2/account-info").is_empty());
 }
 
@@ -88,10 +98,25 @@ async fn a_wrong_password_is_unauthorized_and_not_retried() {
 async fn a_403_on_a_cached_endpoint_rediscovers_the_region_once() {
     let world = World::r2_with_stale_region().await;
     let line = world.sync(Flow::Contact, &customer("1", "ana@example.com")).await;
-    assert_eq!(ok(&line)["api_calls"], 3, "PATCH on r1 (403), account-info, PATCH on r2: {line}");
-    let hosts: Vec<_> = world.sim.requests().iter().map(|r| (r.method.clone(), r.host.clone(), r.status)).collect();
-    assert_eq!(hosts[0], ("PATCH".into(), "r1-api.dotdigital.com".into(), 403));
-    assert_eq!(hosts[2], ("PATCH".into(), "r2-api.dotdigital.com".into(), 201));
+    // The sync's first call (the data-field read) meets the 403 on r1; one discovery follows,
+    // and the rest goes to r2.
+    assert_eq!(ok(&line)["api_calls"], 4, "data-fields on r1 (403), account-info, data-fields and PATCH on r2: {line}");
+    let calls: Vec<_> = world
+        .sim
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.host.clone(), r.path.split('?').next().unwrap_or_default().to_string(), r.status))
+        .collect();
+    let call = |method: &str, host: &str, path: &str, status| (method.into(), host.into(), path.to_string(), status);
+    assert_eq!(
+        calls,
+        vec![
+            call("GET", "r1-api.dotdigital.com", "/v2/data-fields", 403),
+            call("GET", "r1-api.dotdigital.com", "/v2/account-info", 200),
+            call("GET", "r2-api.dotdigital.com", "/v2/data-fields", 200),
+            call("PATCH", "r2-api.dotdigital.com", "/contacts/v3/email/ana%40example.com", 201),
+        ]
+    );
     assert!(world.state_text().contains("https://r2-api.dotdigital.com"), "the new region is cached");
 }
 
@@ -232,8 +257,13 @@ async fn validate_connection_names_a_mapping_to_a_missing_data_field() {
         {"custom_field": "Shoe Size", "data_field": "SHOE_SIZE"}
     ]);
     let world = World::new(settings).await;
+    // validate reaches the account and lists the problem (ok:false), naming the mapping.
     let line = world.platform.validate().await;
     assert_eq!(line["ok"], false, "{line}");
-    assert_eq!(line["error"]["kind"], "invalid-settings");
-    assert_eq!(issue_fields(&line["error"]), vec!["data_field_map[1].data_field"]);
+    assert_eq!(line["account"]["id"], DEMO_ACCOUNT, "{line}");
+    assert_eq!(problem_fields(&line), vec!["data_field_map[1].data_field"], "{line}");
+    // A sync with the same settings is refused the same way, before any PATCH.
+    let sync = world.sync(Flow::Contact, &customer("1", "ana@example.com")).await;
+    assert_eq!(issue_fields(failed(&sync, "invalid-settings")), vec!["data_field_map[1].data_field"]);
+    assert!(world.requests_to("PATCH", "/contacts/v3/").is_empty());
 }

@@ -190,13 +190,17 @@ async fn the_simulators_own_limiter_answers_rate_limited_not_a_broken_stream() {
     let mut settings = demo_settings();
     settings["api_endpoint"] = json!("https://r1-api.dotdigital.com");
     let world = World::new(settings).await;
-    world.sim.set_rate_limit(RateLimitConfig { default_limit: 2, ..RateLimitConfig::default() });
+    // Three calls a minute: the first sync reads the data fields and PATCHes (2), the second
+    // PATCHes (1, the fields are cached), so the third sync's PATCH, body and all, is the 429.
+    world.sim.set_rate_limit(RateLimitConfig { default_limit: 3, ..RateLimitConfig::default() });
     let plain = |i: u32| json!({"id": i.to_string(), "email_address": format!("c{i}@example.com")});
     for i in 0..2 {
         ok(&world.sync(Flow::Contact, &plain(i)).await);
     }
+    assert_eq!(world.sim.requests().len(), 3, "the window is used up");
     let line = world.sync(Flow::Contact, &plain(9)).await;
     let error = failed(&line, "rate-limited");
     assert_eq!(error["status"], 429);
+    assert!(error["endpoint"].as_str().unwrap_or_default().starts_with("PATCH /contacts/v3/"), "{line}");
     assert!(error["wait_seconds"].as_u64().unwrap() > 5, "a minute window: reported, not waited: {line}");
 }
