@@ -137,7 +137,11 @@ mod tests {
             Failure::Record(record).to_json(),
             json!({"kind": "input", "message": "lines[0].qty: \"x\" is not a number"})
         );
-        let fault = Failure::Fault(PluginFault::MemoryLimit(32 << 20)).to_json();
+        let fault = Failure::Fault(PluginFault::MemoryLimit {
+            cap: 32 << 20,
+            refused: crate::runtime::sandbox::LimitExceeded::Table { desired: 200_000 },
+        })
+        .to_json();
         assert_eq!(fault["kind"], "plugin-fault");
         assert!(fault["message"].as_str().unwrap().contains("memory limit of 32 MiB"));
         let remote = RemoteError { status: 429, code: None, message: "slow down".into(), endpoint: "GET /x".into() };

@@ -80,8 +80,14 @@ async fn the_control_api_is_not_reachable_through_the_components_outbound_path()
             assert!(!answer.contains(secret), "{path} revealed {secret}: {answer}");
         }
     }
-    // GET-only probes cannot reset, but the state must be exactly as before either way.
+    // Steering is refused too: a reset would drop the contact, an armed fault would drop the next call.
+    for (method, path) in [("POST", "/_sim/reset"), ("POST", "/_sim/faults"), ("DELETE", "/_sim/faults")] {
+        let url = format!("https://r1-api.dotdigital.com{path}");
+        let answer = through_component(&platform, &format!("{method} {url}"), Some(&basic)).await;
+        assert!(answer.starts_with("HTTP 404"), "{method} {path}: {answer}");
+    }
     assert_eq!(sim.contacts(DEMO_ACCOUNT), before);
+    ok(&world.sync(Flow::Contact, &customer("c-1", "leak.me@example.com")).await);
 
     // The control port still serves the tests.
     let accounts = control_get(&sim, "/_sim/accounts").await;

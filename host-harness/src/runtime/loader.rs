@@ -38,7 +38,11 @@ pub type AccountAnswer = Result<Account, SyncError>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum PluginFault {
     Trap(String),
-    MemoryLimit(usize),
+    /// The cap in bytes, and the growth that was refused (memory or a table).
+    MemoryLimit {
+        cap: usize,
+        refused: LimitExceeded,
+    },
     CpuLimit(Duration),
     WallClock(Duration),
     OversizedResult(usize),
@@ -48,7 +52,9 @@ impl fmt::Display for PluginFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PluginFault::Trap(why) => write!(f, "the plugin trapped: {why}"),
-            PluginFault::MemoryLimit(cap) => write!(f, "the plugin exceeded its memory limit of {} MiB", cap >> 20),
+            PluginFault::MemoryLimit { cap, refused } => {
+                write!(f, "the plugin exceeded its memory limit of {} MiB ({refused})", cap >> 20)
+            }
             PluginFault::CpuLimit(limit) => write!(f, "the plugin ran longer than its CPU limit of {limit:?}"),
             PluginFault::WallClock(limit) => write!(f, "the call did not finish within {limit:?}"),
             PluginFault::OversizedResult(bytes) => {
@@ -296,8 +302,8 @@ fn classify(error: &wasmtime::Error, limits: &SandboxLimits) -> PluginFault {
     if error.chain().any(|cause| cause.is::<CpuLimitExceeded>()) {
         return PluginFault::CpuLimit(limits.cpu_time);
     }
-    if error.chain().any(|cause| cause.is::<LimitExceeded>()) {
-        return PluginFault::MemoryLimit(limits.memory_bytes);
+    if let Some(refused) = error.chain().find_map(|cause| cause.downcast_ref::<LimitExceeded>()) {
+        return PluginFault::MemoryLimit { cap: limits.memory_bytes, refused: refused.clone() };
     }
     PluginFault::Trap(format!("{error:#}"))
 }
@@ -343,7 +349,17 @@ mod tests {
         let limits = SandboxLimits { memory_bytes: 4 << 20, ..SandboxLimits::default() };
         assert_eq!(grow(&engine, &component, &limits, 1).await.unwrap(), 1, "within the cap, growth is allowed");
         let error = grow(&engine, &component, &limits, 1000).await.unwrap_err();
-        assert_eq!(classify(&error, &limits), PluginFault::MemoryLimit(4 << 20), "{error:#}");
+        let fault = classify(&error, &limits);
+        let PluginFault::MemoryLimit { cap: 4194304, refused: LimitExceeded::Memory { desired_total } } = fault else {
+            panic!("{fault:?} from {error:#}")
+        };
+        assert!(desired_total > 4 << 20, "{desired_total}");
+        assert!(
+            fault
+                .to_string()
+                .starts_with("the plugin exceeded its memory limit of 4 MiB (memory limit reached: growing to"),
+            "{fault}"
+        );
     }
 
     #[tokio::test]

@@ -13,10 +13,21 @@ fn done(external_id: String) -> Result<SyncOutcome, SyncError> {
     Ok(SyncOutcome { external_id, action: SyncAction::Unchanged, api_calls: 0, messages: vec![] })
 }
 
-/// GETs `URL` (optionally `URL AUTHORIZATION`) and returns the status and up to 4 KiB of the body.
+/// `[METHOD] URL [AUTHORIZATION]` (GET by default; POST and DELETE carry a small JSON body):
+/// returns the status and up to 4 KiB of the body.
 fn show(argument: &str) -> Result<SyncOutcome, SyncError> {
-    let (url, authorization) = argument.split_once(' ').unwrap_or((argument, ""));
-    let mut request = waki::Client::new().get(url);
+    let client = waki::Client::new();
+    let (method, rest) = match argument.split_once(' ') {
+        Some((method @ ("GET" | "POST" | "DELETE"), rest)) => (method, rest),
+        _ => ("GET", argument),
+    };
+    let (url, authorization) = rest.split_once(' ').unwrap_or((rest, ""));
+    let body = br#"{"action":"drop_before"}"#.to_vec();
+    let mut request = match method {
+        "POST" => client.post(url).header("Content-Length", body.len().to_string()).body(body),
+        "DELETE" => client.delete(url),
+        _ => client.get(url),
+    };
     if !authorization.is_empty() {
         request = request.header("Authorization", authorization);
     }
