@@ -128,6 +128,26 @@ fn set_up_problems_exit_2() {
 }
 
 #[test]
+fn a_version_pin_is_a_semver_requirement() {
+    let record = temp_file("c.json", &customer("1", "a@example.com"));
+    let sync = |pin: &str| {
+        let pinned = settings(json!({"version": pin}));
+        run(&["sync", "contact", "--settings", pinned.to_str().unwrap(), "--record", record.to_str().unwrap()])
+    };
+    // iPaaS.com's Version field: `v0.2` accepts the 0.2.x plugin.
+    let output = sync("v0.2");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines(&output)[0]["ok"], true);
+    // `1.0` is refused before any record runs, naming the pin and the plugin's version.
+    let output = sync("1.0");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pinned to plugin version 1.0"), "{stderr}");
+    assert!(stderr.contains(&format!("dotdigital-connector {}", env!("CARGO_PKG_VERSION"))), "{stderr}");
+}
+
+#[test]
 fn records_can_come_from_stdin() {
     let settings = settings(json!({}));
     let mut child = Command::new(BIN)

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
+use dotdigital_harness::platform::PlatformError;
 use dotdigital_harness::retry::RetryPolicy;
 use dotdigital_harness::runtime::{Plugin, SandboxLimits, Upstream};
 use dotdigital_harness::{Flow, Platform, PlatformOptions};
@@ -68,6 +69,22 @@ pub fn r2_settings() -> Value {
     settings
 }
 
+/// How the tests' platforms reach `sim`: forwarded, quick retries, logs kept in `logs`.
+pub fn platform_options(sim: &Simulator, state_dir: Option<PathBuf>, logs: Arc<Mutex<Vec<String>>>) -> PlatformOptions {
+    PlatformOptions {
+        upstream: Upstream::Forward(sim.addr()),
+        state_dir,
+        retry: quick_retry(),
+        log_target: LogTarget::Memory(logs),
+        log_level: Level::Debug,
+    }
+}
+
+/// `Platform::new` with `settings` on the embedded plugin, for tests of what it refuses.
+pub async fn try_platform(sim: &Simulator, settings: &Value) -> Result<Platform, PlatformError> {
+    Platform::new(plugin().await, settings, platform_options(sim, None, Arc::new(Mutex::new(Vec::new()))))
+}
+
 /// One test's world: a simulator, a platform pointed at it, and the platform's logs.
 pub struct World {
     pub sim: Simulator,
@@ -84,16 +101,16 @@ impl World {
         World::with_sim(sim, settings, fresh_state_dir()).await
     }
 
+    /// A world whose simulator serves `config` (custom accounts, limits, …).
+    pub async fn with_config(config: SimConfig, settings: Value) -> World {
+        let sim = Simulator::start(config, 0).await.expect("the simulator starts");
+        World::with_sim(sim, settings, fresh_state_dir()).await
+    }
+
     /// A platform on an existing simulator and state directory (a "next run").
     pub async fn with_sim(sim: Simulator, settings: Value, state: PathBuf) -> World {
         let logs = Arc::new(Mutex::new(Vec::new()));
-        let options = PlatformOptions {
-            upstream: Upstream::Forward(sim.addr()),
-            state_dir: Some(state.clone()),
-            retry: quick_retry(),
-            log_target: LogTarget::Memory(logs.clone()),
-            log_level: Level::Debug,
-        };
+        let options = platform_options(&sim, Some(state.clone()), logs.clone());
         let platform = Platform::new(plugin().await, &settings, options).expect("the settings are accepted");
         let secret = settings["api_password"].as_str().unwrap_or_default().to_string();
         World { sim, platform: Arc::new(platform), logs, state, secret }
@@ -180,6 +197,69 @@ pub fn customer(id: &str, email: &str) -> Value {
                        "is_primary_billing": true, "is_primary_shipping": true}],
         "custom_fields": [{"id": "1", "custom_field_name": "Loyalty Tier", "value": "Gold"}]
     })
+}
+
+/// The demo order (host-harness/demo/order.json) with its number and customer's email.
+pub fn demo_order(number: &str, email: &str) -> Value {
+    let mut order: Value = serde_json::from_str(include_str!("../../host-harness/demo/order.json")).unwrap();
+    order["transaction_number"] = json!(number);
+    order["email_address"] = json!(email);
+    order
+}
+
+/// The demo certificate (host-harness/demo/certificate.json) with its number.
+pub fn demo_certificate(number: &str) -> Value {
+    let mut card: Value = serde_json::from_str(include_str!("../../host-harness/demo/certificate.json")).unwrap();
+    card["number"] = json!(number);
+    card
+}
+
+/// Sets a record's custom field (names match case-insensitively, as iPaaS.com's do; the
+/// stored name is kept), or adds it.
+pub fn set_custom_field(record: &mut Value, name: &str, value: &str) {
+    let fields = record["custom_fields"].as_array_mut().expect("the record has custom_fields");
+    let same = |f: &Value| f["custom_field_name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name));
+    match fields.iter_mut().find(|f| same(f)) {
+        Some(field) => field["value"] = json!(value),
+        None => fields.push(json!({"id": (fields.len() + 1).to_string(), "custom_field_name": name, "value": value})),
+    }
+}
+
+/// Gives a customer iPaaS.com's `external_ids`: the id subscription `system_id` stored for it,
+/// beside another subscription's row (which must never be used).
+pub fn with_stored_contact_id(mut customer: Value, system_id: i64, contact_id: &str) -> Value {
+    customer["external_ids"] = json!([
+        {"id": 1, "system_id": system_id + 1, "external_id": "111"},
+        {"id": 2, "system_id": system_id, "external_id": contact_id}
+    ]);
+    customer
+}
+
+/// The list ids a simulator contact is on.
+pub fn list_ids(contact: &Value) -> Vec<i64> {
+    contact["lists"].as_array().map(|a| a.iter().filter_map(|l| l["id"].as_i64()).collect()).unwrap_or_default()
+}
+
+/// A raw `GET` to the simulator's Dotdigital port as `host` with Basic credentials, outside
+/// the component: what the simulator itself answers. Returns the status and body.
+pub async fn raw_get(sim: &Simulator, host: &str, path: &str, user: &str, password: &str) -> (u16, String) {
+    use base64::Engine;
+    use std::io::{Read, Write};
+    let (addr, host, path) = (sim.addr(), host.to_string(), path.to_string());
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connecting to the simulator");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    })
+    .await
+    .unwrap()
 }
 
 /// Asserts an output line succeeded and returns its outcome.

@@ -44,6 +44,36 @@ async fn an_active_certificate_sends_exactly_one_email_with_its_values() {
 }
 
 #[tokio::test]
+async fn the_email_carries_ipaas_personalisation_names_and_a_calendar_expiry() {
+    let world = World::new(demo_settings()).await;
+    let mut card = certificate("10574");
+    card["receiving_customer_email"] = json!("sam.gift@example.com");
+    ok(&world.sync(Flow::Certificate, &card).await);
+    let sends = world.sim.sends();
+    assert_eq!(sends.len(), 1);
+    let send = &sends[0];
+    // The names iPaaS.com's own Dotdigital integration documents, beside the connector's.
+    assert_eq!(value(send, "GiftCardValue"), Some("10.00"));
+    assert_eq!(value(send, "GiftCardURL"), Some("https://rewards.example.com/c/10573-9F2K"));
+    assert_eq!(value(send, "ReceivingCustomerEmail"), Some("sam.gift@example.com"));
+    assert_eq!(value(send, "TriggeredCampaignId"), Some("9001"));
+    // `2025-06-30T23:59:59` (no offset, read as UTC) is the day the card names, not a date-time.
+    assert_eq!(value(send, "EXPIRY_DATE"), Some("2025-06-30"));
+
+    // A card without an expiry or a URL sends neither (absent values are not sent).
+    let mut plain = certificate("10575");
+    plain["expiration_date"] = Value::Null;
+    plain["custom_fields"].as_array_mut().unwrap().retain(|f| f["custom_field_name"] != "Certificate URL");
+    ok(&world.sync(Flow::Certificate, &plain).await);
+    let sends = world.sim.sends();
+    assert_eq!(sends.len(), 2);
+    for absent in ["EXPIRY_DATE", "GiftCardURL", "CERTIFICATE_URL"] {
+        assert_eq!(value(&sends[1], absent), None, "{absent}: {:?}", sends[1].personalization_values);
+    }
+    assert_eq!(value(&sends[1], "ReceivingCustomerEmail"), Some("jane.doe@example.com"));
+}
+
+#[tokio::test]
 async fn a_host_that_lost_its_data_still_does_not_send_twice() {
     let world = World::new(demo_settings()).await;
     ok(&world.sync(Flow::Certificate, &certificate("20001")).await);
