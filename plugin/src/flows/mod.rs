@@ -73,7 +73,12 @@ pub fn upsert_contact(session: &mut Session, upsert: &ContactUpsert) -> Result<U
                     ));
                     patch(session, &by_email, &upsert.body, &mut notes)?
                 }
-                409 => return Err(email_taken(reply, id, &upsert.email)),
+                409 => {
+                    // Dotdigital's 409 body does not name the owner (contacts-v3.json's example
+                    // is only `errorCode` and `description`): ask who holds the email.
+                    let owner = other_contact_id(&reply.response.body).or_else(|| owner_of(session, &upsert.email));
+                    return Err(email_taken(reply, id, &upsert.email, owner));
+                }
                 _ => reply,
             }
         }
@@ -119,8 +124,7 @@ fn patch(
 }
 
 /// The 409 of a patch by contactId: the customer's new email is another contact's.
-fn email_taken(reply: Reply, id: u32, email: &str) -> SyncError {
-    let other = other_contact_id(&reply.response.body);
+fn email_taken(reply: Reply, id: u32, email: &str, other: Option<i64>) -> SyncError {
     let owner = match other {
         Some(other) => format!("Dotdigital contact {other}"),
         None => "another Dotdigital contact (Dotdigital's answer does not say which)".to_string(),
@@ -135,6 +139,16 @@ fn email_taken(reply: Reply, id: u32, email: &str) -> SyncError {
         ),
         endpoint: reply.endpoint,
     })
+}
+
+/// `GET /contacts/v3/email/{email}`: the contact that holds the email, if it can be read. A
+/// failed look-up only costs the message its second id; the 409 stays the error.
+fn owner_of(session: &mut Session, email: &str) -> Option<i64> {
+    let reply = session.get(&format!("/contacts/v3/email/{}", segment(email))).ok()?;
+    if reply.status() != 200 {
+        return None;
+    }
+    reply.json().ok()?.get("contactId")?.as_i64()
 }
 
 /// The contact holding the identifier, when a 409 body names it: a top-level `contactId`,
