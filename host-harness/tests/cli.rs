@@ -173,6 +173,17 @@ fn describe_and_validate() {
     assert_eq!(info["contract_version"], dotdigital_harness::runtime::contract::CONTRACT_VERSION.to_string());
     assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(info["flows"], json!(["contact", "order", "certificate"]));
+    // The throttle values the connector suggests are the ones the host enforces by default.
+    use dotdigital_harness::settings::{
+        DEFAULT_CONCURRENT_CONNECTIONS, DEFAULT_THROTTLE_LIMIT, DEFAULT_THROTTLE_SECONDS,
+    };
+    let suggested = |name: &str| {
+        let preset = info["settings"].as_array().unwrap().iter().find(|s| s["name"] == name).cloned();
+        preset.and_then(|s| s["default"].as_str().map(str::to_string)).unwrap_or_default()
+    };
+    assert_eq!(suggested("api_throttle_limit"), DEFAULT_THROTTLE_LIMIT.to_string());
+    assert_eq!(suggested("api_throttle_seconds"), DEFAULT_THROTTLE_SECONDS.to_string());
+    assert_eq!(suggested("concurrent_connections"), DEFAULT_CONCURRENT_CONNECTIONS.to_string());
 
     let settings = settings(json!({}));
     let output = run(&["validate", "--settings", settings.to_str().unwrap()]);
