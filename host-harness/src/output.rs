@@ -20,6 +20,9 @@ pub enum Failure {
     Fault(PluginFault),
     /// The plugin's own typed answer: kind = the WIT variant name.
     Sync(SyncError),
+    /// The plugin's answer from a call in which the sandbox refused a request: its kind, and
+    /// `"denied": true`. Final: a refusal does not go away by asking again.
+    Denied(SyncError),
 }
 
 impl Failure {
@@ -27,7 +30,7 @@ impl Failure {
         match self {
             Failure::NotJson(_) | Failure::Record(_) => "input",
             Failure::Fault(_) => "plugin-fault",
-            Failure::Sync(error) => sync_kind(error),
+            Failure::Sync(error) | Failure::Denied(error) => sync_kind(error),
         }
     }
 
@@ -38,6 +41,11 @@ impl Failure {
             Failure::Record(e) => json!({"kind": self.kind(), "message": e.to_string()}),
             Failure::Fault(fault) => json!({"kind": self.kind(), "message": fault.to_string()}),
             Failure::Sync(error) => error_json(error),
+            Failure::Denied(error) => {
+                let mut value = error_json(error);
+                value["denied"] = json!(true);
+                value
+            }
         }
     }
 }
@@ -154,6 +162,10 @@ mod tests {
         assert_eq!(
             Failure::Sync(SyncError::Transport("reset".into())).to_json(),
             json!({"kind": "transport", "message": "reset"})
+        );
+        assert_eq!(
+            Failure::Denied(SyncError::Transport("HttpRequestDenied".into())).to_json(),
+            json!({"kind": "transport", "message": "HttpRequestDenied", "denied": true})
         );
     }
 }

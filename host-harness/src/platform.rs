@@ -16,6 +16,7 @@ use crate::output::{self, Failure};
 use crate::records::{self, RecordError};
 use crate::retry::RetryPolicy;
 use crate::runtime::bindings::{Customer, GiftCard, SyncError, Transaction};
+use crate::runtime::outbound::Denials;
 use crate::runtime::{CallContext, OutboundPolicy, Plugin, PluginFault, SyncAnswer, Throttle, Upstream};
 use crate::settings::{self, SettingsError, Subscription};
 
@@ -148,7 +149,7 @@ impl Platform {
             max_request_bytes: limits.max_request_bytes,
             throttle: Arc::new(throttle),
         };
-        let context = CallContext { policy: Arc::new(policy), log, data: Arc::new(data) };
+        let context = CallContext { policy: Arc::new(policy), log, data: Arc::new(data), denials: Arc::default() };
         Ok(Platform { plugin, subscription, context, retry: options.retry })
     }
 
@@ -180,7 +181,8 @@ impl Platform {
         let mut attempt = 0;
         let line = loop {
             attempt += 1;
-            let context = CallContext { log: log.clone(), ..self.context.clone() };
+            let denials = Arc::new(Denials::default());
+            let context = CallContext { log: log.clone(), denials: denials.clone(), ..self.context.clone() };
             let answer = match self.call(context, &record).await {
                 Ok(answer) => answer,
                 Err(fault) => {
@@ -193,16 +195,21 @@ impl Platform {
                     log.emit(Level::Info, &format!("{} {}", output::action_name(outcome.action), outcome.external_id));
                     break output::ok_line(flow.name(), &id, &outcome, attempt);
                 }
-                Err(error) => match self.retry.next_wait(&error, attempt) {
-                    Some(wait) => {
-                        log.emit(Level::Warn, &format!("attempt {attempt}: {}; retrying in {wait:?}", brief(&error)));
-                        tokio::time::sleep(wait).await;
+                Err(error) => {
+                    let brief = brief(&error);
+                    // The hooks counted the call's refusals; one is enough to make it final.
+                    let failure = if denials.count() > 0 { Failure::Denied(error) } else { Failure::Sync(error) };
+                    match self.retry.next_wait(&failure, attempt) {
+                        Some(wait) => {
+                            log.emit(Level::Warn, &format!("attempt {attempt}: {brief}; retrying in {wait:?}"));
+                            tokio::time::sleep(wait).await;
+                        }
+                        None => {
+                            log.emit(Level::Warn, &format!("failed after {attempt} attempt(s): {brief}"));
+                            break output::error_line(flow.name(), &id, &failure, attempt);
+                        }
                     }
-                    None => {
-                        log.emit(Level::Warn, &format!("failed after {attempt} attempt(s): {}", brief(&error)));
-                        break output::error_line(flow.name(), &id, &Failure::Sync(error), attempt);
-                    }
-                },
+                }
             }
         };
         self.redact(line)
@@ -220,7 +227,8 @@ impl Platform {
 
     /// `validate-connection`: one JSON line with the account and its areas, or the error.
     pub async fn validate(&self) -> Value {
-        let line = match self.plugin.validate_connection(self.context.clone(), &self.subscription.plugin).await {
+        let context = CallContext { denials: Arc::default(), ..self.context.clone() };
+        let line = match self.plugin.validate_connection(context, &self.subscription.plugin).await {
             // Reachable but misconfigured is a failure too: every problem is listed at once.
             Ok(Ok(account)) => serde_json::json!({
                 "ok": account.problems.is_empty(),

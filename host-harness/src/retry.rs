@@ -1,9 +1,11 @@
 //! The host's retry policy (what iPaaS.com does with each error kind): rate limits wait for
 //! the reset; outages and transport failures back off exponentially with jitter; every other
-//! error is final. Attempts are bounded, so a record always ends.
+//! error is final, and so is any error of a call the sandbox refused a request in (the
+//! refusal would only repeat). Attempts are bounded, so a record always ends.
 
 use std::time::Duration;
 
+use crate::output::Failure;
 use crate::runtime::bindings::SyncError;
 
 #[derive(Clone, Debug)]
@@ -31,10 +33,11 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// How long to wait before attempt `attempt + 1`, or `None` when the error is final.
-    pub fn next_wait(&self, error: &SyncError, attempt: u32) -> Option<Duration> {
+    pub fn next_wait(&self, failure: &Failure, attempt: u32) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
         }
+        let Failure::Sync(error) = failure else { return None };
         match error {
             SyncError::RateLimited(limit) => {
                 let wait = Duration::from_secs(u64::from(limit.wait_seconds.max(1)));
@@ -65,17 +68,32 @@ mod tests {
     #[test]
     fn kinds_decide() {
         let policy = RetryPolicy::default();
-        let unavailable = SyncError::Unavailable(remote());
+        let unavailable = Failure::Sync(SyncError::Unavailable(remote()));
         let first = policy.next_wait(&unavailable, 1).unwrap();
         assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500));
         let third = policy.next_wait(&unavailable, 3).unwrap();
         assert!(third >= Duration::from_secs(1) && third <= Duration::from_secs(2));
         assert_eq!(policy.next_wait(&unavailable, 5), None);
-        assert_eq!(policy.next_wait(&SyncError::Rejected(remote()), 1), None);
-        let limited =
-            |s| SyncError::RateLimited(RateLimit { wait_seconds: s, scope: None, limit: None, remote: remote() });
+        assert_eq!(policy.next_wait(&Failure::Sync(SyncError::Rejected(remote())), 1), None);
+        let limited = |s| {
+            Failure::Sync(SyncError::RateLimited(RateLimit {
+                wait_seconds: s,
+                scope: None,
+                limit: None,
+                remote: remote(),
+            }))
+        };
         let wait = policy.next_wait(&limited(3), 1).unwrap();
         assert!(wait >= Duration::from_secs(3) && wait < Duration::from_millis(3250));
         assert_eq!(policy.next_wait(&limited(3600), 1), None);
+    }
+
+    #[test]
+    fn a_denied_call_is_final_whatever_the_plugin_made_of_it() {
+        let policy = RetryPolicy::default();
+        let transport = SyncError::Transport("HttpRequestDenied".into());
+        assert!(policy.next_wait(&Failure::Sync(transport.clone()), 1).is_some(), "a plain transport error is retried");
+        assert_eq!(policy.next_wait(&Failure::Denied(transport), 1), None);
+        assert_eq!(policy.next_wait(&Failure::Denied(SyncError::Unavailable(remote())), 1), None);
     }
 }

@@ -10,19 +10,20 @@ use crate::runtime::bindings::ipaas::dotdigital::{host, types};
 use data::DataStore;
 use log::{Level, LogSink};
 
-/// Log lines one call may write; a plugin that logs in a loop cannot flood the host.
-const MAX_LOG_LINES_PER_CALL: u32 = 1000;
+/// Log lines one call may write (the plugin's, and the host's about what the plugin did); a
+/// plugin that logs or misbehaves in a loop cannot flood the host.
+pub const MAX_LOG_LINES_PER_CALL: u32 = 1000;
 
 /// The host side of one call.
 pub struct HostContext {
+    /// The call's own sink: every clone (the outbound hooks hold one) spends the same budget.
     pub log: LogSink,
     pub data: Arc<DataStore>,
-    logged: u32,
 }
 
 impl HostContext {
     pub fn new(log: LogSink, data: Arc<DataStore>) -> Self {
-        HostContext { log, data, logged: 0 }
+        HostContext { log: log.for_call(MAX_LOG_LINES_PER_CALL), data }
     }
 }
 
@@ -30,18 +31,6 @@ impl types::Host for HostContext {}
 
 impl host::Host for HostContext {
     fn log(&mut self, level: host::LogLevel, message: String) {
-        self.logged = self.logged.saturating_add(1);
-        if self.logged > MAX_LOG_LINES_PER_CALL {
-            if self.logged == MAX_LOG_LINES_PER_CALL + 1 {
-                self.log.emit(
-                    Level::Warn,
-                    &format!(
-                        "the plugin logged more than {MAX_LOG_LINES_PER_CALL} lines in one call: the rest are dropped"
-                    ),
-                );
-            }
-            return;
-        }
         let level = match level {
             host::LogLevel::Error => Level::Error,
             host::LogLevel::Warn => Level::Warn,

@@ -18,7 +18,7 @@ use super::bindings::{
     SyncOutcome, Transaction,
 };
 use super::contract::{self, ContractError, ContractVersion};
-use super::outbound::{OutboundPolicy, Upstream, WaitClock};
+use super::outbound::{Denials, OutboundPolicy, Upstream, WaitClock};
 use super::sandbox::{CallState, LimitExceeded, SandboxLimits};
 use super::throttle::Throttle;
 use crate::host::data::DataStore;
@@ -112,6 +112,9 @@ pub struct CallContext {
     pub policy: Arc<OutboundPolicy>,
     pub log: LogSink,
     pub data: Arc<DataStore>,
+    /// The requests the sandbox refuses during the call: give each call a fresh one, and read
+    /// it when the call has ended.
+    pub denials: Arc<Denials>,
 }
 
 /// Raised by the epoch callback; found again, by type, when classifying the error.
@@ -165,6 +168,7 @@ impl Plugin {
             }),
             log,
             data: Arc::new(DataStore::in_memory()),
+            denials: Arc::default(),
         };
         plugin.info = plugin.describe(context).await.map_err(LoadError::Describe)?;
         Ok(plugin)
@@ -257,7 +261,8 @@ impl Plugin {
     {
         let waiting = Arc::new(WaitClock::default());
         let host = HostContext::new(context.log, context.data);
-        let mut store = Store::new(&self.engine, CallState::new(&self.limits, context.policy, host, waiting.clone()));
+        let state = CallState::new(&self.limits, context.policy, host, waiting.clone(), context.denials);
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         let started = Instant::now();
         let cpu_limit = self.limits.cpu_time;

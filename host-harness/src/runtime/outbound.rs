@@ -1,21 +1,140 @@
 //! The one outbound path: every HTTP request the plugin makes is checked against the
 //! allowlist (https to Dotdigital's regional API hosts, nothing else), throttled, routed to
-//! the chosen upstream with its original `Host` header, bounded in time and size, and read
-//! whole. Anything else is refused before a connection is made.
+//! the chosen upstream with the canonical `Host` header, bounded in time and size, and read
+//! whole. Anything else is refused before a connection is made, and the refusal is final.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full, Limited};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::throttle::Throttle;
-use crate::host::log::{Level, LogSink};
+use crate::host::log::{clip, Level, LogSink, MAX_ECHO_CHARS};
 
-/// The hosts the connector may call, over https on the default port only.
-pub const ALLOWED_HOSTS: &[&str] = &["r1-api.dotdigital.com", "r2-api.dotdigital.com", "r3-api.dotdigital.com"];
+/// The origins the connector may call: https on the default port, nothing else.
+pub const ALLOWED_ORIGINS: &[&str] =
+    &["https://r1-api.dotdigital.com", "https://r2-api.dotdigital.com", "https://r3-api.dotdigital.com"];
+
+/// `ALLOWED_ORIGINS`, parsed once.
+static DOTDIGITAL: LazyLock<Allowlist> =
+    LazyLock::new(|| Allowlist::parse(ALLOWED_ORIGINS).expect("ALLOWED_ORIGINS are https://HOST origins"));
+
+/// One allowed destination: its lower-case host name, the only spelling that is ever sent
+/// upstream (URI and `Host` header alike). The scheme is https and the port 443 for all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHost(String);
+
+impl AllowedHost {
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The typed allowlist (Spin's `allowed_outbound_hosts`, reduced to what this host allows):
+/// parsed once, then one `check` per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allowlist {
+    hosts: Vec<AllowedHost>,
+}
+
+/// Why an allowlist entry was refused (a programming error: the list is a constant).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllowlistError(pub String);
+
+impl Allowlist {
+    /// Entries are `https://HOST` origins: no path, no user, no port (443 is implied).
+    pub fn parse(origins: &[&str]) -> Result<Allowlist, AllowlistError> {
+        let hosts = origins
+            .iter()
+            .map(|origin| {
+                let host = origin
+                    .strip_prefix("https://")
+                    .filter(|host| {
+                        !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                    })
+                    .ok_or_else(|| AllowlistError(format!("{origin:?} is not an https://HOST origin")))?;
+                Ok(AllowedHost(host.to_ascii_lowercase()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Allowlist { hosts })
+    }
+
+    /// Dotdigital's regional API hosts.
+    pub fn dotdigital() -> &'static Allowlist {
+        &DOTDIGITAL
+    }
+
+    /// The allowed host a request's URI names, or the rule it breaks. The authority must be
+    /// exactly `HOST` or `HOST:443`: no user info, no empty port, no other spelling of 443
+    /// (`:0443`), so what reaches upstream is never a spelling the component chose.
+    pub fn check(&self, uri: &http::Uri) -> Result<&AllowedHost, Denial> {
+        if uri.scheme_str() != Some("https") {
+            let scheme = clip(uri.scheme_str().unwrap_or("(none)"), MAX_ECHO_CHARS).into_owned();
+            return Err(Denial::NotHttps { scheme });
+        }
+        let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
+        if authority.contains('@') {
+            return Err(Denial::UserInfo);
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            // An IPv6 literal (`[::1]`) has colons of its own; it is not allowed anyway.
+            Some((host, port)) if !port.contains(']') => (host, Some(port)),
+            _ => (authority, None),
+        };
+        let allowed = self
+            .hosts
+            .iter()
+            .find(|allowed| allowed.0.eq_ignore_ascii_case(host))
+            .ok_or_else(|| Denial::NotAllowed { host: clip(host, MAX_ECHO_CHARS).into_owned() })?;
+        match port {
+            None | Some("443") => Ok(allowed),
+            Some(port) => Err(Denial::Port { port: clip(port, MAX_ECHO_CHARS).into_owned() }),
+        }
+    }
+
+    fn names(&self) -> String {
+        self.hosts.iter().map(AllowedHost::name).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Headers a component may not send upstream: they would speak for a proxy or the
+/// connection (who the client is, which host was asked for, how to frame the body).
+/// wasi-http already refuses `Connection`, `Keep-Alive`, `Proxy-Authorization`,
+/// `Proxy-Authenticate`, `Proxy-Connection`, `Transfer-Encoding`, `Upgrade` and `Host`; the
+/// rest are dropped here, in the one outbound path.
+fn is_proxy_header(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    matches!(
+        name,
+        "forwarded"
+            | "x-real-ip"
+            | "via"
+            | "connection"
+            | "te"
+            | "upgrade"
+            | "keep-alive"
+            | "trailer"
+            | "transfer-encoding"
+            | "http2-settings"
+            | "host"
+    ) || name.starts_with("x-forwarded-")
+        || name.starts_with("proxy-")
+}
+
+/// Drops every proxy or hop-by-hop header and names the allowed host as `Host`.
+fn canonical_headers(headers: &mut HeaderMap, host: &AllowedHost) {
+    let dropped: Vec<HeaderName> = headers.keys().filter(|name| is_proxy_header(name)).cloned().collect();
+    for name in dropped {
+        headers.remove(&name);
+    }
+    let host = HeaderValue::from_str(host.name()).expect("an allowed host is a valid header value");
+    headers.insert(http::header::HOST, host);
+}
 
 /// Where allowed requests go.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,9 +190,37 @@ impl std::fmt::Display for UpstreamError {
 
 impl std::error::Error for UpstreamError {}
 
-/// Why a request was refused, naming the host and the rule.
-#[derive(Debug, PartialEq)]
-pub struct Denial(pub String);
+/// Why a request was refused, naming the rule. Whatever the component wrote is clipped to
+/// `MAX_ECHO_CHARS`, so a refusal never repeats a 64 KB host name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Denial {
+    NotHttps {
+        scheme: String,
+    },
+    UserInfo,
+    NotAllowed {
+        host: String,
+    },
+    Port {
+        port: String,
+    },
+    /// Nothing leaves this call at all (`Upstream::Deny`).
+    NoUpstream,
+}
+
+impl std::fmt::Display for Denial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Denial::NotHttps { scheme } => write!(f, "{scheme}://: only https is allowed"),
+            Denial::UserInfo => f.write_str("user info in the authority (user:password@host) is not allowed"),
+            Denial::NotAllowed { host } => {
+                write!(f, "{host}: not a Dotdigital API host (allowed: {})", Allowlist::dotdigital().names())
+            }
+            Denial::Port { port } => write!(f, "port {port:?}: only the default https port (443) is allowed"),
+            Denial::NoUpstream => f.write_str("no upstream: nothing may leave this call"),
+        }
+    }
+}
 
 /// The subscription-wide outbound rules, shared by every call.
 pub struct OutboundPolicy {
@@ -88,24 +235,30 @@ pub struct OutboundPolicy {
 
 impl OutboundPolicy {
     /// The allowlist check, before anything touches the network.
-    pub fn check(uri: &http::Uri) -> Result<(), Denial> {
-        let host = uri.host().unwrap_or("");
-        if uri.scheme_str() != Some("https") {
-            return Err(Denial(format!(
-                "{}://{host}: only https is allowed",
-                uri.scheme_str().unwrap_or("(no scheme)")
-            )));
-        }
-        if !ALLOWED_HOSTS.contains(&host.to_ascii_lowercase().as_str()) {
-            return Err(Denial(format!("{host}: not a Dotdigital API host (allowed: {})", ALLOWED_HOSTS.join(", "))));
-        }
-        if uri.port_u16().is_some_and(|p| p != 443) {
-            return Err(Denial(format!(
-                "{host}:{}: only the default https port is allowed",
-                uri.port_u16().unwrap_or(0)
-            )));
-        }
-        Ok(())
+    pub fn check(uri: &http::Uri) -> Result<&'static AllowedHost, Denial> {
+        Allowlist::dotdigital().check(uri)
+    }
+}
+
+/// Refused requests logged one by one in a call; the rest are counted in one line at its end.
+pub const DENIALS_LOGGED_PER_CALL: u32 = 3;
+
+/// The requests the sandbox refused during one call. The platform reads it when the call
+/// has ended: a call that was refused anything is not retried, whatever the plugin made of
+/// the refusal (it sees `http-request-denied`, and reports `transport`).
+#[derive(Debug, Default)]
+pub struct Denials {
+    count: AtomicU32,
+}
+
+impl Denials {
+    pub fn count(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Counts one refusal; returns how many so far.
+    fn record(&self) -> u32 {
+        self.count.fetch_add(1, Ordering::Relaxed).saturating_add(1)
     }
 }
 
@@ -153,8 +306,24 @@ impl WaitClock {
 /// The per-call hooks handed to wasmtime-wasi-http.
 pub struct OutboundHooks {
     pub policy: Arc<OutboundPolicy>,
+    /// The call's sink: denial lines spend its budget.
     pub log: LogSink,
     pub waiting: Arc<WaitClock>,
+    pub denials: Arc<Denials>,
+}
+
+/// The call is over when its store, and these hooks with it, are dropped: the refusals
+/// that were not logged one by one are summed up in one line.
+impl Drop for OutboundHooks {
+    fn drop(&mut self) {
+        let count = self.denials.count();
+        if count > DENIALS_LOGGED_PER_CALL {
+            let (more, logged) = (count - DENIALS_LOGGED_PER_CALL, DENIALS_LOGGED_PER_CALL);
+            let summary =
+                format!("{more} more outbound requests denied in this call ({count} in all, {logged} logged)");
+            self.log.emit(Level::Warn, &summary);
+        }
+    }
 }
 
 impl WasiHttpHooks for OutboundHooks {
@@ -174,9 +343,23 @@ impl WasiHttpHooks for OutboundHooks {
         let policy = self.policy.clone();
         let log = self.log.clone();
         let waiting = self.waiting.clone();
+        // Decided here, before any task or throttle slot: a refusal costs next to nothing.
+        let verdict = match OutboundPolicy::check(request.uri()) {
+            Ok(_) if policy.upstream == Upstream::Deny => Err(Denial::NoUpstream),
+            verdict => verdict,
+        };
+        let host = match verdict {
+            Ok(host) => host,
+            Err(denial) => {
+                if self.denials.record() <= DENIALS_LOGGED_PER_CALL {
+                    log.call_event(Level::Warn, &format!("outbound request denied: {denial}"));
+                }
+                return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            }
+        };
         Box::new(async move {
             waiting.begin();
-            let result = send(&policy, &log, request).await;
+            let result = send(&policy, &log, host, request).await;
             waiting.end();
             let response = result?;
             let done: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
@@ -185,37 +368,36 @@ impl WasiHttpHooks for OutboundHooks {
     }
 }
 
+/// Sends an allowed request to the upstream, as `host` says: the component's spelling of
+/// the authority and its proxy headers never leave.
 async fn send(
     policy: &OutboundPolicy,
     log: &LogSink,
+    host: &AllowedHost,
     request: http::Request<WasiBody>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
-    let label = format!("{} {}", request.method(), request.uri());
-    if let Err(Denial(why)) = OutboundPolicy::check(request.uri()) {
-        log.emit(Level::Warn, &format!("outbound request denied: {why}"));
-        return Err(HttpError::HttpRequestDenied);
-    }
-    if policy.upstream == Upstream::Deny {
-        log.emit(Level::Warn, &format!("outbound request denied: no upstream for {label}"));
-        return Err(HttpError::HttpRequestDenied);
-    }
+    let label = format!("{} {}", request.method(), clip(&request.uri().to_string(), MAX_ECHO_CHARS));
     // A connection slot first, so at most `concurrent` bodies are ever held in memory.
     let _permit = policy.throttle.acquire().await;
     // Then the whole request body: the plugin's writes always complete, so an early answer
     // (a 429 sent before the body was read) reaches it as an answer, not a closed stream.
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let body =
         Limited::new(body, policy.max_request_bytes).collect().await.map_err(|e| match e.downcast::<HttpError>() {
             Ok(e) => *e,
             Err(_) => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
         })?;
-    let mut request =
-        http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
-    if let Upstream::Forward(addr) = &policy.upstream {
-        // The Host header already names the original authority; only the URI changes.
-        let path = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-        *request.uri_mut() = format!("http://{addr}{path}").parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    canonical_headers(&mut parts.headers, host);
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+    parts.uri = match &policy.upstream {
+        // The Host header names the allowed host; only the address changes.
+        Upstream::Forward(addr) => format!("http://{addr}{path}"),
+        _ => format!("https://{}{path}", host.name()),
     }
+    .parse()
+    .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    let request =
+        http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
     let timeout = policy.call_timeout;
     let options = RequestOptions {
         connect_timeout: Some(timeout),
@@ -240,11 +422,11 @@ async fn send(
     let response = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
-            log.emit(Level::Warn, &format!("{label}: {e}"));
+            log.call_event(Level::Warn, &format!("{label}: {e}"));
             return Err(e);
         }
         Err(_) => {
-            log.emit(Level::Warn, &format!("{label}: no complete answer within {timeout:?}"));
+            log.call_event(Level::Warn, &format!("{label}: no complete answer within {timeout:?}"));
             return Err(HttpError::HttpResponseTimeout);
         }
     };
@@ -255,20 +437,78 @@ async fn send(
 mod tests {
     use super::*;
 
-    fn check(uri: &str) -> Result<(), Denial> {
-        OutboundPolicy::check(&uri.parse().unwrap())
+    fn check(uri: &str) -> Result<&'static str, Denial> {
+        OutboundPolicy::check(&uri.parse().unwrap()).map(AllowedHost::name)
     }
 
     #[test]
     fn only_https_dotdigital_hosts_pass() {
-        assert!(check("https://r1-api.dotdigital.com/v2/account-info").is_ok());
-        assert!(check("https://R3-API.dotdigital.com/contacts/v3/email/x").is_ok());
-        assert!(check("https://r2-api.dotdigital.com:443/x").is_ok());
-        assert!(check("http://r1-api.dotdigital.com/x").unwrap_err().0.contains("only https"));
-        assert!(check("https://example.com/x").unwrap_err().0.contains("not a Dotdigital API host"));
+        assert_eq!(check("https://r1-api.dotdigital.com/v2/account-info"), Ok("r1-api.dotdigital.com"));
+        assert_eq!(check("https://R3-API.DotDigital.com/contacts/v3/email/x"), Ok("r3-api.dotdigital.com"));
+        assert!(check("http://r1-api.dotdigital.com/x").unwrap_err().to_string().contains("only https"));
+        assert!(check("https://example.com/x").unwrap_err().to_string().contains("not a Dotdigital API host"));
         assert!(check("https://127.0.0.1/x").is_err());
+        assert!(check("https://[::1]:443/x").is_err());
         assert!(check("https://r1-api.dotdigital.com.evil.com/x").is_err());
+        assert!(check("https://r1-api.dotdigital.com./x").is_err(), "a trailing dot is another spelling");
         assert!(check("https://r1-api.dotdigital.com:8443/x").is_err());
+    }
+
+    #[test]
+    fn the_authority_is_the_host_and_at_most_port_443() {
+        // `:443` written out is the default port itself: allowed, and never forwarded as such.
+        assert_eq!(check("https://r2-api.dotdigital.com:443/x"), Ok("r2-api.dotdigital.com"));
+        assert_eq!(check("https://user:pw@r1-api.dotdigital.com/x"), Err(Denial::UserInfo));
+        assert_eq!(check("https://@r1-api.dotdigital.com/x"), Err(Denial::UserInfo));
+        assert_eq!(check("https://r1-api.dotdigital.com@example.com/x"), Err(Denial::UserInfo));
+        assert_eq!(check("https://r1-api.dotdigital.com:/x"), Err(Denial::Port { port: String::new() }));
+        assert_eq!(check("https://r1-api.dotdigital.com:0443/x"), Err(Denial::Port { port: "0443".into() }));
+        assert_eq!(check("https://r1-api.dotdigital.com:80/x"), Err(Denial::Port { port: "80".into() }));
+    }
+
+    #[test]
+    fn a_denial_never_repeats_more_than_a_clip_of_the_component_text() {
+        let long = format!("https://{}.example.com/x", "a".repeat(60_000));
+        let denial = check(&long).unwrap_err();
+        assert!(denial.to_string().len() < MAX_ECHO_CHARS + 200, "{} bytes", denial.to_string().len());
+    }
+
+    #[test]
+    fn the_allowlist_is_parsed_once_from_https_origins() {
+        assert_eq!(Allowlist::dotdigital().hosts.len(), ALLOWED_ORIGINS.len());
+        let list = Allowlist::parse(&["https://Example.com"]).unwrap();
+        assert_eq!(list.check(&"https://EXAMPLE.com/".parse().unwrap()).map(AllowedHost::name), Ok("example.com"));
+        for bad in ["http://example.com", "https://", "https://example.com:443", "https://u@example.com", "example.com"]
+        {
+            assert!(Allowlist::parse(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn proxy_headers_are_dropped_and_host_is_canonical() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("host", "R1-API.dotdigital.com:0443"),
+            ("forwarded", "for=1.2.3.4;host=evil"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-host", "evil"),
+            ("x-forwarded-proto", "http"),
+            ("x-real-ip", "1.2.3.4"),
+            ("via", "1.1 evil"),
+            ("te", "trailers"),
+            ("trailer", "x"),
+            ("proxy-foo", "x"),
+            ("authorization", "Basic x"),
+            ("content-type", "application/json"),
+            ("user-agent", "connector"),
+        ] {
+            headers.append(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        canonical_headers(&mut headers, &AllowedHost("r1-api.dotdigital.com".into()));
+        let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        left.sort();
+        assert_eq!(left, ["authorization", "content-type", "host", "user-agent"]);
+        assert_eq!(headers.get_all("host").iter().collect::<Vec<_>>(), ["r1-api.dotdigital.com"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::outbound::{OutboundHooks, OutboundPolicy, WaitClock};
+use super::outbound::{Denials, OutboundHooks, OutboundPolicy, WaitClock};
 use crate::host::HostContext;
 
 /// Limits of one call.
@@ -131,6 +131,7 @@ impl CallState {
         policy: Arc<OutboundPolicy>,
         host: HostContext,
         waiting: Arc<WaitClock>,
+        denials: Arc<Denials>,
     ) -> Self {
         // No preopened directories, no env, no args, no stdio, and no sockets of any kind:
         // the only way out is wasi:http, through `OutboundHooks`.
@@ -140,7 +141,7 @@ impl CallState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        let hooks = OutboundHooks { policy, log: host.log.clone(), waiting };
+        let hooks = OutboundHooks { policy, log: host.log.clone(), waiting, denials };
         CallState {
             wasi,
             http: WasiHttpCtx::new(),

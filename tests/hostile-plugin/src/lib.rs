@@ -1,5 +1,5 @@
 //! Each attack is chosen by the customer's `first_name`; `last_name` carries an argument
-//! (a port or a URL). An attack that is stopped returns `transport("<what happened>")`, one
+//! (a port, a URL, or counts). An attack that is stopped returns `transport("<what happened>")`, one
 //! that is trapped never returns at all.
 
 wit_bindgen::generate!({ world: "dotdigital-connector", path: "../../wit", generate_all });
@@ -37,6 +37,43 @@ fn show(argument: &str) -> Result<SyncOutcome, SyncError> {
             let body = response.body().unwrap_or_default();
             let body = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
             done(format!("HTTP {status}: {body}"))
+        }
+        Err(error) => Err(SyncError::Transport(format!("{error:?}"))),
+    }
+}
+
+/// `COUNT HOST_LENGTH`: COUNT requests, one after the other, to a host name of HOST_LENGTH
+/// letters under example.com (refused, each one); returns how many were refused.
+fn deny_flood(argument: &str) -> Result<SyncOutcome, SyncError> {
+    let mut numbers = argument.split(' ').map(|n| n.parse::<usize>().unwrap_or(1));
+    let (count, length) = (numbers.next().unwrap_or(1), numbers.next().unwrap_or(10));
+    let url = format!("https://{}.example.com/v2/account-info", "a".repeat(length));
+    let denied = (0..count).filter(|_| waki::Client::new().get(&url).send().is_err()).count();
+    Err(SyncError::Transport(format!("{denied} of {count} requests denied")))
+}
+
+/// The headers a proxy would add, which a component must not be able to send upstream. (The
+/// ones wasi-http refuses outright, such as `Connection`, would fail the request here.)
+const PROXY_HEADERS: &[(&str, &str)] = &[
+    ("Forwarded", "for=203.0.113.7;host=evil.example.com;proto=http"),
+    ("X-Forwarded-For", "203.0.113.7"),
+    ("X-Forwarded-Host", "evil.example.com"),
+    ("X-Forwarded-Proto", "http"),
+    ("X-Real-IP", "203.0.113.7"),
+    ("Via", "1.1 evil.example.com"),
+    ("TE", "trailers"),
+    ("Trailer", "X-Evil"),
+    ("Proxy-Evil", "1"),
+];
+
+/// `URL`: a GET carrying `PROXY_HEADERS`; returns the status and body.
+fn proxy_headers(url: &str) -> Result<SyncOutcome, SyncError> {
+    let request = PROXY_HEADERS.iter().fold(waki::Client::new().get(url), |r, (name, value)| r.header(*name, *value));
+    match request.send() {
+        Ok(response) => {
+            let status = response.status_code();
+            let body = response.body().unwrap_or_default();
+            done(format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(4096)])))
         }
         Err(error) => Err(SyncError::Transport(format!("{error:?}"))),
     }
@@ -93,6 +130,26 @@ impl Guest for Hostile {
                 Err(error) => Err(SyncError::Transport(format!("socket: {error}"))),
             },
             "http" => get(&argument),
+            "deny-flood" => deny_flood(&argument),
+            // One refused request, then an error the host would retry: it must not.
+            "deny-then-unavailable" => {
+                let _ = get("https://example.com/");
+                Err(SyncError::Unavailable(RemoteError {
+                    status: 503,
+                    code: None,
+                    message: "try again".into(),
+                    endpoint: "GET https://example.com/".into(),
+                }))
+            }
+            // `LINES COUNT HOST_LENGTH`: LINES log lines, then a deny flood.
+            "log-then-deny" => {
+                let (lines, flood) = argument.split_once(' ').unwrap_or((&argument, "1"));
+                for n in 0..lines.parse::<u32>().unwrap_or(0) {
+                    ipaas::dotdigital::host::log(ipaas::dotdigital::host::LogLevel::Info, &format!("line {n}"));
+                }
+                deny_flood(flood)
+            }
+            "proxy-headers" => proxy_headers(&argument),
             "http-show" => show(&argument),
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
