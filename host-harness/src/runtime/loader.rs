@@ -283,8 +283,7 @@ impl Plugin {
             Ok(Err(error)) => return Err(classify(&error, &self.limits)),
             Ok(Ok(output)) => output,
         };
-        let size = result_bytes(&output);
-        if size > self.limits.max_result_bytes {
+        if let Some(size) = oversized(&output, self.limits.max_result_bytes) {
             return Err(PluginFault::OversizedResult(size));
         }
         Ok(output)
@@ -310,12 +309,43 @@ fn classify(error: &wasmtime::Error, limits: &SandboxLimits) -> PluginFault {
     if let Some(refused) = error.chain().find_map(|cause| cause.downcast_ref::<LimitExceeded>()) {
         return PluginFault::MemoryLimit { cap: limits.memory_bytes, refused: refused.clone() };
     }
-    PluginFault::Trap(format!("{error:#}"))
+    PluginFault::Trap(clipped(&format!("{error:#}")))
 }
 
-/// Total text a result carries, counted from its debug form (an over-estimate is fine).
-fn result_bytes(output: &impl fmt::Debug) -> usize {
-    format!("{output:?}").len()
+/// Most of a trap message the host repeats: the text (and its backtrace's names) is the
+/// component's to choose, and must not bypass the result cap.
+const MAX_TRAP_TEXT: usize = 4096;
+
+fn clipped(text: &str) -> String {
+    if text.len() <= MAX_TRAP_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_TRAP_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes not shown)", &text[..end], text.len() - end)
+}
+
+/// The result's text size, counted from its debug form (an over-estimate is fine) without
+/// building it, and abandoned as soon as it passes `limit`: `Some(bytes counted)` when it did.
+fn oversized(output: &impl fmt::Debug, limit: usize) -> Option<usize> {
+    struct Counter {
+        bytes: usize,
+        limit: usize,
+    }
+    impl fmt::Write for Counter {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            self.bytes += text.len();
+            if self.bytes > self.limit {
+                return Err(fmt::Error);
+            }
+            Ok(())
+        }
+    }
+    let mut counter = Counter { bytes: 0, limit };
+    let _ = fmt::write(&mut counter, format_args!("{output:?}"));
+    (counter.bytes > limit).then_some(counter.bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -326,6 +356,31 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::runtime::sandbox::GuestLimiter;
+
+    #[test]
+    fn a_result_is_measured_without_being_formatted_whole() {
+        let small = vec!["x".repeat(100); 3];
+        assert_eq!(oversized(&small, 1 << 10), None);
+        // The counter only adds up the lengths of the slices Debug hands it: nothing is copied,
+        // and formatting stops at the first write past the limit.
+        let huge = "x".repeat(50 << 20);
+        let counted = oversized(&huge, 1 << 20).expect("over the limit");
+        assert!(counted > 1 << 20, "{counted}");
+        let many = vec!["y".repeat(1000); 10_000];
+        let counted = oversized(&many, 1 << 20).expect("over the limit");
+        assert!(counted < (1 << 20) + 2000, "stopped early: {counted}");
+    }
+
+    #[test]
+    fn trap_text_is_capped() {
+        let long = format!("trap in {}", "é".repeat(1 << 20));
+        let error = wasmtime::Error::msg(long.clone());
+        let PluginFault::Trap(text) = classify(&error, &SandboxLimits::default()) else { panic!("a trap") };
+        assert!(text.len() < MAX_TRAP_TEXT + 64, "{}", text.len());
+        assert!(text.ends_with("more bytes not shown)"), "{}", &text[text.len() - 40..]);
+        let short = classify(&wasmtime::Error::msg("unreachable"), &SandboxLimits::default());
+        assert_eq!(short, PluginFault::Trap("unreachable".into()));
+    }
 
     /// A core function that grows its memory by `pages`, lifted into a component.
     fn grower(engine: &Engine) -> Component {
