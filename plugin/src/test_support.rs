@@ -163,6 +163,13 @@ impl crate::platform::Platform for FakePlatform {
         Ok(())
     }
 
+    fn claim_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, String> {
+        if self.get_data(key).is_some() {
+            return Ok(false);
+        }
+        self.set_data(key, value, ttl_seconds).map(|()| true)
+    }
+
     fn now_unix(&self) -> i64 {
         1_750_000_000
     }

@@ -41,13 +41,25 @@ impl host::Host for HostContext {
     }
 
     fn get_data(&mut self, key: String) -> Option<String> {
-        self.data.get(&key)
+        // The contract has no error here: an unreadable value reads as absent, and the
+        // certificate flow's claim (a write) still refuses a second send.
+        self.data.get(&key).unwrap_or_else(|problem| {
+            self.log.emit(Level::Warn, &format!("persistent data not read: {problem}"));
+            None
+        })
     }
 
     fn set_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<(), String> {
         // The contract carries the reason as text; the host keeps the type until here.
         self.data.set(&key, &value, ttl_seconds).map_err(|problem| {
             self.log.emit(Level::Warn, &format!("persistent data not stored: {problem}"));
+            problem.to_string()
+        })
+    }
+
+    fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
+        self.data.claim(&key, &value, ttl_seconds).map_err(|problem| {
+            self.log.emit(Level::Warn, &format!("persistent data not claimed: {problem}"));
             problem.to_string()
         })
     }
