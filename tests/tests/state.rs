@@ -166,3 +166,36 @@ async fn an_old_json_state_file_is_migrated_once() {
     assert!(!rows(&state, "Dotdigital - Test").iter().any(|(k, _)| k == "certificate-email:OLD-2"));
     let _ = std::fs::remove_dir_all(state);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_for_the_database_lock_is_not_the_plugins_cpu() {
+    use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
+    use dotdigital_harness::runtime::SandboxLimits;
+
+    // A CPU budget well under the time the lock is held.
+    let limits = SandboxLimits { cpu_time: Duration::from_secs(1), ..test_limits() };
+    let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
+    let plugin = dotdigital_harness::load_plugin(None, limits, log).await.expect("the embedded plugin loads");
+    let sim = Simulator::start(SimConfig::demo(), 0).await.unwrap();
+    let state = fresh_state_dir();
+    let mut options = platform_options(&sim, Some(state.clone()), Arc::new(Mutex::new(Vec::new())));
+    options.state_busy_timeout = Duration::from_secs(10);
+    let platform = Platform::new(plugin, &demo_settings(), options).expect("the platform starts");
+
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let database = state.join(DATABASE_FILE);
+    let holder = std::thread::spawn(move || {
+        let db = rusqlite::Connection::open(database).unwrap();
+        db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(2500));
+        db.execute_batch("ROLLBACK").unwrap();
+    });
+    is_locked.recv().unwrap();
+    let line = platform.sync(Flow::Certificate, 1, &demo_certificate("WAIT-1")).await;
+    holder.join().unwrap();
+    assert_eq!(ok(&line)["action"], "sent", "the writes waited for the lock, then went through: {line}");
+    assert_eq!(line["attempts"], 1, "{line}");
+    assert_eq!(sim.sends().len(), 1);
+    let _ = std::fs::remove_dir_all(state);
+}

@@ -264,7 +264,7 @@ impl Plugin {
         F: for<'a> FnOnce(&'a Guest, &'a mut Store<CallState>) -> ExportCall<'a, T>,
     {
         let waiting = Arc::new(WaitClock::default());
-        let host = HostContext::new(context.log, context.data);
+        let host = HostContext::new(context.log, context.data, waiting.clone());
         let state = CallState::new(&self.limits, context.policy, host, waiting.clone(), context.denials);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
