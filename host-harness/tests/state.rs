@@ -192,3 +192,38 @@ fn a_symlink_in_place_of_the_database_is_refused_not_followed() {
     assert!(!elsewhere.exists(), "nothing was written through the link");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_truncated_database_or_old_state_file_is_a_setup_error_naming_it() {
+    let dir = temp_dir("truncated");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let records = dir.join("c.json");
+    std::fs::write(&records, certificate(1).to_string()).unwrap();
+    let settings = settings_file(&dir);
+
+    // A real database cut in half (a disk that filled, a copy that stopped).
+    let database = state.join(DATABASE);
+    let db = rusqlite::Connection::open(&database).unwrap();
+    db.execute_batch("CREATE TABLE filler (x TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO filler SELECT printf('%01000d', i) FROM n;").unwrap();
+    drop(db);
+    let bytes = std::fs::read(&database).unwrap();
+    std::fs::write(&database, &bytes[..bytes.len() / 2]).unwrap();
+    let output = sync(&settings, &records, "http://127.0.0.1:9", &state);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&database.display().to_string()) && stderr.contains("corrupt"), "{stderr}");
+    assert!(!stderr.contains("settings.json"), "{stderr}");
+    assert_eq!(std::fs::read(&database).unwrap().len(), bytes.len() / 2, "left as it was");
+
+    // An old JSON state file cut short is named, and neither imported nor renamed.
+    std::fs::remove_file(&database).unwrap();
+    let old = state.join("Shared_state.json");
+    std::fs::write(&old, r#"{"certificate-email:LC-001": {"value": "pend"#).unwrap();
+    let output = sync(&settings, &records, "http://127.0.0.1:9", &state);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&old.display().to_string()), "{stderr}");
+    assert!(old.exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -239,3 +239,139 @@ fn iso_utc(unix: i64) -> String {
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Method::{Get, Patch, Put};
+    use crate::test_support::{field, raw_settings, s, FakePlatform};
+    use crate::wit;
+
+    const R1: &str = "https://r1-api.dotdigital.com";
+
+    fn url(path: &str) -> String {
+        format!("{R1}{path}")
+    }
+
+    fn settings() -> wit::Settings {
+        let mut raw = raw_settings();
+        raw.api_endpoint = s(R1);
+        raw.certificate_campaign_id = Some(42);
+        raw
+    }
+
+    fn card() -> wit::GiftCard {
+        wit::GiftCard {
+            id: "7741".into(),
+            tracking_guid: None,
+            number: s("10573"),
+            description: None,
+            card_type: s("Store Credit"),
+            original_amount: Some(10.0),
+            balance: Some(10.0),
+            status: s("Active"),
+            purchase_date: None,
+            expiration_date: None,
+            customer_id: None,
+            customer_name: s("Jane Doe"),
+            customer_email: s("jane.doe@example.com"),
+            receiving_customer: None,
+            receiving_customer_email: None,
+            transaction_id: None,
+            custom_fields: vec![field("Currency", Some("GBP"))],
+        }
+    }
+
+    /// The calls before the send: names, contact, record (absent).
+    fn up_to_the_send() -> FakePlatform {
+        FakePlatform::new()
+            .expect(Get, &url("/v2/data-fields"), 200, r#"[{"name":"FIRSTNAME","type":"String"}]"#)
+            .expect(
+                Patch,
+                &url("/contacts/v3/email/jane.doe%40example.com?merge-option=overwrite-if-empty"),
+                200,
+                r#"{"contactId":5}"#,
+            )
+            .expect(
+                Get,
+                &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+                404,
+                "",
+            )
+    }
+
+    fn the_key() -> String {
+        marker_key(&validated_settings(&settings()).unwrap(), "10573")
+    }
+
+    #[test]
+    fn the_marker_key_names_account_collection_and_number() {
+        let mut settings = validated_settings(&settings()).unwrap();
+        let key = marker_key(&settings, "10573");
+        assert_eq!(key, r#"certificate-email:["apiuser-abc123@apiconnector.com","LoyaltyCertificates","10573"]"#);
+        settings.certificate_collection = "Other".into();
+        assert_ne!(marker_key(&settings, "10573"), key);
+        // A separator in one part cannot spell another key.
+        settings.certificate_collection = r#"a","b"#.into();
+        assert!(marker_key(&settings, "c").contains(r#"a\",\"b"#));
+    }
+
+    #[test]
+    fn a_claim_another_run_won_sends_nothing_and_says_so() {
+        let platform = up_to_the_send().with_rival_claim("pending:2025-01-01T00:00:00Z").expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert!(platform.sent.borrow().iter().all(|r| !r.url.ends_with(SEND_PATH)), "no send");
+        assert_ne!(outcome.action, SyncAction::Sent);
+        assert!(outcome.messages.iter().any(|m| m.contains("unconfirmed")), "{:?}", outcome.messages);
+        assert_eq!(platform.data.borrow()[&the_key()].0, "pending:2025-01-01T00:00:00Z", "the rival's marker stays");
+    }
+
+    #[test]
+    fn a_claim_lost_to_a_finished_send_records_its_time() {
+        let platform = up_to_the_send().with_rival_claim("sent:2025-01-01T00:00:00Z").expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert_ne!(outcome.action, SyncAction::Sent);
+        assert!(outcome.messages.iter().any(|m| m.contains("sent by another run")), "{:?}", outcome.messages);
+        assert_eq!(platform.body(3)["announcedAt"], "2025-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_marker_that_cannot_be_stored_stops_the_send() {
+        let platform = up_to_the_send().with_failing_writes().expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let error = sync_certificate(&platform, &settings(), &card()).unwrap_err();
+        assert!(matches!(&error, SyncError::Transport(m) if m.contains("nothing was sent")), "{error:?}");
+        assert!(platform.sent.borrow().iter().all(|r| !r.url.ends_with(SEND_PATH)), "no send");
+        assert!(platform.data.borrow().get(&the_key()).is_none());
+    }
+
+    #[test]
+    fn an_old_number_only_marker_is_obeyed() {
+        let platform = up_to_the_send().with_data("certificate-email:10573", "pending:2024-12-31T00:00:00Z").expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert!(outcome.messages.iter().any(|m| m.contains("2024-12-31")), "{:?}", outcome.messages);
+        assert!(platform.data.borrow().get(&the_key()).is_none(), "no new claim");
+    }
+}
