@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let options = PlatformOptions {
         upstream: Upstream::Forward(sim.addr()),
         state_dir: None,
+        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
         retry: RetryPolicy::default(),
         log_target: LogTarget::Stderr,
         log_level: Level::Error,

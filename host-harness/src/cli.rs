@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
-use crate::platform::{Flow, Platform, PlatformOptions};
+use crate::platform::{Flow, Platform, PlatformError, PlatformOptions};
 use crate::retry::RetryPolicy;
 use crate::runtime::{SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
@@ -184,13 +184,19 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
     let options = PlatformOptions {
         upstream,
         state_dir: common.state.clone(),
+        state_busy_timeout: crate::host::data::BUSY_TIMEOUT,
         retry: RetryPolicy::default(),
         log_target: LogTarget::Stderr,
         log_level: level,
     };
     // A refused value may be a secret of the wrong type: the message goes through the redactor.
     let platform = Platform::new(plugin, &settings, options).map_err(|e| {
-        CliError::Setup(anyhow::Error::msg(boot.apply(&format!("settings {}: {e}", common.settings.display()))))
+        // The state's own error names its file; only a settings problem is the settings file's.
+        let message = match &e {
+            PlatformError::Settings(_) => format!("settings {}: {e}", common.settings.display()),
+            PlatformError::State(_) => e.to_string(),
+        };
+        CliError::Setup(anyhow::Error::msg(boot.apply(&message)))
     })?;
     Ok((Arc::new(platform), sim))
 }

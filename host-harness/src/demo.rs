@@ -28,6 +28,7 @@ pub async fn run() -> Result<()> {
     let options = PlatformOptions {
         upstream: Upstream::Forward(sim.addr()),
         state_dir: None,
+        state_busy_timeout: crate::host::data::BUSY_TIMEOUT,
         retry: RetryPolicy::default(),
         log_target: LogTarget::Stderr,
         log_level: Level::Warn,

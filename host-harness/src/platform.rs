@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::host::data::DataStore;
+use crate::host::data::{DataStore, StateError};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::output::{self, Failure};
 use crate::records::{self, RecordError};
@@ -53,6 +53,10 @@ pub struct PlatformOptions {
     pub upstream: Upstream,
     /// Where persistent data lives; `None` keeps it in memory for this process.
     pub state_dir: Option<PathBuf>,
+    /// How long a write to the state waits for another process's ([`data::BUSY_TIMEOUT`]).
+    ///
+    /// [`data::BUSY_TIMEOUT`]: crate::host::data::BUSY_TIMEOUT
+    pub state_busy_timeout: Duration,
     pub retry: RetryPolicy,
     pub log_target: LogTarget,
     pub log_level: Level,
@@ -80,15 +84,15 @@ impl Record {
 pub enum PlatformError {
     /// The settings file is refused.
     Settings(SettingsError),
-    /// The state directory could not be opened.
-    State(anyhow::Error),
+    /// The state database (or an old state file) could not be opened; names the file.
+    State(StateError),
 }
 
 impl std::fmt::Display for PlatformError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PlatformError::Settings(e) => e.fmt(f),
-            PlatformError::State(e) => write!(f, "{e:#}"),
+            PlatformError::State(e) => e.fmt(f),
         }
     }
 }
@@ -97,7 +101,7 @@ impl std::error::Error for PlatformError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             PlatformError::Settings(e) => Some(e),
-            PlatformError::State(e) => Some(&**e),
+            PlatformError::State(e) => Some(e),
         }
     }
 }
@@ -132,9 +136,13 @@ impl Platform {
         let log = LogSink::new(options.log_target, options.log_level, redactor)
             .with(&[("subscription", subscription.host.name.clone())]);
         let data = match &options.state_dir {
-            Some(dir) => DataStore::open(dir, &subscription.host.name).map_err(PlatformError::State)?,
-            None => DataStore::in_memory(),
-        };
+            Some(dir) => DataStore::open(dir, &subscription.host.name, options.state_busy_timeout),
+            None => DataStore::in_memory(&subscription.host.name),
+        }
+        .map_err(PlatformError::State)?;
+        for note in data.notes() {
+            log.emit(Level::Info, note);
+        }
         let host = &subscription.host;
         let throttle = Throttle::new(
             host.api_throttle_limit,

@@ -134,8 +134,8 @@ fn a_version_pin_is_a_semver_requirement() {
         let pinned = settings(json!({"version": pin}));
         run(&["sync", "contact", "--settings", pinned.to_str().unwrap(), "--record", record.to_str().unwrap()])
     };
-    // iPaaS.com's Version field: `v0.2` accepts the 0.2.x plugin.
-    let output = sync("v0.2");
+    // iPaaS.com's Version field: `v0.3` accepts the 0.3.x plugin.
+    let output = sync("v0.3");
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(lines(&output)[0]["ok"], true);
     // `1.0` is refused before any record runs, naming the pin and the plugin's version.

@@ -58,6 +58,10 @@ impl Platform for Component {
         host::set_data(key, value, ttl_seconds)
     }
 
+    fn claim_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, String> {
+        host::claim_data(key, value, ttl_seconds)
+    }
+
     fn now_unix(&self) -> i64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }

@@ -64,6 +64,9 @@ pub trait Platform {
     fn get_data(&self, key: &str) -> Option<String>;
     /// `Err` when the platform could not store it.
     fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), String>;
+    /// Stores `value` only if `key` is absent or expired: `Ok(true)` when this call stored
+    /// it, `Ok(false)` when another holder has it, `Err` when nothing could be stored.
+    fn claim_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, String>;
     /// Seconds since the Unix epoch.
     fn now_unix(&self) -> i64;
 }

@@ -108,11 +108,33 @@ pub struct FakePlatform {
     script: std::cell::RefCell<std::collections::VecDeque<(crate::platform::Method, String, u16, String)>>,
     pub sent: std::cell::RefCell<Vec<crate::platform::HttpRequest>>,
     pub data: std::cell::RefCell<std::collections::BTreeMap<String, (String, Option<u32>)>>,
+    /// What another run stores under a key between this run's read and its claim.
+    rival: std::cell::RefCell<Option<String>>,
+    /// Every write and claim fails (the platform cannot store anything).
+    writes_fail: std::cell::Cell<bool>,
 }
 
 impl FakePlatform {
     pub fn new() -> Self {
-        FakePlatform { script: Default::default(), sent: Default::default(), data: Default::default() }
+        FakePlatform {
+            script: Default::default(),
+            sent: Default::default(),
+            data: Default::default(),
+            rival: Default::default(),
+            writes_fail: Default::default(),
+        }
+    }
+
+    /// Another run claims the next claimed key with `value` just before this run's claim.
+    pub fn with_rival_claim(self, value: &str) -> Self {
+        *self.rival.borrow_mut() = Some(value.to_string());
+        self
+    }
+
+    /// Host data refuses every write (`set-data` and `claim-data` answer an error).
+    pub fn with_failing_writes(self) -> Self {
+        self.writes_fail.set(true);
+        self
     }
 
     /// Expects `method url` next (the full URL, base included) and answers `status` with `body`.
@@ -159,8 +181,24 @@ impl crate::platform::Platform for FakePlatform {
     }
 
     fn set_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), String> {
+        if self.writes_fail.get() {
+            return Err("the state database is locked".into());
+        }
         self.data.borrow_mut().insert(key.to_string(), (value.to_string(), ttl_seconds));
         Ok(())
+    }
+
+    fn claim_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, String> {
+        if self.writes_fail.get() {
+            return Err("the state database is locked".into());
+        }
+        if let Some(rival) = self.rival.borrow_mut().take() {
+            self.data.borrow_mut().insert(key.to_string(), (rival, None));
+        }
+        if self.get_data(key).is_some() {
+            return Ok(false);
+        }
+        self.set_data(key, value, ttl_seconds).map(|()| true)
     }
 
     fn now_unix(&self) -> i64 {

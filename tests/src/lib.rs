@@ -74,6 +74,7 @@ pub fn platform_options(sim: &Simulator, state_dir: Option<PathBuf>, logs: Arc<M
     PlatformOptions {
         upstream: Upstream::Forward(sim.addr()),
         state_dir,
+        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
         retry: quick_retry(),
         log_target: LogTarget::Memory(logs),
         log_level: Level::Debug,
@@ -141,12 +142,13 @@ impl World {
         self.sim.requests().into_iter().filter(|r| r.method == method && r.path.starts_with(prefix)).collect()
     }
 
-    /// Everything the state directory holds, as text.
+    /// Everything the state directory holds, as text (binary files read lossily).
     pub fn state_text(&self) -> String {
         let mut text = String::new();
         if let Ok(entries) = std::fs::read_dir(&self.state) {
             for entry in entries.flatten() {
-                text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+                // The SQLite database (and its WAL) hold text as plain bytes in their pages.
+                text.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap_or_default()));
             }
         }
         text

@@ -50,6 +50,7 @@ async fn the_control_api_is_not_reachable_through_the_components_outbound_path()
     let options = PlatformOptions {
         upstream: Upstream::Forward(sim.addr()),
         state_dir: None,
+        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
         retry: quick_retry(),
         log_target: LogTarget::Memory(logs),
         log_level: Level::Debug,

@@ -40,6 +40,7 @@ async fn arena() -> Arena {
     let options = PlatformOptions {
         upstream: Upstream::Forward(trap.local_addr().unwrap()),
         state_dir: None,
+        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
         retry: quick_retry(),
         log_target: LogTarget::Memory(logs.clone()),
         log_level: Level::Debug,

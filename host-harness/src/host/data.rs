@@ -1,13 +1,28 @@
 //! Persistent data per subscription (iPaaS.com's "Persistent Data"): a small key/value map
-//! with expiry, kept in memory or written through to `<state>/<subscription>.json`.
+//! with expiry, in one SQLite database per state directory ([`DATABASE_FILE`]), or in an
+//! in-memory database without one (the same code either way).
+//!
+//! Every write is one committed transaction, on disk before it returns (WAL with
+//! `synchronous=FULL`), so a certificate's `pending` marker exists before its email is sent;
+//! a write that fails changes nothing, and there is no cache in memory to diverge from the
+//! file. Several processes may share a state directory: SQLite's own locks order their
+//! writes, and a writer waits for another ([`BUSY_TIMEOUT`]) instead of failing. Keys are
+//! scoped by the subscription's `name`, exactly as given, in a column: two names never share
+//! a key because they share a file name.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Deserialize;
+
+/// The database in a state directory.
+pub const DATABASE_FILE: &str = "dotdigital-state.sqlite3";
+
+/// How long a write waits for another process's write before it fails.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bounds a plugin cannot exceed, so it cannot fill the disk.
 const MAX_KEY_BYTES: usize = 2048;
@@ -15,121 +30,401 @@ const MAX_VALUE_BYTES: usize = 64 * 1024;
 const MAX_ENTRIES: usize = 100_000;
 const MAX_TOTAL_BYTES: usize = 64 << 20;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Entry {
-    value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<u64>,
-}
+/// `PRAGMA application_id`: marks the file as this harness's state ("DdSt").
+const APPLICATION_ID: i64 = 0x4464_5374;
+/// `PRAGMA user_version`: the schema below.
+const SCHEMA_VERSION: i64 = 1;
 
-/// Why a value was not stored. The plugin sees the message; the host logs it.
+/// `entries.expires_at` is Unix seconds by the database's clock (`unixepoch()`), so every
+/// process sharing the file judges expiry by one clock. `migrations` remembers which old
+/// `<name>.json` files were imported, so none is imported twice.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS entries (
+    subscription TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    expires_at   INTEGER,
+    PRIMARY KEY (subscription, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS migrations (
+    file        TEXT PRIMARY KEY,
+    subscription TEXT NOT NULL,
+    entries     INTEGER NOT NULL,
+    migrated_at INTEGER NOT NULL
+);
+";
+
+/// Why a value was not stored (or read). The plugin sees the message; the host logs it.
 #[derive(Debug)]
 pub enum DataError {
     /// Empty, or longer than the key limit.
     Key { bytes: usize },
-    /// Longer than the value limit.
+    /// Longer than the value limit, or empty where a value is needed (a claim).
     Value { bytes: usize },
     /// The subscription already holds the most keys it may.
     TooManyKeys,
     /// The subscription's data would exceed its total size.
     TooLarge,
-    /// The state file could not be written.
-    Write(anyhow::Error),
+    /// The database refused or failed the transaction; nothing changed.
+    Database(String),
 }
 
 impl std::fmt::Display for DataError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DataError::Key { bytes } => write!(f, "key of {bytes} bytes (1..={MAX_KEY_BYTES} allowed)"),
-            DataError::Value { bytes } => write!(f, "value of {bytes} bytes (at most {MAX_VALUE_BYTES})"),
+            DataError::Value { bytes } => write!(f, "value of {bytes} bytes (1..={MAX_VALUE_BYTES} allowed)"),
             DataError::TooManyKeys => write!(f, "more than {MAX_ENTRIES} keys"),
             DataError::TooLarge => write!(f, "more than {} MiB in all", MAX_TOTAL_BYTES >> 20),
-            DataError::Write(e) => write!(f, "{e:#}"),
+            DataError::Database(detail) => f.write_str(detail),
         }
     }
 }
 
-impl std::error::Error for DataError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl std::error::Error for DataError {}
+
+/// Why the state could not be opened: a set-up error. Each names the file it is about.
+#[derive(Debug)]
+pub enum StateError {
+    /// The database file is not a SQLite database, or is damaged. It is left as it is.
+    Corrupt { path: PathBuf, detail: String },
+    /// The directory or the database could not be opened or prepared.
+    Open { path: PathBuf, detail: String },
+    /// An old `<name>.json` state file could not be read. It is left as it is.
+    Legacy { path: PathBuf, detail: String },
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DataError::Write(e) => Some(&**e),
-            _ => None,
+            StateError::Corrupt { path, detail } => write!(
+                f,
+                "the state database {} is corrupt or not a SQLite database ({detail}); it was left untouched: \
+                 restore it, or move it aside to start with empty state (its certificate markers are then lost)",
+                path.display()
+            ),
+            StateError::Open { path, detail } => {
+                write!(f, "the state database {} could not be opened: {detail}", path.display())
+            }
+            StateError::Legacy { path, detail } => write!(
+                f,
+                "the old state file {} could not be migrated ({detail}); it was left untouched",
+                path.display()
+            ),
         }
     }
 }
 
+impl std::error::Error for StateError {}
+
+/// One subscription's view of the database.
 pub struct DataStore {
-    file: Option<PathBuf>,
-    entries: Mutex<BTreeMap<String, Entry>>,
+    subscription: String,
+    /// Where the database is (`:memory:` without a state directory), for messages.
+    path: PathBuf,
+    /// One connection per store; the mutex orders this process's calls, SQLite the rest.
+    connection: Mutex<Connection>,
+    /// What opening did that the operator may want to know (a migration).
+    notes: Vec<String>,
 }
 
 impl DataStore {
-    pub fn in_memory() -> Self {
-        DataStore { file: None, entries: Mutex::new(BTreeMap::new()) }
+    /// A database that lives as long as this store.
+    pub fn in_memory(subscription: &str) -> Result<Self, StateError> {
+        let path = PathBuf::from(":memory:");
+        let connection = Connection::open_in_memory().map_err(|e| open_error(&path, e))?;
+        DataStore::prepare(connection, path, subscription, BUSY_TIMEOUT)
     }
 
-    /// Opens (or starts) `<dir>/<subscription>.json`.
-    pub fn open(dir: &std::path::Path, subscription: &str) -> Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating the state directory {}", dir.display()))?;
-        let file = dir.join(format!("{}.json", file_stem(subscription)));
-        let entries = match std::fs::read(&file) {
-            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("reading {}", file.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
-        };
-        Ok(DataStore { file: Some(file), entries: Mutex::new(entries) })
-    }
-
-    pub fn get(&self, key: &str) -> Option<String> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.get(key)?;
-        match entry.expires_at {
-            Some(at) if at <= now() => None,
-            _ => Some(entry.value.clone()),
+    /// Opens (or starts) `<dir>/dotdigital-state.sqlite3` and migrates the subscription's old
+    /// `<dir>/<name>.json`, if there is one.
+    pub fn open(dir: &Path, subscription: &str, busy_timeout: Duration) -> Result<Self, StateError> {
+        let path = dir.join(DATABASE_FILE);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StateError::Open { path: path.clone(), detail: format!("creating {}: {e}", dir.display()) })?;
+        // NOFOLLOW: a symlink planted in the directory does not send the state elsewhere.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let connection = Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
+        let mut store = DataStore::prepare(connection, path, subscription, busy_timeout)?;
+        if let Some(note) = store.migrate_legacy(dir)? {
+            store.notes.push(note);
         }
+        Ok(store)
+    }
+
+    /// Pragmas, an integrity check and the schema, on a fresh connection.
+    fn prepare(
+        connection: Connection,
+        path: PathBuf,
+        subscription: &str,
+        busy_timeout: Duration,
+    ) -> Result<Self, StateError> {
+        let fail = |e: rusqlite::Error| open_error(&path, e);
+        connection.busy_timeout(busy_timeout).map_err(fail)?;
+        // WAL: readers never wait for a writer, and a commit appends to the log instead of
+        // rewriting pages. `synchronous=FULL` makes each commit fsync the log: with WAL's
+        // default NORMAL a commit is durable only at the next checkpoint, and a power cut
+        // could forget a `pending` marker whose email was already sent.
+        let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(fail)?;
+        connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+        let check: String = connection.query_row("PRAGMA quick_check", [], |row| row.get(0)).map_err(fail)?;
+        if check != "ok" {
+            return Err(StateError::Corrupt { path, detail: check });
+        }
+        let (application_id, version): (i64, i64) = connection
+            .query_row("SELECT * FROM pragma_application_id, pragma_user_version", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .map_err(fail)?;
+        if application_id != 0 && application_id != APPLICATION_ID {
+            return Err(StateError::Open {
+                path,
+                detail: format!("it belongs to another application (application_id {application_id:#x})"),
+            });
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StateError::Open {
+                path,
+                detail: format!("it has schema {version}, newer than this harness's {SCHEMA_VERSION}"),
+            });
+        }
+        connection
+            .execute_batch(&format!(
+                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; \
+                 PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(fail)?;
+        Ok(DataStore {
+            subscription: subscription.to_string(),
+            path,
+            connection: Mutex::new(connection),
+            notes: Vec::new(),
+        })
+    }
+
+    /// Where the data lives (`:memory:` without a state directory).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What opening did, for the log (e.g. an old JSON file migrated).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The value under `key`, unless it expired.
+    pub fn get(&self, key: &str) -> Result<Option<String>, DataError> {
+        let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        connection
+            .query_row(
+                "SELECT value FROM entries WHERE subscription = ?1 AND key = ?2 \
+                 AND (expires_at IS NULL OR expires_at > unixepoch())",
+                params![self.subscription, key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.database_error("reading", e))
     }
 
     /// Stores a value; an empty value removes the key.
     pub fn set(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), DataError> {
-        if key.is_empty() || key.len() > MAX_KEY_BYTES {
-            return Err(DataError::Key { bytes: key.len() });
-        }
+        check_key(key)?;
         if value.len() > MAX_VALUE_BYTES {
             return Err(DataError::Value { bytes: value.len() });
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let now = now();
-        entries.retain(|_, e| e.expires_at.is_none_or(|at| at > now));
-        if value.is_empty() {
-            entries.remove(key);
-        } else {
-            if !entries.contains_key(key) && entries.len() >= MAX_ENTRIES {
-                return Err(DataError::TooManyKeys);
+        self.write(|tx, subscription| {
+            if value.is_empty() {
+                tx.execute("DELETE FROM entries WHERE subscription = ?1 AND key = ?2", params![subscription, key])?;
+                return Ok(());
             }
-            let others: usize =
-                entries.iter().filter(|(k, _)| k.as_str() != key).map(|(k, e)| k.len() + e.value.len()).sum();
-            if others + key.len() + value.len() > MAX_TOTAL_BYTES {
-                return Err(DataError::TooLarge);
-            }
-            let expires_at = ttl_seconds.map(|ttl| now + u64::from(ttl));
-            entries.insert(key.to_string(), Entry { value: value.to_string(), expires_at });
-        }
-        self.flush(&entries).map_err(DataError::Write)
+            insert(tx, subscription, key, value, ttl_seconds)
+        })
     }
 
-    /// Writes the whole map to a temporary file, then renames it over the old one, so a
-    /// crash leaves either the old or the new state, never half of one.
-    fn flush(&self, entries: &BTreeMap<String, Entry>) -> Result<()> {
-        let Some(file) = &self.file else { return Ok(()) };
-        let tmp = file.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(entries)?).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, file).with_context(|| format!("replacing {}", file.display()))?;
-        Ok(())
+    /// Stores a value only if `key` is absent or expired; says whether this call stored it.
+    /// Two processes claiming one key: exactly one gets `true`.
+    pub fn claim(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, DataError> {
+        check_key(key)?;
+        if value.is_empty() || value.len() > MAX_VALUE_BYTES {
+            return Err(DataError::Value { bytes: value.len() });
+        }
+        self.write(|tx, subscription| {
+            let present: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM entries WHERE subscription = ?1 AND key = ?2)",
+                params![subscription, key],
+                |row| row.get(0),
+            )?;
+            if present {
+                return Ok(false);
+            }
+            insert(tx, subscription, key, value, ttl_seconds)?;
+            Ok(true)
+        })
+    }
+
+    /// One write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting up to
+    /// the busy timeout), expired keys go first, and the change is committed before this
+    /// returns. Any error rolls the whole transaction back.
+    fn write<T>(&self, change: impl FnOnce(&Transaction, &str) -> Result<T, WriteError>) -> Result<T, DataError> {
+        let mut connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let run = || -> Result<T, WriteError> {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM entries WHERE subscription = ?1 AND expires_at <= unixepoch()",
+                params![self.subscription],
+            )?;
+            let result = change(&tx, &self.subscription)?;
+            tx.commit()?;
+            Ok(result)
+        };
+        run().map_err(|e| match e {
+            WriteError::Refused(refusal) => refusal,
+            WriteError::Sqlite(e) => self.database_error("writing", e),
+        })
+    }
+
+    fn database_error(&self, doing: &str, error: rusqlite::Error) -> DataError {
+        DataError::Database(format!("{doing} {}: {error}", self.path.display()))
+    }
+
+    /// Imports `<dir>/<name>.json` (the format before the database) in one transaction, then
+    /// renames it `*.json.migrated`. Only a regular file is read: a symlink is never followed.
+    /// Keys the database already holds keep their value.
+    fn migrate_legacy(&self, dir: &Path) -> Result<Option<String>, StateError> {
+        let name = format!("{}.json", legacy_file_stem(&self.subscription));
+        let file = dir.join(&name);
+        let legacy = |detail: String| StateError::Legacy { path: file.clone(), detail };
+        match std::fs::symlink_metadata(&file) {
+            Ok(meta) if meta.file_type().is_file() => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(legacy(e.to_string())),
+        }
+        let mut connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let migrated: Option<String> = connection
+            .query_row("SELECT subscription FROM migrations WHERE file = ?1", [&name], |row| row.get(0))
+            .optional()
+            .map_err(|e| open_error(&self.path, e))?;
+        if let Some(by) = migrated {
+            // Imported before (its rename failed, or an old harness wrote it again): never twice.
+            return Ok(Some(format!("{} was migrated before (for {by:?}); it is ignored", file.display())));
+        }
+        let bytes = std::fs::read(&file).map_err(|e| legacy(e.to_string()))?;
+        let entries: BTreeMap<String, LegacyEntry> =
+            serde_json::from_slice(&bytes).map_err(|e| legacy(format!("not the old JSON format: {e}")))?;
+        let mut import = || -> rusqlite::Result<usize> {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut imported = 0;
+            for (key, entry) in &entries {
+                let fits = !key.is_empty()
+                    && key.len() <= MAX_KEY_BYTES
+                    && !entry.value.is_empty()
+                    && entry.value.len() <= MAX_VALUE_BYTES;
+                if fits {
+                    imported += tx.execute(
+                        "INSERT INTO entries (subscription, key, value, expires_at) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (subscription, key) DO NOTHING",
+                        params![
+                            self.subscription,
+                            key,
+                            entry.value,
+                            entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
+                        ],
+                    )?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO migrations (file, subscription, entries, migrated_at) VALUES (?1, ?2, ?3, unixepoch())",
+                params![name, self.subscription, imported as i64],
+            )?;
+            tx.commit()?;
+            Ok(imported)
+        };
+        let imported = import().map_err(|e| match corrupt(&e) {
+            true => StateError::Corrupt { path: self.path.clone(), detail: e.to_string() },
+            false => legacy(e.to_string()),
+        })?;
+        let aside = dir.join(format!("{name}.migrated"));
+        Ok(Some(match std::fs::rename(&file, &aside) {
+            Ok(()) => format!("migrated {imported} key(s) from {} (now {})", file.display(), aside.display()),
+            // The migrations table already keeps it from being imported again.
+            Err(e) => format!("migrated {imported} key(s) from {}, but could not rename it: {e}", file.display()),
+        }))
     }
 }
 
-/// A file name from a subscription name: letters, digits, `-`, `_` and `.` kept.
-fn file_stem(subscription: &str) -> String {
+/// An entry of the old `<name>.json` state file.
+#[derive(Deserialize)]
+struct LegacyEntry {
+    value: String,
+    #[serde(default)]
+    expires_at: Option<u64>,
+}
+
+/// A write refused by a limit, or failed by the database.
+enum WriteError {
+    Refused(DataError),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for WriteError {
+    fn from(e: rusqlite::Error) -> Self {
+        WriteError::Sqlite(e)
+    }
+}
+
+fn check_key(key: &str) -> Result<(), DataError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(DataError::Key { bytes: key.len() });
+    }
+    Ok(())
+}
+
+/// Inserts or replaces `key` within the subscription's limits, which are checked in the same
+/// transaction, so two processes cannot both squeeze under them.
+fn insert(tx: &Transaction, subscription: &str, key: &str, value: &str, ttl: Option<u32>) -> Result<(), WriteError> {
+    let (others, other_bytes): (i64, i64) = tx.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) \
+         FROM entries WHERE subscription = ?1 AND key <> ?2",
+        params![subscription, key],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    if others as usize >= MAX_ENTRIES {
+        return Err(WriteError::Refused(DataError::TooManyKeys));
+    }
+    if other_bytes as usize + key.len() + value.len() > MAX_TOTAL_BYTES {
+        return Err(WriteError::Refused(DataError::TooLarge));
+    }
+    tx.execute(
+        "INSERT INTO entries (subscription, key, value, expires_at) \
+         VALUES (?1, ?2, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE unixepoch() + ?4 END) \
+         ON CONFLICT (subscription, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+        params![subscription, key, value, ttl],
+    )?;
+    Ok(())
+}
+
+/// Whether SQLite says the file is not a database, or a damaged one.
+fn corrupt(error: &rusqlite::Error) -> bool {
+    matches!(error.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt))
+}
+
+fn open_error(path: &Path, error: rusqlite::Error) -> StateError {
+    let (path, detail) = (path.to_path_buf(), error.to_string());
+    if corrupt(&error) {
+        StateError::Corrupt { path, detail }
+    } else {
+        StateError::Open { path, detail }
+    }
+}
+
+/// The old file name of a subscription's state: letters, digits, `-`, `_` and `.` kept. Only
+/// for finding files to migrate: it maps `Shop/EU` and `Shop EU` to one name, which is why
+/// the database keys by the name itself.
+fn legacy_file_stem(subscription: &str) -> String {
     let stem: String = subscription
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
@@ -142,28 +437,95 @@ fn file_stem(subscription: &str) -> String {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dd-data-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn open(dir: &Path, subscription: &str) -> DataStore {
+        DataStore::open(dir, subscription, BUSY_TIMEOUT).unwrap()
+    }
+
     #[test]
     fn values_persist_expire_and_clear() {
-        let dir = std::env::temp_dir().join(format!("dd-data-{}", std::process::id()));
-        let store = DataStore::open(&dir, "Dotdigital - Production").unwrap();
+        let dir = temp_dir("persist");
+        let store = open(&dir, "Dotdigital - Production");
         store.set("region:a", "https://r2-api.dotdigital.com", Some(3600)).unwrap();
         store.set("gone", "x", Some(0)).unwrap();
-        let reopened = DataStore::open(&dir, "Dotdigital - Production").unwrap();
-        assert_eq!(reopened.get("region:a").as_deref(), Some("https://r2-api.dotdigital.com"));
-        assert_eq!(reopened.get("gone"), None);
+        let reopened = open(&dir, "Dotdigital - Production");
+        assert_eq!(reopened.get("region:a").unwrap().as_deref(), Some("https://r2-api.dotdigital.com"));
+        assert_eq!(reopened.get("gone").unwrap(), None);
         reopened.set("region:a", "", None).unwrap();
-        assert_eq!(DataStore::open(&dir, "Dotdigital - Production").unwrap().get("region:a"), None);
+        assert_eq!(open(&dir, "Dotdigital - Production").get("region:a").unwrap(), None);
         assert!(matches!(store.set("k", &"x".repeat(MAX_VALUE_BYTES + 1), None), Err(DataError::Value { .. })));
         assert!(matches!(store.set("", "x", None), Err(DataError::Key { bytes: 0 })));
-        assert!(dir.join("Dotdigital_-_Production.json").exists());
+        assert!(dir.join(DATABASE_FILE).exists());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_claim_sets_only_an_absent_or_expired_key() {
+        let store = DataStore::in_memory("s").unwrap();
+        assert!(store.claim("k", "first", None).unwrap(), "absent: this call sets it");
+        assert!(!store.claim("k", "second", None).unwrap(), "present: another holder has it");
+        assert_eq!(store.get("k").unwrap().as_deref(), Some("first"), "a lost claim changes nothing");
+        store.set("short", "old", Some(0)).unwrap();
+        assert!(store.claim("short", "new", Some(60)).unwrap(), "expired: claimable again");
+        assert_eq!(store.get("short").unwrap().as_deref(), Some("new"));
+        assert!(matches!(store.claim("e", "", None), Err(DataError::Value { bytes: 0 })), "nothing to claim with");
+        assert_eq!(store.get("e").unwrap(), None);
+        let other = DataStore::in_memory("t").unwrap();
+        assert!(other.claim("k", "x", None).unwrap(), "another database, another key");
+    }
+
+    #[test]
+    fn subscriptions_are_scoped_by_their_exact_name() {
+        let dir = temp_dir("scope");
+        let (slash, space) = (open(&dir, "Shop/EU"), open(&dir, "Shop EU"));
+        slash.set("k", "slash", None).unwrap();
+        assert_eq!(space.get("k").unwrap(), None);
+        assert!(space.claim("k", "space", None).unwrap());
+        assert_eq!(slash.get("k").unwrap().as_deref(), Some("slash"));
+        assert_eq!(space.get("k").unwrap().as_deref(), Some("space"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn limits_hold_in_the_transaction_and_a_refusal_changes_nothing() {
+        let store = DataStore::in_memory("s").unwrap();
+        let big = "v".repeat(MAX_VALUE_BYTES);
+        let fill = MAX_TOTAL_BYTES / (MAX_VALUE_BYTES + 8);
+        for i in 0..fill {
+            store.set(&format!("k{i:06}"), &big, None).unwrap();
+        }
+        assert!(matches!(store.set("one-more", &big, None), Err(DataError::TooLarge)));
+        assert!(matches!(store.claim("one-more", &big, None), Err(DataError::TooLarge)));
+        assert_eq!(store.get("one-more").unwrap(), None);
+        // Replacing a key counts its new size, not both.
+        store.set("k000000", "small", None).unwrap();
+        store.set("k000000", &big, None).unwrap();
+    }
+
+    #[test]
+    fn expiry_is_judged_by_the_database_clock() {
+        let store = DataStore::in_memory("s").unwrap();
+        store.set("k", "v", Some(100)).unwrap();
+        let connection = store.connection.lock().unwrap();
+        let (expires_at, db_now): (i64, i64) = connection
+            .query_row("SELECT expires_at, unixepoch() FROM entries WHERE key = 'k'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert!((99..=101).contains(&(expires_at - db_now)), "{expires_at} vs {db_now}");
+        // A row that expired a second ago by the database's clock is gone, whatever ours says.
+        connection.execute("UPDATE entries SET expires_at = unixepoch() - 1 WHERE key = 'k'", []).unwrap();
+        drop(connection);
+        assert_eq!(store.get("k").unwrap(), None);
+        assert!(store.claim("k", "again", None).unwrap());
     }
 }

@@ -7,6 +7,7 @@ pub mod log;
 use std::sync::Arc;
 
 use crate::runtime::bindings::ipaas::dotdigital::{host, types};
+use crate::runtime::outbound::WaitClock;
 use data::DataStore;
 use log::{Level, LogSink};
 
@@ -19,11 +20,14 @@ pub struct HostContext {
     /// The call's own sink: every clone (the outbound hooks hold one) spends the same budget.
     pub log: LogSink,
     pub data: Arc<DataStore>,
+    /// The call's clock of time spent waiting outside the plugin: a data call that waits for
+    /// another process's lock (up to the busy timeout) is not the plugin's CPU.
+    waiting: Arc<WaitClock>,
 }
 
 impl HostContext {
-    pub fn new(log: LogSink, data: Arc<DataStore>) -> Self {
-        HostContext { log: log.for_call(MAX_LOG_LINES_PER_CALL), data }
+    pub fn new(log: LogSink, data: Arc<DataStore>, waiting: Arc<WaitClock>) -> Self {
+        HostContext { log: log.for_call(MAX_LOG_LINES_PER_CALL), data, waiting }
     }
 }
 
@@ -41,13 +45,25 @@ impl host::Host for HostContext {
     }
 
     fn get_data(&mut self, key: String) -> Option<String> {
-        self.data.get(&key)
+        // The contract has no error here: an unreadable value reads as absent, and the
+        // certificate flow's claim (a write) still refuses a second send.
+        self.waiting.time(|| self.data.get(&key)).unwrap_or_else(|problem| {
+            self.log.emit(Level::Warn, &format!("persistent data not read: {problem}"));
+            None
+        })
     }
 
     fn set_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<(), String> {
         // The contract carries the reason as text; the host keeps the type until here.
-        self.data.set(&key, &value, ttl_seconds).map_err(|problem| {
+        self.waiting.time(|| self.data.set(&key, &value, ttl_seconds)).map_err(|problem| {
             self.log.emit(Level::Warn, &format!("persistent data not stored: {problem}"));
+            problem.to_string()
+        })
+    }
+
+    fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
+        self.waiting.time(|| self.data.claim(&key, &value, ttl_seconds)).map_err(|problem| {
+            self.log.emit(Level::Warn, &format!("persistent data not claimed: {problem}"));
             problem.to_string()
         })
     }

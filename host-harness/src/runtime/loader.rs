@@ -77,6 +77,8 @@ pub enum LoadError {
     Link(wasmtime::Error),
     /// It faulted while describing itself.
     Describe(PluginFault),
+    /// The in-memory data `describe` runs with could not be made.
+    Data(crate::host::data::StateError),
 }
 
 impl fmt::Display for LoadError {
@@ -86,6 +88,7 @@ impl fmt::Display for LoadError {
             LoadError::Contract(e) => e.fmt(f),
             LoadError::Link(e) => write!(f, "linking the plugin: {e:#}"),
             LoadError::Describe(fault) => write!(f, "describe failed: {fault}"),
+            LoadError::Data(e) => write!(f, "preparing data for describe: {e}"),
         }
     }
 }
@@ -96,6 +99,7 @@ impl std::error::Error for LoadError {
             LoadError::Compile(e) | LoadError::Link(e) => Some(&**e),
             LoadError::Contract(e) => Some(e),
             LoadError::Describe(fault) => Some(fault),
+            LoadError::Data(e) => Some(e),
         }
     }
 }
@@ -167,7 +171,7 @@ impl Plugin {
                 throttle: Arc::new(Throttle::new(1, Duration::from_secs(1), 1)),
             }),
             log,
-            data: Arc::new(DataStore::in_memory()),
+            data: Arc::new(DataStore::in_memory("describe").map_err(LoadError::Data)?),
             denials: Arc::default(),
         };
         plugin.info = plugin.describe(context).await.map_err(LoadError::Describe)?;
@@ -260,7 +264,7 @@ impl Plugin {
         F: for<'a> FnOnce(&'a Guest, &'a mut Store<CallState>) -> ExportCall<'a, T>,
     {
         let waiting = Arc::new(WaitClock::default());
-        let host = HostContext::new(context.log, context.data);
+        let host = HostContext::new(context.log, context.data, waiting.clone());
         let state = CallState::new(&self.limits, context.policy, host, waiting.clone(), context.denials);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);

@@ -278,6 +278,15 @@ struct WaitState {
 }
 
 impl WaitClock {
+    /// Runs `work` (a wait on something outside the plugin, e.g. the state database's lock)
+    /// on this clock.
+    pub fn time<T>(&self, work: impl FnOnce() -> T) -> T {
+        self.begin();
+        let result = work();
+        self.end();
+        result
+    }
+
     fn begin(&self) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.outstanding == 0 {

@@ -1,12 +1,13 @@
 //! Gift card → loyalty certificate: an insight record on the recipient's contact, and one
 //! triggered-campaign email the first time the certificate is Active.
 //!
-//! At most one email, whatever the retries: before sending, the connector writes a
-//! `pending` marker to host data; an answer replaces it (`sent`, or cleared when the answer
-//! proves nothing went out), while any other outcome leaves it `pending`, and a pending
-//! certificate is never sent again automatically (the outcome says so). The record's
-//! `announcedAt` mirrors the marker in Dotdigital, so a host that lost its data still
-//! does not send twice.
+//! At most one email, whatever the retries and however many runs at once: before sending,
+//! the connector claims a `pending` marker in host data (`claim-data`: set only if absent, so
+//! of two runs exactly one may send); an answer replaces it (`sent`, or cleared when the
+//! answer proves nothing went out), while any other outcome leaves it `pending`, and a
+//! pending certificate is never sent again automatically (the outcome says so). Markers are
+//! keyed by API user, certificate collection and number. The record's `announcedAt` mirrors
+//! the marker in Dotdigital, so a host that lost its data still does not send twice.
 
 use super::order::{put_contact_record, RecordTarget};
 use super::{name_fields, outcome, upsert_contact, validated_settings};
@@ -14,6 +15,7 @@ use crate::dotdigital::Session;
 use crate::mapping::certificate::{certificate, certificate_record, triggered_send, Certificate};
 use crate::mapping::contact::contact_for_certificate;
 use crate::platform::{LogLevel, Method, Platform};
+use crate::settings::Settings;
 use crate::wit::{GiftCard, Settings as RawSettings, SyncAction, SyncError, SyncOutcome};
 
 const SEND_PATH: &str = "/v2/email/triggered-campaign";
@@ -30,16 +32,43 @@ enum Marker {
     Sent(String),
 }
 
-fn marker_key(number: &str) -> String {
+/// The marker's key: one certificate number in one collection of one account (API user),
+/// as a JSON array so no user, collection or number can spell another's key.
+fn marker_key(settings: &Settings, number: &str) -> String {
+    let scope =
+        serde_json::json!([settings.api_user.trim().to_ascii_lowercase(), settings.certificate_collection, number]);
+    format!("certificate-email:{scope}")
+}
+
+/// Connectors before 0.3 keyed the marker by the number alone; such a marker is still obeyed
+/// (read, never written), so an upgrade does not forget a pending send.
+fn legacy_marker_key(number: &str) -> String {
     format!("certificate-email:{number}")
 }
 
-fn read_marker(platform: &dyn Platform, number: &str) -> Marker {
-    match platform.get_data(&marker_key(number)) {
-        Some(v) if v.starts_with("sent:") => Marker::Sent(v["sent:".len()..].to_string()),
-        Some(v) if v.starts_with("pending:") => Marker::Pending(v["pending:".len()..].to_string()),
-        _ => Marker::None,
+fn read_marker(platform: &dyn Platform, settings: &Settings, number: &str) -> Marker {
+    let parse = |v: String| {
+        if let Some(at) = v.strip_prefix("sent:") {
+            Marker::Sent(at.to_string())
+        } else if let Some(at) = v.strip_prefix("pending:") {
+            Marker::Pending(at.to_string())
+        } else {
+            Marker::None
+        }
+    };
+    match platform.get_data(&marker_key(settings, number)).map(parse) {
+        Some(Marker::None) | None => platform.get_data(&legacy_marker_key(number)).map(parse).unwrap_or(Marker::None),
+        Some(marker) => marker,
     }
+}
+
+/// What the outcome says of a send that was started (here or by another run) and has no
+/// recorded answer.
+fn unconfirmed(at: &str) -> String {
+    format!(
+        "certificate email unconfirmed: a send was started at {at} and no answer is recorded, so it is not \
+         repeated (at most one email); check the campaign's send report"
+    )
 }
 
 pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftCard) -> Result<SyncOutcome, SyncError> {
@@ -60,7 +89,7 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let existing = read_record(&mut session, &target)?;
     let recorded_at =
         existing.as_ref().and_then(|json| json.get("announcedAt")).and_then(|v| v.as_str()).map(str::to_string);
-    let marker = read_marker(platform, &cert.number);
+    let marker = read_marker(platform, &settings, &cert.number);
     let mut announced_at = match (&recorded_at, &marker) {
         (Some(at), _) => Some(at.clone()),
         (None, Marker::Sent(at)) => Some(at.clone()),
@@ -75,16 +104,20 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     }
     if cert.wants_announcement() && announced_at.is_none() {
         if let Marker::Pending(at) = &marker {
-            messages.push(format!(
-                "certificate email unconfirmed: the send at {at} got no answer, so it is not repeated \
-                 (at most one email); check the campaign's send report"
-            ));
+            messages.push(unconfirmed(at));
         } else {
-            match send_email(&mut session, &cert) {
-                Ok(at) => {
+            match send_email(&mut session, &settings, &cert) {
+                Ok(Announcement::Sent(at)) => {
                     announced_at = Some(at);
                     sent = true;
                 }
+                // Another run claimed the marker between our read and our claim.
+                Ok(Announcement::HeldElsewhere(Marker::Sent(at))) => {
+                    messages.push(format!("certificate email sent by another run at {at}"));
+                    announced_at = Some(at);
+                }
+                Ok(Announcement::HeldElsewhere(Marker::Pending(at))) => messages.push(unconfirmed(&at)),
+                Ok(Announcement::HeldElsewhere(Marker::None)) => messages.push(unconfirmed("an unknown time")),
                 Err(error) => {
                     // Keep the certificate visible even when its email was refused.
                     let record = certificate_record(&cert, None);
@@ -130,10 +163,19 @@ fn read_record(session: &mut Session, target: &RecordTarget) -> Result<Option<se
     }
 }
 
-/// Sends the email once: marks it pending first (and does not send when the platform cannot
-/// store that); an answer that proves nothing went out clears the marker so a retry may
-/// send, anything else leaves it pending, never to be repeated. Returns when it was sent.
-fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncError> {
+/// What `send_email` did when it did not fail.
+enum Announcement {
+    /// This call sent the email, at this time.
+    Sent(String),
+    /// Another run holds the marker (read again after the claim): nothing was sent here.
+    HeldElsewhere(Marker),
+}
+
+/// Sends the email once: claims the pending marker first (and does not send when the
+/// platform cannot store it, or another run holds it); an answer that proves nothing went out
+/// clears the marker so a retry may send, anything else leaves it pending, never to be
+/// repeated.
+fn send_email(session: &mut Session, settings: &Settings, cert: &Certificate) -> Result<Announcement, SyncError> {
     let platform = session.platform();
     let campaign_id = cert.campaign_id.ok_or_else(|| {
         SyncError::InvalidRecord(vec![crate::wit::FieldIssue {
@@ -141,11 +183,14 @@ fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncE
             problem: "an Active certificate needs a triggered campaign id".into(),
         }])
     })?;
-    let key = marker_key(&cert.number);
+    let key = marker_key(settings, &cert.number);
     let now = iso_utc(session.now_unix());
-    platform.set_data(&key, &format!("pending:{now}"), None).map_err(|why| {
+    let claimed = platform.claim_data(&key, &format!("pending:{now}"), None).map_err(|why| {
         SyncError::Transport(format!("the platform could not record the send beforehand ({why}); nothing was sent"))
     })?;
+    if !claimed {
+        return Ok(Announcement::HeldElsewhere(read_marker(platform, settings, &cert.number)));
+    }
     let result = match session.send_json(Method::Post, SEND_PATH, &triggered_send(cert, campaign_id)) {
         Ok(reply) if (200..300).contains(&reply.status()) => Ok(()),
         Ok(reply) => Err(reply.into_error()),
@@ -161,7 +206,7 @@ fn send_email(session: &mut Session, cert: &Certificate) -> Result<String, SyncE
                 );
             }
             platform.log(LogLevel::Info, &format!("certificate {} announced to campaign {campaign_id}", cert.number));
-            Ok(now)
+            Ok(Announcement::Sent(now))
         }
         Err(error) if nothing_was_sent(&error) => {
             if let Err(why) = platform.set_data(&key, "", None) {
@@ -193,4 +238,140 @@ fn iso_utc(unix: i64) -> String {
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Method::{Get, Patch, Put};
+    use crate::test_support::{field, raw_settings, s, FakePlatform};
+    use crate::wit;
+
+    const R1: &str = "https://r1-api.dotdigital.com";
+
+    fn url(path: &str) -> String {
+        format!("{R1}{path}")
+    }
+
+    fn settings() -> wit::Settings {
+        let mut raw = raw_settings();
+        raw.api_endpoint = s(R1);
+        raw.certificate_campaign_id = Some(42);
+        raw
+    }
+
+    fn card() -> wit::GiftCard {
+        wit::GiftCard {
+            id: "7741".into(),
+            tracking_guid: None,
+            number: s("10573"),
+            description: None,
+            card_type: s("Store Credit"),
+            original_amount: Some(10.0),
+            balance: Some(10.0),
+            status: s("Active"),
+            purchase_date: None,
+            expiration_date: None,
+            customer_id: None,
+            customer_name: s("Jane Doe"),
+            customer_email: s("jane.doe@example.com"),
+            receiving_customer: None,
+            receiving_customer_email: None,
+            transaction_id: None,
+            custom_fields: vec![field("Currency", Some("GBP"))],
+        }
+    }
+
+    /// The calls before the send: names, contact, record (absent).
+    fn up_to_the_send() -> FakePlatform {
+        FakePlatform::new()
+            .expect(Get, &url("/v2/data-fields"), 200, r#"[{"name":"FIRSTNAME","type":"String"}]"#)
+            .expect(
+                Patch,
+                &url("/contacts/v3/email/jane.doe%40example.com?merge-option=overwrite-if-empty"),
+                200,
+                r#"{"contactId":5}"#,
+            )
+            .expect(
+                Get,
+                &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+                404,
+                "",
+            )
+    }
+
+    fn the_key() -> String {
+        marker_key(&validated_settings(&settings()).unwrap(), "10573")
+    }
+
+    #[test]
+    fn the_marker_key_names_account_collection_and_number() {
+        let mut settings = validated_settings(&settings()).unwrap();
+        let key = marker_key(&settings, "10573");
+        assert_eq!(key, r#"certificate-email:["apiuser-abc123@apiconnector.com","LoyaltyCertificates","10573"]"#);
+        settings.certificate_collection = "Other".into();
+        assert_ne!(marker_key(&settings, "10573"), key);
+        // A separator in one part cannot spell another key.
+        settings.certificate_collection = r#"a","b"#.into();
+        assert!(marker_key(&settings, "c").contains(r#"a\",\"b"#));
+    }
+
+    #[test]
+    fn a_claim_another_run_won_sends_nothing_and_says_so() {
+        let platform = up_to_the_send().with_rival_claim("pending:2025-01-01T00:00:00Z").expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert!(platform.sent.borrow().iter().all(|r| !r.url.ends_with(SEND_PATH)), "no send");
+        assert_ne!(outcome.action, SyncAction::Sent);
+        assert!(outcome.messages.iter().any(|m| m.contains("unconfirmed")), "{:?}", outcome.messages);
+        assert_eq!(platform.data.borrow()[&the_key()].0, "pending:2025-01-01T00:00:00Z", "the rival's marker stays");
+    }
+
+    #[test]
+    fn a_claim_lost_to_a_finished_send_records_its_time() {
+        let platform = up_to_the_send().with_rival_claim("sent:2025-01-01T00:00:00Z").expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert_ne!(outcome.action, SyncAction::Sent);
+        assert!(outcome.messages.iter().any(|m| m.contains("sent by another run")), "{:?}", outcome.messages);
+        assert_eq!(platform.body(3)["announcedAt"], "2025-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_marker_that_cannot_be_stored_stops_the_send() {
+        let platform = up_to_the_send().with_failing_writes().expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let error = sync_certificate(&platform, &settings(), &card()).unwrap_err();
+        assert!(matches!(&error, SyncError::Transport(m) if m.contains("nothing was sent")), "{error:?}");
+        assert!(platform.sent.borrow().iter().all(|r| !r.url.ends_with(SEND_PATH)), "no send");
+        assert!(platform.data.borrow().get(&the_key()).is_none());
+    }
+
+    #[test]
+    fn an_old_number_only_marker_is_obeyed() {
+        let platform = up_to_the_send().with_data("certificate-email:10573", "pending:2024-12-31T00:00:00Z").expect(
+            Put,
+            &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
+            201,
+            "",
+        );
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert!(outcome.messages.iter().any(|m| m.contains("2024-12-31")), "{:?}", outcome.messages);
+        assert!(platform.data.borrow().get(&the_key()).is_none(), "no new claim");
+    }
 }
