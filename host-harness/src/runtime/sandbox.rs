@@ -29,6 +29,11 @@ pub struct SandboxLimits {
     pub max_request_bytes: usize,
     /// Largest total of strings a plugin may return (ids, messages, issues).
     pub max_result_bytes: usize,
+    /// Host resources (wasi:http fields, requests, bodies, streams, pollables…) a call may hold
+    /// at once: they live in host memory, outside `memory_bytes`.
+    pub max_resources: usize,
+    /// Bytes of names and values one wasi:http `fields` may hold.
+    pub max_header_bytes: usize,
 }
 
 impl Default for SandboxLimits {
@@ -42,6 +47,12 @@ impl Default for SandboxLimits {
             max_response_bytes: 16 << 20,
             max_request_bytes: 50 << 20,
             max_result_bytes: 1 << 20,
+            // A request costs the connector about a dozen resources, all dropped when it ends; a
+            // refused request can leave a few behind in the guest, and 3,000 refusals must
+            // still end as refusals.
+            max_resources: 10_000,
+            // Our headers are a few hundred bytes; 10,000 × 8 KiB bounds fields at 80 MiB.
+            max_header_bytes: 8 << 10,
         }
     }
 }
@@ -142,14 +153,11 @@ impl CallState {
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         let hooks = OutboundHooks { policy, log: host.log.clone(), waiting, denials };
-        CallState {
-            wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks,
-            limits: GuestLimiter::new(limits.memory_bytes),
-            host,
-        }
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(limits.max_header_bytes);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.max_resources);
+        CallState { wasi, http, table, hooks, limits: GuestLimiter::new(limits.memory_bytes), host }
     }
 }
 

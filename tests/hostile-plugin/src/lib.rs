@@ -13,6 +13,23 @@ fn done(external_id: String) -> Result<SyncOutcome, SyncError> {
     Ok(SyncOutcome { external_id, action: SyncAction::Unchanged, api_calls: 0, messages: vec![] })
 }
 
+/// Holds as many wasi:http `fields` as the host gives, each with one header of `argument`
+/// bytes (default 100 KiB): they live in host memory, outside the component's own.
+fn fields(argument: &str) -> Result<SyncOutcome, SyncError> {
+    use waki::bindings::wasi::http::types::Fields;
+    let value = vec![b'v'; argument.parse().unwrap_or(100 << 10)];
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..200_000 {
+        let fields = Fields::new();
+        if fields.append(&"x-hoard".to_string(), &value).is_err() {
+            refused += 1;
+        }
+        held.push(fields);
+    }
+    done(format!("held {} fields, {refused} refused a value", held.len()))
+}
+
 /// `[METHOD] URL [AUTHORIZATION]` (GET by default; POST and DELETE carry a small JSON body):
 /// returns the status and up to 4 KiB of the body.
 fn show(argument: &str) -> Result<SyncOutcome, SyncError> {
@@ -151,6 +168,7 @@ impl Guest for Hostile {
             }
             "proxy-headers" => proxy_headers(&argument),
             "http-show" => show(&argument),
+            "fields" => fields(&argument),
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
