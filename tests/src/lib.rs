@@ -292,3 +292,30 @@ pub fn issue_fields(error: &Value) -> Vec<String> {
         .map(|a| a.iter().filter_map(|i| i["field"].as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
+
+/// The hostile test component (tests/hostile-plugin) run by a platform whose logs land in
+/// `logs` at debug level, its requests going to `upstream`. `settings` name the subscription.
+pub async fn hostile_platform(
+    limits: SandboxLimits,
+    upstream: Upstream,
+    settings: &Value,
+    logs: Arc<Mutex<Vec<String>>>,
+) -> Platform {
+    let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Debug, Redactor::default());
+    let hostile = std::path::Path::new(dotdigital_harness::guests::HOSTILE);
+    let plugin = dotdigital_harness::load_plugin(Some(hostile), limits, log).await.expect("the hostile plugin loads");
+    let options = PlatformOptions {
+        upstream,
+        state_dir: None,
+        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
+        retry: quick_retry(),
+        log_target: LogTarget::Memory(logs),
+        log_level: Level::Debug,
+    };
+    Platform::new(plugin, settings, options).expect("the hostile platform starts")
+}
+
+/// Settings the hostile component runs under; its password is checked against every output.
+pub fn hostile_settings() -> Value {
+    json!({"api_user": "a@apiconnector.com", "api_password": "hostile-secret"})
+}

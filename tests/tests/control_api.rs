@@ -4,13 +4,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::runtime::{SandboxLimits, Upstream};
-use dotdigital_harness::{Flow, Platform, PlatformOptions};
+use dotdigital_harness::{Flow, Platform};
 use dotdigital_sim::{SimConfig, Simulator};
 use e2e_tests::*;
 use serde_json::{json, Value};
@@ -43,20 +41,9 @@ async fn control_get(sim: &Simulator, path: &str) -> String {
 #[tokio::test]
 async fn the_control_api_is_not_reachable_through_the_components_outbound_path() {
     let sim = Simulator::start(SimConfig::demo(), 0).await.unwrap();
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Debug, Redactor::default());
-    let hostile = Path::new(dotdigital_harness::guests::HOSTILE);
-    let plugin = dotdigital_harness::load_plugin(Some(hostile), SandboxLimits::default(), log).await.unwrap();
-    let options = PlatformOptions {
-        upstream: Upstream::Forward(sim.addr()),
-        state_dir: None,
-        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
-        retry: quick_retry(),
-        log_target: LogTarget::Memory(logs),
-        log_level: Level::Debug,
-    };
     let settings = json!({"api_user": "demo@apiconnector.com", "api_password": DEMO_PASSWORD});
-    let platform = Platform::new(plugin, &settings, options).unwrap();
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let platform = hostile_platform(SandboxLimits::default(), Upstream::Forward(sim.addr()), &settings, logs).await;
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("demo@apiconnector.com:{DEMO_PASSWORD}"))

@@ -3,17 +3,13 @@
 //! and the same harness process serves a normal call right after.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::runtime::{SandboxLimits, Upstream};
-use dotdigital_harness::{Flow, Platform, PlatformOptions};
+use dotdigital_harness::{Flow, Platform};
 use e2e_tests::*;
 use serde_json::{json, Value};
-
-const HOSTILE: &str = dotdigital_harness::guests::HOSTILE;
 
 struct Arena {
     platform: Platform,
@@ -32,21 +28,11 @@ async fn arena() -> Arena {
         ..SandboxLimits::default()
     };
     let logs = Arc::new(Mutex::new(Vec::new()));
-    let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Debug, Redactor::default());
-    let plugin =
-        dotdigital_harness::load_plugin(Some(Path::new(HOSTILE)), limits, log).await.expect("the hostile plugin loads");
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();
-    let options = PlatformOptions {
-        upstream: Upstream::Forward(trap.local_addr().unwrap()),
-        state_dir: None,
-        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
-        retry: quick_retry(),
-        log_target: LogTarget::Memory(logs.clone()),
-        log_level: Level::Debug,
-    };
-    let settings = json!({"api_user": "a@apiconnector.com", "api_password": "hostile-secret"});
-    Arena { platform: Platform::new(plugin, &settings, options).unwrap(), trap, logs }
+    let upstream = Upstream::Forward(trap.local_addr().unwrap());
+    let platform = hostile_platform(limits, upstream, &hostile_settings(), logs.clone()).await;
+    Arena { platform, trap, logs }
 }
 
 impl Arena {

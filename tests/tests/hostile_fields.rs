@@ -3,12 +3,10 @@
 //! memory stays far from what 200,000 × 100 KiB would take. Its own test binary, so the
 //! process's peak resident memory is this attack's alone.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::runtime::{SandboxLimits, Upstream};
-use dotdigital_harness::{Flow, Platform, PlatformOptions};
+use dotdigital_harness::Flow;
 use e2e_tests::*;
 use serde_json::json;
 
@@ -21,21 +19,9 @@ fn peak_rss_mib() -> u64 {
 
 #[tokio::test]
 async fn hoarded_fields_are_capped_in_host_memory() {
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Warn, Redactor::default());
-    let hostile = Path::new(dotdigital_harness::guests::HOSTILE);
     let limits = SandboxLimits::default();
-    let plugin = dotdigital_harness::load_plugin(Some(hostile), limits.clone(), log).await.unwrap();
-    let options = PlatformOptions {
-        upstream: Upstream::Deny,
-        state_dir: None,
-        retry: quick_retry(),
-        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
-        log_target: LogTarget::Memory(logs),
-        log_level: Level::Warn,
-    };
-    let settings = json!({"api_user": "a@apiconnector.com", "api_password": "hostile-secret"});
-    let platform = Platform::new(plugin, &settings, options).unwrap();
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let platform = hostile_platform(limits.clone(), Upstream::Deny, &hostile_settings(), logs).await;
     let before = peak_rss_mib();
 
     // 100 KiB values: refused by the 8 KiB header cap.

@@ -6,19 +6,15 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::runtime::{SandboxLimits, Upstream};
-use dotdigital_harness::{Flow, Platform, PlatformOptions};
+use dotdigital_harness::{Flow, Platform};
 use dotdigital_sim::{SimConfig, Simulator};
 use e2e_tests::*;
 use serde_json::{json, Value};
-
-const HOSTILE: &str = dotdigital_harness::guests::HOSTILE;
 
 /// A loopback HTTP server standing for Dotdigital: it keeps the head of every request it
 /// receives (request line and headers, as sent) and answers `200 ok`.
@@ -63,20 +59,9 @@ async fn arena() -> Arena {
     let limits =
         SandboxLimits { wall_time: Duration::from_secs(60), call_timeout: Duration::from_secs(2), ..test_limits() };
     let logs = Arc::new(Mutex::new(Vec::new()));
-    let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Debug, Redactor::default());
-    let plugin =
-        dotdigital_harness::load_plugin(Some(Path::new(HOSTILE)), limits, log).await.expect("the hostile plugin loads");
     let upstream = Recorder::start();
-    let options = PlatformOptions {
-        upstream: Upstream::Forward(upstream.addr),
-        state_dir: None,
-        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
-        retry: quick_retry(),
-        log_target: LogTarget::Memory(logs.clone()),
-        log_level: Level::Debug,
-    };
-    let settings = json!({"api_user": "a@apiconnector.com", "api_password": "hostile-secret"});
-    Arena { platform: Platform::new(plugin, &settings, options).unwrap(), upstream, logs }
+    let platform = hostile_platform(limits, Upstream::Forward(upstream.addr), &hostile_settings(), logs.clone()).await;
+    Arena { platform, upstream, logs }
 }
 
 impl Arena {
