@@ -19,14 +19,18 @@ struct Arena {
 }
 
 async fn arena() -> Arena {
-    let limits = SandboxLimits {
+    arena_with(SandboxLimits {
         memory_bytes: 32 << 20,
         cpu_time: Duration::from_millis(500),
         wall_time: Duration::from_secs(5),
         call_timeout: Duration::from_secs(2),
         max_result_bytes: 1 << 20,
         ..SandboxLimits::default()
-    };
+    })
+    .await
+}
+
+async fn arena_with(limits: SandboxLimits) -> Arena {
     let logs = Arc::new(Mutex::new(Vec::new()));
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();
@@ -36,6 +40,10 @@ async fn arena() -> Arena {
 }
 
 impl Arena {
+    fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
     async fn attack(&self, what: &str, argument: &str) -> Value {
         let record = json!({"id": what, "first_name": what, "last_name": argument, "email_address": "x@example.com"});
         let line = self.platform.sync(Flow::Contact, 1, &record).await;
@@ -101,4 +109,35 @@ async fn memory_cpu_and_output_limits_stop_the_plugin() {
 
     let line = arena.attack("panic", "").await;
     assert!(refused(&line, "plugin-fault").contains("trapped"), "{line}");
+}
+
+/// A request body started and never finished is the component's own time: spinning beside
+/// it hits the CPU limit (it used to count as waiting on the network, so only the wall clock
+/// stopped it), and waiting for its answer ends at the call timeout, not the wall clock.
+#[tokio::test]
+async fn a_request_body_held_open_is_bounded_by_cpu_and_the_call_timeout() {
+    let arena = arena().await;
+    let line = arena.attack("held-open-body", "spin").await;
+    assert!(refused(&line, "plugin-fault").contains("CPU limit"), "{line}");
+
+    // CPU generous, call timeout short: the host gives up on the body after 1 s and the
+    // component is told so, long before the 5 s wall clock.
+    let arena = arena_with(SandboxLimits {
+        cpu_time: Duration::from_secs(4),
+        wall_time: Duration::from_secs(5),
+        call_timeout: Duration::from_secs(1),
+        ..SandboxLimits::default()
+    })
+    .await;
+    let line = arena.attack("held-open-body", "block").await;
+    let message = refused(&line, "transport");
+    assert!(message.contains("ConnectionWriteTimeout"), "{line}");
+    assert!(arena.logs().contains("request body was not finished within 1s"), "{}", arena.logs());
+
+    // Fifty bodies held open at once: the host holds at most four; the rest are refused,
+    // and the call is marked denied (not retried).
+    let line = arena.attack("held-open-body", "many").await;
+    assert_eq!(refused(&line, "transport"), "50 answered with an error, 0 not started", "{line}");
+    assert_eq!(failed(&line, "transport")["denied"], true, "{line}");
+    assert!(arena.logs().contains("4 requests already outstanding in this call"), "{}", arena.logs());
 }

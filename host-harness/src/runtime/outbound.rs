@@ -206,6 +206,11 @@ pub enum Denial {
     },
     /// Nothing leaves this call at all (`Upstream::Deny`).
     NoUpstream,
+    /// The call already has this many requests outstanding (each may hold a request body in
+    /// host memory).
+    TooManyOutstanding {
+        limit: u32,
+    },
 }
 
 impl std::fmt::Display for Denial {
@@ -218,6 +223,9 @@ impl std::fmt::Display for Denial {
             }
             Denial::Port { port } => write!(f, "port {port:?}: only the default https port (443) is allowed"),
             Denial::NoUpstream => f.write_str("no upstream: nothing may leave this call"),
+            Denial::TooManyOutstanding { limit } => {
+                write!(f, "{limit} requests already outstanding in this call: finish one first")
+            }
         }
     }
 }
@@ -319,6 +327,26 @@ pub struct OutboundHooks {
     pub log: LogSink,
     pub waiting: Arc<WaitClock>,
     pub denials: Arc<Denials>,
+    /// Requests of this call not yet answered (or abandoned), at most `max_outstanding`.
+    pub outstanding: Arc<AtomicU32>,
+    pub max_outstanding: u32,
+}
+
+/// One outstanding request of a call, counted until its future ends or is dropped (the
+/// component dropping its `future-incoming-response` drops it too).
+struct OutstandingSlot(Arc<AtomicU32>);
+
+impl OutstandingSlot {
+    fn take(outstanding: &Arc<AtomicU32>, max: u32) -> Option<OutstandingSlot> {
+        outstanding.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
+        Some(OutstandingSlot(outstanding.clone()))
+    }
+}
+
+impl Drop for OutstandingSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The call is over when its store, and these hooks with it, are dropped: the refusals
@@ -357,8 +385,13 @@ impl WasiHttpHooks for OutboundHooks {
             Ok(_) if policy.upstream == Upstream::Deny => Err(Denial::NoUpstream),
             verdict => verdict,
         };
-        let host = match verdict {
-            Ok(host) => host,
+        let slot = verdict.and_then(|host| {
+            let slot = OutstandingSlot::take(&self.outstanding, self.max_outstanding)
+                .ok_or(Denial::TooManyOutstanding { limit: self.max_outstanding })?;
+            Ok((host, slot))
+        });
+        let (host, slot) = match slot {
+            Ok(allowed) => allowed,
             Err(denial) => {
                 if self.denials.record() <= DENIALS_LOGGED_PER_CALL {
                     log.call_event(Level::Warn, &format!("outbound request denied: {denial}"));
@@ -367,12 +400,10 @@ impl WasiHttpHooks for OutboundHooks {
             }
         };
         Box::new(async move {
-            waiting.begin();
-            let result = send(&policy, &log, host, request).await;
-            waiting.end();
-            let response = result?;
+            let response = send(&policy, &log, &waiting, host, request).await;
+            drop(slot);
             let done: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
-            Ok((response, done))
+            Ok((response?, done))
         })
     }
 }
@@ -382,20 +413,30 @@ impl WasiHttpHooks for OutboundHooks {
 async fn send(
     policy: &OutboundPolicy,
     log: &LogSink,
+    waiting: &WaitClock,
     host: &AllowedHost,
     request: http::Request<WasiBody>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
     let label = format!("{} {}", request.method(), clip(&request.uri().to_string(), MAX_ECHO_CHARS));
-    // A connection slot first, so at most `concurrent` bodies are ever held in memory.
-    let _permit = policy.throttle.acquire().await;
-    // Then the whole request body: the plugin's writes always complete, so an early answer
-    // (a 429 sent before the body was read) reaches it as an answer, not a closed stream.
+    let timeout = policy.call_timeout;
+    // The whole request body first, within the call timeout and before a connection slot:
+    // the component is writing it, so this is its own time (not a wait), and a body held
+    // open ends here instead of pinning a slot. Reading it whole also means an early answer
+    // (a 429 sent before the body was read) reaches the plugin as an answer, not a closed
+    // stream.
     let (mut parts, body) = request.into_parts();
-    let body =
-        Limited::new(body, policy.max_request_bytes).collect().await.map_err(|e| match e.downcast::<HttpError>() {
+    let collect = Limited::new(body, policy.max_request_bytes).collect();
+    let body = match tokio::time::timeout(timeout, collect).await {
+        Ok(collected) => collected.map_err(|e| match e.downcast::<HttpError>() {
             Ok(e) => *e,
             Err(_) => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
-        })?;
+        })?,
+        Err(_) => {
+            log.call_event(Level::Warn, &format!("{label}: the request body was not finished within {timeout:?}"));
+            return Err(HttpError::ConnectionWriteTimeout);
+        }
+    };
+    // From here on the call waits on the throttle and the network, not on the component.
     canonical_headers(&mut parts.headers, host);
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
     parts.uri = match &policy.upstream {
@@ -407,6 +448,22 @@ async fn send(
     .map_err(|_| HttpError::HttpRequestUriInvalid)?;
     let request =
         http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
+    // From here on the call waits on the throttle and the network, not on the component.
+    waiting.begin();
+    let answer = answer(policy, log, &label, request).await;
+    waiting.end();
+    answer
+}
+
+/// Takes a connection slot, sends the request and reads the answer whole, within the call
+/// timeout (the throttle's wait is not part of it).
+async fn answer(
+    policy: &OutboundPolicy,
+    log: &LogSink,
+    label: &str,
+    request: http::Request<WasiBody>,
+) -> Result<http::Response<WasiBody>, HttpError> {
+    let _permit = policy.throttle.acquire().await;
     let timeout = policy.call_timeout;
     let options = RequestOptions {
         connect_timeout: Some(timeout),

@@ -34,6 +34,9 @@ pub struct SandboxLimits {
     pub max_resources: usize,
     /// Bytes of names and values one wasi:http `fields` may hold.
     pub max_header_bytes: usize,
+    /// Requests one call may have outstanding at once: each may hold a request body (up to
+    /// `max_request_bytes`) in host memory before it is sent.
+    pub max_outstanding_requests: u32,
 }
 
 impl Default for SandboxLimits {
@@ -53,6 +56,8 @@ impl Default for SandboxLimits {
             max_resources: 10_000,
             // Our headers are a few hundred bytes; 10,000 × 8 KiB bounds fields at 80 MiB.
             max_header_bytes: 8 << 10,
+            // The connector sends one request at a time.
+            max_outstanding_requests: 4,
         }
     }
 }
@@ -152,7 +157,14 @@ impl CallState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        let hooks = OutboundHooks { policy, log: host.log.clone(), waiting, denials };
+        let hooks = OutboundHooks {
+            policy,
+            log: host.log.clone(),
+            waiting,
+            denials,
+            outstanding: Arc::default(),
+            max_outstanding: limits.max_outstanding_requests,
+        };
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(limits.max_header_bytes);
         let mut table = ResourceTable::new();

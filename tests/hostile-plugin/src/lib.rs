@@ -96,6 +96,60 @@ fn proxy_headers(url: &str) -> Result<SyncOutcome, SyncError> {
     }
 }
 
+/// `spin|block|many`: POSTs to Dotdigital with a body that is started and never finished,
+/// then spins on the CPU (`spin`), waits for the answer that cannot come (`block`), or
+/// starts 50 such requests at once (`many`, each a body the host would have to hold).
+fn held_open_body(how: &str) -> Result<SyncOutcome, SyncError> {
+    use waki::bindings::wasi::http::outgoing_handler::handle;
+    use waki::bindings::wasi::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+    let start = || {
+        let request = OutgoingRequest::new(Fields::new());
+        let _ = request.set_method(&Method::Post);
+        let _ = request.set_scheme(Some(&Scheme::Https));
+        let _ = request.set_authority(Some("r1-api.dotdigital.com"));
+        let _ = request.set_path_with_query(Some("/v2/account-info"));
+        let body: OutgoingBody = request.body().map_err(|_| "no body".to_string())?;
+        let response = handle(request, None).map_err(|e| format!("handle: {e:?}"))?;
+        let stream = body.write().map_err(|_| "no stream".to_string())?;
+        // Half a body, then nothing: never `finish`ed.
+        let _ = stream.write(b"{\"half\": ");
+        // Children before parents when a tuple drops: the stream, then its body.
+        Ok::<_, String>((stream, body, response))
+    };
+    match how {
+        "many" => {
+            let mut held = Vec::new();
+            let mut refused = 0;
+            for _ in 0..50 {
+                match start() {
+                    Ok(request) => held.push(request),
+                    Err(_) => refused += 1,
+                }
+            }
+            // Each answer: the ones the host accepted, then refused.
+            let denied = held.iter().filter(|(_, _, response)| {
+                response.subscribe().block();
+                matches!(response.get(), Some(Ok(Err(_))))
+            });
+            Err(SyncError::Transport(format!("{} answered with an error, {refused} not started", denied.count())))
+        }
+        "block" => {
+            let (stream, body, response) = start().map_err(SyncError::Transport)?;
+            response.subscribe().block();
+            let answer = format!("the answer: {:?}", response.get());
+            drop((stream, body));
+            Err(SyncError::Transport(answer))
+        }
+        _ => {
+            let (_stream, _body, _response) = start().map_err(SyncError::Transport)?;
+            let mut spins: u64 = 0;
+            loop {
+                spins = std::hint::black_box(spins.wrapping_add(1));
+            }
+        }
+    }
+}
+
 fn get(url: &str) -> Result<SyncOutcome, SyncError> {
     match waki::Client::new().get(url).send() {
         Ok(response) => done(format!("got HTTP {}", response.status_code())),
@@ -167,6 +221,7 @@ impl Guest for Hostile {
                 deny_flood(flood)
             }
             "proxy-headers" => proxy_headers(&argument),
+            "held-open-body" => held_open_body(&argument),
             "http-show" => show(&argument),
             "fields" => fields(&argument),
             "memory" => {
