@@ -166,11 +166,14 @@ mod campaigns;
 mod clock;
 mod config;
 mod contact_body;
+mod contact_import;
 mod contacts;
 mod control;
 mod errors;
 mod faults;
+mod imports;
 mod insight;
+mod insight_import;
 mod limits;
 mod message;
 mod model;
@@ -187,7 +190,9 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-pub use config::{RateLimitConfig, ResetMode, SimConfig, UnknownDataField};
+pub use config::{
+    FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig, UnknownDataField,
+};
 pub use faults::{Fault, FaultAction};
 pub use model::{
     AddressBook, Area, Campaign, CampaignStatus, DataField, DataFieldType, Region, Send, SimAccount, Visibility,
