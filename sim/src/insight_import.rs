@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `key` missing, empty or not a string (the schema types it as a string) | `InvalidClientKey` (assumed) |
 //! | `json` missing or not an object, or an unknown record property | `InvalidJson` (assumed) |
-//! | a key repeated within the import (the first is imported) | `DuplicateKey` (API.md §4) |
+//! | a key repeated within the import | `DuplicateKey` (API.md §4; assumed: the first is imported, later ones fail) |
 //! | contact scope without a usable `contactIdentity`; account scope with one | `InvalidContactIdentifier` (the spec: "you **must** provide a contactIdentity"; the account case assumed) |
 //! | no contact with that email / contactId | `ContactEmailDoesNotExist` / `ContactIdDoesNotExist` |
 //! | no contact with that mobileNumber | `InvalidContactIdentifier` (assumed: the enum has no mobile reason) |
@@ -189,8 +189,8 @@ impl AccountState {
         let mut seen: HashSet<String> = HashSet::new();
         let contacts = &self.contacts;
         let store = &mut self.insight;
-        // Created here if missing (the spec's note). A collection made meanwhile with another
-        // scope, or the cap reached meanwhile, rejects every record (`Unknown`).
+        // Created here if missing (the spec's note). assumed: a collection made meanwhile with
+        // another scope, or the cap reached meanwhile, rejects every record (`Unknown`).
         let usable = match store.collections.get(&name) {
             Some(existing) if existing.scope != scope => {
                 Err(format!("The collection '{name}' is {}-scoped", existing.scope.name()))
@@ -277,6 +277,7 @@ fn upsert(
     let Some(Value::Object(fields)) = record.get("json") else {
         return Err(reject("InvalidJson", "The record's json must be a JSON object".to_string()));
     };
+    // API.md §4: a key repeated within a batch is `DuplicateKey`; assumed: the first stands.
     if !seen.insert(key.clone()) {
         return Err(reject("DuplicateKey", format!("The key '{key}' appears more than once in the import")));
     }
