@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
     is_valid_data_field_name, AddressBook, Campaign, CampaignStatus, DataField, DataFieldType, Region, SimAccount,
@@ -23,6 +24,103 @@ pub struct SimConfig {
     /// ("Creating and deleting contact data fields") says text fields hold "up to 255
     /// characters" (a docs error example says 256; the stricter figure is the default).
     pub max_string_length: usize,
+    /// The bulk imports and the request-body cap; can be changed while running
+    /// ([`crate::Simulator::set_import_config`], `PATCH /_sim/import-config`).
+    pub imports: ImportConfig,
+}
+
+/// How the two bulk imports (`PUT /contacts/v3/import`, `PUT /insightData/v3/import`) behave
+/// where the documents leave it open (API.md §9 items 10, 11, 15, 17, 18), and the body cap.
+///
+/// An import is applied (contacts created, records written) when it finishes, and it finishes
+/// at whichever comes first: the status GET after `…_polls_to_finish` "not finished" answers,
+/// or `finish_after_ms` after it was accepted (checked whenever the account makes a call, the
+/// control API is read or the [`crate::Simulator`] handle reads data).
+///
+/// As JSON (`GET`/`PATCH /_sim/import-config`; every field optional in a PATCH):
+/// `{"contact_polls_to_finish": 1, "insight_polls_to_finish": 1, "finish_after_ms": 10000,
+/// "max_active_contact_imports": 25, "max_active_insight_imports": 5,
+/// "failure_code_casing": "camel", "insight_finished_status": "Finished",
+/// "key_owned_by_other_contact": "DuplicateKey", "max_body_bytes": 50000000,
+/// "oversize_body_status": 400}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Status GETs of a contact import answered `NotFinished` before one answers `Finished`
+    /// (API.md §9.10 **[cfg]**, default 1: the first GET says `NotFinished`, the second
+    /// `Finished`). 0 finishes it on the first GET.
+    pub contact_polls_to_finish: u32,
+    /// Status GETs of an Insight import answered unfinished (the first `NotStarted`, later ones
+    /// `Processing`) before one answers finished (API.md §9.17; default 1).
+    pub insight_polls_to_finish: u32,
+    /// An import nobody polls still finishes this long after it was accepted, as a real one
+    /// would. `None`: only polls finish imports. Default 10 s (assumed: Dotdigital gives no
+    /// processing time; its docs say to poll every 5-30 s, API.md §3c).
+    pub finish_after_ms: Option<u64>,
+    /// Unfinished contact imports an account may have; one more gets
+    /// `429 contacts:tooManyActiveImports` (API.md §3b limits, §9.11: 25).
+    pub max_active_contact_imports: usize,
+    /// Unfinished Insight imports an account may have; one more gets `429` (API.md §3c, §9.18: 5).
+    pub max_active_insight_imports: usize,
+    /// `failureCode` spelling in contact import reports (API.md §3b, §9.11: camel by default).
+    pub failure_code_casing: FailureCodeCasing,
+    /// The word a finished Insight import reports (API.md §3c "status word conflict", §9.17).
+    pub insight_finished_status: InsightFinishedStatus,
+    /// The `failureReason` of an imported record whose key another contact owns (API.md §9.15
+    /// **[cfg]**, default `DuplicateKey`); one of insight-data-v3.json's `failureReason` values.
+    pub key_owned_by_other_contact: String,
+    /// Largest request body accepted on any Dotdigital route (API.md §3b/§3c: 50 MB, read as
+    /// 50,000,000 bytes, the stricter reading of "MB").
+    pub max_body_bytes: usize,
+    /// The status a larger body gets (API.md §9.11 **[cfg]**, default 400).
+    pub oversize_body_status: u16,
+}
+
+/// How contact import `failureCode`s are spelled (API.md §3b: the spec's examples are
+/// camelCase, the docs page PascalCase).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureCodeCasing {
+    /// `invalidEmail`, `duplicateIdentifier`.
+    #[default]
+    Camel,
+    /// `InvalidEmail`, `DuplicateIdentifier`.
+    Pascal,
+}
+
+/// The status word of a finished Insight import (insight-data-v3.json: the schema enum says
+/// `Complete`, its examples `Finished`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InsightFinishedStatus {
+    #[default]
+    Finished,
+    Complete,
+}
+
+impl InsightFinishedStatus {
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            InsightFinishedStatus::Finished => "Finished",
+            InsightFinishedStatus::Complete => "Complete",
+        }
+    }
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig {
+            contact_polls_to_finish: 1,
+            insight_polls_to_finish: 1,
+            finish_after_ms: Some(10_000),
+            max_active_contact_imports: 25,
+            max_active_insight_imports: 5,
+            failure_code_casing: FailureCodeCasing::Camel,
+            insight_finished_status: InsightFinishedStatus::Finished,
+            key_owned_by_other_contact: "DuplicateKey".to_string(),
+            max_body_bytes: 50_000_000,
+            oversize_body_status: 400,
+        }
+    }
 }
 
 /// How a contact PATCH naming an unknown data field is answered.
@@ -146,6 +244,7 @@ impl SimConfig {
             rate_limit: RateLimitConfig::default(),
             unknown_data_field: UnknownDataField::Reject,
             max_string_length: 255,
+            imports: ImportConfig::default(),
         }
     }
 

@@ -23,17 +23,22 @@ pub(crate) struct ContactPolicy {
     pub max_string_length: usize,
 }
 
-/// What the account allows a PATCH to name.
+/// What the account allows a PATCH (or one contact of an import) to name.
 pub(crate) struct ContactRules<'a> {
     pub data_fields: &'a [DataField],
     pub lists: &'a [AddressBook],
     pub policy: ContactPolicy,
+    /// An import item: `identifiers.contactId` is accepted, for matching only (contacts-v3.json
+    /// `PUT /contacts/v3/import`: "it is only used to check for a matching contact").
+    pub for_import: bool,
 }
 
 /// A PATCH body after validation; `None` means "not sent, leave alone".
 #[derive(Debug, Default)]
 pub(crate) struct ContactPatch {
     pub email: Option<String>,
+    /// `identifiers.contactId` of an import item (never set by a PATCH body).
+    pub contact_id: Option<i64>,
     pub mobile_number: Option<String>,
     /// Canonical field name → value as stored (dates normalized); `Null` clears.
     pub data_fields: Vec<(String, Value)>,
@@ -80,17 +85,24 @@ pub(crate) fn parse_contact_patch(body: &[u8], rules: &ContactRules) -> Result<C
         return Err(V3Error::new(400, "contacts:badJson", "The request JSON is badly formed")
             .detail("body", "The contact must be a JSON object"));
     };
-    let mut reader = PatchReader { rules, patch: ContactPatch::default(), problems: Vec::new() };
-    reader.read(&object);
-    if reader.problems.is_empty() {
-        return Ok(reader.patch);
+    let (patch, problems) = read_contact(&object, rules);
+    if problems.is_empty() {
+        return Ok(patch);
     }
-    let first = reader.problems[0].1.clone();
+    let first = problems[0].1.clone();
     let mut error = V3Error::new(400, "contacts:badJson", &first);
-    for (item, description) in &reader.problems {
+    for (item, description) in &problems {
         error = error.detail(item, description);
     }
     Err(error)
+}
+
+/// Validates one contact object: what it asks for, and every problem as `(JSON path,
+/// description)` (empty when it is valid). The PATCH and each contact of an import share it.
+pub(crate) fn read_contact(object: &Map<String, Value>, rules: &ContactRules) -> (ContactPatch, Vec<(String, String)>) {
+    let mut reader = PatchReader { rules, patch: ContactPatch::default(), problems: Vec::new() };
+    reader.read(object);
+    (reader.patch, reader.problems)
 }
 
 struct PatchReader<'a> {
@@ -143,6 +155,10 @@ impl PatchReader<'_> {
                         &item,
                         format!("Invalid value for 'mobileNumber': {value}; use E.164 digits without '+'"),
                     ),
+                },
+                "contactId" if self.rules.for_import => match value.as_i64().filter(|id| *id >= 0) {
+                    Some(id) => self.patch.contact_id = Some(id),
+                    None => self.problem(&item, format!("Invalid value for 'contactId': {value}")),
                 },
                 "contactId" => self.problem(&item, "The contactId cannot be set or changed".into()),
                 other => self.problem(&item, format!("The custom identifier '{other}' does not exist in the account")),

@@ -10,9 +10,9 @@ use crate::message::SimResponse;
 use crate::model::{ChannelStatus, Contact, ContactBook, ContactKey, OptInType};
 use crate::state::AccountState;
 
-/// `merge-option` of a PATCH (API.md §3b).
+/// `merge-option` of a PATCH, `mergeOption` of a contact import (API.md §3b, §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MergeOption {
+pub(crate) enum MergeOption {
     /// Sent values replace stored ones; `null` clears.
     Overwrite,
     /// Blank incoming values (`null`, empty or whitespace strings) are ignored.
@@ -22,6 +22,17 @@ enum MergeOption {
 }
 
 impl MergeOption {
+    /// The import body's spelling (contacts-v3.json `v3_import_body.mergeOption`: `overwrite`,
+    /// `overwriteIfNotEmpty`, `overwriteIfEmpty`), in any casing (API.md §4).
+    pub(crate) fn parse_import(value: &str) -> Option<MergeOption> {
+        match value.to_ascii_lowercase().as_str() {
+            "overwrite" => Some(MergeOption::Overwrite),
+            "overwriteifnotempty" => Some(MergeOption::OverwriteIfNotEmpty),
+            "overwriteifempty" => Some(MergeOption::OverwriteIfEmpty),
+            _ => None,
+        }
+    }
+
     fn parse(value: Option<&str>) -> Result<MergeOption, V3Error> {
         match value.map(str::to_ascii_lowercase).as_deref() {
             None | Some("overwrite") => Ok(MergeOption::Overwrite),
@@ -73,7 +84,12 @@ impl AccountState {
     ) -> Result<SimResponse, V3Error> {
         let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
         let merge = MergeOption::parse(merge_option)?;
-        let rules = ContactRules { data_fields: &self.account.data_fields, lists: &self.account.lists, policy };
+        let rules = ContactRules {
+            data_fields: &self.account.data_fields,
+            lists: &self.account.lists,
+            policy,
+            for_import: false,
+        };
         let mut patch = parse_contact_patch(body, &rules)?;
         if patch.email.is_none() {
             if let ContactKey::Email(email) = &key {
@@ -140,7 +156,7 @@ fn reject_identifier_clash(book: &ContactBook, matched: Option<i64>, patch: &Con
 
 /// Changes only what the patch sends; merge options govern data fields and identifiers.
 /// `created`: the contact is new, so its email channel defaults to subscribed.
-fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption, created: bool) {
+pub(crate) fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption, created: bool) {
     let may_write = |current: Option<&Value>, incoming: &Value| match merge {
         MergeOption::Overwrite => true,
         MergeOption::OverwriteIfNotEmpty => !is_blank(incoming),

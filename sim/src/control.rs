@@ -9,11 +9,14 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+use crate::config::ImportConfig;
 use crate::errors::{body_too_large, ApiFamily};
 use crate::faults::Fault;
 use crate::message::{SimRequest, SimResponse};
 use crate::shared::Shared;
-use crate::transport::{self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse};
+use crate::transport::{
+    self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse, CONTROL_MAX_BODY_BYTES,
+};
 
 /// Accepts control requests until the runtime shuts down.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
@@ -25,9 +28,9 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let content_length =
         parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-    let body = match read_body(body, content_length).await {
+    let body = match read_body(body, content_length, CONTROL_MAX_BODY_BYTES).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return Ok(into_http(body_too_large(ApiFamily::V2))),
+        Err(BodyError::TooLarge) => return Ok(into_http(body_too_large(ApiFamily::V2, 400))),
         Err(BodyError::Broken) => return Err(ConnectionDropped),
     };
     // Credentials are never read here: the control API needs none and must not keep them.
@@ -43,11 +46,25 @@ fn list(items: Vec<Value>) -> SimResponse {
     SimResponse::json(200, &Value::Array(items))
 }
 
+/// The current import config with the fields of `body` (a JSON object) replaced.
+fn merge_import_config(current: &ImportConfig, body: &[u8]) -> Result<ImportConfig, String> {
+    let Value::Object(changes) = serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())? else {
+        return Err("the body must be a JSON object of the fields to change".into());
+    };
+    let mut merged = json!(current);
+    for (key, value) in changes {
+        merged[key] = value;
+    }
+    serde_json::from_value(merged).map_err(|e| e.to_string())
+}
+
 fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
     let path = request.path.trim_end_matches('/');
     let account = request.query_param("account").map(|a| a.trim().parse::<i64>());
     let collection = request.query_param("collection");
     let mut state = shared.lock();
+    // Imports whose time is up finish before anything is read (see `imports.rs`).
+    state.advance_imports();
     let account_id = match account {
         Some(Ok(id)) if state.account(id).is_some() => Some(id),
         Some(Ok(id)) => return error(404, &format!("no account {id}")),
@@ -97,6 +114,15 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
             Some(id) => list(state.schema_conflicts(id).into_iter().map(Value::String).collect()),
             None => needs_account(),
         },
+        ("GET", "/_sim/imports") => list(state.imports(account_id)),
+        ("GET", "/_sim/import-config") => SimResponse::json(200, &json!(state.import_config)),
+        ("PATCH", "/_sim/import-config") => match merge_import_config(&state.import_config, &request.body) {
+            Ok(config) => {
+                state.import_config = config;
+                SimResponse::json(200, &json!(state.import_config))
+            }
+            Err(e) => error(400, &format!("not an import config: {e}")),
+        },
         ("GET", "/_sim/sends") => SimResponse::json(200, &json!(state.outbox)),
         ("GET", "/_sim/requests") => SimResponse::json(200, &json!(state.log.records())),
         ("POST", "/_sim/faults") => match serde_json::from_slice::<Fault>(&request.body) {
@@ -116,7 +142,7 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
         }
         _ => error(
             404,
-            "unknown control route; see GET /_sim/{accounts,contacts,records,collections,schema,schema-conflicts,sends,requests}, POST|DELETE /_sim/faults, POST /_sim/reset",
+            "unknown control route; see GET /_sim/{accounts,contacts,records,collections,schema,schema-conflicts,imports,import-config,sends,requests}, PATCH /_sim/import-config, POST|DELETE /_sim/faults, POST /_sim/reset",
         ),
     }
 }

@@ -187,9 +187,9 @@ pub(crate) fn method_not_allowed(family: ApiFamily, method: &str) -> SimResponse
 }
 
 /// A request body over the 50 MB limit. assumed: the docs give the limit, not the answer
-/// (API.md §9.11 default `400`).
-pub(crate) fn body_too_large(family: ApiFamily) -> SimResponse {
+/// (API.md §9.11 **[cfg]**: `status`, default `400`).
+pub(crate) fn body_too_large(family: ApiFamily, status: u16) -> SimResponse {
     family
-        .error(400, "badJson", "The request body exceeds the 50 MB limit", "ERROR_MALFORMED_REQUEST")
+        .error(status, "badJson", "The request body exceeds the 50 MB limit", "ERROR_MALFORMED_REQUEST")
         .with_headers(vec![("Connection".into(), "close".into())])
 }

@@ -13,7 +13,7 @@ use crate::state::AccountState;
 pub(crate) const MAX_COLLECTIONS: usize = 1000;
 
 /// `^[-A-Za-z_][-A-Za-z0-9_]{1,255}$`, capped at 255 characters.
-fn is_valid_collection_name(name: &str) -> bool {
+pub(crate) fn is_valid_collection_name(name: &str) -> bool {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '-' || c == '_');
     (2..=255).contains(&name.len()) && first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')

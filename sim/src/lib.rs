@@ -8,8 +8,8 @@
 //! `model` (regions, areas, accounts with their typed data fields, lists and campaigns,
 //! contacts, collections, records, sends) at the bottom;
 //! `config` parses accounts into it once; `state` holds the accounts behind one lock and the
-//! handlers (`accounts`, `contacts`, `address_books`, `insight`, `campaigns`) are methods on its
-//! `AccountState`;
+//! handlers (`accounts`, `contacts`, `address_books`, `insight`, `campaigns`, `imports` with
+//! `contact_import` and `insight_import`) are methods on its `AccountState`;
 //! `routes` matches a request to a handler after credentials, region, area and rate limits;
 //! `server` (Dotdigital) and `control` (`/_sim/`) are the two listeners over `transport`;
 //! `simulator` is the public handle. Each module imports only from layers below it.
@@ -36,12 +36,50 @@
 //! | `GET /insightData/v3/collections`, `…/collections/{name}/schema` | list · `{collectionName, collectionType, schema: {path: type}}` |
 //! | `POST /v2/email/triggered-campaign` (`/batch`) | 200 empty (batch: `[{index, failureCode?, failureReason?}]`); 404 unknown campaign; 400 `ERROR_CAMPAIGN_SENDNOTPERMITTED` unless its status is `Triggered` |
 //! | `GET /v2/campaigns/{id}` | `ApiCampaign`: `{id, name, subject, fromName, htmlContent, plainTextContent, replyAction, replyToAddress, isSplitTest, status}` |
+//! | `PUT /contacts/v3/import` | 202 `{importId}` / 400 `contacts:badJson` / 429 `contacts:tooManyActiveImports` |
+//! | `GET /contacts/v3/import/{importId}` | 200 `{importId, status: "NotFinished"}`, then `{importId, status: "Finished", summary, created, updated, failures}` / 400 `contacts:invalidId` / 404 `contacts:importNotFound` |
+//! | `PUT /insightData/v3/import` | 202 `{importId}` / 400 `insightData:badJson` / 429 `insightData:tooManyActiveImports` / 412 over 1000 collections |
+//! | `GET /insightData/v3/import/{importId}` | 200 `{importId, status: "NotStarted"\|"Processing"}`, then `{importId, status: "Finished", collectionName, summary, failures?}` / 400 `insightData:invalidId` / 404 `insightData:importNotFound` |
 //!
-//! Contact and Insight imports are not simulated (404). Paths are matched case-insensitively,
+//! Paths are matched case-insensitively,
 //! one trailing slash is ignored, a known path with another method gets 405, an unknown one 404,
 //! and a path with an encoded `/` (`%2F`, any case) in a segment 400.
-//! Request bodies over 50 MiB (Content-Length or counted while reading) get 400 and
+//! Request bodies over [`ImportConfig::max_body_bytes`] (default 50,000,000: API.md §3b/§3c
+//! "50 MB", read as decimal megabytes, the stricter reading; Content-Length or counted while
+//! reading) get [`ImportConfig::oversize_body_status`] (default 400, API.md §9.11) and
 //! `Connection: close`.
+//!
+//! # Bulk imports (API.md §3b, §3c; §9 items 10, 11, 15-18, 24)
+//!
+//! Both imports are asynchronous, as Dotdigital's are: the `PUT` checks only the body's shape
+//! and the active-import cap, and answers `202 {"importId": "<guid>"}`; the import is
+//! **applied when it finishes**, and nothing it carries is visible before. It finishes at the
+//! status GET after [`ImportConfig::contact_polls_to_finish`] / `insight_polls_to_finish`
+//! unfinished answers (default 1: the first GET says `NotFinished` / `NotStarted`, the second
+//! `Finished`; later unfinished Insight answers say `Processing`), or
+//! [`ImportConfig::finish_after_ms`] after it was accepted (default 10 s; `None` = polls only),
+//! checked whenever the account calls, the control API is read or a [`Simulator`] read-out is
+//! taken. Unfinished imports count against the caps ([`ImportConfig::max_active_contact_imports`]
+//! 25, contacts-v3.json's 429 example; [`ImportConfig::max_active_insight_imports`] 5, API.md
+//! §3c). An import belongs to its account: another account's id, or the other kind's, is 404.
+//! Import ids are version-4-shaped GUIDs; a status path with anything else gets 400 `invalidId`
+//! (braces and any casing are accepted).
+//!
+//! * **Contacts** (`contact_import.rs`): each contact is validated with the PATCH's rules, matched
+//!   by its `matchIdentifier` (`email`, `mobileNumber` or `contactId`; `identifiers.contactId` only
+//!   matches, contacts-v3.json `importContacts` note), then created or updated with the body's
+//!   `mergeOption` (`overwrite` default, `overwriteIfNotEmpty`, `overwriteIfEmpty`, any casing).
+//!   Problems never change the 202: they land in `failures` with a `failureCode` spelled per
+//!   [`ImportConfig::failure_code_casing`] (camel default). The mapping of problems to codes, and
+//!   which summary count each goes to, is tabled in `contact_import.rs`. A suppressed contact is
+//!   not updated and counts in `summary.globallySuppressed` (API.md §8).
+//! * **Insight** (`insight_import.rs`): the collection is created when the import is applied if
+//!   missing; records are upserted by key and owned by the contact their `contactIdentity` names;
+//!   contacts are never created. Per-record `failureReason`s are tabled in `insight_import.rs`;
+//!   a key another contact owns gets [`ImportConfig::key_owned_by_other_contact`]
+//!   (`DuplicateKey`); type clashes with the inferred schema are also listed in
+//!   `/_sim/schema-conflicts`. The finished word is [`ImportConfig::insight_finished_status`]
+//!   (`Finished` default, or `Complete`).
 //!
 //! # What the documents say, and where
 //!
@@ -118,7 +156,16 @@
 //!   never kept (`account_id` names the account whose credentials were valid) and
 //!   `x-ddg-integration-token` only as a [`Redacted`] fingerprint (`sha256:` + 16 hex digits).
 //!   `Send::at_ms` and the log's times are milliseconds since the simulator started.
-//! * `reset` keeps accounts and current passwords but restores their configured data fields.
+//! * `reset` keeps accounts and current passwords but restores their configured data fields;
+//!   it forgets imports but keeps the import config and the import counter (ids never repeat).
+//! * **Imports** (assumed, each marked beside its code): unknown top-level keys, and contacts or
+//!   records that are not objects, fail the whole PUT with `badJson`; of items repeating an
+//!   identifier (contacts) or a key (records) the first is imported and each later one fails
+//!   (the spec's example lists one `duplicateIdentifier` failure); an in-progress status has only
+//!   `importId` and `status`; a finished Insight report leaves out `failures` when there are none
+//!   (`minItems: 1`); an existing collection of another scope or type refuses an Insight import
+//!   with the invented `insightData:collectionScopeMismatch` / `collectionTypeMismatch` (400);
+//!   a sixth Insight import gets `429` with the invented `insightData:tooManyActiveImports`.
 //!
 //! # Accounts file
 //!
@@ -156,6 +203,11 @@
 //! `GET /_sim/accounts` (passwords left out) · `GET /_sim/contacts?account=ID` ·
 //! `GET /_sim/records?account=ID&collection=NAME` · `GET /_sim/collections?account=ID` ·
 //! `GET /_sim/schema?account=ID&collection=NAME` · `GET /_sim/schema-conflicts?account=ID` ·
+//! `GET /_sim/imports[?account=ID]` (`[{id, account, kind: "contacts"|"insight", status,
+//! finished, polls, submitted, collectionName, summary}]`, oldest first; reading it does not
+//! count as a poll; `summary` is `null` until finished) ·
+//! `GET /_sim/import-config` · `PATCH /_sim/import-config` (a JSON object of the
+//! [`ImportConfig`] fields to change; answers the new config) ·
 //! `GET /_sim/sends` · `GET /_sim/requests` (the request log, redacted as above) ·
 //! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
 
@@ -166,11 +218,14 @@ mod campaigns;
 mod clock;
 mod config;
 mod contact_body;
+mod contact_import;
 mod contacts;
 mod control;
 mod errors;
 mod faults;
+mod imports;
 mod insight;
+mod insight_import;
 mod limits;
 mod message;
 mod model;
@@ -187,7 +242,9 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-pub use config::{RateLimitConfig, ResetMode, SimConfig, UnknownDataField};
+pub use config::{
+    FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig, UnknownDataField,
+};
 pub use faults::{Fault, FaultAction};
 pub use model::{
     AddressBook, Area, Campaign, CampaignStatus, DataField, DataFieldType, Region, Send, SimAccount, Visibility,

@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::access::authenticate;
 use crate::accounts::server_time;
 use crate::errors::{encoded_slash, forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
+use crate::imports::{ImportContext, ImportKind};
 use crate::limits::{self, Admission, Tier};
 use crate::message::{SimRequest, SimResponse};
 use crate::model::{Area, Region};
@@ -22,6 +23,14 @@ enum Route<'a> {
     PatchContact {
         identifier: &'a str,
         value: &'a str,
+    },
+    ImportContacts,
+    ContactImportStatus {
+        id: &'a str,
+    },
+    ImportInsight,
+    InsightImportStatus {
+        id: &'a str,
     },
     GetRecord([&'a str; 4]),
     PutRecord([&'a str; 4]),
@@ -67,7 +76,11 @@ impl<'a> Route<'a> {
         match literal.as_slice() {
             ["v2", "account-info"] => only("GET", Route::AccountInfo),
             ["v2", "server-time"] => only("GET", Route::ServerTime),
-            // Imports are not simulated; keep them from reading as identifier "import".
+            // Before `/contacts/v3/{identifier}/{value}`: "import" is not an identifier here.
+            ["contacts", "v3", "import"] => only("PUT", Route::ImportContacts),
+            ["contacts", "v3", "import", _] => only("GET", Route::ContactImportStatus { id: raw[3] }),
+            ["insightdata", "v3", "import"] => only("PUT", Route::ImportInsight),
+            ["insightdata", "v3", "import", _] => only("GET", Route::InsightImportStatus { id: raw[3] }),
             ["contacts", "v3", "import", ..] | ["insightdata", "v3", "import", ..] => Route::NotFound,
             ["contacts", "v3", _, _] => match method {
                 "GET" => Route::GetContact { identifier: raw[2], value: raw[3] },
@@ -113,11 +126,15 @@ pub(crate) fn account_id(state: &SimState, request: &SimRequest) -> Option<i64> 
 /// Answers one Dotdigital request. `at_ms` is the time since the simulator started.
 pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -> SimResponse {
     let family = ApiFamily::of_path(&request.path);
-    let SimState { accounts, rate_limit, contact_policy, next_contact_id, outbox, .. } = state;
+    let SimState { accounts, rate_limit, contact_policy, import_config, next_contact_id, import_seq, outbox, .. } =
+        state;
     let Some(index) = authenticate(accounts.iter().map(|a| &a.account), request.authorization.as_deref()) else {
         return unauthorized(family);
     };
     let account = &mut accounts[index];
+    let mut imports = ImportContext { config: import_config, policy: *contact_policy, next_contact_id };
+    // Imports whose time is up finish before the account's next call is answered.
+    account.advance_imports(Instant::now(), &mut imports);
     let route = Route::parse(&request.method, &request.path);
     let region = Region::of_host(&request.host);
     // account-info answers on r1 for every account: that is how a client finds its region.
@@ -151,9 +168,13 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
                 merge_option,
                 &request.body,
                 *contact_policy,
-                next_contact_id,
+                imports.next_contact_id,
             ))
         }
+        Route::ImportContacts => account.put_contact_import(&request.body, import_config, import_seq),
+        Route::ContactImportStatus { id } => answer(account.import_status(ImportKind::Contacts, id, &mut imports)),
+        Route::ImportInsight => account.put_insight_import(&request.body, import_config, import_seq),
+        Route::InsightImportStatus { id } => answer(account.import_status(ImportKind::Insight, id, &mut imports)),
         Route::GetRecord(parts) => answer(account.get_record(parts)),
         Route::PutRecord(parts) => answer(account.put_record(parts, &request.body)),
         Route::DeleteRecord(parts) => answer(account.delete_record(parts)),

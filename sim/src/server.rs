@@ -58,9 +58,13 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         },
     );
     let family = ApiFamily::of_path(&path_and_query);
-    let body = match read_body(body, content_length).await {
+    let (limit, oversize_status) = {
+        let state = shared.lock();
+        (state.import_config.max_body_bytes, state.import_config.oversize_body_status)
+    };
+    let body = match read_body(body, content_length, limit).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return Ok(entry.answer(body_too_large(family))),
+        Err(BodyError::TooLarge) => return Ok(entry.answer(body_too_large(family, oversize_status))),
         Err(BodyError::Broken) => return Err(ConnectionDropped),
     };
     let request = SimRequest::new(&method, &path_and_query, &host, header("authorization"), body);

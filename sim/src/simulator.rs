@@ -2,13 +2,13 @@
 //! the control API), steer it (faults, limits, credentials) and read back what it holds.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use anyhow::Context;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::config::{check_accounts, RateLimitConfig, SimConfig};
+use crate::config::{check_accounts, ImportConfig, RateLimitConfig, SimConfig};
 use crate::faults::Fault;
 use crate::model::Send;
 use crate::request_log::RequestRecord;
@@ -77,39 +77,63 @@ impl Simulator {
         }
     }
 
+    /// Replaces the import settings (polls and time to finish, active-import caps, report
+    /// spellings, the body cap); imports already accepted keep their progress.
+    pub fn set_import_config(&self, config: ImportConfig) {
+        self.shared.lock().import_config = config;
+    }
+
+    pub fn import_config(&self) -> ImportConfig {
+        self.shared.lock().import_config.clone()
+    }
+
+    /// Every contact and Insight import of the account, oldest first, as `GET /_sim/imports`
+    /// lists them: `{id, account, kind: "contacts"|"insight", status, finished, polls,
+    /// submitted, collectionName, summary}` (`summary` is `null` until finished).
+    pub fn imports(&self, account_id: i64) -> Vec<Value> {
+        self.state().imports(Some(account_id))
+    }
+
+    /// The state, after finishing the imports whose time is up: what a read sees.
+    fn state(&self) -> MutexGuard<'_, SimState> {
+        let mut state = self.shared.lock();
+        state.advance_imports();
+        state
+    }
+
     /// The contact with this email, as `GET /contacts/v3/email/{email}` returns it.
     pub fn contact(&self, account_id: i64, email: &str) -> Option<Value> {
-        self.shared.lock().contact(account_id, email)
+        self.state().contact(account_id, email)
     }
 
     /// Every contact of the account, oldest first.
     pub fn contacts(&self, account_id: i64) -> Vec<Value> {
-        self.shared.lock().contacts(account_id)
+        self.state().contacts(account_id)
     }
 
     /// `{key, json, created, updated, ownerContactId}`.
     pub fn insight_record(&self, account_id: i64, collection: &str, key: &str) -> Option<Value> {
-        self.shared.lock().insight_record(account_id, collection, key)
+        self.state().insight_record(account_id, collection, key)
     }
 
     /// Every record of the collection, by key.
     pub fn insight_records(&self, account_id: i64, collection: &str) -> Vec<Value> {
-        self.shared.lock().insight_records(account_id, collection)
+        self.state().insight_records(account_id, collection)
     }
 
     /// `[{collectionName, collectionType, collectionScope, recordCount}]`.
     pub fn collections(&self, account_id: i64) -> Vec<Value> {
-        self.shared.lock().collections(account_id)
+        self.state().collections(account_id)
     }
 
     /// The inferred schema `{path: type}`, e.g. `{"products[].price": "number"}`.
     pub fn collection_schema(&self, account_id: i64, collection: &str) -> Option<Value> {
-        self.shared.lock().collection_schema(account_id, collection)
+        self.state().collection_schema(account_id, collection)
     }
 
     /// Every type conflict a record PUT was refused for (empty = none).
     pub fn schema_conflicts(&self, account_id: i64) -> Vec<String> {
-        self.shared.lock().schema_conflicts(account_id)
+        self.state().schema_conflicts(account_id)
     }
 
     /// The triggered-campaign outbox, oldest first.

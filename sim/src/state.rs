@@ -3,11 +3,14 @@
 //! [`crate::Simulator`] and the control API share. Handlers live beside their routes, as
 //! methods on [`AccountState`].
 
+use std::time::Instant;
+
 use serde_json::Value;
 
-use crate::config::{RateLimitConfig, SimConfig};
+use crate::config::{ImportConfig, RateLimitConfig, SimConfig};
 use crate::contact_body::ContactPolicy;
 use crate::faults::FaultPlan;
+use crate::imports::{ImportBook, ImportContext};
 use crate::limits::Usage;
 use crate::model::{ContactBook, ContactKey, DataField, InsightStore, Send, SimAccount, FIRST_CONTACT_ID};
 use crate::request_log::RequestLog;
@@ -20,6 +23,7 @@ pub(crate) struct AccountState {
     pub configured_data_fields: Vec<DataField>,
     pub contacts: ContactBook,
     pub insight: InsightStore,
+    pub imports: ImportBook,
     pub usage: Usage,
 }
 
@@ -30,6 +34,7 @@ impl AccountState {
             account,
             contacts: ContactBook::default(),
             insight: InsightStore::default(),
+            imports: ImportBook::default(),
             usage: Usage::default(),
         }
     }
@@ -39,6 +44,7 @@ impl AccountState {
         self.account.data_fields = self.configured_data_fields.clone();
         self.contacts = ContactBook::default();
         self.insight = InsightStore::default();
+        self.imports = ImportBook::default();
         self.usage = Usage::default();
     }
 }
@@ -47,8 +53,11 @@ pub(crate) struct SimState {
     pub accounts: Vec<AccountState>,
     pub rate_limit: RateLimitConfig,
     pub contact_policy: ContactPolicy,
+    pub import_config: ImportConfig,
     /// Contact ids count up across all accounts.
     pub next_contact_id: i64,
+    /// Imports accepted in this run (never reset, so an import id is never reused).
+    pub import_seq: u64,
     pub outbox: Vec<Send>,
     pub log: RequestLog,
     pub faults: FaultPlan,
@@ -63,7 +72,9 @@ impl SimState {
                 unknown_data_field: config.unknown_data_field,
                 max_string_length: config.max_string_length,
             },
+            import_config: config.imports,
             next_contact_id: FIRST_CONTACT_ID,
+            import_seq: 0,
             outbox: Vec::new(),
             log: RequestLog::default(),
             faults: FaultPlan::default(),
@@ -77,6 +88,25 @@ impl SimState {
         self.outbox.clear();
         self.log.clear();
         self.faults.clear();
+    }
+
+    /// Finishes every import whose time is up, in every account (see `imports.rs`).
+    pub(crate) fn advance_imports(&mut self) {
+        let now = Instant::now();
+        let SimState { accounts, contact_policy, import_config, next_contact_id, .. } = self;
+        let mut context = ImportContext { config: import_config, policy: *contact_policy, next_contact_id };
+        for account in accounts.iter_mut() {
+            account.advance_imports(now, &mut context);
+        }
+    }
+
+    /// `GET /_sim/imports`: every import of the account (or of all accounts), oldest first.
+    pub(crate) fn imports(&self, account_id: Option<i64>) -> Vec<Value> {
+        self.accounts
+            .iter()
+            .filter(|entry| account_id.is_none_or(|id| entry.account.id == id))
+            .flat_map(|entry| entry.imports.listing(entry.account.id, &self.import_config))
+            .collect()
     }
 
     pub(crate) fn account(&self, account_id: i64) -> Option<&AccountState> {

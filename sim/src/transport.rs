@@ -1,5 +1,5 @@
 //! The hyper glue both listeners use: the accept loop, one HTTP/1.1 connection (keep-alive,
-//! Content-Length or chunked bodies), reading a body under the 50 MiB cap, and turning a
+//! Content-Length or chunked bodies), reading a body under a cap, and turning a
 //! [`SimResponse`] into a hyper response. Nothing here knows what a request means.
 
 use std::fmt;
@@ -20,8 +20,9 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::message::SimResponse;
 use crate::shared::Shared;
 
-/// Largest request body accepted (API.md §3b/§3c: 50 MB); larger ones get `400`.
-pub(crate) const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
+/// Largest request body the control API accepts; the Dotdigital listener's cap is
+/// [`crate::ImportConfig::max_body_bytes`].
+pub(crate) const CONTROL_MAX_BODY_BYTES: usize = 50_000_000;
 
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
@@ -75,11 +76,16 @@ pub(crate) enum BodyError {
     Broken,
 }
 
-pub(crate) async fn read_body(body: Incoming, declared_length: Option<u64>) -> Result<Vec<u8>, BodyError> {
-    if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+/// Reads a body of at most `limit` bytes (declared or counted while reading).
+pub(crate) async fn read_body(
+    body: Incoming,
+    declared_length: Option<u64>,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if declared_length.is_some_and(|length| length > limit as u64) {
         return Err(BodyError::TooLarge);
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes().to_vec()),
         Err(error) if error.is::<LengthLimitError>() => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::Broken),

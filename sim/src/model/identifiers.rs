@@ -9,7 +9,7 @@ pub(crate) fn decode_segment(segment: &str) -> Option<String> {
 }
 
 /// How a v3 path points at one contact.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum ContactKey {
     /// Lower-cased: email matching ignores case.
     Email(String),

@@ -112,8 +112,12 @@ async fn unknown_routes_get_404_and_wrong_methods_405_in_each_format() {
     assert_eq!(v3.status, 404);
     assert_eq!(v3.json()["errorCode"], "contacts:resourceNotFound");
 
-    let import = send(&sim, call("PUT", "/contacts/v3/import").json(serde_json::json!({"contacts": []}))).await;
+    let import = send(&sim, call("PUT", "/contacts/v3/import/extra/part")).await;
     assert_eq!(import.status, 404);
+    assert_eq!(import.json()["errorCode"], "contacts:resourceNotFound");
+    let import_get = send(&sim, call("GET", "/insightData/v3/import")).await;
+    assert_eq!(import_get.status, 405);
+    assert_eq!(import_get.json()["errorCode"], "insightData:methodNotAllowed");
 
     let wrong_method = send(&sim, call("DELETE", "/v2/account-info")).await;
     assert_eq!(wrong_method.status, 405);

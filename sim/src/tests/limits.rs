@@ -84,9 +84,9 @@ async fn windows_reopen_after_they_end_and_imports_count_in_the_low_tier() {
     .await;
     assert_eq!(send(&sim, call("GET", "/v2/server-time")).await.status, 200);
     assert_eq!(send(&sim, call("GET", "/v2/server-time")).await.status, 429);
-    // Imports are not simulated (404) but are counted in their own tier.
+    // Import calls are counted in their own tier, even when refused (a malformed id: 400).
     let import = send(&sim, call("GET", "/contacts/v3/import/abc")).await;
-    assert_eq!(import.status, 404);
+    assert_eq!(import.status, 400);
     assert_eq!(import.header("X-RateLimit-Scope"), Some("Low"));
     assert_eq!(number(&import, "X-RateLimit-Limit"), 5);
     tokio::time::sleep(Duration::from_millis(350)).await;

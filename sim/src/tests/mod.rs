@@ -10,6 +10,7 @@ mod config;
 mod contacts;
 mod data_fields;
 mod faults;
+mod imports;
 mod insight;
 mod limits;
 mod server;
