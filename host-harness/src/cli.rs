@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::bulk::{BulkFlow, BulkOptions};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformError, PlatformOptions};
 use crate::retry::RetryPolicy;
@@ -40,6 +41,26 @@ enum Command {
         /// One iPaaS.com record as JSON, a JSON array, or NDJSON; `-` reads stdin.
         #[arg(long)]
         record: PathBuf,
+    },
+    /// Loads many records through Dotdigital's import APIs (contacts, or orders with the
+    /// contacts they need), resumably: run it again after an interruption to finish the load.
+    Bulk {
+        #[arg(value_parser = ["contacts", "orders"])]
+        flow: String,
+        #[command(flatten)]
+        common: Common,
+        /// iPaaS.com records as NDJSON or a JSON array.
+        #[arg(long)]
+        input: PathBuf,
+        /// Records per import (default: 20,000 contacts or 10,000 orders).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Seconds before an import's first status read (Dotdigital asks for 5–30 s).
+        #[arg(long, default_value_t = 5.0)]
+        poll_interval: f64,
+        /// Forgets this load's ledger and sends every batch again.
+        #[arg(long)]
+        restart: bool,
     },
     /// Checks the credentials, the region and each area the flows use.
     Validate {
@@ -145,6 +166,9 @@ pub async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo => crate::demo::run().await.map(|()| Finished::AllOk).map_err(CliError::Setup),
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
+        Command::Bulk { flow, common, input, batch_size, poll_interval, restart } => {
+            bulk(&flow, common, input, batch_size, poll_interval, restart).await
+        }
         Command::Validate { common } => validate(common).await,
         Command::Describe { plugin } => describe(plugin.as_deref()).await,
         Command::Sim { port, control_port, accounts } => {
@@ -159,6 +183,11 @@ pub async fn main() -> ExitCode {
 
 /// Loads the plugin and the subscription, starting an embedded simulator for `sim`.
 async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>), CliError> {
+    platform_with(common, SandboxLimits::default()).await
+}
+
+/// `platform`, with `limits` for everything but the call timeout (which `--call-timeout` sets).
+async fn platform_with(common: &Common, limits: SandboxLimits) -> Result<(Arc<Platform>, Option<Simulator>), CliError> {
     let level = Level::parse(&common.log_level).ok_or_else(|| {
         CliError::Usage(format!("--log-level {:?}: use error, warn, info or debug", common.log_level))
     })?;
@@ -171,8 +200,7 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
         .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
     let boot = Redactor::new(secrets);
     let boot_log = LogSink::new(LogTarget::Stderr, level, boot.clone());
-    let limits =
-        SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
+    let limits = SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..limits };
     let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log).await?;
     let (upstream, sim) = match common.upstream.as_str() {
         "sim" => {
@@ -221,6 +249,35 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
         })
     );
     Ok(Finished::from_all_ok(summary.failed == 0))
+}
+
+async fn bulk(
+    flow: &str,
+    common: Common,
+    input: PathBuf,
+    batch_size: Option<usize>,
+    poll_interval: f64,
+    restart: bool,
+) -> Result<Finished, CliError> {
+    let flow = BulkFlow::parse(flow).ok_or_else(|| CliError::Usage(format!("unknown bulk flow {flow}")))?;
+    let batch_size = batch_size.unwrap_or(match flow {
+        BulkFlow::Contacts => crate::bulk::CONTACTS_PER_IMPORT,
+        BulkFlow::Orders => crate::bulk::ORDERS_PER_IMPORT,
+    });
+    if batch_size == 0 {
+        return Err(CliError::Usage("--batch-size must be at least 1".into()));
+    }
+    let poll_interval = Duration::try_from_secs_f64(poll_interval)
+        .map_err(|_| CliError::Usage(format!("--poll-interval {poll_interval}: not a number of seconds")))?;
+    // A batch's report names up to every record in it: more text than one record's answer.
+    // A batch of 20,000 records, its import body and its report take more than one record:
+    // memory for the batch, and text for a report that may name every record in it.
+    let limits = SandboxLimits { memory_bytes: 256 << 20, max_result_bytes: 32 << 20, ..SandboxLimits::default() };
+    let (platform, _sim) = platform_with(&common, limits).await?;
+    let options = BulkOptions { flow, input, batch_size, poll_interval, restart };
+    let mut stdout = std::io::stdout();
+    let summary = crate::bulk::run(&platform, &options, &mut stdout).await?;
+    Ok(Finished::from_all_ok(summary.records.failed == 0))
 }
 
 /// The process's peak resident memory (Linux), so bulk loads can show it does not grow.

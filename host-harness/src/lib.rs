@@ -2,6 +2,7 @@
 //! component, sandboxes it, routes its HTTP, throttles and retries like the platform, and an
 //! embedded Dotdigital simulator to answer it.
 
+pub mod bulk;
 pub mod cli;
 pub mod demo;
 pub mod guests;

@@ -15,7 +15,9 @@ use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::output::{self, Failure};
 use crate::records::{self, RecordError};
 use crate::retry::RetryPolicy;
-use crate::runtime::bindings::{Customer, GiftCard, SyncError, Transaction};
+use crate::runtime::bindings::{
+    Customer, GiftCard, ImportBatch, ImportKind, ImportStarted, ImportState, SyncError, Transaction,
+};
 use crate::runtime::outbound::Denials;
 use crate::runtime::{CallContext, OutboundPolicy, Plugin, PluginFault, SyncAnswer, Throttle, Upstream};
 use crate::settings::{self, SettingsError, Subscription};
@@ -314,7 +316,57 @@ impl Platform {
     }
 
     /// Output lines go through the same redactor as logs, string by string.
-    fn redact(&self, mut line: Value) -> Value {
+    /// The subscription's persistent data (the bulk ledger lives beside it).
+    pub fn data(&self) -> &Arc<DataStore> {
+        &self.context.data
+    }
+
+    /// `start-import` with the sync flow's retries: a rate limit is waited out (an import
+    /// `PUT` is an upsert, so sending it again is safe), a fault or final error is returned.
+    pub async fn start_import(&self, batch: &ImportBatch) -> Result<ImportStarted, Failure> {
+        let settings = &self.subscription.plugin;
+        self.with_retries("import start", |context| self.plugin.start_import(context, settings, batch.clone())).await
+    }
+
+    /// `import-status` with the sync flow's retries.
+    pub async fn import_status(&self, kind: ImportKind, import_id: &str) -> Result<ImportState, Failure> {
+        let settings = &self.subscription.plugin;
+        self.with_retries("import status", |context| self.plugin.import_status(context, settings, kind, import_id))
+            .await
+    }
+
+    async fn with_retries<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, Failure>
+    where
+        F: FnMut(CallContext) -> Fut,
+        Fut: std::future::Future<Output = Result<Result<T, SyncError>, PluginFault>>,
+    {
+        let log = &self.context.log;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let denials = Arc::new(Denials::default());
+            let context = CallContext { denials: denials.clone(), ..self.context.clone() };
+            let error = match call(context).await {
+                Err(fault) => return Err(Failure::Fault(fault)),
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(error)) => error,
+            };
+            let brief = brief(&error);
+            let failure = if denials.count() > 0 { Failure::Denied(error) } else { Failure::Sync(error) };
+            match self.retry.next_wait(&failure, attempt) {
+                Some(wait) => {
+                    log.emit(Level::Warn, &format!("{what}, attempt {attempt}: {brief}; retrying in {wait:?}"));
+                    tokio::time::sleep(wait).await;
+                }
+                None => {
+                    log.emit(Level::Warn, &format!("{what} failed after {attempt} attempt(s): {brief}"));
+                    return Err(failure);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn redact(&self, mut line: Value) -> Value {
         fn walk(value: &mut Value, redactor: &Redactor) {
             match value {
                 Value::String(s) => *s = redactor.apply(s),

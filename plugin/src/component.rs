@@ -6,7 +6,10 @@ use std::time::Duration;
 use crate::bindings::exports::ipaas::dotdigital::connector::Guest;
 use crate::bindings::ipaas::dotdigital::host;
 use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
-use crate::wit::{Account, Customer, GiftCard, PluginInfo, Settings, SyncError, SyncOutcome, Transaction};
+use crate::wit::{
+    Account, Customer, GiftCard, ImportBatch, ImportKind, ImportStarted, ImportState, PluginInfo, Settings, SyncError,
+    SyncOutcome, Transaction,
+};
 
 /// The host bounds the whole call; this only stops a connect from hanging.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -100,6 +103,14 @@ impl Guest for Component {
 
     fn sync_certificate(settings: Settings, gift_card: GiftCard) -> Result<SyncOutcome, SyncError> {
         crate::flows::certificate::sync_certificate(&Component, &settings, &gift_card)
+    }
+
+    fn start_import(settings: Settings, batch: ImportBatch) -> Result<ImportStarted, SyncError> {
+        crate::flows::import::start_import(&Component, &settings, &batch)
+    }
+
+    fn import_status(settings: Settings, kind: ImportKind, import_id: String) -> Result<ImportState, SyncError> {
+        crate::flows::import::import_status(&Component, &settings, kind, &import_id)
     }
 }
 

@@ -33,7 +33,7 @@ const MAX_TOTAL_BYTES: usize = 64 << 20;
 /// `PRAGMA application_id`: marks the file as this harness's state ("DdSt").
 const APPLICATION_ID: i64 = 0x4464_5374;
 /// `PRAGMA user_version`: the schema below.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// `entries.expires_at` is Unix seconds by the database's clock (`unixepoch()`), so every
 /// process sharing the file judges expiry by one clock. `migrations` remembers which old
@@ -52,6 +52,21 @@ CREATE TABLE IF NOT EXISTS migrations (
     entries     INTEGER NOT NULL,
     migrated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bulk_batches (
+    subscription TEXT NOT NULL,
+    load         TEXT NOT NULL,
+    phase        TEXT NOT NULL,
+    batch        INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    import_id    TEXT,
+    imports      INTEGER NOT NULL,
+    entries      TEXT NOT NULL,
+    failures     TEXT NOT NULL,
+    skipped      INTEGER NOT NULL,
+    created      INTEGER NOT NULL,
+    updated      INTEGER NOT NULL,
+    PRIMARY KEY (subscription, load, phase, batch)
+) WITHOUT ROWID;
 ";
 
 /// Why a value was not stored (or read). The plugin sees the message; the host logs it.
@@ -263,6 +278,19 @@ impl DataStore {
             insert(tx, subscription, key, value, ttl_seconds)?;
             Ok(true)
         })
+    }
+
+    /// Runs `work` on the database in one committed transaction, with the subscription's
+    /// name: for the bulk ledger (`host::ledger`), which keeps its own tables beside `entries`.
+    pub fn ledger<T>(&self, work: impl FnOnce(&Transaction, &str) -> rusqlite::Result<T>) -> Result<T, DataError> {
+        let mut connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let run = || -> rusqlite::Result<T> {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let result = work(&tx, &self.subscription)?;
+            tx.commit()?;
+            Ok(result)
+        };
+        run().map_err(|e| self.database_error("the bulk ledger in", e))
     }
 
     /// One write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting up to

@@ -14,8 +14,8 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::bindings::exports::ipaas::dotdigital::connector::Guest;
 use super::bindings::{
-    Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, PluginInfo, Settings, SyncError,
-    SyncOutcome, Transaction,
+    Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, ImportBatch, ImportKind, ImportStarted,
+    ImportState, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
 use super::contract::{self, ContractError, ContractVersion};
 use super::outbound::{Denials, OutboundPolicy, Upstream, WaitClock};
@@ -252,6 +252,35 @@ impl Plugin {
         let (settings, gift_card) = (settings.clone(), gift_card.clone());
         self.run(context, move |api, store| {
             Box::pin(async move { api.call_sync_certificate(store, &settings, &gift_card).await })
+        })
+        .await
+    }
+
+    /// `start-import`: one Dotdigital import of many records.
+    pub async fn start_import(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        batch: ImportBatch,
+    ) -> Result<Result<ImportStarted, SyncError>, PluginFault> {
+        let settings = settings.clone();
+        self.run(context, move |api, store| {
+            Box::pin(async move { api.call_start_import(store, &settings, &batch).await })
+        })
+        .await
+    }
+
+    /// `import-status`: one read of an import's status.
+    pub async fn import_status(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        kind: ImportKind,
+        import_id: &str,
+    ) -> Result<Result<ImportState, SyncError>, PluginFault> {
+        let (settings, import_id) = (settings.clone(), import_id.to_string());
+        self.run(context, move |api, store| {
+            Box::pin(async move { api.call_import_status(store, &settings, kind, &import_id).await })
         })
         .await
     }

@@ -151,6 +151,11 @@ impl<'a> Session<'a> {
         self.call(method, path, Some(bytes))
     }
 
+    /// A call with a body already encoded as JSON (an import of many records).
+    pub fn send_encoded(&mut self, method: Method, path: &str, body: Vec<u8>) -> Result<Reply, SyncError> {
+        self.call(method, path, Some(body))
+    }
+
     /// A call without a body, e.g. taking a contact out of a list.
     pub fn delete(&mut self, path: &str) -> Result<Reply, SyncError> {
         self.call(Method::Delete, path, None)

@@ -4,6 +4,7 @@
 pub mod certificate;
 pub mod connection;
 pub mod contact;
+pub mod import;
 pub mod order;
 
 #[cfg(test)]

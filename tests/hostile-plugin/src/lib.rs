@@ -252,6 +252,14 @@ impl Guest for Hostile {
     fn sync_certificate(_: Settings, _: GiftCard) -> Result<SyncOutcome, SyncError> {
         done("fine".into())
     }
+
+    fn start_import(_: Settings, _: ImportBatch) -> Result<ImportStarted, SyncError> {
+        Err(SyncError::Transport("not a real connector".into()))
+    }
+
+    fn import_status(_: Settings, _: ImportKind, _: String) -> Result<ImportState, SyncError> {
+        Err(SyncError::Transport("not a real connector".into()))
+    }
 }
 
 export!(Hostile);

@@ -1,0 +1,181 @@
+//! The bulk ledger: what each batch of a load became, in the state database beside the
+//! subscription's data. A batch's row is written when Dotdigital accepted its import (with
+//! the import id, so a resumed run polls it instead of sending it again) and again when the
+//! import finished (with its counts and failures), each write one committed transaction.
+
+use std::sync::Arc;
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::host::data::{DataError, DataStore};
+
+/// A record that went into an import: its position in the input, its id, and the key the
+/// import report names it by.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub record: usize,
+    pub id: String,
+    pub key: String,
+}
+
+/// A record that failed, with its output line's `error` object.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RecordFailure {
+    pub record: usize,
+    pub id: String,
+    pub error: Value,
+}
+
+/// Where a batch stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchState {
+    /// Dotdigital accepted the import; its report is not read yet.
+    Started { import_id: String },
+    /// Its report is read (or nothing in it needed sending): counts and failures are final.
+    Finished,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchRow {
+    pub state: BatchState,
+    /// Import `PUT`s this batch took, across runs (one, unless a run died before recording).
+    pub imports: u32,
+    pub entries: Vec<Entry>,
+    pub failures: Vec<RecordFailure>,
+    pub skipped: u32,
+    pub created: u32,
+    pub updated: u32,
+}
+
+/// One load's rows: a load is a flow over one input's exact bytes, cut in batches of one size.
+pub struct Ledger {
+    data: Arc<DataStore>,
+    load: String,
+}
+
+impl Ledger {
+    pub fn new(data: Arc<DataStore>, load: String) -> Ledger {
+        Ledger { data, load }
+    }
+
+    pub fn get(&self, phase: &str, batch: usize) -> Result<Option<BatchRow>, DataError> {
+        self.data.ledger(|tx, subscription| {
+            tx.query_row(
+                "SELECT state, import_id, imports, entries, failures, skipped, created, updated FROM bulk_batches \
+                 WHERE subscription = ?1 AND load = ?2 AND phase = ?3 AND batch = ?4",
+                params![subscription, self.load, phase, batch as i64],
+                read_row,
+            )
+            .optional()
+        })
+    }
+
+    pub fn put(&self, phase: &str, batch: usize, row: &BatchRow) -> Result<(), DataError> {
+        let (state, import_id) = match &row.state {
+            BatchState::Started { import_id } => ("started", Some(import_id.as_str())),
+            BatchState::Finished => ("finished", None),
+        };
+        let entries = serde_json::to_string(&row.entries).expect("entries serialise");
+        let failures = serde_json::to_string(&row.failures).expect("failures serialise");
+        self.data.ledger(|tx, subscription| {
+            tx.execute(
+                "INSERT OR REPLACE INTO bulk_batches \
+                 (subscription, load, phase, batch, state, import_id, imports, entries, failures, skipped, created, updated) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    subscription,
+                    self.load,
+                    phase,
+                    batch as i64,
+                    state,
+                    import_id,
+                    row.imports,
+                    entries,
+                    failures,
+                    row.skipped,
+                    row.created,
+                    row.updated
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Every batch of a phase, in batch order.
+    pub fn all(&self, phase: &str) -> Result<Vec<BatchRow>, DataError> {
+        self.data.ledger(|tx, subscription| {
+            let mut statement = tx.prepare(
+                "SELECT state, import_id, imports, entries, failures, skipped, created, updated FROM bulk_batches \
+                 WHERE subscription = ?1 AND load = ?2 AND phase = ?3 ORDER BY batch",
+            )?;
+            let rows = statement.query_map(params![subscription, self.load, phase], read_row)?;
+            rows.collect()
+        })
+    }
+
+    /// Forgets this load (`--restart`): every batch is sent again.
+    pub fn forget(&self) -> Result<usize, DataError> {
+        self.data.ledger(|tx, subscription| {
+            tx.execute(
+                "DELETE FROM bulk_batches WHERE subscription = ?1 AND load = ?2",
+                params![subscription, self.load],
+            )
+        })
+    }
+}
+
+fn read_row(row: &rusqlite::Row) -> rusqlite::Result<BatchRow> {
+    let state: String = row.get(0)?;
+    let import_id: Option<String> = row.get(1)?;
+    let json = |index: usize| -> rusqlite::Result<String> { row.get(index) };
+    let corrupt = |index: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    };
+    let entries = serde_json::from_str(&json(3)?).map_err(|e| corrupt(3, e))?;
+    let failures = serde_json::from_str(&json(4)?).map_err(|e| corrupt(4, e))?;
+    let state = match (state.as_str(), import_id) {
+        ("started", Some(import_id)) => BatchState::Started { import_id },
+        _ => BatchState::Finished,
+    };
+    Ok(BatchRow {
+        state,
+        imports: row.get(2)?,
+        entries,
+        failures,
+        skipped: row.get(5)?,
+        created: row.get(6)?,
+        updated: row.get(7)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rows_round_trip_and_are_scoped_by_load() {
+        let data = Arc::new(DataStore::in_memory("Shop").unwrap());
+        let ledger = Ledger::new(data.clone(), "contacts:abc:100".into());
+        let other = Ledger::new(data, "contacts:def:100".into());
+        let row = BatchRow {
+            state: BatchState::Started { import_id: "imp-1".into() },
+            imports: 1,
+            entries: vec![Entry { record: 3, id: "c3".into(), key: "a@example.com".into() }],
+            failures: vec![RecordFailure { record: 4, id: "c4".into(), error: json!({"kind": "invalid-record"}) }],
+            skipped: 0,
+            created: 0,
+            updated: 0,
+        };
+        ledger.put("contacts", 0, &row).unwrap();
+        assert_eq!(ledger.get("contacts", 0).unwrap(), Some(row.clone()));
+        assert_eq!(other.get("contacts", 0).unwrap(), None);
+        let finished = BatchRow { state: BatchState::Finished, created: 1, ..row };
+        ledger.put("contacts", 0, &finished).unwrap();
+        assert_eq!(ledger.all("contacts").unwrap(), vec![finished]);
+        assert_eq!(ledger.forget().unwrap(), 1);
+        assert!(ledger.all("contacts").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,493 @@
+//! `bulk contacts|orders`: a subscription's existing records loaded through Dotdigital's
+//! import APIs (API.md §3b, §3c) instead of one call per record. The input is cut in
+//! batches in input order; each batch becomes one import, built by the component (which
+//! validates and maps every record as its single-record flow does). The host keeps at most
+//! the documented number of imports running, waits between status reads, and records each
+//! batch in the ledger (`ledger.rs`), so a run killed at any moment resumes where it was:
+//! a started import is polled, not sent again; a batch whose `PUT` got no recorded answer
+//! is sent again whole (imports are upserts).
+
+pub mod ledger;
+mod progress;
+
+use std::collections::HashMap;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use self::ledger::{BatchRow, BatchState, Entry, Ledger, RecordFailure};
+use self::progress::Progress;
+use crate::host::log::Level;
+use crate::output::{self, Failure};
+use crate::platform::Platform;
+use crate::records;
+use crate::runtime::bindings::{ImportBatch, ImportKind, ImportReport, ImportState};
+
+/// Contacts per import: about 200 bytes each in the body, so ~4 MB, far under the 50 MB
+/// limit, and 100,000 contacts take 5 imports: 5 `PUT`s and about 10 status reads, inside
+/// the Low tier's 35 import calls a minute (API.md §6). (Magento's 2,000 paces a cron job;
+/// a one-off load wants few, large imports.)
+pub const CONTACTS_PER_IMPORT: usize = 20_000;
+/// Orders per import: a record with lines is ~1 KB, so ~10 MB per import.
+pub const ORDERS_PER_IMPORT: usize = 10_000;
+/// Running imports per account: 25 contact imports, 5 insight imports (API.md §3b, §3c).
+pub const MAX_ACTIVE_CONTACT_IMPORTS: usize = 25;
+pub const MAX_ACTIVE_INSIGHT_IMPORTS: usize = 5;
+/// Dotdigital asks for a status read every 5–30 s (API.md §3c): the first after
+/// `poll_interval`, then half as long again each time, up to this.
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BulkFlow {
+    Contacts,
+    Orders,
+}
+
+impl BulkFlow {
+    pub fn parse(value: &str) -> Option<BulkFlow> {
+        match value {
+            "contacts" => Some(BulkFlow::Contacts),
+            "orders" => Some(BulkFlow::Orders),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BulkFlow::Contacts => "contacts",
+            BulkFlow::Orders => "orders",
+        }
+    }
+
+    /// The `flow` of a failed record's line, as `sync` names it.
+    fn record_flow(self) -> &'static str {
+        match self {
+            BulkFlow::Contacts => "contact",
+            BulkFlow::Orders => "order",
+        }
+    }
+
+    /// The phases, in order: orders need their contacts first, since Dotdigital's insight
+    /// import never creates contacts (API.md §3c) and rejects records for unknown ones.
+    fn phases(self) -> &'static [Phase] {
+        match self {
+            BulkFlow::Contacts => &[Phase::Contacts],
+            BulkFlow::Orders => &[Phase::OrderContacts, Phase::Orders],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    Contacts,
+    OrderContacts,
+    Orders,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Contacts => "contacts",
+            Phase::OrderContacts => "order-contacts",
+            Phase::Orders => "orders",
+        }
+    }
+
+    fn kind(self) -> ImportKind {
+        match self {
+            Phase::Contacts | Phase::OrderContacts => ImportKind::Contacts,
+            Phase::Orders => ImportKind::Orders,
+        }
+    }
+
+    fn max_active(self) -> usize {
+        match self.kind() {
+            ImportKind::Contacts => MAX_ACTIVE_CONTACT_IMPORTS,
+            ImportKind::Orders => MAX_ACTIVE_INSIGHT_IMPORTS,
+        }
+    }
+
+    /// The phase whose failures are the records' own (the order-contacts phase only prepares).
+    fn reports_records(self) -> bool {
+        self != Phase::OrderContacts
+    }
+}
+
+pub struct BulkOptions {
+    pub flow: BulkFlow,
+    pub input: PathBuf,
+    pub batch_size: usize,
+    pub poll_interval: Duration,
+    /// Forget the ledger of this load and send everything again.
+    pub restart: bool,
+}
+
+/// Totals of one phase, from the ledger (so each record counts once, whatever the runs).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct PhaseTotals {
+    pub created: u64,
+    pub updated: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub imports: u64,
+}
+
+/// What a load did: the summary line's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkSummary {
+    pub flow: BulkFlow,
+    pub total: u64,
+    pub records: PhaseTotals,
+    /// Orders only: the contacts made for them.
+    pub contacts: Option<PhaseTotals>,
+}
+
+impl BulkSummary {
+    pub fn to_json(&self) -> Value {
+        let t = &self.records;
+        let mut line = json!({
+            "summary": true, "flow": self.flow.name(), "total": self.total, "created": t.created,
+            "updated": t.updated, "failed": t.failed, "skipped": t.skipped, "imports": t.imports,
+        });
+        if let Some(c) = &self.contacts {
+            line["contacts"] =
+                json!({"created": c.created, "updated": c.updated, "failed": c.failed, "imports": c.imports});
+        }
+        line
+    }
+}
+
+/// One input record as the batch holds it: its position, its id, and the JSON.
+struct InputRecord {
+    position: usize,
+    id: String,
+    value: Result<Value, String>,
+}
+
+/// An import that is running, and when to read its status next.
+struct Running {
+    batch: usize,
+    import_id: String,
+    row: BatchRow,
+    next_read: Instant,
+    interval: Duration,
+}
+
+/// Runs a load; failed records' lines and the summary line go to `out`.
+pub async fn run(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
+    let fingerprint = fingerprint(&options.input)?;
+    let load = format!("{}:{fingerprint}:{}", options.flow.name(), options.batch_size);
+    let ledger = Ledger::new(platform.data().clone(), load);
+    if options.restart {
+        let forgotten = ledger.forget().map_err(|e| anyhow!("{e}"))?;
+        platform.log().emit(Level::Info, &format!("--restart: {forgotten} batch(es) of this load forgotten"));
+    }
+    let mut total = 0;
+    for phase in options.flow.phases() {
+        total = run_phase(platform, options, &ledger, *phase).await?;
+    }
+    let mut summary = BulkSummary { flow: options.flow, total, records: PhaseTotals::default(), contacts: None };
+    for phase in options.flow.phases() {
+        let rows = ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?;
+        let totals = totals(&rows);
+        if phase.reports_records() {
+            summary.records = totals;
+            let mut failures: Vec<&RecordFailure> = rows.iter().flat_map(|row| &row.failures).collect();
+            failures.sort_by_key(|f| f.record);
+            for failure in failures {
+                let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": failure.id,
+                                  "error": failure.error, "attempts": 1});
+                writeln!(out, "{}", platform.redact(line))?;
+            }
+        } else {
+            summary.contacts = Some(totals);
+        }
+    }
+    writeln!(out, "{}", summary.to_json())?;
+    out.flush()?;
+    Ok(summary)
+}
+
+fn totals(rows: &[BatchRow]) -> PhaseTotals {
+    rows.iter().fold(PhaseTotals::default(), |mut t, row| {
+        t.created += u64::from(row.created);
+        t.updated += u64::from(row.updated);
+        t.failed += row.failures.len() as u64;
+        t.skipped += u64::from(row.skipped);
+        t.imports += u64::from(row.imports);
+        t
+    })
+}
+
+/// SHA-256 of the input: the same file resumes its load; another file is another load.
+fn fingerprint(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("--input {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// One pass over the input: every batch of the phase finished, in the ledger. Returns how
+/// many records the input holds.
+async fn run_phase(platform: &Platform, options: &BulkOptions, ledger: &Ledger, phase: Phase) -> Result<u64> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<InputRecord>(options.batch_size.min(4096));
+    let file = std::fs::File::open(&options.input).with_context(|| format!("--input {}", options.input.display()))?;
+    let reader = std::thread::spawn(move || {
+        let mut position = 0;
+        crate::input::read_records(Box::new(BufReader::with_capacity(1 << 16, file)), |item| {
+            position += 1;
+            let (id, value) = match item {
+                Ok(value) => (records::record_id(&value).unwrap_or_else(|| format!("#{position}")), Ok(value)),
+                Err(problem) => (format!("#{position}"), Err(Failure::NotJson(problem).to_json().to_string())),
+            };
+            sender.blocking_send(InputRecord { position, id, value }).is_ok()
+        })
+    });
+    let mut progress = Progress::new(platform.log().clone(), phase.name());
+    let mut running: Vec<Running> = Vec::new();
+    let mut batch_number = 0;
+    let mut total = 0u64;
+    let mut batch = Vec::with_capacity(options.batch_size);
+    let mut more = true;
+    while more {
+        match receiver.recv().await {
+            Some(record) => {
+                total += 1;
+                batch.push(record);
+                if batch.len() < options.batch_size {
+                    continue;
+                }
+            }
+            None => more = false,
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let records = std::mem::take(&mut batch);
+        progress.read(records.len());
+        match ledger.get(phase.name(), batch_number).map_err(|e| anyhow!("{e}"))? {
+            Some(row) if row.state == BatchState::Finished => progress.finished(&row),
+            Some(row) => {
+                let BatchState::Started { import_id } = row.state.clone() else { unreachable!("not finished") };
+                platform.log().emit(Level::Info, &format!("batch {batch_number}: import {import_id} resumed"));
+                running.push(Running::new(batch_number, import_id, row, options.poll_interval));
+            }
+            None => {
+                while running.len() >= phase.max_active() {
+                    read_next(platform, ledger, phase, &mut running, &mut progress).await?;
+                }
+                if let Some(started) = start(platform, ledger, phase, batch_number, records, options).await? {
+                    running.push(started);
+                } else if let Some(row) = ledger.get(phase.name(), batch_number).map_err(|e| anyhow!("{e}"))? {
+                    progress.finished(&row);
+                }
+            }
+        }
+        batch_number += 1;
+    }
+    reader.join().map_err(|_| anyhow!("the input reader panicked"))??;
+    while !running.is_empty() {
+        read_next(platform, ledger, phase, &mut running, &mut progress).await?;
+    }
+    progress.done();
+    Ok(total)
+}
+
+impl Running {
+    fn new(batch: usize, import_id: String, row: BatchRow, interval: Duration) -> Running {
+        Running { batch, import_id, row, next_read: Instant::now() + interval, interval }
+    }
+}
+
+/// Sends one batch as an import and records it: `Started` with the import id, or
+/// `Finished` when no record was left to send. Returns the running import.
+async fn start(
+    platform: &Platform,
+    ledger: &Ledger,
+    phase: Phase,
+    batch_number: usize,
+    records: Vec<InputRecord>,
+    options: &BulkOptions,
+) -> Result<Option<Running>> {
+    let mut failures = Vec::new();
+    // Positions in the batch the component sees → input records.
+    let mut sent: Vec<(usize, String)> = Vec::new();
+    let mut customers = Vec::new();
+    let mut transactions = Vec::new();
+    let subscription_id = platform.subscription().host.subscription_id;
+    for record in records {
+        let failure = |error: Value| RecordFailure { record: record.position, id: record.id.clone(), error };
+        let value = match &record.value {
+            Ok(value) => value,
+            Err(not_json) => {
+                failures.push(failure(serde_json::from_str(not_json).unwrap_or(Value::Null)));
+                continue;
+            }
+        };
+        let read = match phase {
+            Phase::Contacts => records::customer(value, subscription_id).map(|c| customers.push(c)),
+            Phase::OrderContacts | Phase::Orders => records::transaction(value).map(|t| transactions.push(t)),
+        };
+        match read {
+            Ok(()) => sent.push((record.position, record.id)),
+            Err(problem) => failures.push(failure(Failure::Record(problem).to_json())),
+        }
+    }
+    let batch = match phase {
+        Phase::Contacts => ImportBatch::Contacts(customers),
+        Phase::OrderContacts => ImportBatch::OrderContacts(transactions),
+        Phase::Orders => ImportBatch::Orders(transactions),
+    };
+    let started = platform.start_import(&batch).await.map_err(|failure| {
+        anyhow!(
+            "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
+             ledger: run the same command again to resume",
+            phase.name(),
+            failure.to_json()
+        )
+    })?;
+    let at = |index: u32| sent.get(index as usize).cloned();
+    for problem in &started.refused {
+        if let Some((record, id)) = at(problem.index) {
+            failures.push(RecordFailure { record, id, error: output::error_json(&problem.error) });
+        }
+    }
+    let entries: Vec<Entry> = started
+        .entries
+        .iter()
+        .filter_map(|entry| at(entry.index).map(|(record, id)| Entry { record, id, key: entry.key.clone() }))
+        .collect();
+    if !phase.reports_records() {
+        // Refused here, the order is refused again (and reported) by the orders phase.
+        failures.clear();
+    }
+    let mut row = BatchRow {
+        state: BatchState::Finished,
+        imports: 0,
+        entries,
+        failures,
+        skipped: started.skipped.len() as u32,
+        created: 0,
+        updated: 0,
+    };
+    let Some(import_id) = started.import_id else {
+        ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
+        return Ok(None);
+    };
+    row.imports += 1;
+    row.state = BatchState::Started { import_id: import_id.clone() };
+    ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
+    platform.log().emit(
+        Level::Info,
+        &format!("{} batch {batch_number}: import {import_id} started ({} records)", phase.name(), row.entries.len()),
+    );
+    Ok(Some(Running::new(batch_number, import_id, row, options.poll_interval)))
+}
+
+/// Waits for the running import whose read is due first, reads its status, and records it
+/// when it finished.
+async fn read_next(
+    platform: &Platform,
+    ledger: &Ledger,
+    phase: Phase,
+    running: &mut Vec<Running>,
+    progress: &mut Progress,
+) -> Result<()> {
+    let Some(next) = running.iter().enumerate().min_by_key(|(_, r)| r.next_read).map(|(i, _)| i) else {
+        return Ok(());
+    };
+    tokio::time::sleep_until(running[next].next_read.into()).await;
+    let import_id = running[next].import_id.clone();
+    let state = platform.import_status(phase.kind(), &import_id).await.map_err(|failure| {
+        anyhow!(
+            "{} import {import_id}: its status could not be read ({}); run the same command again to resume",
+            phase.name(),
+            failure.to_json()
+        )
+    })?;
+    let report = match state {
+        ImportState::Running => {
+            let import = &mut running[next];
+            import.interval = (import.interval.mul_f32(1.5)).min(MAX_POLL_INTERVAL);
+            import.next_read = Instant::now() + import.interval;
+            return Ok(());
+        }
+        ImportState::Finished(report) => report,
+        ImportState::Failed(why) => ImportReport { created: 0, updated: 0, failures: Vec::new() }
+            .with_every_entry_failed(&running[next].row.entries, &why),
+    };
+    let import = running.swap_remove(next);
+    let mut row = import.row;
+    let endpoint = match phase.kind() {
+        ImportKind::Contacts => "PUT /contacts/v3/import",
+        ImportKind::Orders => "PUT /insightData/v3/import",
+    };
+    let mut by_key: HashMap<&str, Vec<&Entry>> = HashMap::new();
+    for entry in &row.entries {
+        by_key.entry(entry.key.as_str()).or_default().push(entry);
+    }
+    let mut failures = Vec::new();
+    for failed in &report.failures {
+        for entry in by_key.get(failed.key.as_str()).into_iter().flatten() {
+            failures.push(RecordFailure {
+                record: entry.record,
+                id: entry.id.clone(),
+                error: json!({"kind": "rejected", "code": failed.code,
+                              "message": failed.detail.clone().unwrap_or_else(|| failed.code.clone()),
+                              "endpoint": endpoint, "import_id": import.import_id}),
+            });
+        }
+    }
+    if phase.reports_records() {
+        row.failures.extend(failures);
+    } else if !failures.is_empty() {
+        platform.log().emit(
+            Level::Warn,
+            &format!("{} contact(s) for orders were refused by import {}", failures.len(), import.import_id),
+        );
+    }
+    row.created = report.created;
+    row.updated = report.updated;
+    row.state = BatchState::Finished;
+    ledger.put(phase.name(), import.batch, &row).map_err(|e| anyhow!("{e}"))?;
+    platform.log().emit(
+        Level::Info,
+        &format!(
+            "{} batch {}: import {} finished: {} created, {} updated, {} failed",
+            phase.name(),
+            import.batch,
+            import.import_id,
+            row.created,
+            row.updated,
+            row.failures.len()
+        ),
+    );
+    progress.finished(&row);
+    Ok(())
+}
+
+/// An import Dotdigital ended without importing fails each of its records, with its word.
+trait FailEvery {
+    fn with_every_entry_failed(self, entries: &[Entry], why: &str) -> ImportReport;
+}
+
+impl FailEvery for ImportReport {
+    fn with_every_entry_failed(mut self, entries: &[Entry], why: &str) -> ImportReport {
+        let mut keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        self.failures = keys
+            .into_iter()
+            .map(|key| crate::runtime::bindings::ImportFailure {
+                key: key.to_string(),
+                code: "importFailed".into(),
+                detail: Some(why.to_string()),
+            })
+            .collect();
+        self
+    }
+}
