@@ -430,9 +430,18 @@ async fn read_next(
     for entry in &row.entries {
         by_key.entry(entry.key.as_str()).or_default().push(entry);
     }
-    let mut failures = Vec::new();
+    // A key the batch holds more than once (a repeated email) may fail once for all: the
+    // report names the key, so its failures go to its last entries, the first having been
+    // imported (API.md §3b counts such records in `duplicateIdentifiers`).
+    let mut failed_per_key: HashMap<&str, Vec<&crate::runtime::bindings::ImportFailure>> = HashMap::new();
     for failed in &report.failures {
-        for entry in by_key.get(failed.key.as_str()).into_iter().flatten() {
+        failed_per_key.entry(failed.key.as_str()).or_default().push(failed);
+    }
+    let mut failures = Vec::new();
+    for (key, failed) in failed_per_key {
+        let entries = by_key.get(key).map(Vec::as_slice).unwrap_or_default();
+        let skip = entries.len().saturating_sub(failed.len());
+        for (entry, failed) in entries.iter().skip(skip).zip(failed.iter().cycle()) {
             failures.push(RecordFailure {
                 record: entry.record,
                 id: entry.id.clone(),

@@ -152,3 +152,81 @@ pub fn import_status(
     };
     state.map_err(|problem| crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, &problem))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::platform::Method::Put;
+    use crate::test_support::{jane, raw_settings, s, FakePlatform};
+    use crate::wit;
+
+    const R1: &str = "https://r1-api.dotdigital.com";
+    const FIELDS_KEY: &str = "data-fields:apiuser-abc123@apiconnector.com";
+    const FIELDS: &str = r#"[{"name":"FIRSTNAME","type":"String"},{"name":"LASTNAME","type":"String"}]"#;
+
+    fn settings() -> wit::Settings {
+        let mut raw = raw_settings();
+        raw.api_endpoint = s(R1);
+        raw
+    }
+
+    fn customer(id: &str, email: &str) -> wit::Customer {
+        wit::Customer { id: id.into(), email_address: s(email), ..jane() }
+    }
+
+    #[test]
+    fn a_batch_of_bad_records_makes_no_call_and_names_each_one() {
+        let platform = FakePlatform::new();
+        let batch = ImportBatch::Contacts(vec![customer("1", "not-an-email"), customer("2", "")]);
+        let started = start_import(&platform, &settings(), &batch).unwrap();
+        platform.assert_done();
+        assert_eq!(started.import_id, None);
+        assert_eq!(started.api_calls, 0);
+        assert_eq!(started.refused.iter().map(|p| p.index).collect::<Vec<_>>(), [0, 1]);
+        assert!(
+            matches!(&started.refused[0].error, SyncError::InvalidRecord(issues) if issues[0].field == "email_address")
+        );
+    }
+
+    #[test]
+    fn good_records_go_in_one_import_and_bad_ones_are_left_out() {
+        let platform = FakePlatform::new().with_data(FIELDS_KEY, FIELDS).expect(
+            Put,
+            &format!("{R1}/contacts/v3/import"),
+            202,
+            r#"{"importId":"3f1c0a52-0000-4000-8000-000000000001"}"#,
+        );
+        let batch = ImportBatch::Contacts(vec![
+            customer("1", "Ana@Example.com"),
+            customer("2", "bad@@example"),
+            customer("3", "bo@example.com"),
+        ]);
+        let started = start_import(&platform, &settings(), &batch).unwrap();
+        platform.assert_done();
+        assert_eq!(started.import_id.as_deref(), Some("3f1c0a52-0000-4000-8000-000000000001"));
+        let entries: Vec<(u32, &str)> = started.entries.iter().map(|e| (e.index, e.key.as_str())).collect();
+        assert_eq!(entries, [(0, "ana@example.com"), (2, "bo@example.com")]);
+        assert_eq!(started.refused.len(), 1);
+        assert_eq!(started.refused[0].index, 1);
+        let body = platform.body(0);
+        assert_eq!(body["mergeOption"], "overwrite");
+        assert_eq!(body["contacts"][0]["matchIdentifier"], "email");
+        assert_eq!(body["contacts"][0]["identifiers"]["email"], "Ana@Example.com");
+        assert_eq!(body["contacts"][1]["dataFields"]["FIRSTNAME"], json!("Jane"));
+    }
+
+    #[test]
+    fn a_429_on_start_is_the_rate_limit_error() {
+        let platform = FakePlatform::new().with_data(FIELDS_KEY, FIELDS).expect(
+            Put,
+            &format!("{R1}/contacts/v3/import"),
+            429,
+            r#"{"errorCode":"contacts:tooManyActiveImports","description":"Too many active imports"}"#,
+        );
+        let batch = ImportBatch::Contacts(vec![customer("1", "ana@example.com")]);
+        let error = start_import(&platform, &settings(), &batch).unwrap_err();
+        assert!(matches!(error, SyncError::RateLimited(_)), "{error:?}");
+    }
+}

@@ -184,3 +184,35 @@ fn the_triggered_send_matches_the_schema() {
     assert!(errors.iter().any(|e| e.starts_with("$.personalizationValues[0].value")), "{errors:?}");
     assert!(errors_for(&spec, schema, &json!({"campaignId": 1})).iter().any(|e| e.contains("toAddresses")));
 }
+
+#[test]
+fn import_bodies_match_the_import_schemas() {
+    use super::import::{contact_item, contacts_body, import_merge_option, order_item, orders_body};
+    let settings = rich_settings();
+    let names = NameFields { first: true, last: true, full: true };
+    let mut customer = jane();
+    customer.custom_fields.push(crate::test_support::field("Loyalty Tier", Some("Gold")));
+    let upsert = string_upsert(&settings, &customer).unwrap();
+    let by_id = super::contact::ContactUpsert { contact_id: Some(40001234), ..upsert.clone() };
+    let order = ValidOrder {
+        key: "100045".into(),
+        email: "ana.silva@example.com".into(),
+        record: json!({"id": "100045", "purchaseDate": "2025-03-02T10:20:11Z", "orderTotal": 54.9}),
+        billing_first_name: s("Ana"),
+        billing_last_name: None,
+    };
+    let for_order = contact_for_order(&order, names);
+
+    let spec = Spec::load(CONTACTS);
+    let schema = spec.request_schema("/contacts/v3/import", "put");
+    for merge in ["overwrite", "overwrite-if-empty"] {
+        let items = [contact_item(&upsert), contact_item(&by_id), contact_item(&for_order)];
+        let body: Value = serde_json::from_slice(&contacts_body(import_merge_option(merge), &items)).unwrap();
+        assert_eq!(errors_for(&spec, &schema, &body), Vec::<String>::new(), "{body}");
+    }
+
+    let spec = Spec::load("insight-data-v3.json");
+    let schema = spec.request_schema("/insightData/v3/import", "put");
+    let body: Value = serde_json::from_slice(&orders_body("Purchases", &[order_item(&order)])).unwrap();
+    assert_eq!(errors_for(&spec, &schema, &body), Vec::<String>::new(), "{body}");
+}
