@@ -208,11 +208,11 @@ fn import_bodies_match_the_import_schemas() {
     for merge in ["overwrite", "overwrite-if-empty"] {
         let items = [contact_item(&upsert), contact_item(&by_id), contact_item(&for_order)];
         let body: Value = serde_json::from_slice(&contacts_body(import_merge_option(merge), &items)).unwrap();
-        assert_eq!(errors_for(&spec, &schema, &body), Vec::<String>::new(), "{body}");
+        assert_eq!(errors_for(&spec, schema, &body), Vec::<String>::new(), "{body}");
     }
 
     let spec = Spec::load("insight-data-v3.json");
     let schema = spec.request_schema("/insightData/v3/import", "put");
     let body: Value = serde_json::from_slice(&orders_body("Purchases", &[order_item(&order)])).unwrap();
-    assert_eq!(errors_for(&spec, &schema, &body), Vec::<String>::new(), "{body}");
+    assert_eq!(errors_for(&spec, schema, &body), Vec::<String>::new(), "{body}");
 }
