@@ -134,16 +134,18 @@ fn a_version_pin_is_a_semver_requirement() {
         let pinned = settings(json!({"version": pin}));
         run(&["sync", "contact", "--settings", pinned.to_str().unwrap(), "--record", record.to_str().unwrap()])
     };
-    // iPaaS.com's Version field: `v0.3` accepts the 0.3.x plugin.
-    let output = sync("v0.3");
+    let version: Vec<u64> = env!("CARGO_PKG_VERSION").split('.').map(|n| n.parse().unwrap()).collect();
+    // iPaaS.com's Version field: `vMAJOR.MINOR` accepts the MAJOR.MINOR.x plugin.
+    let output = sync(&format!("v{}.{}", version[0], version[1]));
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(lines(&output)[0]["ok"], true);
-    // `1.0` is refused before any record runs, naming the pin and the plugin's version.
-    let output = sync("1.0");
+    // The next major is refused before any record runs, naming the pin and the plugin's version.
+    let next = format!("{}.0", version[0] + 1);
+    let output = sync(&next);
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("pinned to plugin version 1.0"), "{stderr}");
+    assert!(stderr.contains(&format!("pinned to plugin version {next}")), "{stderr}");
     assert!(stderr.contains(&format!("dotdigital-connector {}", env!("CARGO_PKG_VERSION"))), "{stderr}");
 }
 
