@@ -41,10 +41,10 @@ async fn main() -> anyhow::Result<()> {
     let mut loads = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        dotdigital_harness::load_plugin(None, SandboxLimits::default(), quiet()).await?;
+        dotdigital_harness::load_plugin(None, &Default::default(), SandboxLimits::default(), quiet()).await?;
         loads.push(started.elapsed());
     }
-    let plugin = dotdigital_harness::load_plugin(None, SandboxLimits::default(), quiet()).await?;
+    let plugin = dotdigital_harness::load_plugin(None, &Default::default(), SandboxLimits::default(), quiet()).await?;
     let settings = json!({
         "api_user": "demo@apiconnector.com", "api_password": "demo-password",
         "api_endpoint": "https://r1-api.dotdigital.com", "default_currency": "GBP", "certificate_campaign_id": 9001,

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::bulk::{BulkFlow, BulkOptions};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformError, PlatformOptions};
+use crate::release::Pins;
 use crate::retry::RetryPolicy;
 use crate::runtime::{SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
@@ -72,6 +73,33 @@ enum Command {
         /// A component other than the embedded one.
         #[arg(long)]
         plugin: Option<PathBuf>,
+        /// Refuse the component unless its SHA-256 is this.
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Writes the release artifact: `ipaas-dotdigital-<version>.wasm`, its `.sha256` and
+    /// `manifest.json`.
+    Package {
+        #[arg(long)]
+        out: PathBuf,
+        /// A component other than the embedded one.
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Refuse the component unless its SHA-256 is this.
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Pins a subscription to the component: writes `dotdigital.lock` beside its settings.
+    Pin {
+        /// The subscription's settings file; the lock is written in its directory.
+        #[arg(long)]
+        settings: PathBuf,
+        /// A component other than the embedded one.
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Refuse the component unless its SHA-256 is this.
+        #[arg(long)]
+        sha256: Option<String>,
     },
     /// Serves the Dotdigital simulator on loopback until interrupted; prints
     /// `{"api":"http://…","control":"http://…"}` on stdout.
@@ -101,6 +129,10 @@ struct Common {
     /// A component other than the embedded one.
     #[arg(long)]
     plugin: Option<PathBuf>,
+    /// Refuse the component unless its SHA-256 is this (a `dotdigital.lock` beside the
+    /// settings pins it too).
+    #[arg(long)]
+    sha256: Option<String>,
     /// Seconds one HTTP request may take, connect to last byte.
     #[arg(long, default_value_t = 121)]
     call_timeout: u64,
@@ -170,7 +202,9 @@ pub async fn main() -> ExitCode {
             bulk(&flow, common, input, batch_size, poll_interval, restart).await
         }
         Command::Validate { common } => validate(common).await,
-        Command::Describe { plugin } => describe(plugin.as_deref()).await,
+        Command::Describe { plugin, sha256 } => describe(plugin.as_deref(), sha256.as_deref()).await,
+        Command::Package { out, plugin, sha256 } => package(&out, plugin.as_deref(), sha256.as_deref()).await,
+        Command::Pin { settings, plugin, sha256 } => pin(&settings, plugin.as_deref(), sha256.as_deref()).await,
         Command::Sim { port, control_port, accounts } => {
             sim(port, control_port, accounts.as_deref()).await.map_err(CliError::Setup)
         }
@@ -201,7 +235,11 @@ async fn platform_with(common: &Common, limits: SandboxLimits) -> Result<(Arc<Pl
     let boot = Redactor::new(secrets);
     let boot_log = LogSink::new(LogTarget::Stderr, level, boot.clone());
     let limits = SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..limits };
-    let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log).await?;
+    let pins = Pins::default()
+        .with_flag(common.sha256.as_deref())
+        .map_err(CliError::Usage)?
+        .with_lock_beside(&common.settings)?;
+    let plugin = crate::load_plugin(common.plugin.as_deref(), &pins, limits, boot_log).await?;
     let (upstream, sim) = match common.upstream.as_str() {
         "sim" => {
             let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
@@ -294,9 +332,34 @@ async fn validate(common: Common) -> Result<Finished, CliError> {
     Ok(Finished::from_all_ok(line["ok"] == serde_json::Value::Bool(true)))
 }
 
-async fn describe(plugin: Option<&Path>) -> Result<Finished, CliError> {
+/// Loads a component with nothing but `--sha256` pinning it (no settings, no lock).
+async fn load_pinned(plugin: Option<&Path>, sha256: Option<&str>) -> Result<Arc<crate::runtime::Plugin>, CliError> {
+    let pins = Pins::default().with_flag(sha256).map_err(CliError::Usage)?;
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    let plugin = crate::load_plugin(plugin, SandboxLimits::default(), log).await?;
+    Ok(crate::load_plugin(plugin, &pins, SandboxLimits::default(), log).await?)
+}
+
+async fn package(out: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -> Result<Finished, CliError> {
+    let plugin = load_pinned(plugin_path, sha256).await?;
+    let bytes = crate::plugin_bytes(plugin_path)?;
+    // Read twice (loaded, then copied): the copy must be the component that was checked.
+    if crate::release::sha256_hex(&bytes) != plugin.sha256() {
+        return Err(CliError::Setup(anyhow::anyhow!("the plugin file changed while it was being packaged")));
+    }
+    let manifest = crate::release::package(&plugin, &bytes, out)?;
+    println!("{}", serde_json::to_string(&manifest).map_err(anyhow::Error::from)?);
+    Ok(Finished::AllOk)
+}
+
+async fn pin(settings: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -> Result<Finished, CliError> {
+    let plugin = load_pinned(plugin_path, sha256).await?;
+    let (path, lock) = crate::release::pin(&plugin, settings)?;
+    println!("{}", serde_json::json!({"lock": path.display().to_string(), "pinned": lock}));
+    Ok(Finished::AllOk)
+}
+
+async fn describe(plugin: Option<&Path>, sha256: Option<&str>) -> Result<Finished, CliError> {
+    let plugin = load_pinned(plugin, sha256).await?;
     let info = plugin.info();
     let settings: Vec<_> = info
         .settings
@@ -306,8 +369,11 @@ async fn describe(plugin: Option<&Path>) -> Result<Finished, CliError> {
     println!(
         "{}",
         serde_json::json!({
-            // Read from the component's interface names, not from what it says about itself.
-            "name": info.name, "version": info.version, "contract_version": plugin.contract_version().to_string(),
+            // Who it is from its metadata, its contract from its interface names: never from
+            // what it says about itself.
+            "name": plugin.identity().name, "version": plugin.identity().version,
+            "revision": plugin.identity().revision,
+            "contract": format!("{}@{}", crate::runtime::contract::PACKAGE, plugin.contract_version()),
             "flows": info.flows, "settings": settings, "sha256": plugin.sha256(),
         })
     );

@@ -23,7 +23,7 @@ const CERTIFICATE: &str = include_str!("../demo/certificate.json");
 pub async fn run() -> Result<()> {
     let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    let plugin = crate::load_plugin(None, SandboxLimits::default(), log).await?;
+    let plugin = crate::load_plugin(None, &crate::release::Pins::default(), SandboxLimits::default(), log).await?;
     let settings: Value = serde_json::from_str(SETTINGS)?;
     let options = PlatformOptions {
         upstream: Upstream::Forward(sim.addr()),
@@ -34,11 +34,9 @@ pub async fn run() -> Result<()> {
         log_level: Level::Warn,
     };
     let platform = Arc::new(Platform::new(plugin.clone(), &settings, options)?);
-    let info = plugin.info();
     eprintln!(
-        "demo: {} {} (sha256 {}) against the simulator at {}",
-        info.name,
-        info.version,
+        "demo: {} (sha256 {}) against the simulator at {}",
+        plugin.identity().label(),
         &plugin.sha256()[..12],
         sim.addr()
     );

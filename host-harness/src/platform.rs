@@ -129,7 +129,8 @@ impl Platform {
         settings_json: &Value,
         options: PlatformOptions,
     ) -> Result<Platform, PlatformError> {
-        let subscription = settings::subscription(settings_json, plugin.info()).map_err(PlatformError::Settings)?;
+        let subscription =
+            settings::subscription(settings_json, plugin.info(), plugin.identity()).map_err(PlatformError::Settings)?;
         // The plugin trims the user before encoding it; cover both spellings.
         let (user, password) = (&subscription.plugin.api_user, &subscription.plugin.api_password);
         let redactor = Redactor::new(subscription.secrets())

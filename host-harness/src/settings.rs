@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::records::{parse, RecordError};
 use crate::runtime::bindings::{FieldMapping, PluginInfo, Settings};
+use crate::runtime::metadata::Identity;
 
 /// The fields the host keeps for itself.
 const HOST_KEYS: &[&str] =
@@ -113,8 +114,9 @@ pub enum SettingsError {
     Zero { field: &'static str },
     /// `version` is not a semver requirement.
     BadVersionPin { pinned: String, problem: String },
-    /// The subscription is pinned to versions the plugin's is not.
-    VersionPin { pinned: String, plugin: String, version: String },
+    /// The subscription is pinned to versions the plugin's is not (or the plugin carries no
+    /// version metadata); `plugin` is its name and version as its metadata says.
+    VersionPin { pinned: String, plugin: String },
 }
 
 impl std::fmt::Display for SettingsError {
@@ -132,8 +134,8 @@ impl std::fmt::Display for SettingsError {
                     "version: {pinned:?} is not a version requirement such as 1.0, v1.0, =0.2.0 or ^0.2 ({problem})"
                 )
             }
-            SettingsError::VersionPin { pinned, plugin, version } => {
-                write!(f, "the subscription is pinned to plugin version {pinned}, but the plugin is {plugin} {version}")
+            SettingsError::VersionPin { pinned, plugin } => {
+                write!(f, "the subscription is pinned to plugin version {pinned}, but the plugin is {plugin}")
             }
         }
     }
@@ -148,8 +150,13 @@ impl std::error::Error for SettingsError {
     }
 }
 
-/// Reads the settings JSON, checking it against what the loaded plugin declares.
-pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Subscription, SettingsError> {
+/// Reads the settings JSON, checking it against what the loaded plugin declares (its settings)
+/// and what its metadata says it is (the version a pin is compared with).
+pub fn subscription(
+    value: &serde_json::Value,
+    plugin: &PluginInfo,
+    identity: &Identity,
+) -> Result<Subscription, SettingsError> {
     let Some(object) = value.as_object() else {
         return Err(SettingsError::NotAnObject);
     };
@@ -180,13 +187,9 @@ pub fn subscription(value: &serde_json::Value, plugin: &PluginInfo) -> Result<Su
         )?,
     };
     if let (Some(requirement), Some(pinned)) = (&host.version, &file.version) {
-        let matches = semver::Version::parse(&plugin.version).is_ok_and(|version| requirement.matches(&version));
-        if !matches {
-            return Err(SettingsError::VersionPin {
-                pinned: pinned.clone(),
-                plugin: plugin.name.clone(),
-                version: plugin.version.clone(),
-            });
+        let version = identity.version.as_deref().and_then(|v| semver::Version::parse(v).ok());
+        if !version.is_some_and(|version| requirement.matches(&version)) {
+            return Err(SettingsError::VersionPin { pinned: pinned.clone(), plugin: identity.label() });
         }
     }
     let plugin_settings = Settings {
@@ -229,6 +232,10 @@ mod tests {
     use crate::runtime::bindings::SettingPreset;
     use serde_json::json;
 
+    fn identity() -> Identity {
+        Identity { name: Some("dotdigital".into()), version: Some("0.3.0".into()), revision: None }
+    }
+
     fn info() -> PluginInfo {
         let preset = |name: &str| SettingPreset {
             name: name.into(),
@@ -236,17 +243,12 @@ mod tests {
             default_value: None,
             description: String::new(),
         };
-        PluginInfo {
-            name: "dotdigital".into(),
-            version: "0.3.0".into(),
-            flows: vec![],
-            settings: vec![preset("api_user"), preset("api_password"), preset("list_ids")],
-        }
+        PluginInfo { flows: vec![], settings: vec![preset("api_user"), preset("api_password"), preset("list_ids")] }
     }
 
     #[test]
     fn each_refusal_has_its_variant() {
-        let read = |value| subscription(&value, &info()).err();
+        let read = |value| subscription(&value, &info(), &identity()).err();
         assert_eq!(read(json!([])), Some(SettingsError::NotAnObject));
         assert_eq!(read(json!({"api_usr": "x"})), Some(SettingsError::UnknownKey("api_usr".into())));
         let Some(SettingsError::BadValue(bad)) = read(json!({"list_ids": ["a"]})) else { panic!("a bad value") };
@@ -261,13 +263,14 @@ mod tests {
             pinned.to_string(),
             "the subscription is pinned to plugin version 0.2.0, but the plugin is dotdigital 0.3.0"
         );
-        let ok = subscription(&json!({"api_user": "u", "api_password": "p", "version": "0.3.0"}), &info()).unwrap();
+        let ok = subscription(&json!({"api_user": "u", "api_password": "p", "version": "0.3.0"}), &info(), &identity())
+            .unwrap();
         assert_eq!((ok.host.api_throttle_limit, ok.host.concurrent_connections), (500, 2));
     }
 
     #[test]
     fn version_pins_are_semver_requirements() {
-        let read = |pin: &str| subscription(&json!({"version": pin}), &info());
+        let read = |pin: &str| subscription(&json!({"version": pin}), &info(), &identity());
         for accepted in ["v0.3", "0.3", "V0.3.0", "=0.3.0", "^0.3", "~0.3", ">=0.2, <0.4", " v0.3.0 "] {
             assert!(read(accepted).is_ok(), "{accepted}");
         }
@@ -292,7 +295,7 @@ mod tests {
                 description: String::new(),
             });
         }
-        let host = subscription(&json!({}), &greedy).unwrap().host;
+        let host = subscription(&json!({}), &greedy, &identity()).unwrap().host;
         assert_eq!(
             (host.api_throttle_limit, host.api_throttle_seconds, host.concurrent_connections),
             (DEFAULT_THROTTLE_LIMIT, DEFAULT_THROTTLE_SECONDS, DEFAULT_CONCURRENT_CONNECTIONS)

@@ -172,7 +172,12 @@ fn describe_and_validate() {
     assert_eq!(output.status.code(), Some(0));
     let info = &lines(&output)[0];
     assert_eq!(info["name"], "dotdigital-connector");
-    assert_eq!(info["contract_version"], dotdigital_harness::runtime::contract::CONTRACT_VERSION.to_string());
+    assert_eq!(
+        info["contract"],
+        format!("ipaas:dotdigital@{}", dotdigital_harness::runtime::contract::CONTRACT_VERSION)
+    );
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert!(info["revision"].as_str().is_some_and(|r| !r.is_empty()), "{info}");
     assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(info["flows"], json!(["contact", "order", "certificate"]));
     // The throttle values the connector suggests are the ones the host enforces by default.

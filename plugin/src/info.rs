@@ -1,4 +1,4 @@
-//! `describe`: who the connector is and which settings the platform shows, with the
+//! `describe`: which flows the connector offers and which settings the platform shows, with the
 //! defaults it pre-fills (the throttle fields included).
 
 use crate::settings::{
@@ -26,8 +26,6 @@ pub fn describe() -> PluginInfo {
         description: description.into(),
     };
     PluginInfo {
-        name: "dotdigital-connector".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
         flows: vec!["contact".into(), "order".into(), "certificate".into()],
         settings: vec![
             preset(

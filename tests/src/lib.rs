@@ -34,7 +34,9 @@ pub async fn plugin() -> Arc<Plugin> {
     PLUGIN
         .get_or_init(|| async {
             let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-            dotdigital_harness::load_plugin(None, test_limits(), log).await.expect("the embedded plugin loads")
+            dotdigital_harness::load_plugin(None, &Default::default(), test_limits(), log)
+                .await
+                .expect("the embedded plugin loads")
         })
         .await
         .clone()
@@ -303,7 +305,9 @@ pub async fn hostile_platform(
 ) -> Platform {
     let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Debug, Redactor::default());
     let hostile = std::path::Path::new(dotdigital_harness::guests::HOSTILE);
-    let plugin = dotdigital_harness::load_plugin(Some(hostile), limits, log).await.expect("the hostile plugin loads");
+    let plugin = dotdigital_harness::load_plugin(Some(hostile), &Default::default(), limits, log)
+        .await
+        .expect("the hostile plugin loads");
     let options = PlatformOptions {
         upstream,
         state_dir: None,

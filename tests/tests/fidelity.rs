@@ -352,7 +352,7 @@ async fn validate_lists_every_misconfiguration_at_once() {
 
 #[tokio::test]
 async fn a_version_pin_is_a_semver_requirement() {
-    let version = plugin().await.info().version.clone();
+    let version = plugin().await.identity().version.clone().expect("the embedded connector carries its version");
     let n: Vec<u64> = version.split('.').map(|n| n.parse().unwrap()).collect();
     let (major, minor) = (n[0], n[1]);
     let sim = dotdigital_sim::Simulator::start(SimConfig::demo(), 0).await.unwrap();

@@ -18,6 +18,7 @@ use super::bindings::{
     ImportState, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
 use super::contract::{self, ContractError, ContractVersion};
+use super::metadata::{Identity, MetadataError};
 use super::outbound::{Denials, OutboundPolicy, Upstream, WaitClock};
 use super::sandbox::{CallState, LimitExceeded, SandboxLimits};
 use super::throttle::Throttle;
@@ -69,6 +70,8 @@ impl std::error::Error for PluginFault {}
 /// Why a component was not loaded: a set-up error for whoever asked for it.
 #[derive(Debug)]
 pub enum LoadError {
+    /// Not a component whose metadata can be read.
+    Metadata(MetadataError),
     /// Not a component this engine compiles.
     Compile(wasmtime::Error),
     /// Its interface names say another contract (or none).
@@ -84,9 +87,15 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            LoadError::Metadata(e) => e.fmt(f),
             LoadError::Compile(e) => write!(f, "compiling the plugin component: {e:#}"),
             LoadError::Contract(e) => e.fmt(f),
-            LoadError::Link(e) => write!(f, "linking the plugin: {e:#}"),
+            LoadError::Link(e) => write!(
+                f,
+                "the plugin does not implement {}@{} as this host calls it: {e}",
+                contract::PACKAGE,
+                contract::CONTRACT_VERSION
+            ),
             LoadError::Describe(fault) => write!(f, "describe failed: {fault}"),
             LoadError::Data(e) => write!(f, "preparing data for describe: {e}"),
         }
@@ -98,6 +107,7 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Compile(e) | LoadError::Link(e) => Some(&**e),
             LoadError::Contract(e) => Some(e),
+            LoadError::Metadata(e) => Some(e),
             LoadError::Describe(fault) => Some(fault),
             LoadError::Data(e) => Some(e),
         }
@@ -141,6 +151,7 @@ pub struct Plugin {
     engine: Engine,
     pre: DotdigitalConnectorPre<CallState>,
     info: PluginInfo,
+    identity: Identity,
     contract: ContractVersion,
     sha256: String,
     limits: SandboxLimits,
@@ -149,6 +160,8 @@ pub struct Plugin {
 impl Plugin {
     pub async fn load(engine: &Engine, bytes: &[u8], limits: SandboxLimits, log: LogSink) -> Result<Plugin, LoadError> {
         let sha256 = hex(&Sha256::digest(bytes));
+        // Who it is comes from its metadata, before anything is compiled or run.
+        let identity = Identity::read(bytes).map_err(LoadError::Metadata)?;
         let component = Component::new(engine, bytes).map_err(LoadError::Compile)?;
         // Read before anything runs: a component of another contract is never instantiated.
         let contract = contract::check_component(engine, &component)?;
@@ -156,7 +169,8 @@ impl Plugin {
         let mut plugin = Plugin {
             engine: engine.clone(),
             pre,
-            info: PluginInfo { name: String::new(), version: String::new(), flows: vec![], settings: vec![] },
+            info: PluginInfo { flows: vec![], settings: vec![] },
+            identity,
             contract,
             sha256,
             limits,
@@ -178,8 +192,14 @@ impl Plugin {
         Ok(plugin)
     }
 
+    /// What `describe` answered: flows and setting presets.
     pub fn info(&self) -> &PluginInfo {
         &self.info
+    }
+
+    /// Name, version and source revision, from the component's metadata.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// The contract version the component implements, read from its interface names.

@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod contract;
 pub mod engine;
 pub mod loader;
+pub mod metadata;
 pub mod outbound;
 pub mod sandbox;
 pub mod throttle;

@@ -160,8 +160,6 @@ fn get(url: &str) -> Result<SyncOutcome, SyncError> {
 impl Guest for Hostile {
     fn describe() -> PluginInfo {
         PluginInfo {
-            name: "hostile-plugin".into(),
-            version: "0.0.1".into(),
             flows: vec!["contact".into()],
             settings: vec![
                 SettingPreset {
