@@ -254,10 +254,7 @@ fn nothing_was_sent(error: &SyncError) -> bool {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
 fn iso_utc(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+    crate::mapping::datetime::format_utc(unix).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
 #[cfg(test)]
