@@ -9,8 +9,8 @@
 //! keyed by API user, certificate collection and number. The record's `announcedAt` mirrors
 //! the marker in Dotdigital, so a host that lost its data still does not send twice.
 
-use super::order::{put_contact_record, RecordTarget};
-use super::{name_fields, outcome, upsert_contact, validated_settings};
+use super::order::{create_contact, put_contact_record, RecordTarget, CONTACT_NOT_FOUND};
+use super::{outcome, validated_settings};
 use crate::dotdigital::Session;
 use crate::mapping::certificate::{certificate, certificate_record, triggered_send, Certificate};
 use crate::mapping::contact::contact_for_certificate;
@@ -77,16 +77,22 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let mut session = Session::open(platform, &settings)?;
     let mut messages = Vec::new();
 
-    let contact = contact_for_certificate(&cert, name_fields(&mut session)?);
-    messages.extend(contact.notes.iter().cloned());
-    upsert_contact(&mut session, &contact)?;
+    // The record first: an unchanged certificate costs this one call. The contact is only
+    // written when Dotdigital says it is missing, before any email goes to its address.
     let target = RecordTarget {
         email: &cert.email,
         collection: &settings.certificate_collection,
         collection_type: "custom",
         key: &cert.number,
     };
-    let existing = read_record(&mut session, &target)?;
+    let existing = match read_record(&mut session, &target)? {
+        Stored::Record(json) => Some(json),
+        Stored::Absent => None,
+        Stored::NoContact => {
+            create_contact(&mut session, &cert.email, &mut messages, |names| contact_for_certificate(&cert, names))?;
+            None
+        }
+    };
     let recorded_at =
         existing.as_ref().and_then(|json| json.get("announcedAt")).and_then(|v| v.as_str()).map(str::to_string);
     let marker = read_marker(platform, &settings, &cert.number);
@@ -149,16 +155,30 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     Ok(outcome(cert.number.clone(), action, session.calls(), messages))
 }
 
-/// `GET` the certificate's record: its JSON, or `None` when it (or its collection) is missing.
-fn read_record(session: &mut Session, target: &RecordTarget) -> Result<Option<serde_json::Value>, SyncError> {
+/// What Dotdigital holds for a certificate.
+#[derive(Debug, PartialEq)]
+enum Stored {
+    /// The record's JSON.
+    Record(serde_json::Value),
+    /// No record, or no collection yet; the contact exists.
+    Absent,
+    /// No contact with the certificate's email, so no record either.
+    NoContact,
+}
+
+/// `GET` the certificate's record (`200 {key, json, …}`, or a 404 that says whether the
+/// contact, the collection or only the record is missing).
+fn read_record(session: &mut Session, target: &RecordTarget) -> Result<Stored, SyncError> {
     let reply = session.get(&target.path())?;
     match reply.status() {
         // The spec types `json` as a string holding JSON; the simulator returns the object.
         200 => Ok(match reply.json()?.get("json") {
-            Some(serde_json::Value::String(text)) => serde_json::from_str(text).ok(),
-            other => other.cloned(),
+            Some(serde_json::Value::String(text)) => serde_json::from_str(text).map_or(Stored::Absent, Stored::Record),
+            Some(json) => Stored::Record(json.clone()),
+            None => Stored::Absent,
         }),
-        404 => Ok(None),
+        404 if reply.error_code().as_deref() == Some(CONTACT_NOT_FOUND) => Ok(Stored::NoContact),
+        404 => Ok(Stored::Absent),
         _ => Err(reply.into_error()),
     }
 }
@@ -234,18 +254,16 @@ fn nothing_was_sent(error: &SyncError) -> bool {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
 fn iso_utc(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+    crate::mapping::datetime::format_utc(unix).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::Method::{Get, Patch, Put};
+    use crate::platform::Method::{Get, Patch, Post, Put};
     use crate::test_support::{field, raw_settings, s, FakePlatform};
     use crate::wit;
+    use serde_json::json;
 
     const R1: &str = "https://r1-api.dotdigital.com";
 
@@ -282,9 +300,15 @@ mod tests {
         }
     }
 
-    /// The calls before the send: names, contact, record (absent).
+    const RECORD: &str = "/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573";
+    const NO_CONTACT: &str = r#"{"errorCode":"insightData:contactNotFound","description":"Contact not found"}"#;
+    const NO_RECORD: &str = r#"{"errorCode":"insightData:recordNotFound","description":"Not found"}"#;
+
+    /// The calls before the send of a new certificate: the record (its contact is missing),
+    /// then names and contact.
     fn up_to_the_send() -> FakePlatform {
         FakePlatform::new()
+            .expect(Get, &url(RECORD), 404, NO_CONTACT)
             .expect(Get, &url("/v2/data-fields"), 200, r#"[{"name":"FIRSTNAME","type":"String"}]"#)
             .expect(
                 Patch,
@@ -292,12 +316,95 @@ mod tests {
                 200,
                 r#"{"contactId":5}"#,
             )
+    }
+
+    /// The record Dotdigital holds for `card()` once it was announced at `at`.
+    fn stored_answer(at: &str) -> String {
+        let settings = validated_settings(&settings()).unwrap();
+        let cert = certificate(&settings, &card()).unwrap();
+        json!({"key": "10573", "json": certificate_record(&cert, Some(at))}).to_string()
+    }
+
+    #[test]
+    fn an_unchanged_announced_certificate_costs_one_read() {
+        let at = "2025-01-01T00:00:00Z";
+        let platform = FakePlatform::new().with_data(&the_key(), &format!("sent:{at}")).expect(
+            Get,
+            &url(RECORD),
+            200,
+            &stored_answer(at),
+        );
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Unchanged, 1), "{:?}", outcome.messages);
+        // The record alone proves the send when host data forgot it.
+        let forgetful = FakePlatform::new().expect(Get, &url(RECORD), 200, &stored_answer(at));
+        let outcome = sync_certificate(&forgetful, &settings(), &card()).unwrap();
+        forgetful.assert_done();
+        assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Unchanged, 1));
+    }
+
+    #[test]
+    fn a_changed_certificate_is_read_then_written_without_touching_the_contact() {
+        let mut redeemed = card();
+        redeemed.status = s("Redeemed");
+        let platform = FakePlatform::new()
+            .with_data(&the_key(), "sent:2025-01-01T00:00:00Z")
+            .expect(Get, &url(RECORD), 200, &stored_answer("2025-01-01T00:00:00Z"))
+            .expect(Put, &url(RECORD), 204, "");
+        let outcome = sync_certificate(&platform, &settings(), &redeemed).unwrap();
+        platform.assert_done();
+        assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 2));
+        assert_eq!(platform.body(1)["status"], "Redeemed");
+        assert_eq!(platform.body(1)["announcedAt"], "2025-01-01T00:00:00Z", "the announcement is kept");
+    }
+
+    #[test]
+    fn a_contact_missing_only_at_the_write_is_created_then_the_write_repeated() {
+        // The record was readable, then its contact was deleted before the PUT.
+        let mut redeemed = card();
+        redeemed.status = s("Redeemed");
+        let platform = FakePlatform::new()
+            .expect(Get, &url(RECORD), 200, &stored_answer("2025-01-01T00:00:00Z"))
+            .expect(Put, &url(RECORD), 404, NO_CONTACT)
+            .expect(Get, &url("/v2/data-fields"), 200, "[]")
             .expect(
-                Get,
-                &url("/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573"),
-                404,
-                "",
+                Patch,
+                &url("/contacts/v3/email/jane.doe%40example.com?merge-option=overwrite-if-empty"),
+                201,
+                r#"{"contactId":6}"#,
             )
+            .expect(Put, &url(RECORD), 201, "");
+        let outcome = sync_certificate(&platform, &settings(), &redeemed).unwrap();
+        platform.assert_done();
+        assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Created, 5));
+        assert!(outcome.messages.iter().any(|m| m.contains("contact 6 created")), "{:?}", outcome.messages);
+    }
+
+    #[test]
+    fn a_new_certificate_without_email_creates_its_missing_contact_before_the_record() {
+        let mut redeemed = card();
+        redeemed.status = s("Redeemed");
+        let platform = up_to_the_send().expect(Put, &url(RECORD), 201, "");
+        let outcome = sync_certificate(&platform, &settings(), &redeemed).unwrap();
+        platform.assert_done();
+        assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Created, 4));
+        assert!(platform.sent.borrow().iter().all(|r| !r.url.ends_with(SEND_PATH)), "no send");
+        // A contact that exists: the missing record alone costs a read and a write.
+        let platform = FakePlatform::new().expect(Get, &url(RECORD), 404, NO_RECORD).expect(Put, &url(RECORD), 201, "");
+        let outcome = sync_certificate(&platform, &settings(), &redeemed).unwrap();
+        platform.assert_done();
+        assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Created, 2));
+    }
+
+    #[test]
+    fn a_new_active_certificate_creates_its_contact_before_the_email() {
+        let platform = up_to_the_send().expect(Post, &url(SEND_PATH), 200, "").expect(Put, &url(RECORD), 201, "");
+        let outcome = sync_certificate(&platform, &settings(), &card()).unwrap();
+        platform.assert_done();
+        assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Sent, 5));
+        assert!(platform.data.borrow()[&the_key()].0.starts_with("sent:"));
+        assert!(platform.body(4)["announcedAt"].is_string());
     }
 
     fn the_key() -> String {

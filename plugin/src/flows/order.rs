@@ -40,6 +40,10 @@ pub fn sync_order(platform: &dyn Platform, raw: &RawSettings, tx: &Transaction) 
     Ok(outcome(order.key.clone(), action, session.calls(), messages))
 }
 
+/// The 404 of a record call whose contact does not exist (a missing record or collection has
+/// codes of their own).
+pub const CONTACT_NOT_FOUND: &str = "insightData:contactNotFound";
+
 /// Where a contact-scoped insight record lives.
 pub struct RecordTarget<'a> {
     pub email: &'a str,
@@ -78,13 +82,9 @@ pub fn put_contact_record(
         match (reply.status(), reply.error_code().as_deref()) {
             (201, _) => return Ok(true),
             (200 | 204, _) => return Ok(false),
-            (404, Some("insightData:contactNotFound")) if !fixed_contact => {
+            (404, Some(CONTACT_NOT_FOUND)) if !fixed_contact => {
                 fixed_contact = true;
-                let names = name_fields(session)?;
-                let upsert = contact(names);
-                let upserted = upsert_contact(session, &upsert)?;
-                messages.push(format!("contact {} created for {}", upserted.contact_id, target.email));
-                messages.extend(upsert.notes);
+                create_contact(session, target.email, messages, &contact)?;
             }
             (404, Some("insightData:collectionNotFound")) if !fixed_collection => {
                 fixed_collection = true;
@@ -94,6 +94,21 @@ pub fn put_contact_record(
             _ => return Err(reply.into_error()),
         }
     }
+}
+
+/// Creates the contact a record belongs to, once Dotdigital has said it is missing: the
+/// account's name fields (cached for a day), then the upsert.
+pub fn create_contact(
+    session: &mut Session,
+    email: &str,
+    messages: &mut Vec<String>,
+    contact: impl Fn(NameFields) -> ContactUpsert,
+) -> Result<(), SyncError> {
+    let upsert = contact(name_fields(session)?);
+    let upserted = upsert_contact(session, &upsert)?;
+    messages.push(format!("contact {} created for {email}", upserted.contact_id));
+    messages.extend(upsert.notes);
+    Ok(())
 }
 
 /// `POST /insightData/v3/collections/{name}` in contact scope: 201 created, 200 already there.

@@ -262,7 +262,7 @@ pub fn triggered_send(cert: &Certificate, campaign_id: u32) -> Value {
 /// writes it, whatever its offset.
 fn calendar_day(text: &str) -> Option<String> {
     let day = text.trim().get(..10)?;
-    time::Date::parse(day, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    super::datetime::parse_date(day)?;
     Some(day.to_string())
 }
 

@@ -4,6 +4,7 @@
 pub mod certificate;
 pub mod contact;
 pub mod data_fields;
+pub mod datetime;
 pub mod import;
 pub mod order;
 pub mod values;

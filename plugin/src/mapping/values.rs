@@ -2,10 +2,8 @@
 //! whole cents, ISO 4217 codes and date normalisation. All pure and total: any input gives a
 //! value or a problem sentence, never a panic.
 
+use super::datetime;
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::wit;
 
@@ -178,12 +176,14 @@ pub enum Offset {
 /// With [`Offset::OptionalUtc`], `YYYY-MM-DDTHH:MM:SS[.fff]` and a bare `YYYY-MM-DD` are read as UTC.
 pub fn utc_timestamp(text: &str, offset: Offset) -> Result<String, String> {
     let text = text.trim();
-    let parsed = match OffsetDateTime::parse(text, &Rfc3339) {
-        Ok(dt) => Some(dt),
-        Err(_) if offset == Offset::OptionalUtc => parse_local(text).map(PrimitiveDateTime::assume_utc),
-        Err(_) => None,
+    let parsed = match datetime::parse_rfc3339(text) {
+        Some(unix) => Some(unix),
+        None if offset == Offset::OptionalUtc => {
+            datetime::parse_local_date_time(text).or_else(|| datetime::parse_date(text))
+        }
+        None => None,
     };
-    let Some(dt) = parsed else {
+    let Some(unix) = parsed else {
         return Err(match offset {
             Offset::Required => format!(
                 "`{}` is not an ISO 8601 date-time with an offset (e.g. 2025-03-14T10:22:05+00:00)",
@@ -192,20 +192,10 @@ pub fn utc_timestamp(text: &str, offset: Offset) -> Result<String, String> {
             Offset::OptionalUtc => format!("`{}` is not an ISO 8601 date-time (e.g. 2025-03-14T10:30:00)", shown(text)),
         });
     };
-    let utc = dt.checked_to_offset(UtcOffset::UTC).filter(|u| (1..=9999).contains(&u.year()));
-    let Some(utc) = utc else {
+    if !(1..=9999).contains(&datetime::utc_year(unix)) {
         return Err(format!("`{}` is outside the years 0001-9999 in UTC", shown(text)));
-    };
-    utc.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
-        .map_err(|_| format!("`{}` cannot be written as a UTC timestamp", shown(text)))
-}
-
-fn parse_local(text: &str) -> Option<PrimitiveDateTime> {
-    let with_time = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
-    let date_only = format_description!("[year]-[month]-[day]");
-    PrimitiveDateTime::parse(text, with_time)
-        .ok()
-        .or_else(|| time::Date::parse(text, date_only).ok().map(|d| d.midnight()))
+    }
+    datetime::format_utc(unix).ok_or_else(|| format!("`{}` cannot be written as a UTC timestamp", shown(text)))
 }
 
 #[cfg(test)]
