@@ -99,7 +99,9 @@ fn build(root: &Path, dir: &Path, package: &str, target_dir: &Path, features: &[
     }
     let status = Command::new(&cargo)
         .current_dir(dir)
-        .args(["build", "--release", "--package", package, "--target", TARGET, "--target-dir"])
+        // Size over speed for the guests only (the host's release build keeps opt-level "s").
+        .args(["build", "--release", "--config", "profile.release.opt-level=\"z\""])
+        .args(["--package", package, "--target", TARGET, "--target-dir"])
         .arg(target_dir)
         .args(features)
         .env_remove("RUSTFLAGS")
