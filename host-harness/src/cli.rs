@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformError, PlatformOptions};
 use crate::retry::RetryPolicy;
-use crate::runtime::{SandboxLimits, Upstream};
+use crate::runtime::{CompileCache, SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
 
 #[derive(Parser)]
@@ -30,7 +30,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Syncs sample records against the embedded simulator and prints their outcomes.
-    Demo,
+    Demo {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
     /// Syncs records of one flow: contact, order or certificate.
     Sync {
         #[arg(value_parser = ["contact", "order", "certificate"])]
@@ -51,6 +54,17 @@ enum Command {
         /// A component other than the embedded one.
         #[arg(long)]
         plugin: Option<PathBuf>,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Measures the host's and the component's costs on this machine; a table on stdout.
+    Bench {
+        /// Also write every figure as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Rounds per measurement (medians and 99th percentiles are taken over them).
+        #[arg(long, default_value_t = 300)]
+        rounds: usize,
     },
     /// Serves the Dotdigital simulator on loopback until interrupted; prints
     /// `{"api":"http://…","control":"http://…"}` on stdout.
@@ -86,6 +100,26 @@ struct Common {
     /// error, warn, info or debug.
     #[arg(long, default_value = "info")]
     log_level: String,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Where the compiled component is kept between processes.
+#[derive(Args)]
+struct CacheArgs {
+    /// Directory of compiled components (default `$XDG_CACHE_HOME/dotdigital-harness`, else
+    /// `~/.cache/dotdigital-harness`).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the component in this process; read and write no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    fn cache(&self) -> CompileCache {
+        CompileCache::from_args(self.cache_dir.clone(), self.no_cache)
+    }
 }
 
 /// How a command that ran ended: exit status 0 or 1.
@@ -143,10 +177,13 @@ fn exit_status(result: &Result<Finished, CliError>) -> u8 {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo => crate::demo::run().await.map(|()| Finished::AllOk).map_err(CliError::Setup),
+        Command::Demo { cache } => crate::demo::run(&cache.cache()).await.map(|()| Finished::AllOk).map_err(CliError::Setup),
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
         Command::Validate { common } => validate(common).await,
-        Command::Describe { plugin } => describe(plugin.as_deref()).await,
+        Command::Describe { plugin, cache } => describe(plugin.as_deref(), &cache.cache()).await,
+        Command::Bench { json, rounds } => {
+            crate::bench::run(rounds, json.as_deref()).await.map(|()| Finished::AllOk).map_err(CliError::Setup)
+        }
         Command::Sim { port, control_port, accounts } => {
             sim(port, control_port, accounts.as_deref()).await.map_err(CliError::Setup)
         }
@@ -173,7 +210,8 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
     let boot_log = LogSink::new(LogTarget::Stderr, level, boot.clone());
     let limits =
         SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
-    let plugin = crate::load_plugin(common.plugin.as_deref(), limits, boot_log).await?;
+    let plugin =
+        crate::load_plugin_cached(common.plugin.as_deref(), limits, boot_log, &common.cache.cache()).await?;
     let (upstream, sim) = match common.upstream.as_str() {
         "sim" => {
             let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
@@ -237,9 +275,9 @@ async fn validate(common: Common) -> Result<Finished, CliError> {
     Ok(Finished::from_all_ok(line["ok"] == serde_json::Value::Bool(true)))
 }
 
-async fn describe(plugin: Option<&Path>) -> Result<Finished, CliError> {
+async fn describe(plugin: Option<&Path>, cache: &CompileCache) -> Result<Finished, CliError> {
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    let plugin = crate::load_plugin(plugin, SandboxLimits::default(), log).await?;
+    let plugin = crate::load_plugin_cached(plugin, SandboxLimits::default(), log, cache).await?;
     let info = plugin.info();
     let settings: Vec<_> = info
         .settings

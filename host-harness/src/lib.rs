@@ -2,6 +2,7 @@
 //! component, sandboxes it, routes its HTTP, throttles and retries like the platform, and an
 //! embedded Dotdigital simulator to answer it.
 
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod guests;
@@ -24,18 +25,32 @@ pub use platform::{Flow, Platform, PlatformOptions, Summary};
 /// The connector built from `plugin/` by build.rs: the default plugin.
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(env!("DOTDIGITAL_GUEST_CONNECTOR"));
 
-/// Loads `path`, or the embedded plugin, on a fresh engine.
+/// Loads `path`, or the embedded plugin, on a fresh engine, compiling it in this process.
 pub async fn load_plugin(
     path: Option<&Path>,
     limits: runtime::SandboxLimits,
     log: host::log::LogSink,
 ) -> Result<Arc<runtime::Plugin>> {
+    load_plugin_cached(path, limits, log, &runtime::CompileCache::Off).await
+}
+
+/// Loads `path`, or the embedded plugin, on a fresh engine (pooling allocator when the
+/// machine can reserve it), compiled once per machine through `cache`.
+pub async fn load_plugin_cached(
+    path: Option<&Path>,
+    limits: runtime::SandboxLimits,
+    log: host::log::LogSink,
+    cache: &runtime::CompileCache,
+) -> Result<Arc<runtime::Plugin>> {
     let bytes = match path {
         Some(path) => std::fs::read(path).with_context(|| format!("reading the plugin {}", path.display()))?,
         None => EMBEDDED_PLUGIN.to_vec(),
     };
-    let engine = runtime::engine::new_engine()?;
-    let plugin = runtime::Plugin::load(&engine, &bytes, limits, log).await.with_context(|| {
+    let choice = runtime::engine::new_engine(&limits)?;
+    if let Some(why) = &choice.fallback {
+        log.emit(host::log::Level::Warn, why);
+    }
+    let plugin = runtime::Plugin::load_cached(&choice.engine, &bytes, limits, log, cache).await.with_context(|| {
         format!("loading the plugin {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into()))
     })?;
     Ok(Arc::new(plugin))
