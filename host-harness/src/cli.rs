@@ -177,7 +177,9 @@ fn exit_status(result: &Result<Finished, CliError>) -> u8 {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { cache } => crate::demo::run(&cache.cache()).await.map(|()| Finished::AllOk).map_err(CliError::Setup),
+        Command::Demo { cache } => {
+            crate::demo::run(&cache.cache()).await.map(|()| Finished::AllOk).map_err(CliError::Setup)
+        }
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
         Command::Validate { common } => validate(common).await,
         Command::Describe { plugin, cache } => describe(plugin.as_deref(), &cache.cache()).await,
@@ -210,8 +212,7 @@ async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>),
     let boot_log = LogSink::new(LogTarget::Stderr, level, boot.clone());
     let limits =
         SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..SandboxLimits::default() };
-    let plugin =
-        crate::load_plugin_cached(common.plugin.as_deref(), limits, boot_log, &common.cache.cache()).await?;
+    let plugin = crate::load_plugin_cached(common.plugin.as_deref(), limits, boot_log, &common.cache.cache()).await?;
     let (upstream, sim) = match common.upstream.as_str() {
         "sim" => {
             let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;

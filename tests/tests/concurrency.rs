@@ -52,5 +52,8 @@ async fn requests_reuse_kept_alive_connections() {
     assert!(requests >= 42, "{requests} requests");
     assert!(opened <= 2, "{opened} connections for {requests} requests at 2 concurrent");
     let log = world.log_text();
-    assert!(log.contains(&format!("{opened} upstream connection(s) opened for {requests} request(s) in this run")), "{log}");
+    assert!(
+        log.contains(&format!("{opened} upstream connection(s) opened for {requests} request(s) in this run")),
+        "{log}"
+    );
 }

@@ -80,7 +80,8 @@ pub async fn run(rounds: usize, json_out: Option<&Path>) -> Result<()> {
         let (p50, p99, native_p50) = (percentile(&overhead, 50), percentile(&overhead, 99), percentile(&natively, 50));
         table.push((format!("{} sync, in process (p50 / p99)", flow.name()), format!("{} / {} µs", us(p50), us(p99))));
         table.push((format!("{} flow, native (p50)", flow.name()), format!("{} µs", us(native_p50))));
-        report[flow.name()] = json!({"overhead_us_p50": us(p50), "overhead_us_p99": us(p99), "native_us_p50": us(native_p50)});
+        report[flow.name()] =
+            json!({"overhead_us_p50": us(p50), "overhead_us_p99": us(p99), "native_us_p50": us(native_p50)});
     }
 
     // Instantiation, pooling against on demand.

@@ -109,9 +109,11 @@ pub fn compile(
     let started = Instant::now();
     let component = Component::new(engine, bytes)?;
     let compiled_in = started.elapsed();
-    match component.serialize().map_err(|e| format!("{e:#}")).and_then(|artifact| {
-        store(&file, component_sha256, &artifact).map_err(|e| format!("not written: {e}"))
-    }) {
+    match component
+        .serialize()
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|artifact| store(&file, component_sha256, &artifact).map_err(|e| format!("not written: {e}")))
+    {
         Ok(()) => log.emit(
             Level::Debug,
             &format!("component compiled in {} ms and cached in {}", compiled_in.as_millis(), file.display()),

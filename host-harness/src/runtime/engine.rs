@@ -67,7 +67,8 @@ pub fn engine_with(allocator: Allocator, limits: &SandboxLimits) -> Result<Engin
             Err(error) => {
                 let engine = Engine::new(&config(None))?;
                 start_epoch_ticker(&engine);
-                let why = format!("the pooling allocator could not be set up ({error:#}): instances are allocated on demand");
+                let why =
+                    format!("the pooling allocator could not be set up ({error:#}): instances are allocated on demand");
                 return Ok(EngineChoice { engine, allocator: Allocator::OnDemand, fallback: Some(why) });
             }
         }
