@@ -15,7 +15,7 @@ use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformError, PlatformOptions};
 use crate::release::Pins;
 use crate::retry::RetryPolicy;
-use crate::runtime::{SandboxLimits, Upstream};
+use crate::runtime::{CompileCache, SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
 
 #[derive(Parser)]
@@ -32,7 +32,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Syncs sample records against the embedded simulator and prints their outcomes.
-    Demo,
+    Demo {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
     /// Syncs records of one flow: contact, order or certificate.
     Sync {
         #[arg(value_parser = ["contact", "order", "certificate"])]
@@ -76,6 +79,8 @@ enum Command {
         /// Refuse the component unless its SHA-256 is this.
         #[arg(long)]
         sha256: Option<String>,
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Writes the release artifact: `ipaas-dotdigital-<version>.wasm`, its `.sha256` and
     /// `manifest.json`.
@@ -100,6 +105,15 @@ enum Command {
         /// Refuse the component unless its SHA-256 is this.
         #[arg(long)]
         sha256: Option<String>,
+    },
+    /// Measures the host's and the component's costs on this machine; a table on stdout.
+    Bench {
+        /// Also write every figure as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Rounds per measurement (medians and 99th percentiles are taken over them).
+        #[arg(long, default_value_t = 300)]
+        rounds: usize,
     },
     /// Serves the Dotdigital simulator on loopback until interrupted; prints
     /// `{"api":"http://…","control":"http://…"}` on stdout.
@@ -139,6 +153,26 @@ struct Common {
     /// error, warn, info or debug.
     #[arg(long, default_value = "info")]
     log_level: String,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Where the compiled component is kept between processes.
+#[derive(Args)]
+struct CacheArgs {
+    /// Directory of compiled components (default `$XDG_CACHE_HOME/dotdigital-harness`, else
+    /// `~/.cache/dotdigital-harness`).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the component in this process; read and write no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    fn cache(&self) -> CompileCache {
+        CompileCache::from_args(self.cache_dir.clone(), self.no_cache)
+    }
 }
 
 /// How a command that ran ended: exit status 0 or 1.
@@ -196,15 +230,22 @@ fn exit_status(result: &Result<Finished, CliError>) -> u8 {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo => crate::demo::run().await.map(|()| Finished::AllOk).map_err(CliError::Setup),
+        Command::Demo { cache } => {
+            crate::demo::run(&cache.cache()).await.map(|()| Finished::AllOk).map_err(CliError::Setup)
+        }
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
         Command::Bulk { flow, common, input, batch_size, poll_interval, restart } => {
             bulk(&flow, common, input, batch_size, poll_interval, restart).await
         }
         Command::Validate { common } => validate(common).await,
-        Command::Describe { plugin, sha256 } => describe(plugin.as_deref(), sha256.as_deref()).await,
+        Command::Describe { plugin, sha256, cache } => {
+            describe(plugin.as_deref(), sha256.as_deref(), &cache.cache()).await
+        }
         Command::Package { out, plugin, sha256 } => package(&out, plugin.as_deref(), sha256.as_deref()).await,
         Command::Pin { settings, plugin, sha256 } => pin(&settings, plugin.as_deref(), sha256.as_deref()).await,
+        Command::Bench { json, rounds } => {
+            crate::bench::run(rounds, json.as_deref()).await.map(|()| Finished::AllOk).map_err(CliError::Setup)
+        }
         Command::Sim { port, control_port, accounts } => {
             sim(port, control_port, accounts.as_deref()).await.map_err(CliError::Setup)
         }
@@ -239,7 +280,8 @@ async fn platform_with(common: &Common, limits: SandboxLimits) -> Result<(Arc<Pl
         .with_flag(common.sha256.as_deref())
         .map_err(CliError::Usage)?
         .with_lock_beside(&common.settings)?;
-    let plugin = crate::load_plugin(common.plugin.as_deref(), &pins, limits, boot_log).await?;
+    let cache = common.cache.cache();
+    let plugin = crate::load_plugin_cached(common.plugin.as_deref(), &pins, limits, boot_log, &cache).await?;
     let (upstream, sim) = match common.upstream.as_str() {
         "sim" => {
             let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
@@ -333,14 +375,18 @@ async fn validate(common: Common) -> Result<Finished, CliError> {
 }
 
 /// Loads a component with nothing but `--sha256` pinning it (no settings, no lock).
-async fn load_pinned(plugin: Option<&Path>, sha256: Option<&str>) -> Result<Arc<crate::runtime::Plugin>, CliError> {
+async fn load_pinned(
+    plugin: Option<&Path>,
+    sha256: Option<&str>,
+    cache: &CompileCache,
+) -> Result<Arc<crate::runtime::Plugin>, CliError> {
     let pins = Pins::default().with_flag(sha256).map_err(CliError::Usage)?;
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    Ok(crate::load_plugin(plugin, &pins, SandboxLimits::default(), log).await?)
+    Ok(crate::load_plugin_cached(plugin, &pins, SandboxLimits::default(), log, cache).await?)
 }
 
 async fn package(out: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -> Result<Finished, CliError> {
-    let plugin = load_pinned(plugin_path, sha256).await?;
+    let plugin = load_pinned(plugin_path, sha256, &CompileCache::Off).await?;
     let bytes = crate::plugin_bytes(plugin_path)?;
     // Read twice (loaded, then copied): the copy must be the component that was checked.
     if crate::release::sha256_hex(&bytes) != plugin.sha256() {
@@ -352,14 +398,14 @@ async fn package(out: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -
 }
 
 async fn pin(settings: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -> Result<Finished, CliError> {
-    let plugin = load_pinned(plugin_path, sha256).await?;
+    let plugin = load_pinned(plugin_path, sha256, &CompileCache::Off).await?;
     let (path, lock) = crate::release::pin(&plugin, settings)?;
     println!("{}", serde_json::json!({"lock": path.display().to_string(), "pinned": lock}));
     Ok(Finished::AllOk)
 }
 
-async fn describe(plugin: Option<&Path>, sha256: Option<&str>) -> Result<Finished, CliError> {
-    let plugin = load_pinned(plugin, sha256).await?;
+async fn describe(plugin: Option<&Path>, sha256: Option<&str>, cache: &CompileCache) -> Result<Finished, CliError> {
+    let plugin = load_pinned(plugin, sha256, cache).await?;
     let info = plugin.info();
     let settings: Vec<_> = info
         .settings

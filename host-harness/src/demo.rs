@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformOptions};
 use crate::retry::RetryPolicy;
-use crate::runtime::{SandboxLimits, Upstream};
+use crate::runtime::{CompileCache, SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
 
 const SETTINGS: &str = include_str!("../demo/settings.json");
@@ -20,10 +20,11 @@ const CUSTOMERS: &str = include_str!("../demo/customers.ndjson");
 const ORDER: &str = include_str!("../demo/order.json");
 const CERTIFICATE: &str = include_str!("../demo/certificate.json");
 
-pub async fn run() -> Result<()> {
+pub async fn run(cache: &CompileCache) -> Result<()> {
     let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    let plugin = crate::load_plugin(None, &crate::release::Pins::default(), SandboxLimits::default(), log).await?;
+    let pins = crate::release::Pins::default();
+    let plugin = crate::load_plugin_cached(None, &pins, SandboxLimits::default(), log, cache).await?;
     let settings: Value = serde_json::from_str(SETTINGS)?;
     let options = PlatformOptions {
         upstream: Upstream::Forward(sim.addr()),

@@ -2,6 +2,7 @@
 //! component, sandboxes it, routes its HTTP, throttles and retries like the platform, and an
 //! embedded Dotdigital simulator to answer it.
 
+pub mod bench;
 pub mod bulk;
 pub mod cli;
 pub mod demo;
@@ -26,7 +27,6 @@ pub use platform::{Flow, Platform, PlatformOptions, Summary};
 /// The connector built from `plugin/` by build.rs: the default plugin.
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(env!("DOTDIGITAL_GUEST_CONNECTOR"));
 
-/// Loads `path`, or the embedded plugin, on a fresh engine.
 /// The component at `path`, or the embedded one.
 pub fn plugin_bytes(path: Option<&Path>) -> Result<Vec<u8>> {
     Ok(match path {
@@ -35,19 +35,35 @@ pub fn plugin_bytes(path: Option<&Path>) -> Result<Vec<u8>> {
     })
 }
 
+/// Loads `path`, or the embedded plugin, on a fresh engine, compiling it in this process.
 pub async fn load_plugin(
     path: Option<&Path>,
     pins: &release::Pins,
     limits: runtime::SandboxLimits,
     log: host::log::LogSink,
 ) -> Result<Arc<runtime::Plugin>> {
+    load_plugin_cached(path, pins, limits, log, &runtime::CompileCache::Off).await
+}
+
+/// Loads `path`, or the embedded plugin, on a fresh engine (pooling allocator when the
+/// machine can reserve it), compiled once per machine through `cache`. The pin is checked
+/// first: a component other than the pinned one is never compiled or read from the cache.
+pub async fn load_plugin_cached(
+    path: Option<&Path>,
+    pins: &release::Pins,
+    limits: runtime::SandboxLimits,
+    log: host::log::LogSink,
+    cache: &runtime::CompileCache,
+) -> Result<Arc<runtime::Plugin>> {
     let bytes = plugin_bytes(path)?;
-    // The pin first: a component other than the pinned one is never compiled.
     pins.verify(&bytes).with_context(|| {
         format!("loading the plugin {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into()))
     })?;
-    let engine = runtime::engine::new_engine()?;
-    let plugin = runtime::Plugin::load(&engine, &bytes, limits, log).await.with_context(|| {
+    let choice = runtime::engine::new_engine(&limits)?;
+    if let Some(why) = &choice.fallback {
+        log.emit(host::log::Level::Warn, why);
+    }
+    let plugin = runtime::Plugin::load_cached(&choice.engine, &bytes, limits, log, cache).await.with_context(|| {
         format!("loading the plugin {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into()))
     })?;
     Ok(Arc::new(plugin))

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::retry::RetryPolicy;
 use crate::runtime::bindings::{
     Customer, GiftCard, ImportBatch, ImportKind, ImportStarted, ImportState, SyncError, Transaction,
 };
+use crate::runtime::connections::ConnectionPool;
 use crate::runtime::outbound::Denials;
 use crate::runtime::{CallContext, OutboundPolicy, Plugin, PluginFault, SyncAnswer, Throttle, Upstream};
 use crate::settings::{self, SettingsError, Subscription};
@@ -120,6 +122,11 @@ pub struct Platform {
     subscription: Subscription,
     context: CallContext,
     retry: RetryPolicy,
+    /// Set once a sync of this subscription has succeeded: its region and data-field types
+    /// are then in its persistent data. Until then `run` syncs one record at a time, so
+    /// concurrent first records do not each discover them (one `GET /v2/account-info` per
+    /// subscription and cache period, not one per record in flight).
+    primed: AtomicBool,
 }
 
 impl Platform {
@@ -159,9 +166,10 @@ impl Platform {
             max_response_bytes: limits.max_response_bytes,
             max_request_bytes: limits.max_request_bytes,
             throttle: Arc::new(throttle),
+            connections: ConnectionPool::new(host.concurrent_connections as usize),
         };
         let context = CallContext { policy: Arc::new(policy), log, data: Arc::new(data), denials: Arc::default() };
-        Ok(Platform { plugin, subscription, context, retry: options.retry })
+        Ok(Platform { plugin, subscription, context, retry: options.retry, primed: AtomicBool::new(false) })
     }
 
     pub fn subscription(&self) -> &Subscription {
@@ -170,6 +178,12 @@ impl Platform {
 
     pub fn log(&self) -> &LogSink {
         &self.context.log
+    }
+
+    /// Upstream connections opened and requests sent so far by this subscription.
+    pub fn connection_counts(&self) -> (u64, u64) {
+        let pool = &self.context.policy.connections;
+        (pool.opened(), pool.requests())
     }
 
     /// Syncs one record (iPaaS.com JSON) with retries; returns its output line.
@@ -203,6 +217,9 @@ impl Platform {
             };
             match answer {
                 Ok(outcome) => {
+                    if outcome.api_calls > 0 {
+                        self.primed.store(true, Ordering::Release);
+                    }
                     log.emit(Level::Info, &format!("{} {}", output::action_name(outcome.action), outcome.external_id));
                     break output::ok_line(flow.name(), &id, &outcome, attempt);
                 }
@@ -252,7 +269,9 @@ impl Platform {
     }
 
     /// Streams records from `input` (one JSON value, a JSON array, or NDJSON), syncing up to
-    /// `concurrent_connections` at once, and writes each line to `out` in input order.
+    /// `concurrent_connections` at once (one at a time until a sync of the subscription has
+    /// succeeded, see `primed`), and writes each line to `out` in input order. The debug log
+    /// ends with the connections the run opened.
     pub async fn run(
         self: &Arc<Self>,
         flow: Flow,
@@ -260,6 +279,7 @@ impl Platform {
         out: &mut (dyn Write + Send),
     ) -> Result<Summary> {
         let parallel = self.subscription.host.concurrent_connections.max(1) as usize;
+        let (opened_before, requests_before) = self.connection_counts();
         let (sender, mut receiver) = tokio::sync::mpsc::channel(parallel * 2);
         let reader =
             std::thread::spawn(move || crate::input::read_records(input, |item| sender.blocking_send(item).is_ok()));
@@ -308,11 +328,26 @@ impl Platform {
                     write(first.await?, &mut summary)?;
                 }
             }
+            // Not primed yet: this record finishes before the next one starts.
+            while !self.primed.load(Ordering::Acquire) && !pending.is_empty() {
+                if let Some((_, first)) = pending.pop_front() {
+                    write(first.await?, &mut summary)?;
+                }
+            }
         }
         while let Some((_, first)) = pending.pop_front() {
             write(first.await?, &mut summary)?;
         }
         reader.join().map_err(|_| anyhow::anyhow!("the input reader panicked"))??;
+        let (opened, requests) = self.connection_counts();
+        self.context.log.emit(
+            Level::Debug,
+            &format!(
+                "{} upstream connection(s) opened for {} request(s) in this run",
+                opened - opened_before,
+                requests - requests_before
+            ),
+        );
         Ok(summary)
     }
 

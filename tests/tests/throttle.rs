@@ -6,6 +6,7 @@
 use std::io::Cursor;
 
 use dotdigital_harness::Flow;
+use dotdigital_sim::FaultAction;
 use e2e_tests::*;
 use serde_json::json;
 
@@ -17,6 +18,14 @@ async fn two_hundred_records_stay_within_the_throttle() {
     settings["api_throttle_seconds"] = json!(2);
     settings["concurrent_connections"] = json!(2);
     let world = World::new(settings).await;
+    // Each answer takes 40 ms, so two records in flight overlap at the simulator for sure:
+    // kept-alive connections make a bare answer too quick for the two to meet by chance.
+    world.sim.inject(fault(
+        "PATCH",
+        "/contacts/v3",
+        None,
+        FaultAction::DelayBefore(std::time::Duration::from_millis(40)),
+    ));
     let input: String = (0..200)
         .map(|i| {
             format!(

@@ -1,6 +1,7 @@
-//! Loads a connector component once (checksum, contract check, compile, link,
-//! pre-instantiate, `describe`) and runs each call in a fresh, limited store: one typed
-//! method per export of the contract, all through one private `run`.
+//! Loads a connector component once (checksum, contract check, compile or read from the
+//! compile cache, link, pre-instantiate, `describe`) and runs each call in a fresh, limited
+//! store instantiated from the one `InstancePre`: one typed method per export of the
+//! contract, all through one private `run`.
 
 use std::fmt;
 use std::future::Future;
@@ -17,7 +18,10 @@ use super::bindings::{
     Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, ImportBatch, ImportKind, ImportStarted,
     ImportState, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
+use super::cache::{self, CompileCache};
+use super::connections::ConnectionPool;
 use super::contract::{self, ContractError, ContractVersion};
+use super::engine::INSTANCE_SLOTS;
 use super::metadata::{Identity, MetadataError};
 use super::outbound::{Denials, OutboundPolicy, Upstream, WaitClock};
 use super::sandbox::{CallState, LimitExceeded, SandboxLimits};
@@ -155,14 +159,30 @@ pub struct Plugin {
     contract: ContractVersion,
     sha256: String,
     limits: SandboxLimits,
+    /// One per instance the engine's pool holds: a call beyond waits for a slot instead of
+    /// failing to instantiate.
+    instance_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Plugin {
+    /// Compiles `bytes` in this process (no compile cache).
     pub async fn load(engine: &Engine, bytes: &[u8], limits: SandboxLimits, log: LogSink) -> Result<Plugin, LoadError> {
-        let sha256 = hex(&Sha256::digest(bytes));
+        Plugin::load_cached(engine, bytes, limits, log, &CompileCache::Off).await
+    }
+
+    /// Loads `bytes`, compiled once per machine through `cache`.
+    pub async fn load_cached(
+        engine: &Engine,
+        bytes: &[u8],
+        limits: SandboxLimits,
+        log: LogSink,
+        cache: &CompileCache,
+    ) -> Result<Plugin, LoadError> {
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let sha256 = hex(&digest);
         // Who it is comes from its metadata, before anything is compiled or run.
         let identity = Identity::read(bytes).map_err(LoadError::Metadata)?;
-        let component = Component::new(engine, bytes).map_err(LoadError::Compile)?;
+        let component = cache::compile(engine, bytes, &digest, cache, &log).map_err(LoadError::Compile)?;
         // Read before anything runs: a component of another contract is never instantiated.
         let contract = contract::check_component(engine, &component)?;
         let pre = link(engine, &component).map_err(LoadError::Link)?;
@@ -174,6 +194,7 @@ impl Plugin {
             contract,
             sha256,
             limits,
+            instance_slots: Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize)),
         };
         // `describe` runs with everything denied: no upstream, no data kept.
         let context = CallContext {
@@ -183,6 +204,7 @@ impl Plugin {
                 max_response_bytes: 0,
                 max_request_bytes: 0,
                 throttle: Arc::new(Throttle::new(1, Duration::from_secs(1), 1)),
+                connections: ConnectionPool::new(1),
             }),
             log,
             data: Arc::new(DataStore::in_memory("describe").map_err(LoadError::Data)?),
@@ -312,6 +334,34 @@ impl Plugin {
         T: fmt::Debug,
         F: for<'a> FnOnce(&'a Guest, &'a mut Store<CallState>) -> ExportCall<'a, T>,
     {
+        let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
+        let mut store = self.store(context);
+        let run = async {
+            let connector = self.pre.instantiate_async(&mut store).await?;
+            call(connector.ipaas_dotdigital_connector(), &mut store).await
+        };
+        let output = match tokio::time::timeout(self.limits.wall_time, run).await {
+            Err(_) => return Err(PluginFault::WallClock(self.limits.wall_time)),
+            Ok(Err(error)) => return Err(classify(&error, &self.limits)),
+            Ok(Ok(output)) => output,
+        };
+        if let Some(size) = oversized(&output, self.limits.max_result_bytes) {
+            return Err(PluginFault::OversizedResult(size));
+        }
+        Ok(output)
+    }
+
+    /// What one call costs before the component runs: a fresh store with the sandbox limits,
+    /// instantiated from the shared `InstancePre` (the benchmark's instantiation figure).
+    pub async fn instantiate_only(&self, context: CallContext) -> Result<(), PluginFault> {
+        let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
+        let mut store = self.store(context);
+        self.pre.instantiate_async(&mut store).await.map(drop).map_err(|error| classify(&error, &self.limits))
+    }
+
+    /// A call's store: its limits, its host context, and a CPU deadline that does not count
+    /// the time spent waiting on the network, the throttle or the state database.
+    fn store(&self, context: CallContext) -> Store<CallState> {
         let waiting = Arc::new(WaitClock::default());
         let host = HostContext::new(context.log, context.data, waiting.clone());
         let state = CallState::new(&self.limits, context.policy, host, waiting.clone(), context.denials);
@@ -327,19 +377,7 @@ impl Plugin {
             // Yield so the wall-clock timeout can fire even for a plugin that never waits.
             Ok(UpdateDeadline::Yield(CHECK_TICKS))
         });
-        let run = async {
-            let connector = self.pre.instantiate_async(&mut store).await?;
-            call(connector.ipaas_dotdigital_connector(), &mut store).await
-        };
-        let output = match tokio::time::timeout(self.limits.wall_time, run).await {
-            Err(_) => return Err(PluginFault::WallClock(self.limits.wall_time)),
-            Ok(Err(error)) => return Err(classify(&error, &self.limits)),
-            Ok(Ok(output)) => output,
-        };
-        if let Some(size) = oversized(&output, self.limits.max_result_bytes) {
-            return Err(PluginFault::OversizedResult(size));
-        }
-        Ok(output)
+        store
     }
 }
 

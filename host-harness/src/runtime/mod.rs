@@ -2,6 +2,8 @@
 //! one outbound path every HTTP request of the plugin takes.
 
 pub mod bindings;
+pub mod cache;
+pub mod connections;
 pub mod contract;
 pub mod engine;
 pub mod loader;
@@ -10,8 +12,9 @@ pub mod outbound;
 pub mod sandbox;
 pub mod throttle;
 
+pub use cache::CompileCache;
 pub use contract::{ContractError, ContractVersion};
 pub use loader::{AccountAnswer, CallContext, LoadError, Plugin, PluginFault, SyncAnswer};
-pub use outbound::{OutboundPolicy, Upstream, UpstreamError};
+pub use outbound::{InProcessHandler, OutboundPolicy, Upstream, UpstreamError};
 pub use sandbox::SandboxLimits;
 pub use throttle::Throttle;

@@ -13,6 +13,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full, Limited};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::connections::{ConnectionPool, Destination};
 use super::throttle::Throttle;
 use crate::host::log::{clip, Level, LogSink, MAX_ECHO_CHARS};
 
@@ -146,6 +147,25 @@ pub enum Upstream {
     /// A plain-HTTP server (the embedded simulator, or a test server) that receives every
     /// allowed request with its original `Host` header.
     Forward(SocketAddr),
+    /// Answered in this process, without a socket (the benchmark's measure of the host's and
+    /// the component's own cost): every check, the throttle and the body limits still apply.
+    InProcess(InProcessHandler),
+}
+
+/// Answers an allowed request (canonical `Host`, body read whole) in this process.
+#[derive(Clone)]
+pub struct InProcessHandler(pub Arc<dyn Fn(http::Request<Bytes>) -> http::Response<Bytes> + Send + Sync>);
+
+impl std::fmt::Debug for InProcessHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InProcessHandler")
+    }
+}
+
+impl PartialEq for InProcessHandler {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Upstream {
@@ -239,6 +259,8 @@ pub struct OutboundPolicy {
     /// Largest request body the plugin may send (Dotdigital's own limit is 50 MB).
     pub max_request_bytes: usize,
     pub throttle: Arc<Throttle>,
+    /// Kept-alive connections to the upstream (at most `concurrent_connections` idle).
+    pub connections: ConnectionPool,
 }
 
 impl OutboundPolicy {
@@ -465,24 +487,33 @@ async fn answer(
 ) -> Result<http::Response<WasiBody>, HttpError> {
     let _permit = policy.throttle.acquire().await;
     let timeout = policy.call_timeout;
-    let options = RequestOptions {
-        connect_timeout: Some(timeout),
-        first_byte_timeout: Some(timeout),
-        between_bytes_timeout: Some(timeout),
-    };
     let exchange = async {
-        let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-        // `io` drives the connection while the body is read.
-        let driver = tokio::spawn(io);
+        let (parts, body) = request.into_parts();
+        let destination = match &policy.upstream {
+            Upstream::Forward(addr) => Destination::Plain(*addr),
+            Upstream::Live => Destination::Tls(parts.uri.host().unwrap_or_default().to_string()),
+            Upstream::InProcess(handler) => {
+                let body = body.collect().await?.to_bytes();
+                return Ok(handler.0(http::Request::from_parts(parts, body)));
+            }
+            Upstream::Deny => return Err(HttpError::HttpRequestDenied),
+        };
+        let mut request = http::Request::from_parts(parts, body);
+        // Origin form on the wire, as to any server that is not a proxy: the `Host` header
+        // (the allowlist's spelling) names the host.
+        let path = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        *request.uri_mut() = http::Uri::try_from(path).map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        let (response, connection) = policy.connections.send(&destination, request, timeout).await?;
         let (parts, body) = response.into_parts();
         let collected = Limited::new(body, policy.max_response_bytes).collect().await;
-        driver.abort();
         let bytes = collected
-            .map_err(|e| match e.downcast::<HttpError>() {
-                Ok(e) => *e,
+            .map_err(|e| match e.downcast::<hyper::Error>() {
+                Ok(e) => HttpError::Hyper(*e),
                 Err(_) => HttpError::HttpResponseBodySize(Some(policy.max_response_bytes as u64)),
             })?
             .to_bytes();
+        // Read whole: the connection may serve the next request.
+        connection.release();
         Ok::<_, HttpError>(http::Response::from_parts(parts, bytes))
     };
     let response = match tokio::time::timeout(timeout, exchange).await {

@@ -109,7 +109,13 @@ impl GuestLimiter {
 }
 
 /// Table slots a connector could ever need; a `table.grow` beyond is refused.
-const MAX_TABLE_ELEMENTS: usize = 100_000;
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Core instances, memories and tables one call's store may hold (the engine's pool is sized
+/// from these too).
+pub const MAX_CORE_INSTANCES: usize = 16;
+pub const MAX_MEMORIES: usize = 8;
+pub const MAX_TABLES: usize = 64;
 
 impl ResourceLimiter for GuestLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
@@ -129,15 +135,15 @@ impl ResourceLimiter for GuestLimiter {
     }
 
     fn instances(&self) -> usize {
-        16
+        MAX_CORE_INSTANCES
     }
 
     fn tables(&self) -> usize {
-        64
+        MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        8
+        MAX_MEMORIES
     }
 }
 

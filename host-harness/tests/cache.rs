@@ -1,0 +1,198 @@
+//! The compile cache as processes see it: the first process compiles and stores the
+//! component, later ones read it; a truncated, altered or planted file is rebuilt, never
+//! used; two processes filling an empty cache at once both succeed and leave one whole file.
+//! Also the benchmark's JSON (its keys, not its speeds).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dd-cache-{}-{:016x}", std::process::id(), fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `describe` with the cache in `cache`: the component's SHA-256, and stderr.
+fn describe(cache: &Path) -> (String, String) {
+    let output = Command::new(BIN)
+        .args(["describe", "--cache-dir", cache.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the harness runs");
+    described(output)
+}
+
+fn described(output: Output) -> (String, String) {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let info: Value = serde_json::from_slice(&output.stdout).expect("describe prints JSON");
+    (info["sha256"].as_str().unwrap().to_string(), stderr)
+}
+
+/// The cache's files: the compiled component(s), and anything else left there.
+fn files(cache: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cache).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+fn the_cache_file(cache: &Path) -> PathBuf {
+    let files = files(cache);
+    assert_eq!(files.len(), 1, "one file, no temporary left: {files:?}");
+    assert!(files[0].extension().is_some_and(|e| e == "cwasm"), "{files:?}");
+    files[0].clone()
+}
+
+#[test]
+fn the_cache_is_filled_once_then_read() {
+    let cache = temp_dir().join("cache");
+    let (sha, stderr) = describe(&cache);
+    assert!(!stderr.contains("compile cache"), "no complaint on a first fill: {stderr}");
+    let file = the_cache_file(&cache);
+    assert!(file.file_name().unwrap().to_str().unwrap().starts_with(&sha), "named by the component: {file:?}");
+    assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let (again, stderr) = describe(&cache);
+    assert_eq!(again, sha);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), written, "read, not rewritten");
+}
+
+#[test]
+fn a_truncated_or_altered_file_is_rebuilt_not_used() {
+    let cache = temp_dir().join("cache");
+    describe(&cache);
+    let file = the_cache_file(&cache);
+    let whole = std::fs::read(&file).unwrap();
+
+    std::fs::write(&file, &whole[..whole.len() / 2]).unwrap();
+    let (_, stderr) = describe(&cache);
+    assert!(stderr.contains("does not match its checksum") && stderr.contains("rebuilt"), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), whole, "rebuilt whole");
+
+    // One byte of machine code changed, the header intact: the checksum catches it.
+    let mut altered = whole.clone();
+    let last = altered.len() - 100;
+    altered[last] ^= 0x40;
+    std::fs::write(&file, &altered).unwrap();
+    let (_, stderr) = describe(&cache);
+    assert!(stderr.contains("does not match its checksum") && stderr.contains("rebuilt"), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), whole);
+
+    std::fs::write(&file, b"").unwrap();
+    let (_, stderr) = describe(&cache);
+    assert!(stderr.contains("is not a cache file") && stderr.contains("rebuilt"), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), whole);
+}
+
+#[test]
+fn a_symlink_is_never_followed() {
+    let dir = temp_dir();
+    let cache = dir.join("cache");
+    describe(&cache);
+    let file = the_cache_file(&cache);
+    let elsewhere = dir.join("planted.cwasm");
+    std::fs::rename(&file, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+    let (_, stderr) = describe(&cache);
+    assert!(stderr.contains("is a symlink, refused") && stderr.contains("rebuilt"), "{stderr}");
+    assert!(!std::fs::symlink_metadata(&file).unwrap().file_type().is_symlink(), "replaced by a file of its own");
+
+    // A cache directory that is a symlink, or that others may write, is not used at all.
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&cache, &link).unwrap();
+    let (_, stderr) = describe(&link);
+    assert!(stderr.contains("is a symlink, refused") && stderr.contains("compiling without it"), "{stderr}");
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (_, stderr) = describe(&cache);
+    assert!(stderr.contains("writable by others") && stderr.contains("compiling without it"), "{stderr}");
+}
+
+#[test]
+fn two_processes_filling_an_empty_cache_at_once_both_succeed() {
+    let cache = temp_dir().join("cache");
+    let start = || {
+        Command::new(BIN)
+            .args(["describe", "--cache-dir", cache.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (start(), start());
+    let (a, a_err) = described(first.wait_with_output().unwrap());
+    let (b, b_err) = described(second.wait_with_output().unwrap());
+    assert_eq!(a, b);
+    assert!(a_err.is_empty() && b_err.is_empty(), "{a_err}\n{b_err}");
+    let file = the_cache_file(&cache);
+    // Whatever rename won, the file is whole: a third process reads it without a word.
+    let before = std::fs::read(&file).unwrap();
+    let (_, stderr) = describe(&cache);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+#[test]
+fn no_cache_writes_nothing_and_the_default_follows_xdg() {
+    let xdg = temp_dir();
+    let run = |extra: &[&str]| {
+        let output = Command::new(BIN)
+            .arg("describe")
+            .args(extra)
+            .env("XDG_CACHE_HOME", &xdg)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        described(output)
+    };
+    run(&["--no-cache"]);
+    assert!(!xdg.join("dotdigital-harness").exists(), "--no-cache wrote a cache");
+    run(&[]);
+    the_cache_file(&xdg.join("dotdigital-harness"));
+}
+
+#[test]
+fn bench_json_has_every_figure() {
+    let dir = temp_dir();
+    let json = dir.join("bench.json");
+    let output = Command::new(BIN)
+        .args(["bench", "--rounds", "2", "--json", json.to_str().unwrap()])
+        .env("XDG_CACHE_HOME", &dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the harness runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("contact sync, in process"), "a table on stdout: {stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let number = |path: &[&str]| {
+        let value = path.iter().fold(&report, |v, key| &v[*key]);
+        assert!(value.is_number(), "{path:?} in {report:#}");
+    };
+    for flow in ["contact", "order", "certificate"] {
+        for key in ["overhead_us_p50", "overhead_us_p99", "native_us_p50"] {
+            number(&[flow, key]);
+        }
+        number(&["api_calls_per_record", flow, "first"]);
+        number(&["api_calls_per_record", flow, "steady"]);
+    }
+    number(&["instantiate_us_p50", "pooling"]);
+    number(&["instantiate_us_p50", "on_demand"]);
+    number(&["cold_start_ms", "compile"]);
+    number(&["cold_start_ms", "cached"]);
+    for concurrent in ["1", "2", "4", "8"] {
+        number(&["throughput_per_s", "in_process", concurrent]);
+        number(&["throughput_per_s", "loopback", concurrent]);
+    }
+    number(&["connections_per_100_calls", "loopback"]);
+    number(&["component_bytes"]);
+    assert!(report["component_bytes"].as_u64().unwrap() > 0);
+}
