@@ -526,7 +526,8 @@ mod tests {
                     crate::host::log::Level::Debug,
                     Default::default(),
                 );
-                Plugin::load(&engine, wat.as_bytes(), SandboxLimits::default(), log).await
+                let bytes = wat::parse_str(&wat).expect("valid WAT");
+                Plugin::load(&engine, &bytes, SandboxLimits::default(), log).await
             }
         };
         let Err(LoadError::Contract(error)) = load("9.0.0").await else { panic!("a 9.x contract is refused") };
