@@ -344,17 +344,28 @@ async fn bulk(
         BulkFlow::Contacts => crate::bulk::CONTACTS_PER_IMPORT,
         BulkFlow::Orders => crate::bulk::ORDERS_PER_IMPORT,
     });
-    if batch_size == 0 {
-        return Err(CliError::Usage("--batch-size must be at least 1".into()));
+    if !(1..=crate::bulk::MAX_RECORDS_PER_IMPORT).contains(&batch_size) {
+        let max = crate::bulk::MAX_RECORDS_PER_IMPORT;
+        return Err(CliError::Usage(format!("--batch-size {batch_size}: between 1 and {max} records")));
     }
-    let poll_interval = Duration::try_from_secs_f64(poll_interval)
-        .map_err(|_| CliError::Usage(format!("--poll-interval {poll_interval}: not a number of seconds")))?;
-    // A batch's report names up to every record in it: more text than one record's answer.
+    // Status reads count against the account's rate limit: never a tight loop, never a day.
+    if !(0.1..=3600.0).contains(&poll_interval) {
+        return Err(CliError::Usage(format!("--poll-interval {poll_interval}: between 0.1 and 3600 seconds")));
+    }
+    let poll_interval = Duration::from_secs_f64(poll_interval);
     // A batch of 20,000 records, its import body and its report take more than one record:
     // memory for the batch, and text for a report that may name every record in it.
     let limits = SandboxLimits { memory_bytes: 256 << 20, max_result_bytes: 32 << 20, ..SandboxLimits::default() };
     let (platform, _sim) = platform_with(&common, limits).await?;
-    let options = BulkOptions { flow, input, batch_size, poll_interval, restart };
+    // What shapes the imports besides the input: the settings without secrets, and the
+    // component. A load resumes only with the same (another collection is another load).
+    let mut settings = read_json(&common.settings)?;
+    if let Some(object) = settings.as_object_mut() {
+        object.remove("api_password");
+        object.remove("integration_token");
+    }
+    let shape = format!("{settings}|{}", platform.plugin_sha256());
+    let options = BulkOptions { flow, input, batch_size, poll_interval, restart, shape };
     let mut stdout = std::io::stdout();
     let summary = crate::bulk::run(&platform, &options, &mut stdout).await?;
     Ok(Finished::from_all_ok(summary.records.failed == 0))

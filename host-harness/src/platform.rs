@@ -352,6 +352,11 @@ impl Platform {
     }
 
     /// Output lines go through the same redactor as logs, string by string.
+    /// The SHA-256 of the component this platform runs.
+    pub fn plugin_sha256(&self) -> &str {
+        self.plugin.sha256()
+    }
+
     /// The subscription's persistent data (the bulk ledger lives beside it).
     pub fn data(&self) -> &Arc<DataStore> {
         &self.context.data

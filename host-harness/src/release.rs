@@ -50,10 +50,7 @@ impl Pins {
     /// `--sha256 HEX`: 64 hex digits, any case.
     pub fn with_flag(mut self, sha256: Option<&str>) -> Result<Pins, String> {
         if let Some(hex) = sha256 {
-            let hex = hex.trim().to_ascii_lowercase();
-            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!("--sha256 {hex:?}: expected 64 hex digits"));
-            }
+            let hex = digest(hex).ok_or_else(|| format!("--sha256 {hex:?}: expected 64 hex digits"))?;
             self.pins.push(("--sha256".into(), hex));
         }
         Ok(self)
@@ -63,15 +60,20 @@ impl Pins {
     /// ignored (it would unpin the subscription).
     pub fn with_lock_beside(mut self, settings: &Path) -> Result<Pins> {
         let path = lock_path(settings);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let lock: Lock = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{} is not a dotdigital lock file", path.display()))?;
-                self.pins.push((path.display().to_string(), lock.sha256.to_ascii_lowercase()));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Anything at the lock's path pins: a dangling symlink or a directory is an error, not
+        // "no lock".
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            Ok(_) => {}
         }
+        let bytes = std::fs::read(&path).with_context(|| format!("reading the lock {}", path.display()))?;
+        let lock: Lock = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a dotdigital lock file", path.display()))?;
+        let sha256 = digest(&lock.sha256).with_context(|| {
+            format!("{} is not a dotdigital lock file: its sha256 is not 64 hex digits", path.display())
+        })?;
+        self.pins.push((path.display().to_string(), sha256));
         Ok(self)
     }
 
@@ -104,6 +106,12 @@ impl std::fmt::Display for PinError {
 }
 
 impl std::error::Error for PinError {}
+
+/// A SHA-256 as 64 hex digits (any case, no spaces inside), lower-cased.
+fn digest(text: &str) -> Option<String> {
+    let hex = text.trim().to_ascii_lowercase();
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+}
 
 pub fn lock_path(settings: &Path) -> PathBuf {
     settings
@@ -143,11 +151,14 @@ pub fn package(plugin: &Plugin, bytes: &[u8], out: &Path) -> Result<Manifest> {
         .version
         .clone()
         .context("the component carries no version metadata: only a stamped build can be released")?;
+    // The version names files: only a semver, never a path.
+    semver::Version::parse(&version)
+        .map_err(|e| anyhow::anyhow!("the component's version metadata {version:?} is not a semver version ({e})"))?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let file = format!("ipaas-dotdigital-{version}.wasm");
     let sha256 = sha256_hex(bytes);
-    write_new(&out.join(&file), bytes)?;
-    write_new(&out.join(format!("{file}.sha256")), format!("{sha256}  {file}\n").as_bytes())?;
+    write_release(&out.join(&file), bytes)?;
+    write_release(&out.join(format!("{file}.sha256")), format!("{sha256}  {file}\n").as_bytes())?;
     let manifest = Manifest {
         name: identity.name.clone(),
         version: Some(version),
@@ -158,8 +169,22 @@ pub fn package(plugin: &Plugin, bytes: &[u8], out: &Path) -> Result<Manifest> {
         toolchain: env!("DOTDIGITAL_GUEST_TOOLCHAIN").to_string(),
         source_revision: identity.revision.clone(),
     };
-    write_new(&out.join("manifest.json"), format!("{}\n", serde_json::to_string_pretty(&manifest)?).as_bytes())?;
+    write_release(&out.join("manifest.json"), format!("{}\n", serde_json::to_string_pretty(&manifest)?).as_bytes())?;
     Ok(manifest)
+}
+
+/// A release file is never replaced by other bytes: packaging the same component again is a
+/// no-op, a different one under the same version is refused.
+fn write_release(path: &Path, bytes: &[u8]) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(path, bytes),
+        Ok(meta) if meta.file_type().is_file() && std::fs::read(path).ok().as_deref() == Some(bytes) => Ok(()),
+        Ok(_) => Err(anyhow::anyhow!(
+            "{} already exists with other contents: a release is never overwritten (package into an empty directory)",
+            path.display()
+        )),
+        Err(e) => Err(e).with_context(|| format!("checking {}", path.display())),
+    }
 }
 
 /// Writes through a temporary file and a rename, so a reader never sees half a file.

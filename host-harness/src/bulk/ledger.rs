@@ -115,6 +115,16 @@ impl Ledger {
         })
     }
 
+    /// Forgets one batch: the next run sends it again.
+    pub fn forget_batch(&self, phase: &str, batch: usize) -> Result<usize, DataError> {
+        self.data.ledger(|tx, subscription| {
+            tx.execute(
+                "DELETE FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 AND batch = ?4",
+                params![subscription, self.load, phase, batch as i64],
+            )
+        })
+    }
+
     /// Forgets this load (`--restart`): every batch is sent again.
     pub fn forget(&self) -> Result<usize, DataError> {
         self.data.ledger(|tx, subscription| {

@@ -8,10 +8,11 @@
 //! is sent again whole (imports are upserts).
 
 pub mod ledger;
+mod lock;
 mod progress;
 
 use std::collections::HashMap;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use crate::host::log::Level;
 use crate::output::{self, Failure};
 use crate::platform::Platform;
 use crate::records;
-use crate::runtime::bindings::{ImportBatch, ImportKind, ImportReport, ImportState};
+use crate::runtime::bindings::{ImportBatch, ImportKind, ImportReport, ImportState, SyncError};
 
 /// Contacts per import: about 200 bytes each in the body, so ~4 MB, far under the 50 MB
 /// limit, and 100,000 contacts take 5 imports: 5 `PUT`s and about 10 status reads, inside
@@ -34,6 +35,11 @@ use crate::runtime::bindings::{ImportBatch, ImportKind, ImportReport, ImportStat
 pub const CONTACTS_PER_IMPORT: usize = 20_000;
 /// Orders per import: a record with lines is ~1 KB, so ~10 MB per import.
 pub const ORDERS_PER_IMPORT: usize = 10_000;
+/// The most `--batch-size` may ask for.
+pub const MAX_RECORDS_PER_IMPORT: usize = 100_000;
+/// Input JSON per import, whatever the record count: a batch of large orders (many lines) is
+/// cut sooner, so the component's memory and Dotdigital's 50 MB body limit are never near.
+pub const MAX_BATCH_INPUT_BYTES: usize = 12 << 20;
 /// Running imports per account: 25 contact imports, 5 insight imports (API.md §3b, §3c).
 pub const MAX_ACTIVE_CONTACT_IMPORTS: usize = 25;
 pub const MAX_ACTIVE_INSIGHT_IMPORTS: usize = 5;
@@ -124,6 +130,9 @@ pub struct BulkOptions {
     pub poll_interval: Duration,
     /// Forget the ledger of this load and send everything again.
     pub restart: bool,
+    /// What shapes the imports besides the input: the settings without their secrets, and the
+    /// component's SHA-256. A load resumes only with the same; changed settings are a new load.
+    pub shape: String,
 }
 
 /// Totals of one phase, from the ledger (so each record counts once, whatever the runs).
@@ -179,8 +188,24 @@ struct Running {
 
 /// Runs a load; failed records' lines and the summary line go to `out`.
 pub async fn run(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
+    // Errors carry Dotdigital's answers and the plugin's text: redacted like every output.
+    run_load(platform, options, out).await.map_err(|e| anyhow!(platform.log().redactor().apply(&format!("{e:#}"))))
+}
+
+async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
+    let metadata = std::fs::metadata(&options.input).with_context(|| format!("--input {}", options.input.display()))?;
+    if !metadata.is_file() {
+        // Each phase reads the input again, and resuming needs the same bytes: a pipe has neither.
+        return Err(anyhow!(
+            "--input {}: not a regular file (save the records to a file first)",
+            options.input.display()
+        ));
+    }
+    let _exclusive = lock::LoadLock::take(platform.data().path())?;
     let fingerprint = fingerprint(&options.input)?;
-    let load = format!("{}:{fingerprint}:{}", options.flow.name(), options.batch_size);
+    let shape = hex(&Sha256::digest(options.shape.as_bytes()));
+    let load =
+        format!("{}:{fingerprint}:{}:{}:{shape}", options.flow.name(), options.batch_size, MAX_BATCH_INPUT_BYTES);
     let ledger = Ledger::new(platform.data().clone(), load);
     if options.restart {
         let forgotten = ledger.forget().map_err(|e| anyhow!("{e}"))?;
@@ -188,7 +213,7 @@ pub async fn run(platform: &Platform, options: &BulkOptions, out: &mut (dyn Writ
     }
     let mut total = 0;
     for phase in options.flow.phases() {
-        total = run_phase(platform, options, &ledger, *phase).await?;
+        total = run_phase(platform, options, &ledger, *phase, &fingerprint).await?;
     }
     let mut summary = BulkSummary { flow: options.flow, total, records: PhaseTotals::default(), contacts: None };
     for phase in options.flow.phases() {
@@ -228,17 +253,44 @@ fn fingerprint(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).with_context(|| format!("--input {}", path.display()))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the input and hashes what it read, so a phase can prove it loaded the bytes the
+/// ledger is keyed by (a file rewritten mid-load is caught, not half-resumed).
+struct HashingReader<R> {
+    inner: R,
+    hasher: std::sync::Arc<std::sync::Mutex<Sha256>>,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.lock().unwrap_or_else(|p| p.into_inner()).update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// One pass over the input: every batch of the phase finished, in the ledger. Returns how
 /// many records the input holds.
-async fn run_phase(platform: &Platform, options: &BulkOptions, ledger: &Ledger, phase: Phase) -> Result<u64> {
+async fn run_phase(
+    platform: &Platform,
+    options: &BulkOptions,
+    ledger: &Ledger,
+    phase: Phase,
+    fingerprint: &str,
+) -> Result<u64> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<InputRecord>(options.batch_size.min(4096));
     let file = std::fs::File::open(&options.input).with_context(|| format!("--input {}", options.input.display()))?;
+    let hasher = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
+    let hashing = HashingReader { inner: file, hasher: hasher.clone() };
     let reader = std::thread::spawn(move || {
         let mut position = 0;
-        crate::input::read_records(Box::new(BufReader::with_capacity(1 << 16, file)), |item| {
+        crate::input::read_records(Box::new(BufReader::with_capacity(1 << 16, hashing)), |item| {
             position += 1;
             let (id, value) = match item {
                 Ok(value) => (records::record_id(&value).unwrap_or_else(|| format!("#{position}")), Ok(value)),
@@ -251,14 +303,16 @@ async fn run_phase(platform: &Platform, options: &BulkOptions, ledger: &Ledger, 
     let mut running: Vec<Running> = Vec::new();
     let mut batch_number = 0;
     let mut total = 0u64;
-    let mut batch = Vec::with_capacity(options.batch_size);
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     let mut more = true;
     while more {
         match receiver.recv().await {
             Some(record) => {
                 total += 1;
+                batch_bytes += record.value.as_ref().map(|v| v.to_string().len()).unwrap_or(0);
                 batch.push(record);
-                if batch.len() < options.batch_size {
+                if batch.len() < options.batch_size && batch_bytes < MAX_BATCH_INPUT_BYTES {
                     continue;
                 }
             }
@@ -268,6 +322,7 @@ async fn run_phase(platform: &Platform, options: &BulkOptions, ledger: &Ledger, 
             break;
         }
         let records = std::mem::take(&mut batch);
+        batch_bytes = 0;
         progress.read(records.len());
         match ledger.get(phase.name(), batch_number).map_err(|e| anyhow!("{e}"))? {
             Some(row) if row.state == BatchState::Finished => progress.finished(&row),
@@ -290,6 +345,13 @@ async fn run_phase(platform: &Platform, options: &BulkOptions, ledger: &Ledger, 
         batch_number += 1;
     }
     reader.join().map_err(|_| anyhow!("the input reader panicked"))??;
+    let read = hex(&std::mem::take(&mut *hasher.lock().unwrap_or_else(|p| p.into_inner())).finalize());
+    if read != fingerprint {
+        return Err(anyhow!(
+            "--input {} changed while it was being loaded: the batches sent so far are kept; run again once it no longer changes",
+            options.input.display()
+        ));
+    }
     while !running.is_empty() {
         read_next(platform, ledger, phase, &mut running, &mut progress).await?;
     }
@@ -320,7 +382,11 @@ async fn start(
     let mut transactions = Vec::new();
     let subscription_id = platform.subscription().host.subscription_id;
     for record in records {
-        let failure = |error: Value| RecordFailure { record: record.position, id: record.id.clone(), error };
+        let failure = |error: Value| RecordFailure {
+            record: record.position,
+            id: record.id.clone(),
+            error: platform.redact(error),
+        };
         let value = match &record.value {
             Ok(value) => value,
             Err(not_json) => {
@@ -353,7 +419,7 @@ async fn start(
     let at = |index: u32| sent.get(index as usize).cloned();
     for problem in &started.refused {
         if let Some((record, id)) = at(problem.index) {
-            failures.push(RecordFailure { record, id, error: output::error_json(&problem.error) });
+            failures.push(RecordFailure { record, id, error: platform.redact(output::error_json(&problem.error)) });
         }
     }
     let entries: Vec<Entry> = started
@@ -402,13 +468,27 @@ async fn read_next(
     };
     tokio::time::sleep_until(running[next].next_read.into()).await;
     let import_id = running[next].import_id.clone();
-    let state = platform.import_status(phase.kind(), &import_id).await.map_err(|failure| {
-        anyhow!(
-            "{} import {import_id}: its status could not be read ({}); run the same command again to resume",
-            phase.name(),
-            failure.to_json()
-        )
-    })?;
+    let state = match platform.import_status(phase.kind(), &import_id).await {
+        Ok(state) => state,
+        Err(Failure::Sync(SyncError::Rejected(remote))) if remote.status == 404 => {
+            // Dotdigital no longer knows the import (an old id from an earlier run): its batch
+            // is forgotten, so the next run sends it again (imports are upserts).
+            ledger.forget_batch(phase.name(), running[next].batch).map_err(|e| anyhow!("{e}"))?;
+            return Err(anyhow!(
+                "{} import {import_id} is unknown to Dotdigital (404): its batch {} will be sent again by the next \
+                 run of the same command",
+                phase.name(),
+                running[next].batch
+            ));
+        }
+        Err(failure) => {
+            return Err(anyhow!(
+                "{} import {import_id}: its status could not be read ({}); run the same command again to resume",
+                phase.name(),
+                failure.to_json()
+            ))
+        }
+    };
     let report = match state {
         ImportState::Running => {
             let import = &mut running[next];
@@ -438,6 +518,14 @@ async fn read_next(
         failed_per_key.entry(failed.key.as_str()).or_default().push(failed);
     }
     let mut failures = Vec::new();
+    let unmatched: usize =
+        failed_per_key.iter().filter(|(key, _)| !by_key.contains_key(*key)).map(|(_, failed)| failed.len()).sum();
+    if unmatched > 0 {
+        platform.log().emit(
+            Level::Warn,
+            &format!("import {}: {unmatched} failure(s) in its report name no record of the batch", import.import_id),
+        );
+    }
     for (key, failed) in failed_per_key {
         let entries = by_key.get(key).map(Vec::as_slice).unwrap_or_default();
         let skip = entries.len().saturating_sub(failed.len());
@@ -445,9 +533,9 @@ async fn read_next(
             failures.push(RecordFailure {
                 record: entry.record,
                 id: entry.id.clone(),
-                error: json!({"kind": "rejected", "code": failed.code,
+                error: platform.redact(json!({"kind": "rejected", "code": failed.code,
                               "message": failed.detail.clone().unwrap_or_else(|| failed.code.clone()),
-                              "endpoint": endpoint, "import_id": import.import_id}),
+                              "endpoint": endpoint, "import_id": import.import_id})),
             });
         }
     }
@@ -486,9 +574,8 @@ trait FailEvery {
 
 impl FailEvery for ImportReport {
     fn with_every_entry_failed(mut self, entries: &[Entry], why: &str) -> ImportReport {
-        let mut keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-        keys.sort_unstable();
-        keys.dedup();
+        // One failure per entry, so a key the batch holds twice fails both of its records.
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
         self.failures = keys
             .into_iter()
             .map(|key| crate::runtime::bindings::ImportFailure {

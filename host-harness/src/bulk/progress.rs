@@ -40,7 +40,10 @@ impl Progress {
 
     /// A batch is finished (now, or in an earlier run).
     pub fn finished(&mut self, row: &BatchRow) {
-        let records = (row.entries.len() + row.failures.len() + row.skipped as usize) as u64;
+        // A record can be an entry and a failure (refused by the report): count it once.
+        let sent: std::collections::HashSet<usize> = row.entries.iter().map(|e| e.record).collect();
+        let unsent = row.failures.iter().filter(|f| !sent.contains(&f.record)).count();
+        let records = (sent.len() + unsent + row.skipped as usize) as u64;
         self.done += records;
         self.failed += row.failures.len() as u64;
         match &self.bar {

@@ -1,0 +1,341 @@
+//! `bulk` and the lock file under attack (from an adversarial review): each test states what
+//! the README promises and reproduces a way it once broke.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use dotdigital_sim::{Fault, FaultAction, SimConfig, Simulator};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
+const ACCOUNT: i64 = 4711;
+const PASSWORD: &str = "demo-password";
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dd-review-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn settings_file(dir: &Path, extra: Value) -> PathBuf {
+    let mut settings = json!({
+        "name": "Bulk load", "api_user": "demo@apiconnector.com", "api_password": PASSWORD,
+        "default_currency": "GBP",
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
+    let path = dir.join("settings.json");
+    std::fs::write(&path, settings.to_string()).unwrap();
+    path
+}
+
+fn customer(n: usize) -> Value {
+    json!({"id": format!("c{n}"), "first_name": "Jane", "last_name": format!("Doe {n}"),
+           "email_address": format!("bulk-{n}@example.com")})
+}
+
+fn order(n: usize, email: &str) -> Value {
+    let mut order: Value = serde_json::from_str(include_str!("../demo/order.json")).unwrap();
+    order["id"] = json!(format!("t{n}"));
+    order["transaction_number"] = json!(format!("B-{n}"));
+    order["email_address"] = json!(email);
+    order
+}
+
+fn ndjson(records: &[Value]) -> String {
+    records.iter().map(|r| format!("{r}\n")).collect()
+}
+
+fn write_input(dir: &Path, name: &str, records: &[Value]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, ndjson(records)).unwrap();
+    path
+}
+
+fn bulk(flow: &str, settings: &Path, input: &Path, sim: &Simulator, state: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["bulk", flow, "--settings"])
+        .arg(settings)
+        .arg("--input")
+        .arg(input)
+        .args(["--upstream", &format!("http://{}", sim.addr()), "--poll-interval", "0.2", "--state"])
+        .arg(state)
+        .stdin(Stdio::null());
+    command
+}
+
+fn summary(output: &Output) -> Value {
+    let text = String::from_utf8_lossy(&output.stdout);
+    let last =
+        text.lines().last().unwrap_or_else(|| panic!("no stdout; stderr: {}", String::from_utf8_lossy(&output.stderr)));
+    serde_json::from_str(last).unwrap()
+}
+
+async fn simulator() -> Simulator {
+    let sim = Simulator::start(SimConfig::demo(), 0).await.unwrap();
+    let mut config = sim.import_config();
+    config.finish_after_ms = None;
+    sim.set_import_config(config);
+    sim
+}
+
+/// Runs a blocking command off the runtime (the simulator lives on it).
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+}
+
+fn state_bytes(state: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(state).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// README "Command line": the password "never appears in logs, errors, outputs". The error
+/// that stops a load (`CliError` printed by `cli::main`) is not redacted: Dotdigital's
+/// answer text to a failed import `PUT` goes to stderr verbatim.
+#[tokio::test(flavor = "multi_thread")]
+async fn r1_a_stopped_load_never_prints_the_password() {
+    let sim = simulator().await;
+    sim.inject(Fault {
+        method: Some("PUT".into()),
+        path_prefix: "/contacts/v3/import".into(),
+        times: None,
+        action: FaultAction::Status {
+            status: 400,
+            body: json!({"errorCode": "contacts:badJson", "description": format!("echo {PASSWORD}")}).to_string(),
+        },
+    });
+    let dir = temp_dir("r1");
+    let input = write_input(&dir, "c.ndjson", &(0..3).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let output = run(bulk("contacts", &settings, &input, &sim, &dir.join("state"))).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains(PASSWORD), "the password leaked on stderr:\n{stderr}");
+}
+
+/// README "State": "the API password and tokens are never stored". The ledger stores the
+/// import report's failure text as Dotdigital wrote it (redaction happens only when lines
+/// are printed), so an echoed password lands in `dotdigital-state.sqlite3`.
+#[tokio::test(flavor = "multi_thread")]
+async fn r2_the_ledger_never_stores_the_password() {
+    let sim = simulator().await;
+    let report = json!({"importId": "x", "status": "Finished",
+        "summary": {"newContacts": 2, "updatedContacts": 0},
+        "failures": [{"matchIdentifier": "email", "identifiers": {"email": "bulk-0@example.com"},
+                      "failures": [{"failureCode": "invalidEmail", "description": format!("echo {PASSWORD}")}]}]});
+    sim.inject(Fault {
+        method: Some("GET".into()),
+        path_prefix: "/contacts/v3/import/".into(),
+        times: None,
+        action: FaultAction::Status { status: 200, body: report.to_string() },
+    });
+    let dir = temp_dir("r2");
+    let input = write_input(&dir, "c.ndjson", &(0..3).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let state = dir.join("state");
+    let output = run(bulk("contacts", &settings, &input, &sim, &state)).await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(PASSWORD), "stdout is redacted");
+    assert!(!contains(&state_bytes(&state), PASSWORD), "the password is stored in the state database");
+}
+
+/// An import Dotdigital ends without importing (`RejectedByWatchdog`, `Failed`) must fail
+/// every record in it. With a repeated email, `with_every_entry_failed` makes one failure
+/// per key and `read_next` hands it to the key's last entry only: the first record of the
+/// pair is counted nowhere (neither created, updated nor failed) and never reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn r3_a_failed_import_with_a_repeated_email_fails_every_record() {
+    let sim = simulator().await;
+    sim.inject(Fault {
+        method: Some("GET".into()),
+        path_prefix: "/contacts/v3/import/".into(),
+        times: None,
+        action: FaultAction::Status { status: 200, body: json!({"status": "RejectedByWatchdog"}).to_string() },
+    });
+    let dir = temp_dir("r3");
+    let mut records: Vec<Value> = (0..3).map(customer).collect();
+    records[2]["email_address"] = json!("bulk-0@example.com");
+    let input = write_input(&dir, "c.ndjson", &records);
+    let settings = settings_file(&dir, json!({}));
+    let output = run(bulk("contacts", &settings, &input, &sim, &dir.join("state"))).await;
+    let s = summary(&output);
+    assert_eq!(output.status.code(), Some(1));
+    let accounted = ["created", "updated", "failed", "skipped"].iter().map(|k| s[*k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(accounted, s["total"].as_u64().unwrap(), "every record counted once: {s}");
+    assert_eq!(s["failed"], 3, "{s}");
+}
+
+/// `--input /dev/stdin` (or `<(zcat customers.ndjson.gz)`): `fingerprint` reads the pipe to
+/// its end, then `run_phase` opens it again and reads nothing. The load "succeeds" with 0
+/// records and exit 0 — every record silently dropped.
+#[tokio::test(flavor = "multi_thread")]
+async fn r4_a_pipe_input_is_refused_not_silently_empty() {
+    let sim = simulator().await;
+    let dir = temp_dir("r4");
+    let settings = settings_file(&dir, json!({}));
+    let mut command = bulk("contacts", &settings, Path::new("/dev/stdin"), &sim, &dir.join("state"));
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let text = ndjson(&(0..5).map(customer).collect::<Vec<_>>());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Either refuse a non-seekable input (exit 2) or load its 5 records; never "0 records, ok".
+    if output.status.code() != Some(2) {
+        let s = summary(&output);
+        assert_eq!(s["total"], 5, "records silently dropped: {s} (exit {:?}) {stderr}", output.status.code());
+    }
+}
+
+/// The ledger key is `flow:sha256(input):batch_size` under the subscription's name: not the
+/// settings that shape what is imported (collection, account, lists, data fields) nor the
+/// component. After fixing `collection_name` and running again, every batch is "finished",
+/// nothing is sent, and the summary reports the orders as loaded (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn r5_changed_settings_start_a_new_load() {
+    let sim = simulator().await;
+    let dir = temp_dir("r5");
+    let records: Vec<Value> = (0..4).map(|n| order(n, "buyer@example.com")).collect();
+    let input = write_input(&dir, "o.ndjson", &records);
+    let state = dir.join("state");
+    let settings = settings_file(&dir, json!({"collection_name": "Purchases"}));
+    let first = run(bulk("orders", &settings, &input, &sim, &state)).await;
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(sim.insight_records(ACCOUNT, "Purchases").len(), 4);
+
+    let settings = settings_file(&dir, json!({"collection_name": "Orders2024"}));
+    let second = run(bulk("orders", &settings, &input, &sim, &state)).await;
+    let s = summary(&second);
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(
+        sim.insight_records(ACCOUNT, "Orders2024").len(),
+        4,
+        "the run reported {s} but imported nothing into the new collection"
+    );
+}
+
+/// Two `bulk` processes on one state directory (a cron overlap, a double click): nothing
+/// claims a batch before its `PUT`, so both would send every batch. One load runs; the other
+/// is refused (exit 2) by the directory's bulk lock, and each batch is sent once.
+#[tokio::test(flavor = "multi_thread")]
+async fn r6_two_bulk_processes_on_one_state_dir_send_each_import_once() {
+    let sim = simulator().await;
+    // The import PUT answers after 3 s: the window between a run's `ledger.get` (None) and its
+    // `ledger.put` (Started) is the PUT's round trip, and the other run falls into it.
+    sim.inject(Fault {
+        method: Some("PUT".into()),
+        path_prefix: "/contacts/v3/import".into(),
+        times: None,
+        action: FaultAction::DelayAfter(std::time::Duration::from_secs(3)),
+    });
+    let dir = temp_dir("r6");
+    let input = write_input(&dir, "c.ndjson", &(0..200).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let state = dir.join("state");
+    let mut a = bulk("contacts", &settings, &input, &sim, &state);
+    let mut b = bulk("contacts", &settings, &input, &sim, &state);
+    for c in [&mut a, &mut b] {
+        c.args(["--batch-size", "50"]).stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    let (ra, rb) = tokio::task::spawn_blocking(move || {
+        let (mut ca, mut cb) = (a.spawn().unwrap(), b.spawn().unwrap());
+        (ca.wait().unwrap(), cb.wait().unwrap())
+    })
+    .await
+    .unwrap();
+    let mut codes = [ra.code(), rb.code()];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(2)], "one load runs, the other is refused");
+    let sent = sim.imports(ACCOUNT).iter().filter(|i| i["kind"] == "contacts").count();
+    assert_eq!(sent, 4, "4 batches, {sent} imports sent");
+}
+
+/// `--batch-size` is only checked against 0: `run_phase` then does
+/// `Vec::with_capacity(batch_size)`, which panics (exit 101) instead of a usage error (2).
+#[tokio::test(flavor = "multi_thread")]
+async fn r7_an_enormous_batch_size_is_a_usage_error() {
+    let sim = simulator().await;
+    let dir = temp_dir("r7");
+    let input = write_input(&dir, "c.ndjson", &[customer(1)]);
+    let settings = settings_file(&dir, json!({}));
+    let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("state"));
+    command.args(["--batch-size", &usize::MAX.to_string()]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// README: "a damaged lock ... is refused", "the lock obeyed and never silently dropped".
+/// A `dotdigital.lock` that is a dangling symlink (the shared pin directory not mounted, a
+/// moved target) reads as NotFound and the subscription runs unpinned.
+#[tokio::test(flavor = "multi_thread")]
+async fn r8_a_dangling_lock_symlink_is_refused() {
+    let dir = temp_dir("r8");
+    let settings = settings_file(&dir, json!({}));
+    std::os::unix::fs::symlink(dir.join("missing/shop.lock"), dir.join("dotdigital.lock")).unwrap();
+    let mut command = Command::new(BIN);
+    command.args(["validate", "--settings"]).arg(&settings).stdin(Stdio::null());
+    let output = run(command).await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a lock that cannot be read must stop the run: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// An import whose status Dotdigital no longer knows (`404 contacts:importNotFound`: an old
+/// import id resumed days later, another account's, a wrong region) stops the load with exit 2
+/// and "run the same command again to resume" — and every later run stops the same way:
+/// the batch stays `Started` in the ledger and only `--restart` (re-sending everything) gets
+/// past it. A 404 on a recorded import should re-send that one batch (imports are upserts).
+#[tokio::test(flavor = "multi_thread")]
+async fn r9_an_import_dotdigital_no_longer_knows_is_sent_again() {
+    let sim = simulator().await;
+    sim.inject(Fault {
+        method: Some("GET".into()),
+        path_prefix: "/contacts/v3/import/".into(),
+        times: Some(1),
+        action: FaultAction::Status {
+            status: 404,
+            body: json!({"errorCode": "contacts:importNotFound", "description": "not found"}).to_string(),
+        },
+    });
+    let dir = temp_dir("r9");
+    let input = write_input(&dir, "c.ndjson", &(0..3).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let state = dir.join("state");
+    let first = run(bulk("contacts", &settings, &input, &sim, &state)).await;
+    assert_eq!(first.status.code(), Some(2), "the first run stops");
+    // The recorded id is gone for good: every status read of it is a 404 (a new import is not).
+    let recorded = sim.imports(ACCOUNT)[0]["id"].as_str().unwrap().to_string();
+    sim.inject(Fault {
+        method: Some("GET".into()),
+        path_prefix: format!("/contacts/v3/import/{recorded}"),
+        times: None,
+        action: FaultAction::Status {
+            status: 404,
+            body: json!({"errorCode": "contacts:importNotFound", "description": "not found"}).to_string(),
+        },
+    });
+    let second = run(bulk("contacts", &settings, &input, &sim, &state)).await;
+    assert_ne!(
+        second.status.code(),
+        Some(2),
+        "resuming as told stops again: {}",
+        String::from_utf8_lossy(&second.stderr).lines().last().unwrap_or_default()
+    );
+}
