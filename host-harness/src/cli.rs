@@ -400,7 +400,7 @@ async fn package(out: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -
     let plugin = load_pinned(plugin_path, sha256, &CompileCache::Off).await?;
     let bytes = crate::plugin_bytes(plugin_path)?;
     // Read twice (loaded, then copied): the copy must be the component that was checked.
-    if crate::release::sha256_hex(&bytes) != plugin.sha256() {
+    if crate::digest::sha256_hex(&bytes) != plugin.sha256() {
         return Err(CliError::Setup(anyhow::anyhow!("the plugin file changed while it was being packaged")));
     }
     let manifest = crate::release::package(&plugin, &bytes, out)?;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bulk;
 pub mod cli;
 pub mod demo;
+pub mod digest;
 pub mod guests;
 pub mod host;
 pub mod input;

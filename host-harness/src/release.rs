@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::runtime::contract::PACKAGE;
 use crate::runtime::outbound::ALLOWED_ORIGINS;
 use crate::runtime::Plugin;
@@ -119,10 +119,6 @@ pub fn lock_path(settings: &Path) -> PathBuf {
         .map(|dir| if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
         .unwrap_or(Path::new("."))
         .join(LOCK_FILE)
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn contract(plugin: &Plugin) -> String {

@@ -1,93 +1,15 @@
 //! `bulk contacts|orders` as an operator runs it: the harness binary against a simulator
 //! that outlives it, so a run can be killed part-way and started again.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod bulk_support;
+
+use std::process::Stdio;
 use std::time::Duration;
 
+use bulk_support::*;
 use dotdigital_harness::bulk::{MAX_BATCH_INPUT_BYTES, ORDERS_PER_IMPORT};
-use dotdigital_sim::{Fault, FaultAction, SimConfig, Simulator};
+use dotdigital_sim::{Fault, FaultAction, SimConfig};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
-const ACCOUNT: i64 = 4711;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-bulk-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn settings_file(dir: &Path) -> PathBuf {
-    let settings = json!({
-        "name": "Bulk load", "api_user": "demo@apiconnector.com", "api_password": "demo-password",
-        "default_currency": "GBP", "list_ids": [123456],
-        "data_field_map": [{"custom_field": "Loyalty Tier", "data_field": "LOYALTY_TIER"}]
-    });
-    let path = dir.join("settings.json");
-    std::fs::write(&path, settings.to_string()).unwrap();
-    path
-}
-
-fn customer(n: usize) -> Value {
-    json!({"id": format!("c{n}"), "first_name": "Jane", "last_name": format!("Doe {n}"),
-           "email_address": format!("bulk-{n}@example.com"),
-           "custom_fields": [{"custom_field_name": "Loyalty Tier", "value": "Gold"}]})
-}
-
-fn order(n: usize, email: &str) -> Value {
-    let mut order: Value = serde_json::from_str(include_str!("../demo/order.json")).unwrap();
-    order["id"] = json!(format!("t{n}"));
-    order["transaction_number"] = json!(format!("B-{n}"));
-    order["email_address"] = json!(email);
-    order
-}
-
-/// Records as NDJSON, with raw lines spliced in at their positions.
-fn input_file(dir: &Path, name: &str, records: impl Iterator<Item = Value>, raw: &[(usize, &str)]) -> PathBuf {
-    let mut text = String::new();
-    for (n, record) in records.enumerate() {
-        if let Some((_, line)) = raw.iter().find(|(at, _)| *at == n) {
-            text.push_str(line);
-            text.push('\n');
-        }
-        text.push_str(&record.to_string());
-        text.push('\n');
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn bulk_command(flow: &str, settings: &Path, input: &Path, sim: &Simulator, state: &Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args(["bulk", flow, "--settings"])
-        .arg(settings)
-        .arg("--input")
-        .arg(input)
-        .args(["--upstream", &format!("http://{}", sim.addr()), "--poll-interval", "0.2", "--state"])
-        .arg(state)
-        .args(extra)
-        .stdin(Stdio::null());
-    command
-}
-
-fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON lines")).collect()
-}
-
-/// The failed records' lines and the summary line.
-fn split(output: &Output) -> (Vec<Value>, Value) {
-    let mut lines = lines(output);
-    let summary = lines.pop().expect("a summary line");
-    assert_eq!(summary["summary"], true, "{summary}");
-    (lines, summary)
-}
-
-fn imports(sim: &Simulator, kind: &str) -> usize {
-    sim.imports(ACCOUNT).iter().filter(|i| i["kind"] == kind).count()
-}
 
 /// The fewest imports the documented caps allow: records in input order, a batch closing at
 /// `per` records or `MAX_BATCH_INPUT_BYTES` of JSON.
@@ -104,15 +26,6 @@ fn fewest_imports(records: &[Value], per: usize) -> u64 {
     batches + u64::from(count > 0)
 }
 
-async fn simulator() -> Simulator {
-    let sim = Simulator::start(SimConfig::demo(), 0).await.unwrap();
-    // Imports finish on their first status read after the one that says "not finished".
-    let mut config = sim.import_config();
-    config.finish_after_ms = None;
-    sim.set_import_config(config);
-    sim
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_thousand_contacts_load_in_one_import_and_bad_records_are_reported_one_by_one() {
     let sim = simulator().await;
@@ -125,15 +38,11 @@ async fn twenty_thousand_contacts_load_in_one_import_and_bad_records_are_reporte
         n => customer(n),
     });
     // One line that is not JSON, the 101st record: 20,000 in all.
-    let input = input_file(&dir, "contacts.ndjson", records, &[(100, "{not json")]);
-    let settings = settings_file(&dir);
-    let output = tokio::task::spawn_blocking(move || {
-        bulk_command("contacts", &settings, &input, &sim, &dir.join("state"), &[]).output().map(|o| (o, sim))
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let (output, sim) = output;
+    let mut lines: Vec<String> = records.map(|r| r.to_string()).collect();
+    lines.insert(100, "{not json".into());
+    let input = write_lines(&dir, "contacts.ndjson", lines);
+    let settings = settings_file(&dir, json!({}));
+    let output = run(bulk("contacts", &settings, &input, &sim, &dir.join("state"))).await;
     let (failed, summary) = split(&output);
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(summary["total"], 20_000, "{summary}");
@@ -170,14 +79,9 @@ async fn twenty_thousand_orders_load_their_contacts_first_in_the_fewest_imports(
         })
         .collect();
     let fewest = fewest_imports(&records, ORDERS_PER_IMPORT);
-    let input = input_file(&dir, "orders.ndjson", records.into_iter(), &[]);
-    let settings = settings_file(&dir);
-    let (output, sim) = tokio::task::spawn_blocking(move || {
-        bulk_command("orders", &settings, &input, &sim, &dir.join("state"), &[]).output().map(|o| (o, sim))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let input = write_input(&dir, "orders.ndjson", &records);
+    let settings = settings_file(&dir, json!({}));
+    let output = run(bulk("orders", &settings, &input, &sim, &dir.join("state"))).await;
     let (failed, summary) = split(&output);
     assert_eq!(output.status.code(), Some(0), "{failed:?} {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(summary["total"], 20_000, "{summary}");
@@ -205,12 +109,13 @@ async fn a_load_killed_part_way_resumes_to_exactly_the_right_totals() {
     sim.set_rate_limit(limits);
     let dir = temp_dir("resume");
     let before = sim.contacts(ACCOUNT).len();
-    let input = input_file(&dir, "contacts.ndjson", (0..20_000).map(customer), &[]);
-    let settings = settings_file(&dir);
+    let input = write_input(&dir, "contacts.ndjson", &(0..20_000).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
     let state = dir.join("state");
     let args = ["--batch-size", "2000"];
 
-    let mut first = bulk_command("contacts", &settings, &input, &sim, &state, &args)
+    let mut first = bulk("contacts", &settings, &input, &sim, &state)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -226,12 +131,9 @@ async fn a_load_killed_part_way_resumes_to_exactly_the_right_totals() {
     let sent_before_kill = imports(&sim, "contacts");
     assert!(sent_before_kill < 10, "killed before the end: {sent_before_kill} imports");
 
-    let (output, sim) = tokio::task::spawn_blocking(move || {
-        bulk_command("contacts", &settings, &input, &sim, &state, &args).output().map(|o| (o, sim))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let mut again = bulk("contacts", &settings, &input, &sim, &state);
+    again.args(args);
+    let output = run(again).await;
     let (failed, summary) = split(&output);
     assert_eq!(output.status.code(), Some(0), "{failed:?} {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(summary["total"], 20_000, "{summary}");
@@ -257,14 +159,9 @@ async fn a_429_on_import_start_is_waited_out() {
         action: FaultAction::RateLimited { seconds: 1 },
     });
     let dir = temp_dir("429");
-    let input = input_file(&dir, "contacts.ndjson", (0..50).map(customer), &[]);
-    let settings = settings_file(&dir);
-    let (output, sim) = tokio::task::spawn_blocking(move || {
-        bulk_command("contacts", &settings, &input, &sim, &dir.join("state"), &[]).output().map(|o| (o, sim))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let input = write_input(&dir, "contacts.ndjson", &(0..50).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let output = run(bulk("contacts", &settings, &input, &sim, &dir.join("state"))).await;
     let (_, summary) = split(&output);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!((summary["created"].as_u64(), summary["imports"].as_u64()), (Some(50), Some(1)), "{summary}");

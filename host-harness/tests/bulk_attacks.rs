@@ -1,91 +1,15 @@
 //! `bulk` and the lock file under attack (from an adversarial review): each test states what
 //! the README promises and reproduces a way it once broke.
 
+mod bulk_support;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use dotdigital_sim::{Fault, FaultAction, SimConfig, Simulator};
+use bulk_support::*;
+use dotdigital_sim::{Fault, FaultAction};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
-const ACCOUNT: i64 = 4711;
-const PASSWORD: &str = "demo-password";
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-review-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn settings_file(dir: &Path, extra: Value) -> PathBuf {
-    let mut settings = json!({
-        "name": "Bulk load", "api_user": "demo@apiconnector.com", "api_password": PASSWORD,
-        "default_currency": "GBP",
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        settings[k] = v.clone();
-    }
-    let path = dir.join("settings.json");
-    std::fs::write(&path, settings.to_string()).unwrap();
-    path
-}
-
-fn customer(n: usize) -> Value {
-    json!({"id": format!("c{n}"), "first_name": "Jane", "last_name": format!("Doe {n}"),
-           "email_address": format!("bulk-{n}@example.com")})
-}
-
-fn order(n: usize, email: &str) -> Value {
-    let mut order: Value = serde_json::from_str(include_str!("../demo/order.json")).unwrap();
-    order["id"] = json!(format!("t{n}"));
-    order["transaction_number"] = json!(format!("B-{n}"));
-    order["email_address"] = json!(email);
-    order
-}
-
-fn ndjson(records: &[Value]) -> String {
-    records.iter().map(|r| format!("{r}\n")).collect()
-}
-
-fn write_input(dir: &Path, name: &str, records: &[Value]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, ndjson(records)).unwrap();
-    path
-}
-
-fn bulk(flow: &str, settings: &Path, input: &Path, sim: &Simulator, state: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args(["bulk", flow, "--settings"])
-        .arg(settings)
-        .arg("--input")
-        .arg(input)
-        .args(["--upstream", &format!("http://{}", sim.addr()), "--poll-interval", "0.2", "--state"])
-        .arg(state)
-        .stdin(Stdio::null());
-    command
-}
-
-fn summary(output: &Output) -> Value {
-    let text = String::from_utf8_lossy(&output.stdout);
-    let last =
-        text.lines().last().unwrap_or_else(|| panic!("no stdout; stderr: {}", String::from_utf8_lossy(&output.stderr)));
-    serde_json::from_str(last).unwrap()
-}
-
-async fn simulator() -> Simulator {
-    let sim = Simulator::start(SimConfig::demo(), 0).await.unwrap();
-    let mut config = sim.import_config();
-    config.finish_after_ms = None;
-    sim.set_import_config(config);
-    sim
-}
-
-/// Runs a blocking command off the runtime (the simulator lives on it).
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
-}
 
 fn state_bytes(state: &Path) -> Vec<u8> {
     let mut all = Vec::new();
@@ -185,7 +109,7 @@ async fn r4_a_pipe_input_is_refused_not_silently_empty() {
     let settings = settings_file(&dir, json!({}));
     let mut command = bulk("contacts", &settings, Path::new("/dev/stdin"), &sim, &dir.join("state"));
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let text = ndjson(&(0..5).map(customer).collect::<Vec<_>>());
+    let text: String = (0..5).map(|n| format!("{}\n", customer(n))).collect();
     let output = tokio::task::spawn_blocking(move || {
         let mut child = command.spawn().unwrap();
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();

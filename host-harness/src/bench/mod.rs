@@ -32,10 +32,9 @@ use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformOptions};
 use crate::records;
 use crate::retry::RetryPolicy;
-use crate::runtime::connections::ConnectionPool;
 use crate::runtime::engine::{self, Allocator};
 use crate::runtime::outbound::Denials;
-use crate::runtime::{CallContext, OutboundPolicy, Plugin, SandboxLimits, Throttle, Upstream};
+use crate::runtime::{CallContext, OutboundPolicy, Plugin, SandboxLimits, Upstream};
 use dotdigital_sim::{RateLimitConfig, SimConfig, Simulator};
 
 const ORDER: &str = include_str!("../../demo/order.json");
@@ -255,14 +254,7 @@ fn native_sync(
 /// A call context in which nothing may leave (instantiation needs no more).
 fn denying_context() -> Result<CallContext> {
     Ok(CallContext {
-        policy: Arc::new(OutboundPolicy {
-            upstream: Upstream::Deny,
-            call_timeout: Duration::from_secs(1),
-            max_response_bytes: 0,
-            max_request_bytes: 0,
-            throttle: Arc::new(Throttle::new(1, Duration::from_secs(1), 1)),
-            connections: ConnectionPool::new(1),
-        }),
+        policy: Arc::new(OutboundPolicy::deny_all()),
         log: quiet(),
         data: Arc::new(DataStore::in_memory("bench")?),
         denials: Arc::new(Denials::default()),

@@ -22,11 +22,12 @@ use sha2::{Digest, Sha256};
 
 use self::ledger::{BatchRow, BatchState, Entry, Ledger, RecordFailure};
 use self::progress::Progress;
+use crate::digest::hex;
 use crate::host::log::Level;
 use crate::output::{self, Failure};
 use crate::platform::Platform;
 use crate::records;
-use crate::runtime::bindings::{ImportBatch, ImportKind, ImportReport, ImportState, SyncError};
+use crate::runtime::bindings::{ImportBatch, ImportFailure, ImportKind, ImportReport, ImportState, SyncError};
 
 /// Contacts per import: about 200 bytes each in the body, so ~4 MB, far under the 50 MB
 /// limit, and 100,000 contacts take 5 imports: 5 `PUT`s and about 10 status reads, inside
@@ -254,10 +255,6 @@ fn fingerprint(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
     Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads the input and hashes what it read, so a phase can prove it loaded the bytes the
@@ -497,8 +494,7 @@ async fn read_next(
             return Ok(());
         }
         ImportState::Finished(report) => report,
-        ImportState::Failed(why) => ImportReport { created: 0, updated: 0, failures: Vec::new() }
-            .with_every_entry_failed(&running[next].row.entries, &why),
+        ImportState::Failed(why) => every_entry_failed(&running[next].row.entries, &why),
     };
     let import = running.swap_remove(next);
     let mut row = import.row;
@@ -513,7 +509,7 @@ async fn read_next(
     // A key the batch holds more than once (a repeated email) may fail once for all: the
     // report names the key, so its failures go to its last entries, the first having been
     // imported (API.md §3b counts such records in `duplicateIdentifiers`).
-    let mut failed_per_key: HashMap<&str, Vec<&crate::runtime::bindings::ImportFailure>> = HashMap::new();
+    let mut failed_per_key: HashMap<&str, Vec<&ImportFailure>> = HashMap::new();
     for failed in &report.failures {
         failed_per_key.entry(failed.key.as_str()).or_default().push(failed);
     }
@@ -567,23 +563,16 @@ async fn read_next(
     Ok(())
 }
 
-/// An import Dotdigital ended without importing fails each of its records, with its word.
-trait FailEvery {
-    fn with_every_entry_failed(self, entries: &[Entry], why: &str) -> ImportReport;
-}
-
-impl FailEvery for ImportReport {
-    fn with_every_entry_failed(mut self, entries: &[Entry], why: &str) -> ImportReport {
-        // One failure per entry, so a key the batch holds twice fails both of its records.
-        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-        self.failures = keys
-            .into_iter()
-            .map(|key| crate::runtime::bindings::ImportFailure {
-                key: key.to_string(),
-                code: "importFailed".into(),
-                detail: Some(why.to_string()),
-            })
-            .collect();
-        self
-    }
+/// An import Dotdigital ended without importing fails each of its records, with its word: one
+/// failure per entry, so a key the batch holds twice fails both of its records.
+fn every_entry_failed(entries: &[Entry], why: &str) -> ImportReport {
+    let failures = entries
+        .iter()
+        .map(|entry| ImportFailure {
+            key: entry.key.clone(),
+            code: "importFailed".into(),
+            detail: Some(why.to_string()),
+        })
+        .collect();
+    ImportReport { created: 0, updated: 0, failures }
 }

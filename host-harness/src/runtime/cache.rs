@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use crate::digest::hex;
 use crate::host::log::{Level, LogSink};
 
 /// Where compiled components are kept.
@@ -223,10 +224,6 @@ fn store(file: &Path, component_sha256: &[u8; 32], artifact: &[u8]) -> std::io::
 fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -19,13 +19,12 @@ use super::bindings::{
     ImportState, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
 use super::cache::{self, CompileCache};
-use super::connections::ConnectionPool;
 use super::contract::{self, ContractError, ContractVersion};
 use super::engine::INSTANCE_SLOTS;
 use super::metadata::{Identity, MetadataError};
-use super::outbound::{Denials, OutboundPolicy, Upstream, WaitClock};
+use super::outbound::{Denials, OutboundPolicy, WaitClock};
 use super::sandbox::{CallState, LimitExceeded, SandboxLimits};
-use super::throttle::Throttle;
+use crate::digest::hex;
 use crate::host::data::DataStore;
 use crate::host::log::LogSink;
 use crate::host::HostContext;
@@ -198,14 +197,7 @@ impl Plugin {
         };
         // `describe` runs with everything denied: no upstream, no data kept.
         let context = CallContext {
-            policy: Arc::new(OutboundPolicy {
-                upstream: Upstream::Deny,
-                call_timeout: Duration::from_secs(1),
-                max_response_bytes: 0,
-                max_request_bytes: 0,
-                throttle: Arc::new(Throttle::new(1, Duration::from_secs(1), 1)),
-                connections: ConnectionPool::new(1),
-            }),
+            policy: Arc::new(OutboundPolicy::deny_all()),
             log,
             data: Arc::new(DataStore::in_memory("describe").map_err(LoadError::Data)?),
             denials: Arc::default(),
@@ -437,10 +429,6 @@ fn oversized(output: &impl fmt::Debug, limit: usize) -> Option<usize> {
     let mut counter = Counter { bytes: 0, limit };
     let _ = fmt::write(&mut counter, format_args!("{output:?}"));
     (counter.bytes > limit).then_some(counter.bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -264,6 +264,19 @@ pub struct OutboundPolicy {
 }
 
 impl OutboundPolicy {
+    /// Nothing leaves: every request is refused before a connection (`describe`, and calls
+    /// that only instantiate).
+    pub fn deny_all() -> OutboundPolicy {
+        OutboundPolicy {
+            upstream: Upstream::Deny,
+            call_timeout: Duration::from_secs(1),
+            max_response_bytes: 0,
+            max_request_bytes: 0,
+            throttle: Arc::new(Throttle::new(1, Duration::from_secs(1), 1)),
+            connections: ConnectionPool::new(1),
+        }
+    }
+
     /// The allowlist check, before anything touches the network.
     pub fn check(uri: &http::Uri) -> Result<&'static AllowedHost, Denial> {
         Allowlist::dotdigital().check(uri)
