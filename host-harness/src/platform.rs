@@ -203,42 +203,16 @@ impl Platform {
                 return self.redact(output::error_line(flow.name(), &id, &Failure::Record(problem), 0));
             }
         };
-        let mut attempt = 0;
-        let line = loop {
-            attempt += 1;
-            let denials = Arc::new(Denials::default());
-            let context = CallContext { log: log.clone(), denials: denials.clone(), ..self.context.clone() };
-            let answer = match self.call(context, &record).await {
-                Ok(answer) => answer,
-                Err(fault) => {
-                    log.emit(Level::Error, &fault.to_string());
-                    break output::error_line(flow.name(), &id, &Failure::Fault(fault), attempt);
+        let (result, attempts) = self.with_retries(&log, |context| self.call(context, &record)).await;
+        let line = match result {
+            Ok(outcome) => {
+                if outcome.api_calls > 0 {
+                    self.primed.store(true, Ordering::Release);
                 }
-            };
-            match answer {
-                Ok(outcome) => {
-                    if outcome.api_calls > 0 {
-                        self.primed.store(true, Ordering::Release);
-                    }
-                    log.emit(Level::Info, &format!("{} {}", output::action_name(outcome.action), outcome.external_id));
-                    break output::ok_line(flow.name(), &id, &outcome, attempt);
-                }
-                Err(error) => {
-                    let brief = brief(&error);
-                    // The hooks counted the call's refusals; one is enough to make it final.
-                    let failure = if denials.count() > 0 { Failure::Denied(error) } else { Failure::Sync(error) };
-                    match self.retry.next_wait(&failure, attempt) {
-                        Some(wait) => {
-                            log.emit(Level::Warn, &format!("attempt {attempt}: {brief}; retrying in {wait:?}"));
-                            tokio::time::sleep(wait).await;
-                        }
-                        None => {
-                            log.emit(Level::Warn, &format!("failed after {attempt} attempt(s): {brief}"));
-                            break output::error_line(flow.name(), &id, &failure, attempt);
-                        }
-                    }
-                }
+                log.emit(Level::Info, &format!("{} {}", output::action_name(outcome.action), outcome.external_id));
+                output::ok_line(flow.name(), &id, &outcome, attempts)
             }
+            Err(failure) => output::error_line(flow.name(), &id, &failure, attempts),
         };
         self.redact(line)
     }
@@ -366,42 +340,48 @@ impl Platform {
     /// `PUT` is an upsert, so sending it again is safe), a fault or final error is returned.
     pub async fn start_import(&self, batch: &ImportBatch) -> Result<ImportStarted, Failure> {
         let settings = &self.subscription.plugin;
-        self.with_retries("import start", |context| self.plugin.start_import(context, settings, batch.clone())).await
+        let log = self.context.log.with(&[("call", "start-import".into())]);
+        self.with_retries(&log, |context| self.plugin.start_import(context, settings, batch.clone())).await.0
     }
 
     /// `import-status` with the sync flow's retries.
     pub async fn import_status(&self, kind: ImportKind, import_id: &str) -> Result<ImportState, Failure> {
         let settings = &self.subscription.plugin;
-        self.with_retries("import status", |context| self.plugin.import_status(context, settings, kind, import_id))
-            .await
+        let log = self.context.log.with(&[("call", "import-status".into())]);
+        self.with_retries(&log, |context| self.plugin.import_status(context, settings, kind, import_id)).await.0
     }
 
-    async fn with_retries<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, Failure>
+    /// Calls an export until it answers or its error is final (the retry policy), each
+    /// attempt with a fresh denial count and `log`; returns the result and the attempts made.
+    /// A refused request makes the error final, whatever the plugin made of it.
+    async fn with_retries<T, F, Fut>(&self, log: &LogSink, mut call: F) -> (Result<T, Failure>, u32)
     where
         F: FnMut(CallContext) -> Fut,
         Fut: std::future::Future<Output = Result<Result<T, SyncError>, PluginFault>>,
     {
-        let log = &self.context.log;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let denials = Arc::new(Denials::default());
-            let context = CallContext { denials: denials.clone(), ..self.context.clone() };
+            let context = CallContext { log: log.clone(), denials: denials.clone(), ..self.context.clone() };
             let error = match call(context).await {
-                Err(fault) => return Err(Failure::Fault(fault)),
-                Ok(Ok(answer)) => return Ok(answer),
+                Err(fault) => {
+                    log.emit(Level::Error, &fault.to_string());
+                    return (Err(Failure::Fault(fault)), attempt);
+                }
+                Ok(Ok(answer)) => return (Ok(answer), attempt),
                 Ok(Err(error)) => error,
             };
             let brief = brief(&error);
             let failure = if denials.count() > 0 { Failure::Denied(error) } else { Failure::Sync(error) };
             match self.retry.next_wait(&failure, attempt) {
                 Some(wait) => {
-                    log.emit(Level::Warn, &format!("{what}, attempt {attempt}: {brief}; retrying in {wait:?}"));
+                    log.emit(Level::Warn, &format!("attempt {attempt}: {brief}; retrying in {wait:?}"));
                     tokio::time::sleep(wait).await;
                 }
                 None => {
-                    log.emit(Level::Warn, &format!("{what} failed after {attempt} attempt(s): {brief}"));
-                    return Err(failure);
+                    log.emit(Level::Warn, &format!("failed after {attempt} attempt(s): {brief}"));
+                    return (Err(failure), attempt);
                 }
             }
         }
