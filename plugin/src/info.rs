@@ -45,7 +45,7 @@ pub fn describe() -> PluginInfo {
                 "marketing_list_ids",
                 false,
                 Some("[]"),
-                "Dotdigital list ids only customers with marketing consent join; others are taken out of them",
+                "Dotdigital list ids a customer whose consent field says yes joins; an explicit no leaves them, no answer leaves them alone",
             ),
             preset(
                 "consent_field",

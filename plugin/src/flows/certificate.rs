@@ -102,11 +102,15 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
         _ => None,
     };
 
-    // A send on an earlier attempt that the record does not show yet: this attempt
-    // completes that announcement, so it reports it.
-    let mut sent = recorded_at.is_none() && matches!(marker, Marker::Sent(_));
-    if sent {
-        messages.push(format!("email sent on an earlier attempt at {}", announced_at.as_deref().unwrap_or_default()));
+    // A send on an earlier attempt (or by another run) that the record does not show yet:
+    // this attempt completes the record, but `sent` is only ever this call's own send, so a
+    // platform counting sends counts each email once.
+    let mut sent = false;
+    if recorded_at.is_none() && matches!(marker, Marker::Sent(_)) {
+        messages.push(format!(
+            "certificate email already sent at {} (by an earlier attempt or another run): not sent again",
+            announced_at.as_deref().unwrap_or_default()
+        ));
     }
     if cert.wants_announcement() && announced_at.is_none() {
         if let Marker::Pending(at) = &marker {

@@ -53,48 +53,147 @@ pub struct UpsertedContact {
 }
 
 /// Writes the contact: `PATCH /contacts/v3/contactId/{id}` when iPaaS.com stored its id (so a
-/// changed email updates the same contact), else `PATCH /contacts/v3/email/{email}`; 201
-/// created, 200 updated. Then takes it out of the marketing lists it must leave.
+/// changed email updates the same contact), else by email: `POST /contacts/v3` first when the
+/// opt-in type may only reach a new contact (409 = it exists), then
+/// `PATCH /contacts/v3/email/{email}`; 201 created, 200 updated. Then an explicit no to
+/// marketing consent takes it out of the marketing lists.
 ///
-/// A 404 on the stored id means the contact was deleted in Dotdigital: the email upsert
-/// takes over and the outcome says so. A 409 there means the new email belongs to another
-/// contact, which only a person can resolve: `rejected`, naming both contacts.
+/// The stored contact may be gone. Dotdigital then creates a new one from the PATCH
+/// (importContact: "If no contact is found with the provided identifier, the contact is
+/// created using the identifiers supplied"), whose id becomes the external id; or answers 409
+/// because the email is another contact's, which is only a clash needing a person when the
+/// stored contact still exists (asked with `GET /contacts/v3/contactId/{id}`): when it is
+/// gone, the email's contact is updated and becomes the external id.
 pub fn upsert_contact(session: &mut Session, upsert: &ContactUpsert) -> Result<UpsertedContact, SyncError> {
     let mut notes = Vec::new();
-    let by_email = format!("/contacts/v3/email/{}?merge-option={}", segment(&upsert.email), upsert.merge_option);
-    let reply = match upsert.contact_id {
-        None => patch(session, &by_email, &upsert.body, &mut notes)?,
+    let (reply, contact_id, contact) = match upsert.contact_id {
+        None => read_contact(by_email(session, upsert, &mut notes)?)?,
         Some(id) => {
             let by_id = format!("/contacts/v3/contactId/{id}?merge-option={}", upsert.merge_option);
             let reply = patch(session, &by_id, &upsert.body, &mut notes)?;
             match reply.status() {
+                201 => {
+                    let (reply, new_id, contact) = read_contact(reply)?;
+                    notes.push(format!(
+                        "contact {id} (stored for this customer) no longer exists in Dotdigital: \
+                         Dotdigital created contact {new_id} for the customer"
+                    ));
+                    (reply, new_id, contact)
+                }
                 404 => {
                     notes.push(format!(
                         "contact {id} (stored for this customer) no longer exists in Dotdigital: matched by email instead"
                     ));
-                    patch(session, &by_email, &upsert.body, &mut notes)?
+                    read_contact(by_email(session, upsert, &mut notes)?)?
                 }
                 409 => {
-                    // Dotdigital's 409 body does not name the owner (contacts-v3.json's example
-                    // is only `errorCode` and `description`): ask who holds the email.
-                    let owner = other_contact_id(&reply.response.body).or_else(|| owner_of(session, &upsert.email));
-                    return Err(email_taken(reply, id, &upsert.email, owner));
+                    let check = session.get(&format!("/contacts/v3/contactId/{id}"))?;
+                    match check.status() {
+                        404 => {
+                            let (reply, owner, contact) = read_contact(by_email(session, upsert, &mut notes)?)?;
+                            notes.push(format!(
+                                "contact {id} (stored for this customer) no longer exists in Dotdigital, and the \
+                                 customer's email belongs to contact {owner}: that contact was updated"
+                            ));
+                            (reply, owner, contact)
+                        }
+                        200 => {
+                            // Dotdigital's 409 body does not name the owner (contacts-v3.json's
+                            // example is only `errorCode` and `description`): ask who holds the email.
+                            let owner =
+                                other_contact_id(&reply.response.body).or_else(|| owner_of(session, &upsert.email));
+                            return Err(email_taken(reply, id, &upsert.email, owner));
+                        }
+                        _ => return Err(check.into_error()),
+                    }
                 }
-                _ => reply,
+                _ => read_contact(reply)?,
             }
         }
     };
-    let created = match reply.status() {
-        201 => true,
-        200 => false,
-        _ => return Err(reply.into_error()),
-    };
+    let created = reply.status() == 201;
+    if let (Some(kind), false) = (upsert.held_back_opt_in, created) {
+        notes.push(format!(
+            "Email Opt In Type {kind} not written: the contact already exists, and {kind} would ask a \
+             subscriber to confirm again"
+        ));
+    }
+    leave_lists(session, contact_id, &contact, &upsert.leave_lists, &mut notes)?;
+    Ok(UpsertedContact { contact_id, created, notes })
+}
+
+/// A 200 or 201 contact answer: the reply, the contact's id and the contact. Anything else is
+/// the sync's error.
+fn read_contact(reply: Reply) -> Result<(Reply, i64, serde_json::Value), SyncError> {
+    if !matches!(reply.status(), 200 | 201) {
+        return Err(reply.into_error());
+    }
     let contact = reply.json()?;
     let contact_id = contact.get("contactId").and_then(|id| id.as_i64()).ok_or_else(|| {
         crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, "no contactId in the contact")
     })?;
-    leave_lists(session, contact_id, &contact, &upsert.leave_lists, &mut notes)?;
-    Ok(UpsertedContact { contact_id, created, notes })
+    Ok((reply, contact_id, contact))
+}
+
+/// The upsert by email. A contact whose opt-in type may only be written at creation is first
+/// created with `POST /contacts/v3` (create-only, contacts-v3.json `createContact`: 409 when
+/// an identifier exists); a 409 means it exists, and the PATCH updates it without that type.
+/// The create carries no mobile number, so that its 409 can only mean the email (a shared
+/// household phone is often another contact's); a new contact gets the number in a second
+/// call, which a retry repeats safely as the PATCH of an existing contact.
+fn by_email(session: &mut Session, upsert: &ContactUpsert, notes: &mut Vec<String>) -> Result<Reply, SyncError> {
+    if let Some(create) = &upsert.create {
+        let (mobile, create) = match without_mobile(create) {
+            Some((number, create)) => (Some(number), create),
+            None => (None, create.clone()),
+        };
+        let reply = session.send_json(Method::Post, "/contacts/v3", &create)?;
+        match (reply.status(), mobile) {
+            (409, _) => {}
+            (201, Some(number)) => {
+                let (reply, id, _) = read_contact(reply)?;
+                add_mobile(session, id, number, notes)?;
+                return Ok(reply);
+            }
+            _ => return Ok(reply),
+        }
+    }
+    let by_email = format!("/contacts/v3/email/{}?merge-option={}", segment(&upsert.email), upsert.merge_option);
+    patch(session, &by_email, &upsert.body, notes)
+}
+
+/// Sets a new contact's mobile number; another contact holding it is a note.
+fn add_mobile(
+    session: &mut Session,
+    contact_id: i64,
+    number: serde_json::Value,
+    notes: &mut Vec<String>,
+) -> Result<(), SyncError> {
+    let path = format!("/contacts/v3/contactId/{contact_id}?merge-option=overwrite");
+    let reply =
+        session.send_json(Method::Patch, &path, &serde_json::json!({"identifiers": {"mobileNumber": number}}))?;
+    match reply.status() {
+        200 | 201 => Ok(()),
+        409 => {
+            notes.push(mobile_taken(&number));
+            Ok(())
+        }
+        _ => Err(reply.into_error()),
+    }
+}
+
+/// The body without `identifiers.mobileNumber`, and the number, when it has one.
+fn without_mobile(body: &serde_json::Value) -> Option<(serde_json::Value, serde_json::Value)> {
+    let mut body = body.clone();
+    let number = body.pointer_mut("/identifiers")?.as_object_mut()?.remove("mobileNumber")?;
+    Some((number, body))
+}
+
+fn mobile_taken(number: &serde_json::Value) -> String {
+    format!(
+        "mobile number {} belongs to another Dotdigital contact: not set on this one",
+        number.as_str().unwrap_or_default()
+    )
 }
 
 /// One PATCH. A 409 means an identifier in the body belongs to another contact. The path
@@ -107,20 +206,13 @@ fn patch(
     body: &serde_json::Value,
     notes: &mut Vec<String>,
 ) -> Result<Reply, SyncError> {
-    let mut body = body.clone();
-    loop {
-        let reply = session.send_json(Method::Patch, path, &body)?;
-        let mobile = body
-            .pointer_mut("/identifiers")
-            .and_then(|ids| ids.as_object_mut())
-            .and_then(|ids| ids.remove("mobileNumber"));
-        match (reply.status(), mobile) {
-            (409, Some(number)) => notes.push(format!(
-                "mobile number {} belongs to another Dotdigital contact: not set on this one",
-                number.as_str().unwrap_or_default()
-            )),
-            _ => return Ok(reply),
+    let reply = session.send_json(Method::Patch, path, body)?;
+    match (reply.status(), without_mobile(body)) {
+        (409, Some((number, body))) => {
+            notes.push(mobile_taken(&number));
+            session.send_json(Method::Patch, path, &body)
         }
+        _ => Ok(reply),
     }
 }
 
@@ -168,8 +260,16 @@ fn other_contact_id(body: &[u8]) -> Option<i64> {
     })
 }
 
-/// `DELETE /v2/address-books/{list}/contacts/{contactId}` (204) for each list in `leave` that
-/// the contact's answer shows it in: a customer without consent leaves the marketing lists.
+/// An explicit no to marketing consent: `DELETE /v2/address-books/{list}/contacts/{contactId}`
+/// (204) for each marketing list. `lists` is optional in Dotdigital's contact answer
+/// (contacts-v3.json `contact`): when it is there, only the lists it names are left; when it
+/// is not, every marketing list is asked, and a 404 means the contact was not on it.
+///
+/// v2 is email-centric: "If a contacts email channel status becomes unsubscribed or
+/// suppressed, then updates to the contact via API v2 are not processed"
+/// (developer.dotdigital.com/reference/unified-contacts). Such a contact receives no marketing
+/// email anyway, so a removal that cannot be made is said in the outcome, never a failed sync
+/// (the contact itself was written).
 fn leave_lists(
     session: &mut Session,
     contact_id: i64,
@@ -180,19 +280,40 @@ fn leave_lists(
     if leave.is_empty() {
         return Ok(());
     }
-    let member_of: Vec<i64> = contact
+    let status = contact.pointer("/channelProperties/email/status").and_then(|s| s.as_str());
+    if let Some(status @ ("unsubscribed" | "suppressed")) = status {
+        notes.push(format!(
+            "no marketing consent, but the contact's email is {status}: Dotdigital does not process list \
+             changes for it, so marketing lists {} were not asked (it receives no marketing email)",
+            list_names(leave)
+        ));
+        return Ok(());
+    }
+    let member_of: Option<Vec<i64>> = contact
         .get("lists")
         .and_then(|lists| lists.as_array())
-        .map(|lists| lists.iter().filter_map(|list| list.get("id")?.as_i64()).collect())
-        .unwrap_or_default();
-    for &list in leave.iter().filter(|&&list| member_of.contains(&i64::from(list))) {
+        .map(|lists| lists.iter().filter_map(|list| list.get("id")?.as_i64()).collect());
+    for &list in leave.iter().filter(|&&list| member_of.as_ref().is_none_or(|m| m.contains(&i64::from(list)))) {
         let reply = session.delete(&format!("/v2/address-books/{list}/contacts/{contact_id}"))?;
-        if reply.status() != 204 {
-            return Err(reply.into_error());
+        match reply.status() {
+            204 => notes.push(format!("removed from marketing list {list}: no marketing consent")),
+            404 => {}
+            // Credentials, rate limits and outages fail the sync, which a retry repeats safely.
+            401 | 403 | 429 | 500.. => return Err(reply.into_error()),
+            status => {
+                let why = reply.error_code().unwrap_or_else(|| format!("HTTP {status}"));
+                notes.push(format!(
+                    "no marketing consent, but Dotdigital did not remove the contact from marketing list {list} \
+                     ({why}): it does not process list changes for an unsubscribed or suppressed email"
+                ));
+            }
         }
-        notes.push(format!("removed from marketing list {list}: no marketing consent"));
     }
     Ok(())
+}
+
+fn list_names(lists: &[u32]) -> String {
+    lists.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 pub fn outcome(

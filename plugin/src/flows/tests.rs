@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::connection::validate_connection;
 use super::contact::sync_contact;
-use crate::platform::Method::{Delete, Get, Patch};
+use crate::platform::Method::{Delete, Get, Patch, Post};
 use crate::test_support::{field, jane, raw_settings, s, FakePlatform};
 use crate::wit::{self, SyncAction, SyncError};
 
@@ -53,82 +53,220 @@ fn customer(consent: Option<&str>) -> wit::Customer {
     c
 }
 
+const CREATE: &str = "/contacts/v3";
+const TAKEN: &str = r#"{"errorCode":"contacts:idAlreadyExists","description":"The id value 'jane.doe@example.com' for the identifier 'email' already exists. All identifiers must be unique!"}"#;
+
+fn by_id(id: u32) -> String {
+    url(&format!("/contacts/v3/contactId/{id}?merge-option=overwrite"))
+}
+
+/// A customer with a stored contactId and no mobile number.
+fn stored(consent: Option<&str>, id: u32) -> wit::Customer {
+    let mut c = customer(consent);
+    c.contact_id = Some(id.to_string());
+    c.addresses.clear();
+    c
+}
+
+/// The contact answer without `lists` (optional in contacts-v3.json's `contact`).
+fn bare_answer(id: i64, email_status: &str) -> String {
+    json!({"contactId": id, "identifiers": {"email": "jane.doe@example.com"},
+           "channelProperties": {"email": {"status": email_status, "emailType": "html", "optInType": "double"}}})
+    .to_string()
+}
+
 #[test]
-fn a_consenting_customer_joins_every_list_and_the_field_list_is_cached_for_a_day() {
+fn a_new_customer_is_created_with_its_opt_in_type_and_the_field_list_is_cached_for_a_day() {
+    let mut c = customer(Some("Y"));
+    c.addresses.clear();
     let platform = FakePlatform::new().expect(Get, &url("/v2/data-fields"), 200, ALL_FIELDS).expect(
-        Patch,
-        &by_email(),
+        Post,
+        &url(CREATE),
         201,
         &contact_answer(40001234, &[10, 20, 21]),
     );
-    let outcome = sync_contact(&platform, &settings(), &customer(Some("Y"))).unwrap();
+    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
     assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40001234", SyncAction::Created, 2));
     let body = platform.body(1);
     assert_eq!(body["lists"], json!([10, 20, 21]));
     assert_eq!(body["dataFields"]["POINTS"], json!(1250));
     assert_eq!(body["dataFields"]["VIP"], json!(true));
-    assert!(body["channelProperties"]["email"].get("status").is_none(), "{body}");
+    assert_eq!(body["channelProperties"]["email"], json!({"emailType": "html", "optInType": "single"}));
     let (cached, ttl) = platform.data.borrow()[FIELDS_KEY].clone();
     assert_eq!(ttl, Some(86_400));
     assert!(cached.contains("POINTS") && cached.contains("Numeric"), "{cached}");
 
-    // The next customer reads the list from host data: one call.
+    // The steady state: the stored contactId, one call, and no opt-in type rewritten.
     let platform = FakePlatform::new().with_data(FIELDS_KEY, &cached).expect(
+        Patch,
+        &by_id(40001234),
+        200,
+        &contact_answer(40001234, &[10, 20, 21]),
+    );
+    let outcome = sync_contact(&platform, &settings(), &stored(Some("yes"), 40001234)).unwrap();
+    platform.assert_done();
+    assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 1));
+    assert_eq!(platform.body(0)["channelProperties"]["email"], json!({"emailType": "html"}));
+
+    // No stored id, and the contact exists: the create-only POST says so, the PATCH updates it
+    // without the subscription's opt-in type.
+    let platform = FakePlatform::new().with_data(FIELDS_KEY, &cached).expect(Post, &url(CREATE), 409, TAKEN).expect(
         Patch,
         &by_email(),
         200,
         &contact_answer(40001234, &[10, 20, 21]),
     );
-    let outcome = sync_contact(&platform, &settings(), &customer(Some("yes"))).unwrap();
+    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
-    assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 1));
+    assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 2));
+    assert_eq!(platform.body(1)["channelProperties"]["email"], json!({"emailType": "html"}));
+
+    // A new contact's mobile number goes in a second call (so the POST's 409 can only mean
+    // the email); another contact holding the number is a note.
+    let mut with_mobile = c.clone();
+    with_mobile.custom_fields.push(field("Mobile Number", Some("+447700900123")));
+    for (status, note) in [(200, false), (409, true)] {
+        let platform = FakePlatform::new()
+            .with_data(FIELDS_KEY, &cached)
+            .expect(Post, &url(CREATE), 201, &contact_answer(40001235, &[]))
+            .expect(Patch, &by_id(40001235), status, &contact_answer(40001235, &[]));
+        let outcome = sync_contact(&platform, &settings(), &with_mobile).unwrap();
+        platform.assert_done();
+        assert!(platform.body(0)["identifiers"].get("mobileNumber").is_none());
+        assert_eq!(platform.body(1), json!({"identifiers": {"mobileNumber": "447700900123"}}));
+        assert_eq!((outcome.external_id.as_str(), outcome.action), ("40001235", SyncAction::Created));
+        assert_eq!(outcome.messages.iter().any(|m| m.contains("mobile number")), note, "{:?}", outcome.messages);
+    }
 }
 
 #[test]
-fn a_customer_without_consent_leaves_the_marketing_lists_it_is_in() {
-    for consent in [Some("no"), None] {
-        let platform = FakePlatform::new()
-            .with_data(FIELDS_KEY, ALL_FIELDS)
-            .expect(Patch, &by_email(), 200, &contact_answer(40001234, &[10, 21, 99]))
-            .expect(Delete, &url("/v2/address-books/21/contacts/40001234"), 204, "");
-        let outcome = sync_contact(&platform, &settings(), &customer(consent)).unwrap();
+fn verified_double_reaches_only_a_new_contact() {
+    let verified = |c: &mut wit::Customer| c.custom_fields.push(field("Email Opt In Type", Some("VerifiedDouble")));
+    // Stored id: the PATCH leaves the opt-in type alone and says why.
+    let mut c = stored(Some("yes"), 7);
+    verified(&mut c);
+    let platform =
+        FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(Patch, &by_id(7), 200, &contact_answer(7, &[]));
+    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
+    platform.assert_done();
+    assert!(platform.body(0)["channelProperties"]["email"].get("optInType").is_none());
+    assert!(outcome.messages.iter().any(|m| m.contains("VerifiedDouble") || m.contains("verifiedDouble")));
+
+    // No stored id: the create carries it; a contact that exists gets the PATCH without it.
+    c.contact_id = None;
+    let platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(Post, &url(CREATE), 409, TAKEN).expect(
+        Patch,
+        &by_email(),
+        200,
+        &contact_answer(7, &[]),
+    );
+    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
+    platform.assert_done();
+    assert_eq!(platform.body(0)["channelProperties"]["email"]["optInType"], "verifiedDouble");
+    assert!(platform.body(1)["channelProperties"]["email"].get("optInType").is_none());
+    assert!(outcome.messages.iter().any(|m| m.contains("confirm again")), "{:?}", outcome.messages);
+
+    // The record's own `Double` goes to any contact in one PATCH.
+    let mut c = customer(Some("yes"));
+    c.addresses.clear();
+    c.custom_fields.push(field("Email Opt In Type", Some("Double")));
+    let platform =
+        FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(Patch, &by_email(), 200, &contact_answer(7, &[]));
+    sync_contact(&platform, &settings(), &c).unwrap();
+    platform.assert_done();
+    assert_eq!(platform.body(0)["channelProperties"]["email"]["optInType"], "double");
+}
+
+#[test]
+fn an_explicit_no_leaves_every_marketing_list_whatever_the_answer_carries() {
+    // The answer lists the contact's lists: only those it is in are left.
+    let platform = FakePlatform::new()
+        .with_data(FIELDS_KEY, ALL_FIELDS)
+        .expect(Patch, &by_id(40001234), 200, &contact_answer(40001234, &[10, 21, 99]))
+        .expect(Delete, &url("/v2/address-books/21/contacts/40001234"), 204, "");
+    let outcome = sync_contact(&platform, &settings(), &stored(Some("no"), 40001234)).unwrap();
+    platform.assert_done();
+    assert_eq!(platform.body(0)["lists"], json!([10]));
+    assert!(platform.sent.borrow()[1].body.is_none(), "a DELETE carries no body");
+    assert_eq!(outcome.api_calls, 2);
+    assert!(outcome.messages.iter().any(|m| m.contains("marketing list 21")), "{:?}", outcome.messages);
+
+    // No `lists` in the answer (the normal case): every marketing list is asked; 404 = not on it.
+    let platform = FakePlatform::new()
+        .with_data(FIELDS_KEY, ALL_FIELDS)
+        .expect(Patch, &by_id(40001234), 200, &bare_answer(40001234, "subscribed"))
+        .expect(Delete, &url("/v2/address-books/20/contacts/40001234"), 404, r#"{"message":"ERROR_CONTACT_NOT_FOUND"}"#)
+        .expect(Delete, &url("/v2/address-books/21/contacts/40001234"), 204, "");
+    let outcome = sync_contact(&platform, &settings(), &stored(Some("N"), 40001234)).unwrap();
+    platform.assert_done();
+    assert_eq!(outcome.api_calls, 3);
+    assert!(outcome.messages.iter().any(|m| m.contains("marketing list 21")), "{:?}", outcome.messages);
+    assert!(!outcome.messages.iter().any(|m| m.contains("list 20")), "{:?}", outcome.messages);
+
+    // An unsubscribed or suppressed email: v2 does not process list changes; nothing is
+    // asked, and the outcome says so.
+    for status in ["unsubscribed", "suppressed"] {
+        let platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(
+            Patch,
+            &by_id(5),
+            200,
+            &bare_answer(5, status),
+        );
+        let outcome = sync_contact(&platform, &settings(), &stored(Some("0"), 5)).unwrap();
         platform.assert_done();
-        assert_eq!(platform.body(0)["lists"], json!([10]));
-        assert!(platform.sent.borrow()[1].body.is_none(), "a DELETE carries no body");
-        assert_eq!(outcome.api_calls, 2, "{consent:?}");
-        assert!(outcome.messages.iter().any(|m| m.contains("marketing list 21")), "{:?}", outcome.messages);
+        assert!(outcome.messages.iter().any(|m| m.contains(status) && m.contains("20, 21")), "{:?}", outcome.messages);
     }
 
-    // A failed removal is that call's typed error.
+    // A removal Dotdigital refuses is a message, not a failed sync (the contact was written).
     let platform = FakePlatform::new()
         .with_data(FIELDS_KEY, ALL_FIELDS)
-        .expect(Patch, &by_email(), 200, &contact_answer(40001234, &[20]))
+        .expect(Patch, &by_id(5), 200, &contact_answer(5, &[20]))
         .expect(
             Delete,
-            &url("/v2/address-books/20/contacts/40001234"),
-            404,
-            r#"{"message":"Address book not found. ERROR_ADDRESSBOOK_NOT_FOUND"}"#,
+            &url("/v2/address-books/20/contacts/5"),
+            400,
+            r#"{"message":"Contact is suppressed. ERROR_CONTACT_SUPPRESSED"}"#,
         );
-    match sync_contact(&platform, &settings(), &customer(Some("0"))) {
-        Err(SyncError::Rejected(remote)) => {
-            assert_eq!(remote.endpoint, "DELETE /v2/address-books/20/contacts/40001234");
-            assert_eq!(remote.code.as_deref(), Some("ERROR_ADDRESSBOOK_NOT_FOUND"));
+    let outcome = sync_contact(&platform, &settings(), &stored(Some("false"), 5)).unwrap();
+    platform.assert_done();
+    assert!(outcome.messages.iter().any(|m| m.contains("did not remove") && m.contains("list 20")));
+
+    // Outages and credentials still fail the sync, which a retry repeats safely.
+    for (status, unavailable) in [(503, true), (401, false)] {
+        let platform = FakePlatform::new()
+            .with_data(FIELDS_KEY, ALL_FIELDS)
+            .expect(Patch, &by_id(5), 200, &contact_answer(5, &[20]))
+            .expect(Delete, &url("/v2/address-books/20/contacts/5"), status, "");
+        match sync_contact(&platform, &settings(), &stored(Some("no"), 5)) {
+            Err(SyncError::Unavailable(_)) if unavailable => {}
+            Err(SyncError::Unauthorized(_)) if !unavailable => {}
+            other => panic!("{status}: {other:?}"),
         }
-        other => panic!("{other:?}"),
     }
-    let platform = FakePlatform::new()
-        .with_data(FIELDS_KEY, ALL_FIELDS)
-        .expect(Patch, &by_email(), 200, &contact_answer(40001234, &[20]))
-        .expect(Delete, &url("/v2/address-books/20/contacts/40001234"), 503, "");
-    assert!(matches!(sync_contact(&platform, &settings(), &customer(None)), Err(SyncError::Unavailable(_))));
+}
+
+#[test]
+fn unknown_consent_leaves_marketing_lists_as_they_are() {
+    for consent in [None, Some(" ")] {
+        let platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(
+            Patch,
+            &by_id(5),
+            200,
+            &contact_answer(5, &[10, 20]),
+        );
+        let outcome = sync_contact(&platform, &settings(), &stored(consent, 5)).unwrap();
+        platform.assert_done();
+        assert_eq!(outcome.api_calls, 1, "{consent:?}");
+        assert_eq!(platform.body(0)["lists"], json!([10]));
+        assert!(outcome.messages.iter().any(|m| m.contains("consent unknown")), "{:?}", outcome.messages);
+    }
 }
 
 #[test]
 fn the_stored_contact_id_is_patched_with_the_current_email() {
-    let by_id = url("/contacts/v3/contactId/129212619?merge-option=overwrite");
-    let mut c = customer(Some("1"));
-    c.contact_id = s("129212619");
+    let c = stored(Some("1"), 129212619);
+    let by_id = by_id(129212619);
     let platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(
         Patch,
         &by_id,
@@ -140,18 +278,49 @@ fn the_stored_contact_id_is_patched_with_the_current_email() {
     assert_eq!((outcome.external_id.as_str(), outcome.action), ("129212619", SyncAction::Updated));
     assert_eq!(platform.body(0)["identifiers"]["email"], "jane.doe@example.com");
 
-    // Deleted in Dotdigital: the email upsert takes over, and the outcome says so.
+    // Deleted in Dotdigital, the email free: the PATCH creates a new contact (importContact),
+    // whose id becomes the external id.
+    let platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(
+        Patch,
+        &by_id,
+        201,
+        &contact_answer(40009999, &[10, 20, 21]),
+    );
+    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
+    platform.assert_done();
+    assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40009999", SyncAction::Created, 1));
+    assert!(outcome.messages.iter().any(|m| m.contains("129212619") && m.contains("40009999")));
+
+    // A 404 falls back to the email (created first, so the opt-in type is written only there).
     let platform = FakePlatform::new()
         .with_data(FIELDS_KEY, ALL_FIELDS)
         .expect(Patch, &by_id, 404, r#"{"errorCode":"contacts:contactNotFound","description":"Contact not found"}"#)
-        .expect(Patch, &by_email(), 201, &contact_answer(40009999, &[10, 20, 21]));
+        .expect(Post, &url(CREATE), 201, &contact_answer(40009999, &[10, 20, 21]));
     let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
     assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40009999", SyncAction::Created, 2));
     assert!(outcome.messages.iter().any(|m| m.contains("129212619") && m.contains("no longer exists")));
 
-    // The new email is another contact's: rejected, naming both. Dotdigital's documented 409
-    // names neither, so the owner is looked up by email (None: the body names it, no look-up).
+    // 409 and the stored contact is gone: the email's owner is updated and becomes the
+    // external id, the message naming both.
+    let platform = FakePlatform::new()
+        .with_data(FIELDS_KEY, ALL_FIELDS)
+        .expect(Patch, &by_id, 409, TAKEN)
+        .expect(Get, &url("/contacts/v3/contactId/129212619"), 404, "")
+        .expect(Post, &url(CREATE), 409, TAKEN)
+        .expect(Patch, &by_email(), 200, &contact_answer(40005555, &[10, 20, 21]));
+    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
+    platform.assert_done();
+    assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40005555", SyncAction::Updated, 4));
+    assert!(
+        outcome.messages.iter().any(|m| m.contains("129212619") && m.contains("40005555")),
+        "{:?}",
+        outcome.messages
+    );
+
+    // 409 and the stored contact still exists: the new email is another contact's, rejected
+    // naming both. Dotdigital's documented 409 names neither, so the owner is looked up by
+    // email (None: the body names it, no look-up).
     let by_email = url("/contacts/v3/email/jane.doe%40example.com");
     let documented = r#"{"errorCode":"contacts:idAlreadyExists","description":"x"}"#;
     for (body, lookup, other) in [
@@ -168,10 +337,10 @@ fn the_stored_contact_id_is_patched_with_the_current_email() {
         (documented, Some((200, contact_answer(40007777, &[]))), "contact 40007777"),
         (documented, Some((404, String::new())), "does not say which"),
     ] {
-        let mut c = c.clone();
-        c.custom_fields.retain(|f| f.name != "Mobile Number");
-        c.addresses.clear();
-        let mut platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(Patch, &by_id, 409, body);
+        let mut platform = FakePlatform::new()
+            .with_data(FIELDS_KEY, ALL_FIELDS)
+            .expect(Patch, &by_id, 409, body)
+            .expect(Get, &url("/contacts/v3/contactId/129212619"), 200, &contact_answer(129212619, &[]));
         if let Some((status, answer)) = &lookup {
             platform = platform.expect(Get, &by_email, *status, answer);
         }
@@ -236,11 +405,11 @@ fn names_are_left_out_where_the_account_lacks_the_fields() {
     raw.data_field_map.clear();
     let platform = FakePlatform::new().with_data(FIELDS_KEY, r#"[{"name":"FIRSTNAME","type":"String"}]"#).expect(
         Patch,
-        &by_email(),
+        &by_id(1),
         200,
         &contact_answer(1, &[10]),
     );
-    let outcome = sync_contact(&platform, &raw, &customer(Some("true"))).unwrap();
+    let outcome = sync_contact(&platform, &raw, &stored(Some("true"), 1)).unwrap();
     assert_eq!(platform.body(0)["dataFields"], json!({"FIRSTNAME": "Jane"}));
     assert!(outcome.messages.iter().any(|m| m.contains("LASTNAME")), "{:?}", outcome.messages);
 }
@@ -260,11 +429,11 @@ fn discovery_accepts_the_legacy_host_and_rejects_any_other() {
         .with_data(FIELDS_KEY, ALL_FIELDS)
         .expect(
             Patch,
-            "https://r2-api.dotdigital.com/contacts/v3/email/jane.doe%40example.com?merge-option=overwrite",
+            "https://r2-api.dotdigital.com/contacts/v3/contactId/7?merge-option=overwrite",
             200,
             &contact_answer(7, &[10, 20, 21]),
         );
-    sync_contact(&platform, &raw, &customer(Some("yes"))).unwrap();
+    sync_contact(&platform, &raw, &stored(Some("yes"), 7)).unwrap();
     platform.assert_done();
     assert_eq!(platform.data.borrow()["region:apiuser-abc123@apiconnector.com"].0, "https://r2-api.dotdigital.com");
 

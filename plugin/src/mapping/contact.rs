@@ -4,8 +4,12 @@
 //!
 //! The body never carries `channelProperties.email.status`: Dotdigital makes a new contact
 //! `subscribed` unless told otherwise, and the connector must neither resubscribe nor suppress
-//! anyone. Marketing consent is list membership instead: a consenting customer joins the
-//! `marketing_list_ids`, any other is taken out of them. Contacts made for an order or a
+//! anyone. Marketing consent is list membership instead, in three states: a yes joins the
+//! `marketing_list_ids`, an explicit no leaves them, and an absent or blank answer leaves
+//! membership as it is (iPaaS.com is one-way: consent given through a Dotdigital form is
+//! unknown to it). The opt-in type is written only where it applies: the record's own type to
+//! any contact (but `verifiedDouble`, which would re-challenge a subscriber), the
+//! subscription's default only to a contact being created. Contacts made for an order or a
 //! certificate carry no channel properties and join no list (a purchase is not consent), and
 //! are merged with `overwrite-if-empty`, so they fill gaps without clobbering names an
 //! existing contact already has.
@@ -20,7 +24,7 @@ use serde_json::{json, Map, Value};
 use super::certificate::Certificate;
 use super::data_fields::{convert, NameFields, TypedMapping};
 use super::order::ValidOrder;
-use super::values::{char_len, check_email, custom_field, custom_value, issue, non_empty, shown};
+use super::values::{char_len, check_email, custom_field, custom_value, issue, non_empty, shown, yes_no, YES_NO_WORDS};
 use crate::settings::{positive_int32, Settings, NAME_DATA_FIELDS, OPT_IN_TYPES};
 use crate::wit;
 
@@ -32,7 +36,8 @@ pub const MOBILE_FIELD: &str = "Mobile Number";
 pub const OPT_IN_FIELD: &str = "Email Opt In Type";
 
 /// One contact upsert: `PATCH /contacts/v3/email/{email}?merge-option={merge_option}` with
-/// `body`, or the same body on `/contacts/v3/contactId/{contact_id}`.
+/// `body`, or the same body on `/contacts/v3/contactId/{contact_id}`; or first
+/// `POST /contacts/v3` with `create` when the opt-in type may only reach a new contact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContactUpsert {
     /// The path identifier: the email as given, trimmed (not lowercased).
@@ -42,10 +47,19 @@ pub struct ContactUpsert {
     pub contact_id: Option<u32>,
     /// `overwrite` for customers; `overwrite-if-empty` for contacts made for an order or certificate.
     pub merge_option: &'static str,
+    /// The body for a contact that may exist: its `optInType` only when the record gives one
+    /// that is not `verifiedDouble`.
     pub body: Value,
-    /// Marketing lists the contact must leave (a customer without consent): those the answer
-    /// shows it in are left with one call each.
+    /// The body that creates the contact with its opt-in type (`POST /contacts/v3`, which
+    /// answers 409 when it exists), used when the contact is looked for by email (no stored
+    /// contactId, or the stored one is gone): for a customer whose opt-in type must not reach
+    /// an existing contact. `None` = `body` alone does (it carries the record's own type).
+    pub create: Option<Value>,
+    /// Marketing lists the contact must leave (an explicit no to marketing consent).
     pub leave_lists: Vec<u32>,
+    /// The record's `Email Opt In Type` was `verifiedDouble`, which is written only when the
+    /// contact is created.
+    pub held_back_opt_in: Option<&'static str>,
     /// Notes for the outcome's messages (values that were left out, and why).
     pub notes: Vec<String>,
 }
@@ -58,12 +72,21 @@ pub struct CustomerContact {
     first: Option<String>,
     last: Option<String>,
     mobile: Option<String>,
-    /// `opt_in_type`, or the customer's `Email Opt In Type`, in Dotdigital's casing.
-    opt_in_type: &'static str,
-    /// Whether the consent field says yes (absent or blank = no).
-    pub consent: bool,
+    /// The customer's own `Email Opt In Type`, in Dotdigital's casing.
+    opt_in_field: Option<&'static str>,
+    pub consent: Consent,
     mapped: Vec<MappedText>,
     notes: Vec<String>,
+}
+
+/// What a customer's consent field says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consent {
+    Yes,
+    /// An explicit no (`false/no/0/N`): the contact leaves the marketing lists.
+    No,
+    /// Absent or blank: marketing-list membership stays as it is.
+    Unknown,
 }
 
 /// A `data_field_map` entry whose custom field the customer has.
@@ -92,25 +115,29 @@ pub fn customer_contact(
     let last = name(customer.last_name.as_deref(), "last_name", &mut issues);
     let contact_id = non_empty(customer.contact_id.as_deref())
         .and_then(|text| stored_contact_id(text).map_err(|problem| issues.push(issue("contact_id", problem))).ok());
-    let opt_in_type = match custom_value(&customer.custom_fields, OPT_IN_FIELD) {
-        None => settings.opt_in_type,
-        Some(text) => OPT_IN_TYPES.into_iter().find(|known| known.eq_ignore_ascii_case(text)).unwrap_or_else(|| {
+    let opt_in_field = custom_value(&customer.custom_fields, OPT_IN_FIELD).and_then(|text| {
+        let known = OPT_IN_TYPES.into_iter().find(|known| known.eq_ignore_ascii_case(text));
+        if known.is_none() {
             issues.push(issue(
                 format!("custom_fields.{OPT_IN_FIELD}"),
                 format!("`{}` is not Single, Double, VerifiedDouble or Unknown", shown(text)),
             ));
-            settings.opt_in_type
-        }),
-    };
+        }
+        known
+    });
     let consent = match custom_value(&customer.custom_fields, &settings.consent_field) {
-        None => false,
-        Some(text) => consent(text).unwrap_or_else(|| {
-            issues.push(issue(
-                format!("custom_fields.{}", settings.consent_field),
-                format!("`{}` is not a consent answer: use true, yes, 1 or Y, or false, no, 0 or N", shown(text)),
-            ));
-            false
-        }),
+        None => Consent::Unknown,
+        Some(text) => match yes_no(text) {
+            Some(true) => Consent::Yes,
+            Some(false) => Consent::No,
+            None => {
+                issues.push(issue(
+                    format!("custom_fields.{}", settings.consent_field),
+                    format!("`{}` is not a consent answer: use {YES_NO_WORDS}", shown(text)),
+                ));
+                Consent::Unknown
+            }
+        },
     };
 
     // An absent custom field leaves the data field alone; a blank one clears it.
@@ -137,7 +164,7 @@ pub fn customer_contact(
         first: first.map(str::to_string),
         last: last.map(str::to_string),
         mobile,
-        opt_in_type,
+        opt_in_field,
         consent,
         mapped,
         notes,
@@ -188,35 +215,49 @@ impl CustomerContact {
         if !data_fields.is_empty() {
             body.insert("dataFields".into(), Value::Object(data_fields));
         }
-        body.insert(
-            "channelProperties".into(),
-            json!({"email": {"emailType": settings.email_type, "optInType": self.opt_in_type}}),
-        );
         let mut lists = settings.list_ids.clone();
-        if self.consent {
+        if self.consent == Consent::Yes {
             lists.extend(&settings.marketing_list_ids);
         }
         if !lists.is_empty() {
             body.insert("lists".into(), json!(lists));
         }
-        let leave_lists = if self.consent { Vec::new() } else { settings.marketing_list_ids.clone() };
+        let leave_lists = if self.consent == Consent::No { settings.marketing_list_ids.clone() } else { Vec::new() };
+        if self.consent == Consent::Unknown && !settings.marketing_list_ids.is_empty() {
+            notes.push(format!(
+                "marketing consent unknown ({} is absent or blank): marketing lists left as they are",
+                settings.consent_field
+            ));
+        }
+
+        // `verifiedDouble` sends a confirmation email and makes the contact pendingOptIn
+        // (contacts-v3.json, `optInType`), so it never reaches a contact that exists.
+        let existing_opt_in = self.opt_in_field.filter(|&kind| kind != "verifiedDouble");
+        let channel = |opt_in: Option<&str>| {
+            let mut email = Map::new();
+            email.insert("emailType".into(), json!(settings.email_type));
+            if let Some(opt_in) = opt_in {
+                email.insert("optInType".into(), json!(opt_in));
+            }
+            json!({ "email": email })
+        };
+        let mut create = None;
+        if existing_opt_in.is_none() {
+            let mut new = body.clone();
+            new.insert("channelProperties".into(), channel(Some(self.opt_in_field.unwrap_or(settings.opt_in_type))));
+            create = Some(Value::Object(new));
+        }
+        body.insert("channelProperties".into(), channel(existing_opt_in));
         Ok(ContactUpsert {
             email: self.email.clone(),
             contact_id: self.contact_id,
             merge_option: "overwrite",
             body: Value::Object(body),
+            create,
             leave_lists,
+            held_back_opt_in: self.opt_in_field.filter(|_| existing_opt_in.is_none()),
             notes,
         })
-    }
-}
-
-/// `true/yes/1/Y` or `false/no/0/N`, any case.
-pub fn consent(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" | "y" => Some(true),
-        "false" | "no" | "0" | "n" => Some(false),
-        _ => None,
     }
 }
 
@@ -271,7 +312,9 @@ fn minimal_contact(
         contact_id: None,
         merge_option: "overwrite-if-empty",
         body: Value::Object(body),
+        create: None,
         leave_lists: Vec::new(),
+        held_back_opt_in: None,
         notes,
     }
 }
@@ -402,10 +445,21 @@ mod tests {
         raw.email_type = s("plaintext");
         raw.opt_in_type = s("DOUBLE");
         let settings = Settings::validate(&raw).unwrap();
-        let body = string_upsert(&settings, &jane()).unwrap().body;
-        assert_eq!(body["channelProperties"], json!({"email": {"emailType": "plainText", "optInType": "double"}}));
-        assert!(body.get("lists").is_none());
-        assert!(body["channelProperties"]["email"].get("status").is_none());
+        let mut c = jane();
+        c.custom_fields.retain(|f| f.name != OPT_IN_FIELD);
+        let upsert = string_upsert(&settings, &c).unwrap();
+        // The setting's opt-in type is only for a contact being created.
+        assert_eq!(upsert.body["channelProperties"], json!({"email": {"emailType": "plainText"}}));
+        let create = upsert.create.expect("no stored contactId: the contact may be new");
+        assert_eq!(create["channelProperties"], json!({"email": {"emailType": "plainText", "optInType": "double"}}));
+        assert_eq!(create["identifiers"], upsert.body["identifiers"]);
+        assert!(upsert.body.get("lists").is_none());
+        assert!(upsert.body["channelProperties"]["email"].get("status").is_none());
+        // A stored contactId: the PATCH by id never carries the setting (the create body is
+        // only for when the stored contact turns out to be gone).
+        c.contact_id = s("42");
+        let upsert = string_upsert(&settings, &c).unwrap();
+        assert_eq!(upsert.body["channelProperties"], json!({"email": {"emailType": "plainText"}}));
     }
 
     #[test]
@@ -636,15 +690,30 @@ mod tests {
             ("VerifiedDouble", "verifiedDouble"),
             (" unknown ", "unknown"),
         ] {
-            let mut c = jane();
-            c.custom_fields = vec![field("email opt in type", Some(given))];
-            let body = string_upsert(&settings, &c).unwrap().body;
-            assert_eq!(body["channelProperties"]["email"]["optInType"], sent, "{given}");
+            for stored in [None, s("42")] {
+                let mut c = jane();
+                c.contact_id = stored.clone();
+                c.custom_fields = vec![field("email opt in type", Some(given))];
+                let upsert = string_upsert(&settings, &c).unwrap();
+                let written = |body: &Value| body["channelProperties"]["email"].get("optInType").cloned();
+                if sent == "verifiedDouble" {
+                    // A confirmation email: only for a contact being created, never a re-challenge.
+                    assert_eq!(written(&upsert.body), None, "{given}");
+                    assert_eq!(upsert.create.as_ref().and_then(written), Some(json!(sent)), "{given}");
+                    assert_eq!(upsert.held_back_opt_in, Some("verifiedDouble"));
+                } else {
+                    // The record's own type goes to any contact: one PATCH, no create first.
+                    assert_eq!(written(&upsert.body), Some(json!(sent)), "{given}");
+                    assert!(upsert.create.is_none() && upsert.held_back_opt_in.is_none(), "{given}");
+                }
+            }
         }
-        // Blank or absent: the setting.
+        // Blank or absent: the setting, for a new contact only.
         let mut c = jane();
         c.custom_fields = vec![field("Email Opt In Type", Some(""))];
-        assert_eq!(string_upsert(&settings, &c).unwrap().body["channelProperties"]["email"]["optInType"], "single");
+        let upsert = string_upsert(&settings, &c).unwrap();
+        assert!(upsert.body["channelProperties"]["email"].get("optInType").is_none());
+        assert_eq!(upsert.create.unwrap()["channelProperties"]["email"]["optInType"], "single");
         c.custom_fields = vec![field("Email Opt In Type", Some("Triple"))];
         let issues = string_upsert(&settings, &c).unwrap_err();
         assert_eq!(fields_of(&issues), ["custom_fields.Email Opt In Type"]);
@@ -669,15 +738,24 @@ mod tests {
             assert!(upsert.leave_lists.is_empty(), "{yes}");
             assert!(upsert.body["channelProperties"]["email"].get("status").is_none());
         }
-        for no in [Some("false"), Some("No"), Some("0"), Some("n"), Some("N"), Some(" "), None] {
+        for no in ["false", "No", "0", "n", "N"] {
             let mut c = jane();
-            if let Some(no) = no {
-                c.custom_fields.push(field("email marketing consent", Some(no)));
-            }
+            c.custom_fields.push(field("email marketing consent", Some(no)));
             let upsert = string_upsert(&settings, &c).unwrap();
             assert_eq!(upsert.body["lists"], json!([10, 11]), "{no:?}");
             assert_eq!(upsert.leave_lists, [20, 21], "{no:?}");
             assert!(upsert.body["channelProperties"]["email"].get("status").is_none());
+        }
+        // Absent or blank is not a no: marketing lists are neither joined nor left.
+        for unknown in [Some(" "), Some(""), None] {
+            let mut c = jane();
+            if let Some(unknown) = unknown {
+                c.custom_fields.push(field("Email Marketing Consent", Some(unknown)));
+            }
+            let upsert = string_upsert(&settings, &c).unwrap();
+            assert_eq!(upsert.body["lists"], json!([10, 11]), "{unknown:?}");
+            assert!(upsert.leave_lists.is_empty(), "{unknown:?}");
+            assert!(upsert.notes.iter().any(|n| n.contains("marketing consent unknown")), "{:?}", upsert.notes);
         }
         // The consent field's name comes from the settings.
         let settings = consent_settings(Some("Newsletter"));

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Number, Value};
 
-use super::values::{char_len, issue, shown, utc_timestamp, Offset};
+use super::values::{char_len, issue, shown, utc_timestamp, yes_no, Offset, YES_NO_WORDS};
 use crate::settings::{DataFieldMapping, NAME_DATA_FIELDS};
 use crate::wit;
 
@@ -52,7 +52,7 @@ impl DataFieldType {
             Self::String => format!("text of at most {STRING_MAX_CHARS} characters"),
             Self::Numeric => "a decimal number such as 12 or -3.5".into(),
             Self::Date => "an ISO 8601 date or date-time such as 2025-06-30 or 2025-06-30T10:00:00Z".into(),
-            Self::Boolean => "true, false, yes, no, 1 or 0".into(),
+            Self::Boolean => YES_NO_WORDS.into(),
             Self::Unsupported(name) => format!("a {name} value, which the connector cannot write"),
         }
     }
@@ -157,7 +157,7 @@ pub fn convert(text: &str, kind: &DataFieldType) -> Result<Value, String> {
         DataFieldType::String => (char_len(text) <= STRING_MAX_CHARS).then(|| Value::String(text.to_string())),
         DataFieldType::Numeric => number(text).map(Value::Number),
         DataFieldType::Date => utc_timestamp(text, Offset::OptionalUtc).ok().map(Value::String),
-        DataFieldType::Boolean => boolean(text).map(Value::Bool),
+        DataFieldType::Boolean => yes_no(text).map(Value::Bool),
         DataFieldType::Unsupported(_) => None,
     };
     converted.ok_or_else(|| {
@@ -167,15 +167,6 @@ pub fn convert(text: &str, kind: &DataFieldType) -> Result<Value, String> {
             format!("`{}` is not {} (the data field is {})", shown(text), kind.expected(), kind.as_str())
         }
     })
-}
-
-/// `true/false/yes/no/1/0`, any case.
-pub fn boolean(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" => Some(true),
-        "false" | "no" | "0" => Some(false),
-        _ => None,
-    }
 }
 
 /// `[+-]digits[.digits]` (or `.digits`), at most 15 significant digits: an integer stays an
@@ -274,11 +265,19 @@ mod tests {
 
     #[test]
     fn booleans_dates_and_strings() {
-        for (text, value) in [("true", true), ("YES", true), ("1", true), ("False", false), ("no", false), ("0", false)]
-        {
+        for (text, value) in [
+            ("true", true),
+            ("YES", true),
+            ("1", true),
+            ("y", true),
+            ("False", false),
+            ("no", false),
+            ("0", false),
+            ("N", false),
+        ] {
             assert_eq!(convert(text, &DataFieldType::Boolean), Ok(json!(value)), "{text}");
         }
-        for bad in ["Y", "N", "maybe", "2"] {
+        for bad in ["maybe", "2", "yess"] {
             assert!(convert(bad, &DataFieldType::Boolean).unwrap_err().contains("Boolean"), "{bad}");
         }
         let d = |t: &str| convert(t, &DataFieldType::Date);

@@ -177,7 +177,9 @@ mod tests {
             contact_id,
             merge_option: "overwrite",
             body: json!({"identifiers": {"email": "Ana@Example.com"}, "dataFields": {"FIRSTNAME": "Ana"}}),
+            create: None,
             leave_lists: vec![],
+            held_back_opt_in: None,
             notes: vec![],
         }
     }

@@ -87,6 +87,23 @@ fn contact_bodies_match_the_patch_schema() {
 }
 
 #[test]
+fn the_create_body_and_the_mobile_follow_up_match_their_schemas() {
+    let spec = Spec::load(CONTACTS);
+    let create_schema = spec.request_schema("/contacts/v3", "post");
+    let patch_schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
+    let mut customer = jane();
+    customer.custom_fields.retain(|f| f.name != "Email Opt In Type");
+    let upsert = string_upsert(&rich_settings(), &customer).unwrap();
+    let create = upsert.create.expect("no opt-in field, no stored id: created first");
+    assert_eq!(create["channelProperties"]["email"]["optInType"], "verifiedDouble", "rich_settings' opt_in_type");
+    let errors = errors_for(&spec, create_schema, &create);
+    assert!(errors.is_empty(), "{create}\n{errors:#?}");
+    let mobile = json!({"identifiers": {"mobileNumber": "447700900123"}});
+    let errors = errors_for(&spec, patch_schema, &mobile);
+    assert!(errors.is_empty(), "{mobile}\n{errors:#?}");
+}
+
+#[test]
 fn consent_typed_fields_and_the_opt_in_override_match_the_patch_schema() {
     use super::contact::customer_contact;
     use super::data_fields::{DataFieldType, TypedMapping};

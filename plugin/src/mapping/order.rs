@@ -3,7 +3,10 @@
 //! Dotdigital infers a collection's schema from the records it receives, so every record has
 //! the same keys with one JSON type each: absent texts and amounts are `null` (never `""`),
 //! amounts are always floats built from whole cents, addresses are always objects and
-//! `products` is always an array of flat objects.
+//! `products` is an array of flat objects. An empty array is never sent: it carries no type
+//! for its items, and Dotdigital's own Magento extension strips empty arrays before writing
+//! insight data (`toArrayWithEmptyArrayCheck`), so `products` is left out of an order without
+//! lines and `options` out of a line without options.
 
 use serde_json::{json, Map, Value};
 
@@ -108,7 +111,7 @@ pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPla
         .or_else(|| tx.addresses.iter().find(|a| has_type(a, "Shipping")));
     let payment = tx.payments.iter().find_map(|p| non_empty(p.method.as_deref()));
 
-    let record = json!({
+    let mut record = json!({
         "id": key,
         "email": email,
         "purchaseDate": purchase_date,
@@ -124,8 +127,10 @@ pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPla
         "storeName": text_or_null(custom_value(&tx.custom_fields, "Store Name")),
         "billingAddress": address_json("billing", billing),
         "deliveryAddress": address_json("delivery", delivery),
-        "products": products,
     });
+    if !products.is_empty() {
+        record["products"] = Value::Array(products);
+    }
 
     Ok(OrderPlan::Upsert(ValidOrder {
         key,
@@ -209,15 +214,18 @@ fn product(i: usize, line: &wit::TransactionLine, issues: &mut Vec<wit::FieldIss
         .collect();
     // qty is always a float, so an integer in one order never meets a fraction in another.
     let qty = qty.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number);
-    Some(json!({
+    let mut product = json!({
         "sku": text_or_null(sku),
         "name": text_or_null(name),
         "qty": qty,
         "price": opt_cents_json(price),
         "totalPrice": opt_cents_json(total_price),
         "discountAmount": opt_cents_json(discount),
-        "options": options,
-    }))
+    });
+    if !options.is_empty() {
+        product["options"] = Value::Array(options);
+    }
+    Some(product)
 }
 
 fn has_type(address: &wit::Address, kind: &str) -> bool {
@@ -515,6 +523,18 @@ mod tests {
     }
 
     #[test]
+    fn a_key_with_a_slash_is_refused_before_any_call() {
+        for key in ["SO/100", "SO\\100", "/"] {
+            let mut tx = example();
+            tx.transaction_number = s(key);
+            let Err(issues) = plan_order(&settings(), &tx) else { panic!("{key} accepted") };
+            assert_eq!(issues.len(), 1, "{key}");
+            assert_eq!(issues[0].field, "transaction_number");
+            assert!(issues[0].problem.contains("cannot carry"), "{}", issues[0].problem);
+        }
+    }
+
+    #[test]
     fn bad_lines_are_listed_by_index() {
         let mut tx = example();
         let good = tx.lines[0].clone();
@@ -649,6 +669,12 @@ mod tests {
         t.created_datetime = s("2025-12-31T23:30:00-05:00");
         orders.push(t);
 
+        // No lines at all (a service charge).
+        let mut t = base.clone();
+        t.transaction_number = s("SO-5");
+        t.lines.clear();
+        orders.push(t);
+
         let records: Vec<Value> = orders.iter().map(|tx| upsert(&settings(), tx).record).collect();
         assert_eq!(records[1]["deliveryAddress"]["delivery_city"], Value::Null);
         assert_eq!(records[1]["deliveryMethod"], Value::Null);
@@ -669,15 +695,26 @@ mod tests {
                 out
             })
             .collect();
-        let top_keys = |r: &Value| r.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        // The same keys everywhere, but for arrays that would be empty: an empty array types
+        // nothing, so `products` and `options` are left out rather than sent as `[]`.
+        let top_keys =
+            |r: &Value| r.as_object().unwrap().keys().filter(|k| *k != "products").cloned().collect::<Vec<_>>();
         for r in &records {
             assert_eq!(top_keys(r), top_keys(&records[0]));
-            for p in r["products"].as_array().unwrap() {
+            for p in r.get("products").map_or(&[][..], |p| p.as_array().unwrap()) {
                 let mut keys = p.as_object().unwrap().keys().map(String::as_str).collect::<Vec<_>>();
                 keys.sort_unstable();
-                assert_eq!(keys, ["discountAmount", "name", "options", "price", "qty", "sku", "totalPrice"]);
+                let expected = ["discountAmount", "name", "price", "qty", "sku", "totalPrice"];
+                if let Some(options) = p.get("options") {
+                    assert!(!options.as_array().unwrap().is_empty(), "{p}");
+                }
+                keys.retain(|k| *k != "options");
+                assert_eq!(keys, expected);
             }
         }
+        assert!(records[4].get("products").is_none(), "no lines: no products key");
+        assert!(records[2]["products"][0].get("options").is_none(), "no options: no options key");
+        assert!(records[0]["products"][0]["options"].is_array());
         let mut types: BTreeMap<&str, &str> = BTreeMap::new();
         for shape in &shapes {
             for (key, kind) in shape {
@@ -688,9 +725,10 @@ mod tests {
                 assert_eq!(seen, kind, "{key} changes type");
             }
         }
-        // Addresses are objects even when absent, products an array.
+        // Addresses are objects even when absent, products an array when present.
         for r in &records {
-            assert!(r["billingAddress"].is_object() && r["deliveryAddress"].is_object() && r["products"].is_array());
+            assert!(r["billingAddress"].is_object() && r["deliveryAddress"].is_object());
+            assert!(r.get("products").is_none_or(Value::is_array));
         }
     }
 

@@ -47,6 +47,19 @@ pub fn text_or_null(text: Option<&str>) -> Value {
     }
 }
 
+/// The one yes/no reading, for consent and Boolean data fields alike: `true/yes/1/Y` or
+/// `false/no/0/N`, any case, surrounding spaces ignored.
+pub fn yes_no(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "y" => Some(true),
+        "false" | "no" | "0" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// How [`yes_no`] answers are spelled, for problems.
+pub const YES_NO_WORDS: &str = "true, yes, 1 or Y, or false, no, 0 or N";
+
 /// Length in characters, as Dotdigital counts field limits.
 pub fn char_len(text: &str) -> usize {
     text.chars().count()
@@ -85,7 +98,11 @@ pub fn check_email(email: &str) -> Result<(), String> {
 /// Longest Insight record key Dotdigital accepts (a transaction or certificate number).
 pub const RECORD_KEY_MAX_CHARS: usize = 255;
 
-/// Text that will become a key or an identifier: required, bounded, no control characters.
+/// Text that will become a record key: required, bounded, no control characters, and no `/`
+/// or `\\`. The key is a segment of the record's path
+/// (`/insightData/v3/contacts/email/{email}/{collection}/{key}`), and an encoded slash in a
+/// path is refused by many servers (IIS among them), so a single sync could not write what a
+/// bulk import (key in the body) would: both refuse it, before any request.
 pub fn check_key(text: Option<&str>, max_chars: usize) -> Result<String, String> {
     let Some(key) = non_empty(text) else {
         return Err("required".into());
@@ -95,6 +112,9 @@ pub fn check_key(text: Option<&str>, max_chars: usize) -> Result<String, String>
     }
     if key.chars().any(char::is_control) {
         return Err("contains control characters".into());
+    }
+    if let Some(slash) = key.chars().find(|&c| c == '/' || c == '\\') {
+        return Err(format!("contains `{slash}`, which a Dotdigital record key cannot carry in its path"));
     }
     Ok(key.to_string())
 }
