@@ -98,7 +98,7 @@ impl Guest for Component {
     }
 
     fn sync_order(settings: Settings, transaction: Transaction) -> Result<SyncOutcome, SyncError> {
-        crate::flows::order::sync_order(&Component, &settings, &transaction)
+        crate::flows::order::sync_order(&Component, &settings, None, &transaction)
     }
 
     fn sync_certificate(settings: Settings, gift_card: GiftCard) -> Result<SyncOutcome, SyncError> {

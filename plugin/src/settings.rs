@@ -17,6 +17,30 @@ pub const EMAIL_TYPES: [&str; 2] = ["html", "plainText"];
 /// `opt_in_type` values, in Dotdigital's casing; the default is [`DEFAULT_OPT_IN_TYPE`].
 pub const OPT_IN_TYPES: [&str; 4] = ["unknown", "single", "double", "verifiedDouble"];
 pub const DEFAULT_OPT_IN_TYPE: &str = "single";
+/// Whether an order may create the contact it belongs to (setting `order_contacts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderContacts {
+    /// An order for an email Dotdigital does not know creates the contact (`subscribed`, as
+    /// every new contact is), then writes the order.
+    Create,
+    /// Such an order is `rejected` ("sync the customer first"); nothing is created.
+    Require,
+}
+
+pub const ORDER_CONTACTS: [&str; 2] = ["create", "require"];
+
+impl OrderContacts {
+    /// The setting's value (`create` when absent or blank), or the issue naming it.
+    pub fn validate(raw: Option<&str>) -> Result<OrderContacts, wit::SyncError> {
+        let mut issues = Vec::new();
+        let value = one_of(raw, &ORDER_CONTACTS, "create", "order_contacts", &mut issues);
+        if !issues.is_empty() {
+            return Err(wit::SyncError::InvalidSettings(issues));
+        }
+        Ok(if value == "require" { OrderContacts::Require } else { OrderContacts::Create })
+    }
+}
+
 /// The customer custom field holding marketing consent when `consent_field` is blank.
 pub const DEFAULT_CONSENT_FIELD: &str = "Email Marketing Consent";
 /// Transaction types synced as orders when `order_types` is absent.

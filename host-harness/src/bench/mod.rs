@@ -239,7 +239,7 @@ fn native_sync(
         }
         Flow::Order => {
             let transaction = records::transaction(value).map_err(|e| failed(&e))?.to_plugin();
-            (Instant::now(), flows::order::sync_order(host, settings, &transaction))
+            (Instant::now(), flows::order::sync_order(host, settings, None, &transaction))
         }
         Flow::Certificate => {
             let card = records::gift_card(value).map_err(|e| failed(&e))?.to_plugin();

@@ -132,9 +132,13 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
                     // Keep the certificate visible even when its email was refused.
                     let record = certificate_record(&cert, None);
                     if existing.as_ref() != Some(&record) {
-                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, |names| {
-                            contact_for_certificate(&cert, names)
-                        });
+                        let _ = put_contact_record(
+                            &mut session,
+                            &target,
+                            &record,
+                            &mut messages,
+                            Some(&|names| contact_for_certificate(&cert, names)),
+                        );
                     }
                     return Err(error);
                 }
@@ -146,9 +150,13 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let action = if existing.as_ref() == Some(&record) {
         SyncAction::Unchanged
     } else {
-        let created = put_contact_record(&mut session, &target, &record, &mut messages, |names| {
-            contact_for_certificate(&cert, names)
-        })?;
+        let created = put_contact_record(
+            &mut session,
+            &target,
+            &record,
+            &mut messages,
+            Some(&|names| contact_for_certificate(&cert, names)),
+        )?;
         if created {
             SyncAction::Created
         } else {

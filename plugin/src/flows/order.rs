@@ -10,10 +10,17 @@ use crate::mapping::contact::{contact_for_order, ContactUpsert};
 use crate::mapping::data_fields::NameFields;
 use crate::mapping::order::{plan_order, OrderPlan};
 use crate::platform::{LogLevel, Method, Platform};
+use crate::settings::OrderContacts;
 use crate::wit::{Settings as RawSettings, SyncAction, SyncError, SyncOutcome, Transaction};
 
-pub fn sync_order(platform: &dyn Platform, raw: &RawSettings, tx: &Transaction) -> Result<SyncOutcome, SyncError> {
+pub fn sync_order(
+    platform: &dyn Platform,
+    raw: &RawSettings,
+    contacts: Option<&str>,
+    tx: &Transaction,
+) -> Result<SyncOutcome, SyncError> {
     let settings = validated_settings(raw)?;
+    let contacts = OrderContacts::validate(contacts)?;
     let order = match plan_order(&settings, tx).map_err(SyncError::InvalidRecord)? {
         OrderPlan::Skip { reason } => {
             platform.log(LogLevel::Info, &format!("transaction {} skipped: {reason}", tx.id));
@@ -24,6 +31,7 @@ pub fn sync_order(platform: &dyn Platform, raw: &RawSettings, tx: &Transaction) 
     };
     let mut session = Session::open(platform, &settings)?;
     let mut messages = Vec::new();
+    let make_contact = |names| contact_for_order(&order, names);
     let created = put_contact_record(
         &mut session,
         &RecordTarget {
@@ -34,7 +42,7 @@ pub fn sync_order(platform: &dyn Platform, raw: &RawSettings, tx: &Transaction) 
         },
         &order.record,
         &mut messages,
-        |names| contact_for_order(&order, names),
+        (contacts == OrderContacts::Create).then_some(&make_contact),
     )?;
     let action = if created { SyncAction::Created } else { SyncAction::Updated };
     Ok(outcome(order.key.clone(), action, session.calls(), messages))
@@ -64,14 +72,15 @@ impl RecordTarget<'_> {
     }
 }
 
-/// PUTs the record, creating the contact or the collection when Dotdigital says it is
-/// missing. Returns whether the record is new (201) rather than replaced (204).
+/// PUTs the record, creating the collection when Dotdigital says it is missing, and the
+/// contact too when `contact` says how (`None`: a missing contact is `rejected`). Returns
+/// whether the record is new (201) rather than replaced (204).
 pub fn put_contact_record(
     session: &mut Session,
     target: &RecordTarget,
     record: &serde_json::Value,
     messages: &mut Vec<String>,
-    contact: impl Fn(NameFields) -> ContactUpsert,
+    contact: Option<&dyn Fn(NameFields) -> ContactUpsert>,
 ) -> Result<bool, SyncError> {
     let path = target.path();
     let mut fixed_contact = false;
@@ -83,8 +92,11 @@ pub fn put_contact_record(
             (201, _) => return Ok(true),
             (200 | 204, _) => return Ok(false),
             (404, Some(CONTACT_NOT_FOUND)) if !fixed_contact => {
+                let Some(contact) = contact else {
+                    return Err(contact_required(reply.into_error(), target.email));
+                };
                 fixed_contact = true;
-                create_contact(session, target.email, messages, &contact)?;
+                create_contact(session, target.email, messages, contact)?;
             }
             (404, Some("insightData:collectionNotFound")) if !fixed_collection => {
                 fixed_collection = true;
@@ -93,6 +105,20 @@ pub fn put_contact_record(
             }
             _ => return Err(reply.into_error()),
         }
+    }
+}
+
+/// The contact is missing and the subscription does not let an order create it.
+fn contact_required(error: SyncError, email: &str) -> SyncError {
+    match error {
+        SyncError::Rejected(mut remote) => {
+            remote.message = format!(
+                "Dotdigital has no contact with the email {email}, and order_contacts is `require`: \
+                 sync the customer first, then this order"
+            );
+            SyncError::Rejected(remote)
+        }
+        other => other,
     }
 }
 

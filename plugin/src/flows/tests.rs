@@ -525,9 +525,9 @@ fn a_campaign_must_exist_and_be_triggerable() {
     }
 }
 
-#[test]
-fn a_contact_made_for_an_order_joins_no_list_and_carries_only_the_names_the_account_has() {
-    let tx = wit::Transaction {
+/// Jane's order SO-1, with no lines.
+fn jane_order() -> wit::Transaction {
+    wit::Transaction {
         id: "902114".into(),
         tracking_guid: None,
         transaction_number: s("SO-1"),
@@ -552,7 +552,12 @@ fn a_contact_made_for_an_order_joins_no_list_and_carries_only_the_names_the_acco
         }],
         payments: vec![],
         custom_fields: vec![field("Currency", Some("GBP"))],
-    };
+    }
+}
+
+#[test]
+fn a_contact_made_for_an_order_joins_no_list_and_carries_only_the_names_the_account_has() {
+    let tx = jane_order();
     let record = url("/insightData/v3/contacts/email/jane.doe%40example.com/Purchases/SO-1");
     let not_found = r#"{"errorCode":"insightData:contactNotFound","description":"Contact not found"}"#;
     let platform = FakePlatform::new()
@@ -565,7 +570,7 @@ fn a_contact_made_for_an_order_joins_no_list_and_carries_only_the_names_the_acco
             &contact_answer(5, &[]),
         )
         .expect(crate::platform::Method::Put, &record, 201, "");
-    let outcome = super::order::sync_order(&platform, &settings(), &tx).unwrap();
+    let outcome = super::order::sync_order(&platform, &settings(), None, &tx).unwrap();
     platform.assert_done();
     assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Created, 4));
     assert_eq!(
@@ -573,4 +578,30 @@ fn a_contact_made_for_an_order_joins_no_list_and_carries_only_the_names_the_acco
         json!({"identifiers": {"email": "jane.doe@example.com"}, "dataFields": {"LASTNAME": "Doe"}})
     );
     assert!(outcome.messages.iter().any(|m| m.contains("FIRSTNAME")), "{:?}", outcome.messages);
+}
+
+#[test]
+fn with_order_contacts_require_an_unknown_buyer_is_rejected_and_nothing_is_created() {
+    let mut tx = jane_order();
+    tx.transaction_number = s("SO-9");
+    let record = url("/insightData/v3/contacts/email/jane.doe%40example.com/Purchases/SO-9");
+    let not_found = r#"{"errorCode":"insightData:contactNotFound","description":"Contact not found"}"#;
+    let platform = FakePlatform::new().expect(crate::platform::Method::Put, &record, 404, not_found);
+    match super::order::sync_order(&platform, &settings(), Some("Require"), &tx) {
+        Err(SyncError::Rejected(remote)) => {
+            assert_eq!(remote.status, 404);
+            assert!(remote.message.contains("sync the customer first"), "{}", remote.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    platform.assert_done();
+    // A known buyer's order is written as usual.
+    let platform = FakePlatform::new().expect(crate::platform::Method::Put, &record, 201, "");
+    let outcome = super::order::sync_order(&platform, &settings(), Some("require"), &tx).unwrap();
+    assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Created, 1));
+    // Any other value is a settings problem, before any request.
+    match super::order::sync_order(&FakePlatform::new(), &settings(), Some("maybe"), &tx) {
+        Err(SyncError::InvalidSettings(issues)) => assert_eq!(issues[0].field, "order_contacts"),
+        other => panic!("{other:?}"),
+    }
 }
