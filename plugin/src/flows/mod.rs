@@ -53,9 +53,8 @@ pub struct UpsertedContact {
 }
 
 /// Writes the contact: `PATCH /contacts/v3/contactId/{id}` when iPaaS.com stored its id (so a
-/// changed email updates the same contact), else by email: `POST /contacts/v3` first when the
-/// opt-in type may only reach a new contact (409 = it exists), then
-/// `PATCH /contacts/v3/email/{email}`; 201 created, 200 updated. Then an explicit no to
+/// changed email updates the same contact), else `PATCH /contacts/v3/email/{email}` (after
+/// `POST /contacts/v3` for `verifiedDouble`, see [`by_email`]); 201 created, 200 updated. Then an explicit no to
 /// marketing consent takes it out of the marketing lists.
 ///
 /// The stored contact may be gone. Dotdigital then creates a new one from the PATCH
@@ -112,11 +111,8 @@ pub fn upsert_contact(session: &mut Session, upsert: &ContactUpsert) -> Result<U
         }
     };
     let created = reply.status() == 201;
-    if let (Some(kind), false) = (upsert.held_back_opt_in, created) {
-        notes.push(format!(
-            "Email Opt In Type {kind} not written: the contact already exists, and {kind} would ask a \
-             subscriber to confirm again"
-        ));
+    if let (Some(kind), Some(_), false) = (upsert.held_back_opt_in, upsert.contact_id, created) {
+        notes.push(held_back(kind));
     }
     leave_lists(session, contact_id, &contact, &upsert.leave_lists, &mut notes)?;
     Ok(UpsertedContact { contact_id, created, notes })
@@ -135,9 +131,10 @@ fn read_contact(reply: Reply) -> Result<(Reply, i64, serde_json::Value), SyncErr
     Ok((reply, contact_id, contact))
 }
 
-/// The upsert by email. A contact whose opt-in type may only be written at creation is first
-/// created with `POST /contacts/v3` (create-only, contacts-v3.json `createContact`: 409 when
-/// an identifier exists); a 409 means it exists, and the PATCH updates it without that type.
+/// The upsert by email. With `verifiedDouble`, which may only reach a contact being created,
+/// the contact is first created with `POST /contacts/v3` (create-only, contacts-v3.json
+/// `createContact`: 409 when an identifier exists); a 409 means it exists, and the PATCH
+/// updates it without that type.
 /// The create carries no mobile number, so that its 409 can only mean the email (a shared
 /// household phone is often another contact's); a new contact gets the number in a second
 /// call, which a retry repeats safely as the PATCH of an existing contact.
@@ -149,7 +146,7 @@ fn by_email(session: &mut Session, upsert: &ContactUpsert, notes: &mut Vec<Strin
         };
         let reply = session.send_json(Method::Post, "/contacts/v3", &create)?;
         match (reply.status(), mobile) {
-            (409, _) => {}
+            (409, _) => notes.push(held_back("verifiedDouble")),
             (201, Some(number)) => {
                 let (reply, id, _) = read_contact(reply)?;
                 add_mobile(session, id, number, notes)?;
@@ -159,7 +156,11 @@ fn by_email(session: &mut Session, upsert: &ContactUpsert, notes: &mut Vec<Strin
         }
     }
     let by_email = format!("/contacts/v3/email/{}?merge-option={}", segment(&upsert.email), upsert.merge_option);
-    patch(session, &by_email, &upsert.body, notes)
+    patch(session, &by_email, &upsert.email_body, notes)
+}
+
+fn held_back(kind: &str) -> String {
+    format!("opt-in type {kind} not written: the contact already exists, and {kind} would ask a subscriber to confirm again")
 }
 
 /// Sets a new contact's mobile number; another contact holding it is a note.

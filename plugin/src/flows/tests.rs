@@ -76,12 +76,12 @@ fn bare_answer(id: i64, email_status: &str) -> String {
 }
 
 #[test]
-fn a_new_customer_is_created_with_its_opt_in_type_and_the_field_list_is_cached_for_a_day() {
+fn a_new_customer_gets_the_opt_in_type_only_by_email_and_the_field_list_is_cached_for_a_day() {
     let mut c = customer(Some("Y"));
     c.addresses.clear();
     let platform = FakePlatform::new().expect(Get, &url("/v2/data-fields"), 200, ALL_FIELDS).expect(
-        Post,
-        &url(CREATE),
+        Patch,
+        &by_email(),
         201,
         &contact_answer(40001234, &[10, 20, 21]),
     );
@@ -92,6 +92,7 @@ fn a_new_customer_is_created_with_its_opt_in_type_and_the_field_list_is_cached_f
     assert_eq!(body["lists"], json!([10, 20, 21]));
     assert_eq!(body["dataFields"]["POINTS"], json!(1250));
     assert_eq!(body["dataFields"]["VIP"], json!(true));
+    // Matched by email, the contact may be new: the subscription's opt-in type goes along.
     assert_eq!(body["channelProperties"]["email"], json!({"emailType": "html", "optInType": "single"}));
     let (cached, ttl) = platform.data.borrow()[FIELDS_KEY].clone();
     assert_eq!(ttl, Some(86_400));
@@ -108,36 +109,6 @@ fn a_new_customer_is_created_with_its_opt_in_type_and_the_field_list_is_cached_f
     platform.assert_done();
     assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 1));
     assert_eq!(platform.body(0)["channelProperties"]["email"], json!({"emailType": "html"}));
-
-    // No stored id, and the contact exists: the create-only POST says so, the PATCH updates it
-    // without the subscription's opt-in type.
-    let platform = FakePlatform::new().with_data(FIELDS_KEY, &cached).expect(Post, &url(CREATE), 409, TAKEN).expect(
-        Patch,
-        &by_email(),
-        200,
-        &contact_answer(40001234, &[10, 20, 21]),
-    );
-    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
-    platform.assert_done();
-    assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 2));
-    assert_eq!(platform.body(1)["channelProperties"]["email"], json!({"emailType": "html"}));
-
-    // A new contact's mobile number goes in a second call (so the POST's 409 can only mean
-    // the email); another contact holding the number is a note.
-    let mut with_mobile = c.clone();
-    with_mobile.custom_fields.push(field("Mobile Number", Some("+447700900123")));
-    for (status, note) in [(200, false), (409, true)] {
-        let platform = FakePlatform::new()
-            .with_data(FIELDS_KEY, &cached)
-            .expect(Post, &url(CREATE), 201, &contact_answer(40001235, &[]))
-            .expect(Patch, &by_id(40001235), status, &contact_answer(40001235, &[]));
-        let outcome = sync_contact(&platform, &settings(), &with_mobile).unwrap();
-        platform.assert_done();
-        assert!(platform.body(0)["identifiers"].get("mobileNumber").is_none());
-        assert_eq!(platform.body(1), json!({"identifiers": {"mobileNumber": "447700900123"}}));
-        assert_eq!((outcome.external_id.as_str(), outcome.action), ("40001235", SyncAction::Created));
-        assert_eq!(outcome.messages.iter().any(|m| m.contains("mobile number")), note, "{:?}", outcome.messages);
-    }
 }
 
 #[test]
@@ -151,9 +122,10 @@ fn verified_double_reaches_only_a_new_contact() {
     let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
     assert!(platform.body(0)["channelProperties"]["email"].get("optInType").is_none());
-    assert!(outcome.messages.iter().any(|m| m.contains("VerifiedDouble") || m.contains("verifiedDouble")));
+    assert!(outcome.messages.iter().any(|m| m.contains("confirm again")), "{:?}", outcome.messages);
 
-    // No stored id: the create carries it; a contact that exists gets the PATCH without it.
+    // No stored id: the create-only POST carries it; a contact that exists (409) gets the
+    // PATCH by email without it.
     c.contact_id = None;
     let platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(Post, &url(CREATE), 409, TAKEN).expect(
         Patch,
@@ -163,9 +135,39 @@ fn verified_double_reaches_only_a_new_contact() {
     );
     let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
+    assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 2));
     assert_eq!(platform.body(0)["channelProperties"]["email"]["optInType"], "verifiedDouble");
     assert!(platform.body(1)["channelProperties"]["email"].get("optInType").is_none());
     assert!(outcome.messages.iter().any(|m| m.contains("confirm again")), "{:?}", outcome.messages);
+
+    // The subscription's verifiedDouble, a new contact: created by the POST, one call.
+    let mut raw = settings();
+    raw.opt_in_type = s("verifiedDouble");
+    let plain = stored(Some("yes"), 1);
+    let mut plain = plain.clone();
+    plain.contact_id = None;
+    let platform =
+        FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(Post, &url(CREATE), 201, &contact_answer(8, &[]));
+    let outcome = sync_contact(&platform, &raw, &plain).unwrap();
+    platform.assert_done();
+    assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("8", SyncAction::Created, 1));
+
+    // A new contact's mobile number goes in a second call (so the POST's 409 can only mean
+    // the email); another contact holding the number is a note.
+    let mut with_mobile = plain.clone();
+    with_mobile.custom_fields.push(field("Mobile Number", Some("+447700900123")));
+    for (status, note) in [(200, false), (409, true)] {
+        let platform = FakePlatform::new()
+            .with_data(FIELDS_KEY, ALL_FIELDS)
+            .expect(Post, &url(CREATE), 201, &contact_answer(40001235, &[]))
+            .expect(Patch, &by_id(40001235), status, &contact_answer(40001235, &[]));
+        let outcome = sync_contact(&platform, &raw, &with_mobile).unwrap();
+        platform.assert_done();
+        assert!(platform.body(0)["identifiers"].get("mobileNumber").is_none());
+        assert_eq!(platform.body(1), json!({"identifiers": {"mobileNumber": "447700900123"}}));
+        assert_eq!((outcome.external_id.as_str(), outcome.action), ("40001235", SyncAction::Created));
+        assert_eq!(outcome.messages.iter().any(|m| m.contains("mobile number")), note, "{:?}", outcome.messages);
+    }
 
     // The record's own `Double` goes to any contact in one PATCH.
     let mut c = customer(Some("yes"));
@@ -291,11 +293,11 @@ fn the_stored_contact_id_is_patched_with_the_current_email() {
     assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40009999", SyncAction::Created, 1));
     assert!(outcome.messages.iter().any(|m| m.contains("129212619") && m.contains("40009999")));
 
-    // A 404 falls back to the email (created first, so the opt-in type is written only there).
+    // A 404 falls back to the email.
     let platform = FakePlatform::new()
         .with_data(FIELDS_KEY, ALL_FIELDS)
         .expect(Patch, &by_id, 404, r#"{"errorCode":"contacts:contactNotFound","description":"Contact not found"}"#)
-        .expect(Post, &url(CREATE), 201, &contact_answer(40009999, &[10, 20, 21]));
+        .expect(Patch, &by_email(), 201, &contact_answer(40009999, &[10, 20, 21]));
     let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
     assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40009999", SyncAction::Created, 2));
@@ -307,11 +309,10 @@ fn the_stored_contact_id_is_patched_with_the_current_email() {
         .with_data(FIELDS_KEY, ALL_FIELDS)
         .expect(Patch, &by_id, 409, TAKEN)
         .expect(Get, &url("/contacts/v3/contactId/129212619"), 404, "")
-        .expect(Post, &url(CREATE), 409, TAKEN)
         .expect(Patch, &by_email(), 200, &contact_answer(40005555, &[10, 20, 21]));
     let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
-    assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40005555", SyncAction::Updated, 4));
+    assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("40005555", SyncAction::Updated, 3));
     assert!(
         outcome.messages.iter().any(|m| m.contains("129212619") && m.contains("40005555")),
         "{:?}",

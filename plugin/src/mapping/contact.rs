@@ -8,8 +8,9 @@
 //! `marketing_list_ids`, an explicit no leaves them, and an absent or blank answer leaves
 //! membership as it is (iPaaS.com is one-way: consent given through a Dotdigital form is
 //! unknown to it). The opt-in type is written only where it applies: the record's own type to
-//! any contact (but `verifiedDouble`, which would re-challenge a subscriber), the
-//! subscription's default only to a contact being created. Contacts made for an order or a
+//! any contact, the subscription's default only when the contact may be new (matched by
+//! email), and `verifiedDouble`, which would ask a subscriber to confirm again, only to a
+//! contact being created. Contacts made for an order or a
 //! certificate carry no channel properties and join no list (a purchase is not consent), and
 //! are merged with `overwrite-if-empty`, so they fill gaps without clobbering names an
 //! existing contact already has.
@@ -35,8 +36,8 @@ pub const MOBILE_FIELD: &str = "Mobile Number";
 /// The custom field that overrides the `opt_in_type` setting for one customer.
 pub const OPT_IN_FIELD: &str = "Email Opt In Type";
 
-/// One contact upsert: `PATCH /contacts/v3/email/{email}?merge-option={merge_option}` with
-/// `body`, or the same body on `/contacts/v3/contactId/{contact_id}`; or first
+/// One contact upsert: `PATCH /contacts/v3/contactId/{contact_id}` with `body`, or
+/// `PATCH /contacts/v3/email/{email}?merge-option={merge_option}` with `email_body`, or first
 /// `POST /contacts/v3` with `create` when the opt-in type may only reach a new contact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContactUpsert {
@@ -47,13 +48,15 @@ pub struct ContactUpsert {
     pub contact_id: Option<u32>,
     /// `overwrite` for customers; `overwrite-if-empty` for contacts made for an order or certificate.
     pub merge_option: &'static str,
-    /// The body for a contact that may exist: its `optInType` only when the record gives one
+    /// The body for the contact iPaaS.com stored: `optInType` only when the record gives one
     /// that is not `verifiedDouble`.
     pub body: Value,
-    /// The body that creates the contact with its opt-in type (`POST /contacts/v3`, which
-    /// answers 409 when it exists), used when the contact is looked for by email (no stored
-    /// contactId, or the stored one is gone): for a customer whose opt-in type must not reach
-    /// an existing contact. `None` = `body` alone does (it carries the record's own type).
+    /// The body for the upsert by email (no stored contactId, or the stored one is gone): the
+    /// contact may be new, so the record's or else the subscription's opt-in type, unless it
+    /// is `verifiedDouble`.
+    pub email_body: Value,
+    /// With `verifiedDouble`: the body that creates the contact with it (`POST /contacts/v3`,
+    /// which answers 409 when the contact exists), tried before the upsert by email.
     pub create: Option<Value>,
     /// Marketing lists the contact must leave (an explicit no to marketing consent).
     pub leave_lists: Vec<u32>,
@@ -232,30 +235,27 @@ impl CustomerContact {
 
         // `verifiedDouble` sends a confirmation email and makes the contact pendingOptIn
         // (contacts-v3.json, `optInType`), so it never reaches a contact that exists.
-        let existing_opt_in = self.opt_in_field.filter(|&kind| kind != "verifiedDouble");
-        let channel = |opt_in: Option<&str>| {
+        const VERIFIED: &str = "verifiedDouble";
+        let with_opt_in = |opt_in: Option<&str>| {
             let mut email = Map::new();
             email.insert("emailType".into(), json!(settings.email_type));
             if let Some(opt_in) = opt_in {
                 email.insert("optInType".into(), json!(opt_in));
             }
-            json!({ "email": email })
+            let mut body = body.clone();
+            body.insert("channelProperties".into(), json!({ "email": email }));
+            Value::Object(body)
         };
-        let mut create = None;
-        if existing_opt_in.is_none() {
-            let mut new = body.clone();
-            new.insert("channelProperties".into(), channel(Some(self.opt_in_field.unwrap_or(settings.opt_in_type))));
-            create = Some(Value::Object(new));
-        }
-        body.insert("channelProperties".into(), channel(existing_opt_in));
+        let for_new = self.opt_in_field.unwrap_or(settings.opt_in_type);
         Ok(ContactUpsert {
             email: self.email.clone(),
             contact_id: self.contact_id,
             merge_option: "overwrite",
-            body: Value::Object(body),
-            create,
+            body: with_opt_in(self.opt_in_field.filter(|&kind| kind != VERIFIED)),
+            email_body: with_opt_in(Some(for_new).filter(|&kind| kind != VERIFIED)),
+            create: (for_new == VERIFIED).then(|| with_opt_in(Some(VERIFIED))),
             leave_lists,
-            held_back_opt_in: self.opt_in_field.filter(|_| existing_opt_in.is_none()),
+            held_back_opt_in: self.opt_in_field.filter(|&kind| kind == VERIFIED),
             notes,
         })
     }
@@ -311,6 +311,7 @@ fn minimal_contact(
         email: email.to_string(),
         contact_id: None,
         merge_option: "overwrite-if-empty",
+        email_body: Value::Object(body.clone()),
         body: Value::Object(body),
         create: None,
         leave_lists: Vec::new(),
@@ -448,18 +449,18 @@ mod tests {
         let mut c = jane();
         c.custom_fields.retain(|f| f.name != OPT_IN_FIELD);
         let upsert = string_upsert(&settings, &c).unwrap();
-        // The setting's opt-in type is only for a contact being created.
+        // The setting's opt-in type only where the contact may be new: matched by email.
         assert_eq!(upsert.body["channelProperties"], json!({"email": {"emailType": "plainText"}}));
-        let create = upsert.create.expect("no stored contactId: the contact may be new");
-        assert_eq!(create["channelProperties"], json!({"email": {"emailType": "plainText", "optInType": "double"}}));
-        assert_eq!(create["identifiers"], upsert.body["identifiers"]);
-        assert!(upsert.body.get("lists").is_none());
-        assert!(upsert.body["channelProperties"]["email"].get("status").is_none());
-        // A stored contactId: the PATCH by id never carries the setting (the create body is
-        // only for when the stored contact turns out to be gone).
-        c.contact_id = s("42");
-        let upsert = string_upsert(&settings, &c).unwrap();
-        assert_eq!(upsert.body["channelProperties"], json!({"email": {"emailType": "plainText"}}));
+        assert_eq!(
+            upsert.email_body["channelProperties"],
+            json!({"email": {"emailType": "plainText", "optInType": "double"}})
+        );
+        assert!(upsert.create.is_none(), "only verifiedDouble is created first");
+        assert_eq!(upsert.email_body["identifiers"], upsert.body["identifiers"]);
+        for body in [&upsert.body, &upsert.email_body] {
+            assert!(body.get("lists").is_none());
+            assert!(body["channelProperties"]["email"].get("status").is_none());
+        }
     }
 
     #[test]
@@ -699,21 +700,24 @@ mod tests {
                 if sent == "verifiedDouble" {
                     // A confirmation email: only for a contact being created, never a re-challenge.
                     assert_eq!(written(&upsert.body), None, "{given}");
+                    assert_eq!(written(&upsert.email_body), None, "{given}");
                     assert_eq!(upsert.create.as_ref().and_then(written), Some(json!(sent)), "{given}");
                     assert_eq!(upsert.held_back_opt_in, Some("verifiedDouble"));
                 } else {
                     // The record's own type goes to any contact: one PATCH, no create first.
                     assert_eq!(written(&upsert.body), Some(json!(sent)), "{given}");
+                    assert_eq!(written(&upsert.email_body), Some(json!(sent)), "{given}");
                     assert!(upsert.create.is_none() && upsert.held_back_opt_in.is_none(), "{given}");
                 }
             }
         }
-        // Blank or absent: the setting, for a new contact only.
+        // Blank or absent: the setting, where the contact may be new (matched by email).
         let mut c = jane();
         c.custom_fields = vec![field("Email Opt In Type", Some(""))];
         let upsert = string_upsert(&settings, &c).unwrap();
         assert!(upsert.body["channelProperties"]["email"].get("optInType").is_none());
-        assert_eq!(upsert.create.unwrap()["channelProperties"]["email"]["optInType"], "single");
+        assert_eq!(upsert.email_body["channelProperties"]["email"]["optInType"], "single");
+        assert!(upsert.create.is_none());
         c.custom_fields = vec![field("Email Opt In Type", Some("Triple"))];
         let issues = string_upsert(&settings, &c).unwrap_err();
         assert_eq!(fields_of(&issues), ["custom_fields.Email Opt In Type"]);

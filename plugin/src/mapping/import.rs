@@ -19,9 +19,11 @@ pub fn contact_key(email: &str) -> String {
 }
 
 /// One `contacts[]` item: the PATCH body, matched by the stored contactId when iPaaS.com
-/// has one (the email may have changed), else by email.
+/// has one (the email may have changed), else by email (with the body for a contact that may
+/// be new: the opt-in type goes only there, as in the single sync).
 pub fn contact_item(upsert: &ContactUpsert) -> Value {
-    let mut item = match &upsert.body {
+    let body = if upsert.contact_id.is_some() { &upsert.body } else { &upsert.email_body };
+    let mut item = match body {
         Value::Object(body) => body.clone(),
         _ => Map::new(),
     };
@@ -177,6 +179,7 @@ mod tests {
             contact_id,
             merge_option: "overwrite",
             body: json!({"identifiers": {"email": "Ana@Example.com"}, "dataFields": {"FIRSTNAME": "Ana"}}),
+            email_body: json!({"identifiers": {"email": "Ana@Example.com"}, "dataFields": {"FIRSTNAME": "Ana"}}),
             create: None,
             leave_lists: vec![],
             held_back_opt_in: None,

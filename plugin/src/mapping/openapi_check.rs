@@ -75,6 +75,7 @@ fn contact_bodies_match_the_patch_schema() {
         billing_last_name: None,
     };
     let bodies = [
+        full.email_body,
         full.body,
         string_upsert(&Settings::validate(&crate::test_support::raw_settings()).unwrap(), &jane()).unwrap().body,
         contact_for_order(&order, NameFields::ALL).body,
@@ -94,7 +95,7 @@ fn the_create_body_and_the_mobile_follow_up_match_their_schemas() {
     let mut customer = jane();
     customer.custom_fields.retain(|f| f.name != "Email Opt In Type");
     let upsert = string_upsert(&rich_settings(), &customer).unwrap();
-    let create = upsert.create.expect("no opt-in field, no stored id: created first");
+    let create = upsert.create.expect("verifiedDouble, no stored id: created first");
     assert_eq!(create["channelProperties"]["email"]["optInType"], "verifiedDouble", "rich_settings' opt_in_type");
     let errors = errors_for(&spec, create_schema, &create);
     assert!(errors.is_empty(), "{create}\n{errors:#?}");
