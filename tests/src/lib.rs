@@ -247,14 +247,32 @@ pub fn list_ids(contact: &Value) -> Vec<i64> {
 /// A raw `GET` to the simulator's Dotdigital port as `host` with Basic credentials, outside
 /// the component: what the simulator itself answers. Returns the status and body.
 pub async fn raw_get(sim: &Simulator, host: &str, path: &str, user: &str, password: &str) -> (u16, String) {
+    raw_request(sim, "GET", host, path, (user, password), None).await
+}
+
+/// A raw request with an optional JSON body to the simulator's Dotdigital port, as `host`
+/// with Basic credentials (`(user, password)`): what another client of the account (a form,
+/// a marketer) would do. Returns the status and body.
+pub async fn raw_request(
+    sim: &Simulator,
+    method: &str,
+    host: &str,
+    path: &str,
+    (user, password): (&str, &str),
+    body: Option<&Value>,
+) -> (u16, String) {
     use base64::Engine;
     use std::io::{Read, Write};
-    let (addr, host, path) = (sim.addr(), host.to_string(), path.to_string());
+    let (addr, method, host, path) = (sim.addr(), method.to_string(), host.to_string(), path.to_string());
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let body = body.map(Value::to_string).unwrap_or_default();
     tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).expect("connecting to the simulator");
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {basic}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
         stream.write_all(request.as_bytes()).unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
@@ -264,6 +282,16 @@ pub async fn raw_get(sim: &Simulator, host: &str, path: &str, user: &str, passwo
     })
     .await
     .unwrap()
+}
+
+/// As a marketer or a Dotdigital form would: `PATCH /contacts/v3/email/{email}` on the demo
+/// account with `body`, outside the connector. Returns the status and answer.
+pub async fn demo_patch(sim: &Simulator, email: &str, body: Value) -> (u16, Value) {
+    let path = format!("/contacts/v3/email/{}", email.replace('@', "%40"));
+    let (status, answer) =
+        raw_request(sim, "PATCH", "r1-api.dotdigital.com", &path, ("demo@apiconnector.com", DEMO_PASSWORD), Some(&body))
+            .await;
+    (status, serde_json::from_str(&answer).unwrap_or(Value::Null))
 }
 
 /// Asserts an output line succeeded and returns its outcome.

@@ -4,7 +4,7 @@
 //! misconfiguration at once, and a version pin is a semver requirement.
 
 use dotdigital_harness::Flow;
-use dotdigital_sim::SimConfig;
+use dotdigital_sim::{ContactConfig, SimConfig};
 use e2e_tests::*;
 use serde_json::{json, Value};
 
@@ -72,7 +72,9 @@ async fn without_a_subscription_id_the_stored_id_is_not_used() {
 }
 
 #[tokio::test]
-async fn a_stored_id_whose_contact_was_deleted_falls_back_to_the_email() {
+async fn a_stored_id_whose_contact_is_gone_becomes_the_contact_dotdigital_makes() {
+    // importContact: "If no contact is found with the provided identifier, the contact is
+    // created using the identifiers supplied" — the PATCH by id itself makes the new contact.
     let world = World::new(subscribed_settings()).await;
     let gone = "39999999";
     assert!(world.sim.contacts(DEMO_ACCOUNT).is_empty());
@@ -80,22 +82,51 @@ async fn a_stored_id_whose_contact_was_deleted_falls_back_to_the_email() {
     let line = world.sync(Flow::Contact, &record).await;
     let outcome = ok(&line);
     assert_eq!(outcome["action"], "created", "{line}");
-    assert_ne!(outcome["external_id"], gone);
+    let new_id = outcome["external_id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, gone);
     let messages = outcome["messages"].to_string();
-    assert!(messages.contains(gone) && messages.contains("matched by email"), "the outcome says so: {line}");
+    assert!(messages.contains(gone) && messages.contains(&new_id), "the outcome names both: {line}");
 
     let patches: Vec<_> =
         world.requests_to("PATCH", "/contacts/v3/").iter().map(|r| (r.path.clone(), r.status)).collect();
+    assert_eq!(patches, vec![(format!("/contacts/v3/contactId/{gone}?merge-option=overwrite"), 201)]);
+    let contact = world.sim.contact(DEMO_ACCOUNT, "jane.doe@example.com").expect("made from the PATCH");
+    assert_eq!(contact["contactId"].to_string(), new_id);
+    assert_eq!(world.sim.contacts(DEMO_ACCOUNT).len(), 1);
+}
+
+#[tokio::test]
+async fn a_stored_id_that_is_gone_while_another_contact_owns_the_email_moves_to_that_contact() {
+    let world = World::new(subscribed_settings()).await;
+    // The customer re-registered through a Dotdigital form: a contact of its own.
+    let (status, owner) = demo_patch(&world.sim, "jane.doe@example.com", json!({"identifiers": {"email": "jane.doe@example.com"}})).await;
+    assert_eq!(status, 201, "{owner}");
+    let owner = owner["contactId"].to_string();
+    let gone = "39999999";
+    let mut record = with_stored_contact_id(customer("150437", "jane.doe@example.com"), SUBSCRIPTION, gone);
+    record["addresses"] = json!([]);
+    let line = world.sync(Flow::Contact, &record).await;
+    let outcome = ok(&line);
+    assert_eq!(outcome["action"], "updated", "{line}");
+    assert_eq!(outcome["external_id"], owner.as_str(), "the email's contact is the external id: {line}");
+    let messages = outcome["messages"].to_string();
+    assert!(messages.contains(gone) && messages.contains(&owner), "the outcome names both: {line}");
+    let calls: Vec<_> = world
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/contacts/v3/"))
+        .map(|r| (r.method.clone(), r.path.split('?').next().unwrap().to_string(), r.status))
+        .collect();
     assert_eq!(
-        patches,
+        calls,
         vec![
-            (format!("/contacts/v3/contactId/{gone}?merge-option=overwrite"), 404),
-            ("/contacts/v3/email/jane.doe%40example.com?merge-option=overwrite".to_string(), 201),
+            ("PATCH".to_string(), format!("/contacts/v3/contactId/{gone}"), 409),
+            ("GET".to_string(), format!("/contacts/v3/contactId/{gone}"), 404),
+            ("PATCH".to_string(), "/contacts/v3/email/jane.doe%40example.com".to_string(), 200),
         ]
     );
-    let contact = world.sim.contact(DEMO_ACCOUNT, "jane.doe@example.com").expect("made by email");
-    assert_eq!(contact["contactId"].to_string(), outcome["external_id"].as_str().unwrap());
-    assert_eq!(world.sim.contacts(DEMO_ACCOUNT).len(), 1);
+    assert_eq!(world.sim.contacts(DEMO_ACCOUNT).len(), 1, "no second contact");
 }
 
 #[tokio::test]
@@ -128,51 +159,110 @@ async fn a_new_email_owned_by_another_contact_is_rejected_naming_both() {
 
 // --- Consent is list membership --------------------------------------------------------------
 
+/// The demo account's contact answers without `lists` (the default: contacts-v3.json makes
+/// them optional) and with them (the lenient reading): the connector must withdraw consent
+/// under both.
+fn both_list_readings() -> [ContactConfig; 2] {
+    [false, true].map(|include| ContactConfig { contact_answers_include_lists: include, ..ContactConfig::default() })
+}
+
 #[tokio::test]
-async fn consent_decides_the_marketing_lists_never_the_status() {
+async fn consent_has_three_states_and_withdrawal_works_whatever_the_answer_carries() {
+    for reading in both_list_readings() {
+        let world = World::new(consent_settings()).await;
+        world.sim.set_contact_config(reading.clone());
+        let lists_of = |email: &str| {
+            let mut ids = list_ids(&world.sim.contact(DEMO_ACCOUNT, email).unwrap());
+            ids.sort_unstable();
+            ids
+        };
+
+        // Ana signed up for the newsletter through a Dotdigital form, unknown to iPaaS.com.
+        let (status, answer) = demo_patch(
+            &world.sim,
+            "ana@example.com",
+            json!({"identifiers": {"email": "ana@example.com"}, "lists": [NEWSLETTER]}),
+        )
+        .await;
+        assert_eq!(status, 201, "{answer}");
+        // Her customer record has no consent value: she stays on it.
+        let mut ana = customer("1", "ana@example.com");
+        ana["addresses"] = json!([]);
+        let line = world.sync(Flow::Contact, &ana).await;
+        let outcome = ok(&line);
+        assert_eq!(outcome["api_calls"], 3, "account-info, data-fields, PATCH: {line}");
+        assert!(outcome["messages"].to_string().contains("consent unknown"), "{line}");
+        assert_eq!(lists_of("ana@example.com"), vec![WEB_SHOP, NEWSLETTER], "{reading:?}");
+        // A blank value is no answer either.
+        set_custom_field(&mut ana, "Email Marketing Consent", " ");
+        ok(&world.sync(Flow::Contact, &ana).await);
+        assert_eq!(lists_of("ana@example.com"), vec![WEB_SHOP, NEWSLETTER], "{reading:?}");
+        assert!(world.requests_to("DELETE", "/v2/address-books/").is_empty(), "nobody left a list yet");
+
+        // Bo says yes: both lists.
+        let mut bo = customer("2", "bo@example.com");
+        bo["addresses"] = json!([]);
+        set_custom_field(&mut bo, "Email Marketing Consent", "yes");
+        let line = world.sync(Flow::Contact, &bo).await;
+        let bo_id = ok(&line)["external_id"].as_str().unwrap().to_string();
+        let sent = body(world.requests_to("PATCH", "/contacts/v3/email/bo%40").last().unwrap());
+        assert_eq!(sent["lists"], json!([WEB_SHOP, NEWSLETTER]));
+        assert_eq!(lists_of("bo@example.com"), vec![WEB_SHOP, NEWSLETTER]);
+
+        // Bo withdraws: out of the marketing list, still on the other one, whether or not the
+        // PATCH answer said which lists he was on.
+        set_custom_field(&mut bo, "Email Marketing Consent", "N");
+        let line = world.sync(Flow::Contact, &bo).await;
+        let outcome = ok(&line);
+        assert_eq!(outcome["api_calls"], 2, "PATCH, DELETE: {line}");
+        assert!(outcome["messages"].to_string().contains(&format!("removed from marketing list {NEWSLETTER}")), "{line}");
+        let sent = body(world.requests_to("PATCH", "/contacts/v3/email/bo%40").last().unwrap());
+        assert_eq!(sent["lists"], json!([WEB_SHOP]));
+        let deletes: Vec<_> =
+            world.requests_to("DELETE", "/v2/address-books/").iter().map(|r| (r.path.clone(), r.status)).collect();
+        assert_eq!(deletes, vec![(format!("/v2/address-books/{NEWSLETTER}/contacts/{bo_id}"), 204)]);
+        assert_eq!(lists_of("bo@example.com"), vec![WEB_SHOP]);
+
+        // Withdrawn again: nothing left to remove. An answer with lists says so (no call); one
+        // without costs the DELETE, which finds him not on the list.
+        let line = world.sync(Flow::Contact, &bo).await;
+        let expected = if reading.contact_answers_include_lists { 1 } else { 2 };
+        assert_eq!(ok(&line)["api_calls"], expected, "{reading:?}: {line}");
+        assert!(!ok(&line)["messages"].to_string().contains("removed from"), "{line}");
+        assert_eq!(lists_of("bo@example.com"), vec![WEB_SHOP]);
+
+        // Dotdigital made both contacts subscribed; no request ever sent a status.
+        for email in ["ana@example.com", "bo@example.com"] {
+            let contact = world.sim.contact(DEMO_ACCOUNT, email).unwrap();
+            assert_eq!(contact["channelProperties"]["email"]["status"], "subscribed", "{contact}");
+        }
+        for patch in world.requests_to("PATCH", "/contacts/v3/").into_iter().filter(|r| r.path.contains("merge-option")) {
+            assert!(body(&patch).pointer("/channelProperties/email/status").is_none(), "{}", patch.body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_withdrawal_for_an_unsubscribed_email_is_a_message_not_a_failure() {
     let world = World::new(consent_settings()).await;
-
-    // No consent field: the every-customer list only, and no removal call (not a member).
-    ok(&world.sync(Flow::Contact, &customer("1", "ana@example.com")).await);
-    let ana = world.sim.contact(DEMO_ACCOUNT, "ana@example.com").unwrap();
-    assert_eq!(list_ids(&ana), vec![WEB_SHOP], "{ana}");
-
-    // Consent: both lists.
     let mut bo = customer("2", "bo@example.com");
     bo["addresses"] = json!([]);
     set_custom_field(&mut bo, "Email Marketing Consent", "yes");
-    let line = world.sync(Flow::Contact, &bo).await;
-    let bo_id = ok(&line)["external_id"].as_str().unwrap().to_string();
-    let sent = body(world.requests_to("PATCH", "/contacts/v3/email/bo%40").last().unwrap());
-    assert_eq!(sent["lists"], json!([WEB_SHOP, NEWSLETTER]));
-    let contact = world.sim.contact(DEMO_ACCOUNT, "bo@example.com").unwrap();
-    assert_eq!(list_ids(&contact), vec![WEB_SHOP, NEWSLETTER], "{contact}");
-    assert!(world.requests_to("DELETE", "/v2/address-books/").is_empty(), "nobody left a list yet");
-
-    // Withdrawn: out of the marketing list, still on the other one.
-    set_custom_field(&mut bo, "Email Marketing Consent", "No");
+    ok(&world.sync(Flow::Contact, &bo).await);
+    // Bo unsubscribes through an email's link.
+    let (status, answer) = demo_patch(
+        &world.sim,
+        "bo@example.com",
+        json!({"channelProperties": {"email": {"status": "unsubscribed"}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    set_custom_field(&mut bo, "Email Marketing Consent", "no");
     let line = world.sync(Flow::Contact, &bo).await;
     let outcome = ok(&line);
-    assert_eq!(outcome["api_calls"], 2, "PATCH, DELETE: {line}");
-    assert!(outcome["messages"].to_string().contains(&format!("removed from marketing list {NEWSLETTER}")), "{line}");
-    let sent = body(world.requests_to("PATCH", "/contacts/v3/email/bo%40").last().unwrap());
-    assert_eq!(sent["lists"], json!([WEB_SHOP]));
-    let deletes: Vec<_> =
-        world.requests_to("DELETE", "/v2/address-books/").iter().map(|r| (r.path.clone(), r.status)).collect();
-    assert_eq!(deletes, vec![(format!("/v2/address-books/{NEWSLETTER}/contacts/{bo_id}"), 204)]);
+    assert!(outcome["messages"].to_string().contains("unsubscribed"), "{line}");
     let contact = world.sim.contact(DEMO_ACCOUNT, "bo@example.com").unwrap();
-    assert_eq!(list_ids(&contact), vec![WEB_SHOP], "{contact}");
-
-    // Dotdigital made both contacts subscribed; no request ever sent a status, so withdrawing
-    // consent did not unsubscribe anyone.
-    for email in ["ana@example.com", "bo@example.com"] {
-        let contact = world.sim.contact(DEMO_ACCOUNT, email).unwrap();
-        assert_eq!(contact["status"], "subscribed", "{contact}");
-        assert_eq!(contact["channelProperties"]["email"]["status"], "subscribed", "{contact}");
-    }
-    for patch in world.requests_to("PATCH", "/contacts/v3/") {
-        assert!(body(&patch).pointer("/channelProperties/email/status").is_none(), "{}", patch.body);
-    }
+    assert_eq!(contact["channelProperties"]["email"]["status"], "unsubscribed", "never resubscribed: {contact}");
 }
 
 #[tokio::test]

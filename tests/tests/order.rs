@@ -162,3 +162,36 @@ async fn varied_orders_keep_the_inferred_schema_conflict_free() {
     assert!(world.sim.schema_conflicts(DEMO_ACCOUNT).is_empty(), "{:?}", world.sim.schema_conflicts(DEMO_ACCOUNT));
     assert_eq!(world.sim.insight_records(DEMO_ACCOUNT, "Purchases").len(), 5);
 }
+
+#[tokio::test]
+async fn empty_arrays_are_left_out_so_they_never_fix_a_schema() {
+    let world = World::new(demo_settings()).await;
+    with_contact(&world, "jane.doe@example.com").await;
+    // A line without options, then an order without lines.
+    let mut plain = order("SO-7", "jane.doe@example.com");
+    for line in plain["lines"].as_array_mut().unwrap() {
+        line.as_object_mut().unwrap().remove("options");
+    }
+    ok(&world.sync(Flow::Order, &plain).await);
+    let mut empty = order("SO-8", "jane.doe@example.com");
+    empty["lines"] = json!([]);
+    ok(&world.sync(Flow::Order, &empty).await);
+    for put in world.requests_to("PUT", "/insightData/v3/contacts/email/") {
+        assert!(!put.body.contains("[]"), "no empty array is sent: {}", put.body);
+    }
+    let record = world.sim.insight_record(DEMO_ACCOUNT, "Purchases", "SO-8").unwrap();
+    assert!(record["json"].get("products").is_none(), "{record}");
+    let record = world.sim.insight_record(DEMO_ACCOUNT, "Purchases", "SO-7").unwrap();
+    assert!(record["json"]["products"][0].get("options").is_none(), "{record}");
+    assert!(world.sim.schema_conflicts(DEMO_ACCOUNT).is_empty());
+}
+
+#[tokio::test]
+async fn a_number_with_a_slash_is_refused_before_any_request() {
+    let world = World::new(demo_settings()).await;
+    let line = world.sync(Flow::Order, &order("SO/9", "jane.doe@example.com")).await;
+    let error = failed(&line, "invalid-record");
+    assert_eq!(issue_fields(error), vec!["transaction_number"]);
+    assert!(error.to_string().contains("cannot carry"), "{line}");
+    assert!(world.sim.requests().is_empty(), "nothing was sent");
+}
