@@ -27,6 +27,26 @@ pub struct SimConfig {
     /// The bulk imports and the request-body cap; can be changed while running
     /// ([`crate::Simulator::set_import_config`], `PATCH /_sim/import-config`).
     pub imports: ImportConfig,
+    /// The single-contact calls' readings where the documents are silent; can be changed while
+    /// running ([`crate::Simulator::set_contact_config`], `PATCH /_sim/contact-config`).
+    pub contacts: ContactConfig,
+}
+
+/// How the single-contact calls (`PATCH`, `POST` and `GET` on `/contacts/v3…`, the v2 list
+/// removal) behave where the documents leave room. Each default is the stricter reading; the
+/// other value is the lenient one, kept so a client can be tested against both.
+///
+/// As JSON (`GET`/`PATCH /_sim/contact-config`; every field optional in a PATCH):
+/// `{"contact_answers_include_lists": false}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactConfig {
+    /// Whether the contact answered by `PATCH`, `POST` and `GET /contacts/v3/{identifier}/{value}`
+    /// carries `lists`. contacts-v3.json declares `contact.lists` optional, and `getContacts`
+    /// returns list data only when asked (`include` enum `lists`); what the single-contact
+    /// answers carry is not documented. Default `false`: no `lists` (a client must not rely on
+    /// them); `true` adds `[{id, name, status}]` to every such answer.
+    pub contact_answers_include_lists: bool,
 }
 
 /// How the two bulk imports (`PUT /contacts/v3/import`, `PUT /insightData/v3/import`) behave
@@ -245,6 +265,7 @@ impl SimConfig {
             unknown_data_field: UnknownDataField::Reject,
             max_string_length: 255,
             imports: ImportConfig::default(),
+            contacts: ContactConfig::default(),
         }
     }
 

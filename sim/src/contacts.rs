@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::clock::iso_now;
+use crate::config::ContactConfig;
 use crate::contact_body::{parse_contact_patch, ContactPatch, ContactPolicy, ContactRules};
 use crate::errors::{contact_not_found, V3Error};
 use crate::message::SimResponse;
@@ -59,16 +60,30 @@ fn is_blank(value: &Value) -> bool {
     }
 }
 
+/// What a single-contact call needs besides the account: the run's body rules and readings,
+/// and the simulator-wide contact id counter.
+pub(crate) struct ContactContext<'a> {
+    pub policy: ContactPolicy,
+    pub config: &'a ContactConfig,
+    /// Contact ids count up across the whole simulator.
+    pub next_contact_id: &'a mut i64,
+}
+
 fn invalid_id(description: String) -> V3Error {
     V3Error::new(400, "contacts:invalidId", &description)
 }
 
 impl AccountState {
     /// `GET /contacts/v3/{identifier}/{value}`.
-    pub(crate) fn get_contact(&self, identifier: &str, value: &str) -> Result<SimResponse, V3Error> {
+    pub(crate) fn get_contact(
+        &self,
+        identifier: &str,
+        value: &str,
+        config: &ContactConfig,
+    ) -> Result<SimResponse, V3Error> {
         let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
         let contact = self.contacts.find(&key).ok_or_else(|| contact_not_found("contacts", &key))?;
-        Ok(SimResponse::json(200, &contact.to_json(&self.account)))
+        Ok(SimResponse::json(200, &contact.to_json(&self.account, config.contact_answers_include_lists)))
     }
 
     /// `PATCH /contacts/v3/{identifier}/{value}?merge-option=…`: 201 + contact when created,
@@ -79,15 +94,14 @@ impl AccountState {
         value: &str,
         merge_option: Option<&str>,
         body: &[u8],
-        policy: ContactPolicy,
-        next_contact_id: &mut i64,
+        context: ContactContext,
     ) -> Result<SimResponse, V3Error> {
         let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
         let merge = MergeOption::parse(merge_option)?;
         let rules = ContactRules {
             data_fields: &self.account.data_fields,
             lists: &self.account.lists,
-            policy,
+            policy: context.policy,
             for_import: false,
         };
         let mut patch = parse_contact_patch(body, &rules)?;
@@ -117,14 +131,14 @@ impl AccountState {
         let (mut contact, created) = match existing.and_then(|id| self.contacts.get(id)) {
             Some(contact) => (contact.clone(), false),
             None => {
-                let id = *next_contact_id;
-                *next_contact_id += 1;
+                let id = *context.next_contact_id;
+                *context.next_contact_id += 1;
                 (Contact::new(id, &now), true)
             }
         };
         apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge }, created);
         contact.updated = now;
-        let body = contact.to_json(&self.account);
+        let body = contact.to_json(&self.account, context.config.contact_answers_include_lists);
         self.contacts.store(contact);
         Ok(SimResponse::json(if created { 201 } else { 200 }, &body))
     }

@@ -29,6 +29,9 @@
 //! | `GET /v2/data-fields` | `[{name, type, visibility, defaultValue}]` (v2.json `ApiDataField`) |
 //! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new) / 200 + contact (existing); 404 `contacts:contactNotFound` for an unknown `contactId`; 409 `contacts:idAlreadyExists` `{errorCode, description}` |
 //! | `GET /contacts/v3/{identifier}/{value}` | 200 contact / 404 `contacts:contactNotFound` |
+//!
+//! Contact answers (PATCH, GET) carry no `lists` unless
+//! [`ContactConfig::contact_answers_include_lists`] is set (see "Choices" below).
 //! | `GET /v2/address-books/{id}` | 200 `{id, name, visibility, contacts}` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
 //! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` |
 //! | `PUT·GET·DELETE /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}` | 201/204 · 200 record · 204 |
@@ -113,6 +116,11 @@
 //!   both types. A body over 50 MiB gets `<service>:badJson` (v3) or `ERROR_MALFORMED_REQUEST` (v2).
 //! * **403** (wrong region, denied area), the flat cap and the transient outage use the v2 body
 //!   `{"message"}` on every path.
+//! * **`lists` in contact answers**: contacts-v3.json declares `contact.lists` optional, and
+//!   `getContacts` returns lists only with `include=lists`; what the single-contact answers
+//!   carry is not documented. The stricter reading: the PATCH and GET answers have no `lists`
+//!   key; [`ContactConfig::contact_answers_include_lists`] restores `[{id, name, status}]`.
+//!   The control API's contact view always has them.
 //! * **Contacts**: the contact `status` follows the email channel (the SMS one without email);
 //!   SMS starts `noSubscription` (its default is an account setting the simulator fixes).
 //!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing gets 404
@@ -200,7 +208,9 @@
 //! and is logged. Control requests are neither logged nor faulted. The `sim` command prints both
 //! addresses as one stdout line: `{"api":"http://127.0.0.1:P","control":"http://127.0.0.1:Q"}`.
 //!
-//! `GET /_sim/accounts` (passwords left out) · `GET /_sim/contacts?account=ID` ·
+//! `GET /_sim/accounts` (passwords left out) · `GET /_sim/contacts?account=ID` (each contact
+//! as `GET /contacts/v3/…` answers it, always with `lists` `[{id, name, status}]`; the email
+//! status and opt-in type are `channelProperties.email.status` / `.optInType`) ·
 //! `GET /_sim/records?account=ID&collection=NAME` · `GET /_sim/collections?account=ID` ·
 //! `GET /_sim/schema?account=ID&collection=NAME` · `GET /_sim/schema-conflicts?account=ID` ·
 //! `GET /_sim/imports[?account=ID]` (`[{id, account, kind: "contacts"|"insight", status,
@@ -208,6 +218,7 @@
 //! count as a poll; `summary` is `null` until finished) ·
 //! `GET /_sim/import-config` · `PATCH /_sim/import-config` (a JSON object of the
 //! [`ImportConfig`] fields to change; answers the new config) ·
+//! `GET /_sim/contact-config` · `PATCH /_sim/contact-config` (likewise for [`ContactConfig`]) ·
 //! `GET /_sim/sends` · `GET /_sim/requests` (the request log, redacted as above) ·
 //! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
 
@@ -243,7 +254,8 @@ mod transport;
 mod tests;
 
 pub use config::{
-    FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig, UnknownDataField,
+    ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig,
+    UnknownDataField,
 };
 pub use faults::{Fault, FaultAction};
 pub use model::{

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::access::authenticate;
 use crate::accounts::server_time;
+use crate::contacts::ContactContext;
 use crate::errors::{encoded_slash, forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
 use crate::imports::{ImportContext, ImportKind};
 use crate::limits::{self, Admission, Tier};
@@ -126,8 +127,17 @@ pub(crate) fn account_id(state: &SimState, request: &SimRequest) -> Option<i64> 
 /// Answers one Dotdigital request. `at_ms` is the time since the simulator started.
 pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -> SimResponse {
     let family = ApiFamily::of_path(&request.path);
-    let SimState { accounts, rate_limit, contact_policy, import_config, next_contact_id, import_seq, outbox, .. } =
-        state;
+    let SimState {
+        accounts,
+        rate_limit,
+        contact_policy,
+        import_config,
+        contact_config,
+        next_contact_id,
+        import_seq,
+        outbox,
+        ..
+    } = state;
     let Some(index) = authenticate(accounts.iter().map(|a| &a.account), request.authorization.as_deref()) else {
         return unauthorized(family);
     };
@@ -159,17 +169,15 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
     let response = match route {
         Route::AccountInfo => account.account_info(rate_limit),
         Route::ServerTime => server_time(),
-        Route::GetContact { identifier, value } => answer(account.get_contact(identifier, value)),
+        Route::GetContact { identifier, value } => answer(account.get_contact(identifier, value, contact_config)),
         Route::PatchContact { identifier, value } => {
             let merge_option = request.query_param("merge-option");
-            answer(account.upsert_contact(
-                identifier,
-                value,
-                merge_option,
-                &request.body,
-                *contact_policy,
-                imports.next_contact_id,
-            ))
+            let context = ContactContext {
+                policy: *contact_policy,
+                config: contact_config,
+                next_contact_id: &mut *imports.next_contact_id,
+            };
+            answer(account.upsert_contact(identifier, value, merge_option, &request.body, context))
         }
         Route::ImportContacts => account.put_contact_import(&request.body, import_config, import_seq),
         Route::ContactImportStatus { id } => answer(account.import_status(ImportKind::Contacts, id, &mut imports)),

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::config::{ImportConfig, RateLimitConfig, SimConfig};
+use crate::config::{ContactConfig, ImportConfig, RateLimitConfig, SimConfig};
 use crate::contact_body::ContactPolicy;
 use crate::faults::FaultPlan;
 use crate::imports::{ImportBook, ImportContext};
@@ -54,6 +54,7 @@ pub(crate) struct SimState {
     pub rate_limit: RateLimitConfig,
     pub contact_policy: ContactPolicy,
     pub import_config: ImportConfig,
+    pub contact_config: ContactConfig,
     /// Contact ids count up across all accounts.
     pub next_contact_id: i64,
     /// Imports accepted in this run (never reset, so an import id is never reused).
@@ -73,6 +74,7 @@ impl SimState {
                 max_string_length: config.max_string_length,
             },
             import_config: config.imports,
+            contact_config: config.contacts,
             next_contact_id: FIRST_CONTACT_ID,
             import_seq: 0,
             outbox: Vec::new(),
@@ -113,15 +115,18 @@ impl SimState {
         self.accounts.iter().find(|a| a.account.id == account_id)
     }
 
+    /// The control view of a contact: as `GET /contacts/v3/…` answers it, always with `lists`
+    /// (whatever `contact_answers_include_lists` says), so tests can read memberships.
     pub(crate) fn contact(&self, account_id: i64, email: &str) -> Option<Value> {
         let entry = self.account(account_id)?;
         let contact = entry.contacts.find(&ContactKey::Email(email.to_ascii_lowercase()))?;
-        Some(contact.to_json(&entry.account))
+        Some(contact.to_json(&entry.account, true))
     }
 
+    /// Every contact of the account in the control view (see [`SimState::contact`]).
     pub(crate) fn contacts(&self, account_id: i64) -> Vec<Value> {
         self.account(account_id)
-            .map(|entry| entry.contacts.all().map(|c| c.to_json(&entry.account)).collect())
+            .map(|entry| entry.contacts.all().map(|c| c.to_json(&entry.account, true)).collect())
             .unwrap_or_default()
     }
 

@@ -3,12 +3,14 @@
 
 use serde_json::json;
 
-use super::client::{call, demo, send, upsert, ACME};
+use super::client::{call, control, demo, send, start, upsert, ACME};
+use crate::SimConfig;
 
 #[tokio::test]
 async fn contacts_show_their_lists_by_id_name_and_status() {
     let sim = demo().await;
-    let contact = upsert(&sim, "ana@example.com", json!({"lists": [123456, 123457]})).await.json();
+    upsert(&sim, "ana@example.com", json!({"lists": [123456, 123457]})).await;
+    let contact = sim.contact(ACME, "ana@example.com").expect("stored");
     assert_eq!(
         contact["lists"],
         json!([{"id": 123456, "name": "Web shop", "status": "subscribed"}, {"id": 123457, "name": "Newsletter", "status": "subscribed"}])
@@ -18,14 +20,58 @@ async fn contacts_show_their_lists_by_id_name_and_status() {
     assert_eq!(unknown.json()["errorCode"], "contacts:badJson");
     assert_eq!(unknown.json()["details"][0]["item"], "lists");
 
-    let suppressed = upsert(
+    upsert(
         &sim,
         "sup@example.com",
         json!({"lists": [123456], "channelProperties": {"email": {"status": "suppressed"}}}),
     )
-    .await
-    .json();
+    .await;
+    let suppressed = sim.contact(ACME, "sup@example.com").expect("stored");
     assert_eq!(suppressed["lists"][0]["status"], "suppressed");
+}
+
+/// contacts-v3.json: `contact.lists` is optional and `getContacts` returns lists only with
+/// `include=lists`; the single-contact answers carry none unless the knob says so.
+#[tokio::test]
+async fn contact_answers_carry_lists_only_under_the_knob() {
+    let strict = demo().await;
+    let mut config = SimConfig::demo();
+    config.contacts.contact_answers_include_lists = true;
+    let lenient = start(config).await;
+    let expected = json!([{"id": 123456, "name": "Web shop", "status": "subscribed"}]);
+    for (sim, carries) in [(&strict, false), (&lenient, true)] {
+        let created = upsert(sim, "ana@example.com", json!({"lists": [123456]})).await;
+        let updated = upsert(sim, "ana@example.com", json!({"dataFields": {"FIRSTNAME": "Ana"}})).await;
+        let read = send(sim, call("GET", "/contacts/v3/email/ana@example.com")).await;
+        assert_eq!((created.status, updated.status, read.status), (201, 200, 200));
+        for answer in [created.json(), updated.json(), read.json()] {
+            match carries {
+                true => assert_eq!(answer["lists"], expected, "{answer}"),
+                false => assert!(answer.get("lists").is_none(), "{answer}"),
+            }
+        }
+        // The control view always shows memberships.
+        assert_eq!(sim.contact(ACME, "ana@example.com").expect("stored")["lists"], expected);
+    }
+
+    // The knob through the control API, read per call.
+    let config = control(&strict, call("GET", "/_sim/contact-config")).await.json();
+    assert_eq!(config["contact_answers_include_lists"], false);
+    let changed =
+        control(&strict, call("PATCH", "/_sim/contact-config").json(json!({"contact_answers_include_lists": true})))
+            .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    assert_eq!(changed.json()["contact_answers_include_lists"], true);
+    assert!(strict.contact_config().contact_answers_include_lists);
+    let read = send(&strict, call("GET", "/contacts/v3/email/ana@example.com")).await.json();
+    assert_eq!(read["lists"], expected);
+    for bad in
+        [json!({"contact_answers_include_list": true}), json!({"contact_answers_include_lists": "yes"}), json!([])]
+    {
+        let reply = control(&strict, call("PATCH", "/_sim/contact-config").json(bad.clone())).await;
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+    assert!(strict.contact_config().contact_answers_include_lists, "a refused change changes nothing");
 }
 
 #[tokio::test]
