@@ -27,7 +27,7 @@
 //! | `GET /v2/account-info` | `{id, properties:[{name,type,value}]}`; on r1 for every account, and on the account's own region; `ApiEndpoint` is `https://rN-api.dotdigital.com/`, or `https://rN-api.dotmailer.com/` for an account with `legacy_endpoint` |
 //! | `GET /v2/server-time` | the UTC time as a JSON string |
 //! | `GET /v2/data-fields` | `[{name, type, visibility, defaultValue}]` (v2.json `ApiDataField`) |
-//! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new) / 200 + contact (existing); 404 `contacts:contactNotFound` for an unknown `contactId`; 409 `contacts:idAlreadyExists` `{errorCode, description}` |
+//! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new; an unknown `contactId` creates a contact with a new id from the body's identifiers) / 200 + contact (existing); 409 `contacts:idAlreadyExists` `{errorCode, description}`; 400 `contacts:badJson` for an unknown `contactId` with no email or mobile number in the body |
 //! | `GET /contacts/v3/{identifier}/{value}` | 200 contact / 404 `contacts:contactNotFound` |
 //!
 //! Contact answers (PATCH, GET) carry no `lists` unless
@@ -123,8 +123,10 @@
 //!   The control API's contact view always has them.
 //! * **Contacts**: the contact `status` follows the email channel (the SMS one without email);
 //!   SMS starts `noSubscription` (its default is an account setting the simulator fixes).
-//!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing gets 404
-//!   `contacts:contactNotFound` (no 404 is declared for the PATCH; it is the one GET declares).
+//!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing creates the
+//!   contact from the body's identifiers (importcontact page, quoted in `contacts.rs`); with
+//!   neither email nor mobile number in the body it gets `400 contacts:badJson` naming
+//!   `identifiers` (assumed: no code is documented).
 //!   A list's `status` on a contact is `suppressed` / `pending` / `subscribed` after the email
 //!   channel. An unknown list id in a PATCH is refused (`contacts:badJson`).
 //! * **Data-field values**: `String` takes JSON strings only, up to `max_string_length`

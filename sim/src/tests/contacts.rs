@@ -282,7 +282,8 @@ async fn path_values_must_fit_their_identifier() {
     );
 
     let by_id = send(&sim, call("PATCH", "/contacts/v3/contactId/40000001").json(json!({}))).await;
-    assert_eq!(by_id.status, 404, "contact ids are never chosen by the client");
+    assert_eq!(by_id.status, 400, "no such contact, and nothing in the body to create one with");
+    assert!(sim.contacts(ACME).is_empty());
 
     let by_mobile = send(&sim, call("PATCH", "/contacts/v3/mobileNumber/447700900123").json(json!({}))).await;
     assert_eq!(by_mobile.status, 201);
@@ -347,10 +348,61 @@ async fn patch_by_contact_id_updates_that_contact_and_can_change_its_email() {
     keys.sort_unstable();
     assert_eq!(keys, ["description", "errorCode"]);
     assert_eq!(sim.contact(ACME, "ana.new@example.com").expect("unchanged")["contactId"], id);
+}
 
-    let missing =
-        send(&sim, call("PATCH", "/contacts/v3/contactId/1").json(json!({"dataFields": {"FIRSTNAME": "X"}}))).await;
-    assert_eq!(missing.status, 404);
-    assert_eq!(missing.json()["errorCode"], "contacts:contactNotFound");
-    assert_eq!(sim.contacts(ACME).len(), 2, "a PATCH by an unknown id creates nothing");
+/// importcontact page: "If no contact is found with the provided identifier, the contact is
+/// created using the identifiers supplied in the object in the request body"; contacts-v3.json
+/// `importContact` declares no 404.
+#[tokio::test]
+async fn patch_by_an_unknown_contact_id_creates_from_the_body_or_conflicts() {
+    let sim = demo().await;
+    let bo = upsert(&sim, "bo@example.com", json!({"identifiers": {"mobileNumber": "447700900001"}})).await.json();
+
+    let created = send(
+        &sim,
+        call("PATCH", "/contacts/v3/contactId/1")
+            .json(json!({"identifiers": {"email": "New@Example.com"}, "dataFields": {"FIRSTNAME": "Nia"}})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let contact = created.json();
+    let id = contact["contactId"].as_i64().expect("id");
+    assert_ne!(id, 1, "the client never chooses the id");
+    assert_eq!(id, bo["contactId"].as_i64().expect("id") + 1, "the next id");
+    assert_eq!(contact["identifiers"], json!({"email": "new@example.com"}));
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Nia"}));
+    assert_eq!(contact["status"], "subscribed", "created: the new-contact default applies");
+    assert_eq!(send(&sim, call("GET", &format!("/contacts/v3/contactId/{id}"))).await.json(), contact);
+    assert_eq!(send(&sim, call("GET", "/contacts/v3/contactId/1")).await.status, 404);
+
+    // A mobile number alone is an identifier to create with.
+    let by_mobile = send(
+        &sim,
+        call("PATCH", "/contacts/v3/contactId/2").json(json!({"identifiers": {"mobileNumber": "447700900002"}})),
+    )
+    .await;
+    assert_eq!(by_mobile.status, 201, "{}", by_mobile.text());
+    assert_eq!(by_mobile.json()["identifiers"], json!({"mobileNumber": "447700900002"}));
+
+    // The body's identifiers belong to another contact: contacts-v3.json's 409 example.
+    for body in [
+        json!({"identifiers": {"email": "BO@example.com"}}),
+        json!({"identifiers": {"email": "free@example.com", "mobileNumber": "447700900001"}}),
+    ] {
+        let clash = send(&sim, call("PATCH", "/contacts/v3/contactId/99").json(body.clone())).await;
+        assert_eq!(clash.status, 409, "{body}: {}", clash.text());
+        let error = clash.json();
+        assert_eq!(error["errorCode"], "contacts:idAlreadyExists");
+        assert!(error["description"].as_str().is_some_and(|d| d.contains("already exists")), "{error}");
+        assert!(error.get("details").is_none());
+    }
+    assert!(sim.contact(ACME, "free@example.com").is_none(), "a conflict creates nothing");
+
+    // Nothing to create the contact with.
+    let bare =
+        send(&sim, call("PATCH", "/contacts/v3/contactId/98").json(json!({"dataFields": {"FIRSTNAME": "X"}}))).await;
+    assert_eq!(bare.status, 400, "{}", bare.text());
+    assert_eq!(bare.json()["errorCode"], "contacts:badJson");
+    assert_eq!(bare.json()["details"][0]["item"], "identifiers");
+    assert_eq!(sim.contacts(ACME).len(), 3, "bo, new and the mobile-only contact");
 }
