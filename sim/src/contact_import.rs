@@ -35,7 +35,7 @@ use serde_json::{json, Map, Value};
 
 use crate::clock::iso_now;
 use crate::config::FailureCodeCasing;
-use crate::contact_body::{read_contact, ContactRules};
+use crate::contact_body::{read_contact, ContactRules, ContactSchema};
 use crate::contacts::{apply_patch, MergeOption};
 use crate::errors::V3Error;
 use crate::imports::ImportContext;
@@ -231,7 +231,7 @@ impl AccountState {
             data_fields: &self.account.data_fields,
             lists: &self.account.lists,
             policy: context.policy,
-            for_import: true,
+            schema: ContactSchema::ImportItem,
         };
         let (patch, problems) = read_contact(item, &rules);
         let mut fatal: Vec<(FailureCode, String)> = Vec::new();

@@ -1,11 +1,12 @@
 //! Contacts v3 handlers: `PATCH /contacts/v3/{identifier}/{value}` (create-or-update with merge
-//! options) and `GET` on the same path, as methods on the account.
+//! options), `GET` on the same path and `POST /contacts/v3` (create only), as methods on the
+//! account.
 
 use serde_json::Value;
 
 use crate::clock::iso_now;
 use crate::config::ContactConfig;
-use crate::contact_body::{parse_contact_patch, ContactPatch, ContactPolicy, ContactRules};
+use crate::contact_body::{parse_contact_patch, ContactPatch, ContactPolicy, ContactRules, ContactSchema};
 use crate::errors::{contact_not_found, V3Error};
 use crate::message::SimResponse;
 use crate::model::{ChannelStatus, Contact, ContactBook, ContactKey, OptInType};
@@ -102,7 +103,7 @@ impl AccountState {
             data_fields: &self.account.data_fields,
             lists: &self.account.lists,
             policy: context.policy,
-            for_import: false,
+            schema: ContactSchema::Update,
         };
         let mut patch = parse_contact_patch(body, &rules)?;
         if patch.email.is_none() {
@@ -144,6 +145,33 @@ impl AccountState {
         let body = contact.to_json(&self.account, context.config.contact_answers_include_lists);
         self.contacts.store(contact);
         Ok(SimResponse::json(if created { 201 } else { 200 }, &body))
+    }
+}
+
+impl AccountState {
+    /// `POST /contacts/v3` (contacts-v3.json `createContact`): "Creates a contact if the
+    /// identifiers passed are unique in the account … otherwise it will fail the call with a
+    /// 409". 201 + contact; the body is a `createContactRequest`; a new contact's channels
+    /// default as the PATCH's do.
+    pub(crate) fn create_contact(&mut self, body: &[u8], context: ContactContext) -> Result<SimResponse, V3Error> {
+        let rules = ContactRules {
+            data_fields: &self.account.data_fields,
+            lists: &self.account.lists,
+            policy: context.policy,
+            schema: ContactSchema::Create,
+        };
+        let patch = parse_contact_patch(body, &rules)?;
+        reject_identifier_clash(&self.contacts, None, &patch)?;
+
+        self.account.data_fields.extend(patch.new_data_fields.iter().cloned());
+        let now = iso_now();
+        let id = *context.next_contact_id;
+        *context.next_contact_id += 1;
+        let mut contact = Contact::new(id, &now);
+        apply_patch(&mut contact, &patch, MergeOption::Overwrite, true);
+        let body = contact.to_json(&self.account, context.config.contact_answers_include_lists);
+        self.contacts.store(contact);
+        Ok(SimResponse::json(201, &body))
     }
 }
 

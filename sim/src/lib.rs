@@ -29,8 +29,9 @@
 //! | `GET /v2/data-fields` | `[{name, type, visibility, defaultValue}]` (v2.json `ApiDataField`) |
 //! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new; an unknown `contactId` creates a contact with a new id from the body's identifiers) / 200 + contact (existing); 409 `contacts:idAlreadyExists` `{errorCode, description}`; 400 `contacts:badJson` for an unknown `contactId` with no email or mobile number in the body |
 //! | `GET /contacts/v3/{identifier}/{value}` | 200 contact / 404 `contacts:contactNotFound` |
+//! | `POST /contacts/v3` | 201 + contact when every identifier is new / 409 `contacts:idAlreadyExists` `{errorCode, description}` when any exists / 400 `contacts:badJson` (a `createContactRequest`: `identifiers` with an email or mobile number required, no `resubscribeOptions`, no `matchIdentifier`) |
 //!
-//! Contact answers (PATCH, GET) carry no `lists` unless
+//! Contact answers (PATCH, POST, GET) carry no `lists` unless
 //! [`ContactConfig::contact_answers_include_lists`] is set (see "Choices" below).
 //! | `GET /v2/address-books/{id}` | 200 `{id, name, visibility, contacts}` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
 //! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` |
@@ -96,8 +97,9 @@
 //!   `Boolean`. Values that do not fit are refused (rules in `model/data_fields.rs`).
 //! * **Campaign status** (v2.json `ApiCampaign.status`, `ApiCampaignStatuses`) and **lists**
 //!   (v2.json `ApiAddressBook`; contacts-v3.json `contact_lists` `{id, name, status}`).
-//! * **409 on PATCH** is exactly contacts-v3.json's example: `{errorCode:
-//!   "contacts:idAlreadyExists", description}`, no `details`.
+//! * **409 on PATCH and POST** is exactly contacts-v3.json's example: `{errorCode:
+//!   "contacts:idAlreadyExists", description}`, no `details`. `POST /contacts/v3` is create-only
+//!   (`createContact`); a new contact's channels default as on the PATCH.
 //!
 //! # Choices where Dotdigital is silent (API.md §10)
 //!
@@ -118,7 +120,7 @@
 //!   `{"message"}` on every path.
 //! * **`lists` in contact answers**: contacts-v3.json declares `contact.lists` optional, and
 //!   `getContacts` returns lists only with `include=lists`; what the single-contact answers
-//!   carry is not documented. The stricter reading: the PATCH and GET answers have no `lists`
+//!   carry is not documented. The stricter reading: the PATCH, POST and GET answers have no `lists`
 //!   key; [`ContactConfig::contact_answers_include_lists`] restores `[{id, name, status}]`.
 //!   The control API's contact view always has them.
 //! * **Contacts**: the contact `status` follows the email channel (the SMS one without email);

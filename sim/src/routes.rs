@@ -25,6 +25,7 @@ enum Route<'a> {
         identifier: &'a str,
         value: &'a str,
     },
+    CreateContact,
     ImportContacts,
     ContactImportStatus {
         id: &'a str,
@@ -83,6 +84,7 @@ impl<'a> Route<'a> {
             ["insightdata", "v3", "import"] => only("PUT", Route::ImportInsight),
             ["insightdata", "v3", "import", _] => only("GET", Route::InsightImportStatus { id: raw[3] }),
             ["contacts", "v3", "import", ..] | ["insightdata", "v3", "import", ..] => Route::NotFound,
+            ["contacts", "v3"] => only("POST", Route::CreateContact),
             ["contacts", "v3", _, _] => match method {
                 "GET" => Route::GetContact { identifier: raw[2], value: raw[3] },
                 "PATCH" => Route::PatchContact { identifier: raw[2], value: raw[3] },
@@ -178,6 +180,14 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
                 next_contact_id: &mut *imports.next_contact_id,
             };
             answer(account.upsert_contact(identifier, value, merge_option, &request.body, context))
+        }
+        Route::CreateContact => {
+            let context = ContactContext {
+                policy: *contact_policy,
+                config: contact_config,
+                next_contact_id: &mut *imports.next_contact_id,
+            };
+            answer(account.create_contact(&request.body, context))
         }
         Route::ImportContacts => account.put_contact_import(&request.body, import_config, import_seq),
         Route::ContactImportStatus { id } => answer(account.import_status(ImportKind::Contacts, id, &mut imports)),

@@ -43,8 +43,13 @@ async fn contact_answers_carry_lists_only_under_the_knob() {
         let created = upsert(sim, "ana@example.com", json!({"lists": [123456]})).await;
         let updated = upsert(sim, "ana@example.com", json!({"dataFields": {"FIRSTNAME": "Ana"}})).await;
         let read = send(sim, call("GET", "/contacts/v3/email/ana@example.com")).await;
-        assert_eq!((created.status, updated.status, read.status), (201, 200, 200));
-        for answer in [created.json(), updated.json(), read.json()] {
+        let posted = send(
+            sim,
+            call("POST", "/contacts/v3").json(json!({"identifiers": {"email": "bo@example.com"}, "lists": [123456]})),
+        )
+        .await;
+        assert_eq!((created.status, updated.status, read.status, posted.status), (201, 200, 200, 201));
+        for answer in [created.json(), updated.json(), read.json(), posted.json()] {
             match carries {
                 true => assert_eq!(answer["lists"], expected, "{answer}"),
                 false => assert!(answer.get("lists").is_none(), "{answer}"),

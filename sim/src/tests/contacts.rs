@@ -406,3 +406,118 @@ async fn patch_by_an_unknown_contact_id_creates_from_the_body_or_conflicts() {
     assert_eq!(bare.json()["details"][0]["item"], "identifiers");
     assert_eq!(sim.contacts(ACME).len(), 3, "bo, new and the mobile-only contact");
 }
+
+/// contacts-v3.json `createContact`: "Creates a contact if the identifiers passed are unique in
+/// the account … otherwise it will fail the call with a 409".
+#[tokio::test]
+async fn post_creates_only_when_every_identifier_is_new() {
+    let sim = demo().await;
+    let post = |body: Value| call("POST", "/contacts/v3").json(body);
+
+    let created = send(
+        &sim,
+        post(json!({
+            "identifiers": {"email": "Ana@Example.com", "mobileNumber": "447700900001"},
+            "dataFields": {"FIRSTNAME": "Ana"},
+            "channelProperties": {"email": {"emailType": "plainText", "optInType": "single"}},
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let contact = created.json();
+    assert_eq!(contact["contactId"], 40_000_001);
+    assert_eq!(contact["identifiers"], json!({"email": "ana@example.com", "mobileNumber": "447700900001"}));
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Ana"}));
+    // "for new contacts this defaults to subscribed".
+    assert_eq!(
+        contact["channelProperties"]["email"],
+        json!({"emailType": "PlainText", "optInType": "Single", "status": "subscribed"})
+    );
+    assert!(contact.get("lists").is_none());
+    assert_eq!(send(&sim, call("GET", "/contacts/v3/email/ana@example.com")).await.json(), contact);
+
+    let unsubscribed = send(
+        &sim,
+        post(json!({"identifiers": {"email": "no@example.com"}, "channelProperties": {"email": {"status": "unsubscribed"}}})),
+    )
+    .await;
+    assert_eq!(unsubscribed.status, 201);
+    assert_eq!(unsubscribed.json()["status"], "unsubscribed");
+    // `optInType` description: verified double means pendingOptIn until confirmed.
+    let verified = send(
+        &sim,
+        post(json!({"identifiers": {"email": "vd@example.com"}, "channelProperties": {"email": {"optInType": "verifiedDouble"}}})),
+    )
+    .await;
+    assert_eq!(verified.status, 201);
+    assert_eq!(verified.json()["channelProperties"]["email"]["status"], "pendingOptIn");
+    let mobile_only = send(&sim, post(json!({"identifiers": {"mobileNumber": "447700900002"}}))).await;
+    assert_eq!(mobile_only.status, 201);
+
+    // Any identifier already in the account: the spec's 409 example, and nothing changes.
+    for body in [
+        json!({"identifiers": {"email": "ANA@example.com"}, "dataFields": {"FIRSTNAME": "Changed"}}),
+        json!({"identifiers": {"email": "fresh@example.com", "mobileNumber": "447700900001"}}),
+        json!({"identifiers": {"mobileNumber": "447700900002"}}),
+    ] {
+        let clash = send(&sim, post(body.clone())).await;
+        assert_eq!(clash.status, 409, "{body}: {}", clash.text());
+        let error = clash.json();
+        assert_eq!(error["errorCode"], "contacts:idAlreadyExists");
+        let mut keys: Vec<&str> = error.as_object().expect("object").keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["description", "errorCode"], "{body}");
+    }
+    assert_eq!(sim.contact(ACME, "ana@example.com").expect("kept")["dataFields"]["FIRSTNAME"], "Ana");
+    assert!(sim.contact(ACME, "fresh@example.com").is_none());
+    assert_eq!(sim.contacts(ACME).len(), 4);
+}
+
+#[tokio::test]
+async fn post_bodies_are_read_as_create_contact_requests() {
+    let sim = demo().await;
+    let post = |body: Value| call("POST", "/contacts/v3").json(body);
+    for (body, item) in [
+        (json!({"dataFields": {"FIRSTNAME": "A"}}), "identifiers"),
+        (json!({"identifiers": {}}), "identifiers"),
+        (json!({"identifiers": {"email": "not-an-email"}}), "identifiers.email"),
+        (json!({"identifiers": {"email": "a@example.com", "contactId": 5}}), "identifiers.contactId"),
+        (json!({"identifiers": {"email": "a@example.com", "loyaltyId": "L1"}}), "identifiers.loyaltyId"),
+        // Only `updateContactRequest` includes `channelPropertiesWithResubscribe`.
+        (
+            json!({"identifiers": {"email": "a@example.com"},
+                   "channelProperties": {"email": {"resubscribeOptions": {"resubscribeWithNoChallenge": true}}}}),
+            "channelProperties.email.resubscribeOptions",
+        ),
+        (json!({"identifiers": {"email": "a@example.com"}, "matchIdentifier": "email"}), "matchIdentifier"),
+        (json!({"identifiers": {"email": "a@example.com"}, "dataFields": {"POINTS": "7"}}), "dataFields.POINTS"),
+        (json!({"identifiers": {"email": "a@example.com"}, "lists": [999]}), "lists"),
+        (json!([]), "body"),
+    ] {
+        let reply = send(&sim, post(body.clone())).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text());
+        let error = reply.json();
+        assert_eq!(error["errorCode"], "contacts:badJson", "{body}");
+        let items: Vec<&str> =
+            error["details"].as_array().expect("details").iter().filter_map(|d| d["item"].as_str()).collect();
+        assert!(items.contains(&item), "{body}: details {items:?} should name {item}");
+    }
+    assert_eq!(send(&sim, call("POST", "/contacts/v3").raw_body(b"{nope")).await.status, 400);
+    assert!(sim.contacts(ACME).is_empty(), "nothing invalid was stored");
+
+    // The same channel and lists a PATCH may send are accepted.
+    let ok = send(
+        &sim,
+        post(json!({"identifiers": {"email": "a@example.com"}, "lists": [123456],
+                    "channelProperties": {"email": {"emailType": "html", "optInType": "double", "status": "subscribed"},
+                                          "sms": {"status": "noSubscription"}},
+                    "preferences": [{"id": 1, "isOptedIn": true}]})),
+    )
+    .await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    assert_eq!(sim.contact(ACME, "a@example.com").expect("stored")["lists"][0]["id"], 123456);
+
+    for method in ["GET", "PATCH", "PUT"] {
+        assert_eq!(send(&sim, call(method, "/contacts/v3")).await.status, 405, "{method}");
+    }
+}
