@@ -37,7 +37,7 @@ pub struct SimConfig {
 /// other value is the lenient one, kept so a client can be tested against both.
 ///
 /// As JSON (`GET`/`PATCH /_sim/contact-config`; every field optional in a PATCH):
-/// `{"contact_answers_include_lists": false}`.
+/// `{"contact_answers_include_lists": false, "unsubscribed_list_removal": "error"}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ContactConfig {
@@ -47,6 +47,24 @@ pub struct ContactConfig {
     /// answers carry is not documented. Default `false`: no `lists` (a client must not rely on
     /// them); `true` adds `[{id, name, status}]` to every such answer.
     pub contact_answers_include_lists: bool,
+    /// What `DELETE /v2/address-books/{list}/contacts/{id}` answers for a contact whose email
+    /// channel is unsubscribed or suppressed. Either way the contact stays on the list:
+    /// "If a contacts email channel status becomes unsubscribed or suppressed, then updates to
+    /// the contact via API v2 are not processed" (developer.dotdigital.com/reference/unified-contacts).
+    /// How that shows in the answer is not documented.
+    pub unsubscribed_list_removal: UnprocessedListRemoval,
+}
+
+/// See [`ContactConfig::unsubscribed_list_removal`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnprocessedListRemoval {
+    /// `400 {"message": "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"}` (assumed: the code
+    /// v2 uses for suppressed contacts; v2.json declares only the 204).
+    #[default]
+    Error,
+    /// `204`, as if removed: the call is silently not processed.
+    Ignored,
 }
 
 /// How the two bulk imports (`PUT /contacts/v3/import`, `PUT /insightData/v3/import`) behave

@@ -34,7 +34,7 @@
 //! Contact answers (PATCH, POST, GET) carry no `lists` unless
 //! [`ContactConfig::contact_answers_include_lists`] is set (see "Choices" below).
 //! | `GET /v2/address-books/{id}` | 200 `{id, name, visibility, contacts}` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
-//! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` |
+//! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` / 400 `Contact is suppressed. ERROR_CONTACT_SUPPRESSED` for a contact whose email channel is unsubscribed or suppressed (it stays on the list; [`ContactConfig::unsubscribed_list_removal`] `ignored` answers 204 instead) |
 //! | `PUT·GET·DELETE /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}` | 201/204 · 200 record · 204 |
 //! | `POST /insightData/v3/collections/{name}?collectionScope=&collectionType=` | 201 new / 200 existing / 412 over 1000 |
 //! | `GET /insightData/v3/collections`, `…/collections/{name}/schema` | list · `{collectionName, collectionType, schema: {path: type}}` |
@@ -142,7 +142,11 @@
 //!   of "a triggered campaign").
 //! * **Lists**: removing a contact that exists but is not on the list gets
 //!   `404 Error: ERROR_CONTACT_NOT_FOUND`; non-numeric v2 path ids get
-//!   `400 "… ERROR_PARAMETER_INVALID"`.
+//!   `400 "… ERROR_PARAMETER_INVALID"`. A v2 removal of a contact whose email channel is
+//!   unsubscribed or suppressed is not processed (developer.dotdigital.com/reference/unified-contacts,
+//!   quoted in `address_books.rs`); how it is answered is not documented: assumed `400
+//!   "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"` (the stricter reading), or a `204` with
+//!   [`ContactConfig::unsubscribed_list_removal`] `ignored`.
 //! * **Encoded `/`** in a path segment: `400` with `<service>:invalidId` (v3) or
 //!   `"… ERROR_PARAMETER_INVALID"` (v2), after credentials, region and rate limit.
 //! * **Merge options** apply to data fields and identifiers: `overwrite` writes what is sent
@@ -259,7 +263,7 @@ mod tests;
 
 pub use config::{
     ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig,
-    UnknownDataField,
+    UnknownDataField, UnprocessedListRemoval,
 };
 pub use faults::{Fault, FaultAction};
 pub use model::{

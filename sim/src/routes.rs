@@ -208,7 +208,9 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
         Route::GetCampaign { id } => answer(account.get_campaign(id)),
         Route::DataFields => account.data_fields(),
         Route::GetAddressBook { id } => answer(account.get_address_book(id)),
-        Route::RemoveFromAddressBook { book, contact } => answer(account.remove_from_address_book(book, contact)),
+        Route::RemoveFromAddressBook { book, contact } => {
+            answer(account.remove_from_address_book(book, contact, contact_config))
+        }
         Route::EncodedSlash => encoded_slash(family, &request.path),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),
         Route::NotFound => not_found(family, &request.path),

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::client::{call, control, demo, send, start, upsert, ACME};
-use crate::SimConfig;
+use crate::{SimConfig, UnprocessedListRemoval};
 
 #[tokio::test]
 async fn contacts_show_their_lists_by_id_name_and_status() {
@@ -122,4 +122,55 @@ async fn a_contact_is_removed_from_a_list_with_204() {
     assert_eq!(no_list.json(), json!({"message": "Error: ERROR_ADDRESSBOOK_NOT_FOUND"}));
     assert_eq!(send(&sim, call("DELETE", &path("123457", "abc"))).await.status, 400);
     assert_eq!(send(&sim, call("GET", &path("123457", &id.to_string()))).await.status, 405);
+}
+
+/// developer.dotdigital.com/reference/unified-contacts: "If a contacts email channel status
+/// becomes unsubscribed or suppressed, then updates to the contact via API v2 are not
+/// processed". Strict: an error answer; lenient (`"ignored"`): a 204. Either way the contact
+/// stays on the list.
+#[tokio::test]
+async fn an_unsubscribed_or_suppressed_contact_is_not_removed_from_a_list() {
+    let strict = demo().await;
+    let mut config = SimConfig::demo();
+    config.contacts.unsubscribed_list_removal = UnprocessedListRemoval::Ignored;
+    let lenient = start(config).await;
+    for (sim, expected) in [(&strict, 400), (&lenient, 204)] {
+        for (email, status) in [("unsub@example.com", "unsubscribed"), ("sup@example.com", "suppressed")] {
+            let body = json!({"lists": [123456], "channelProperties": {"email": {"status": status}}});
+            let id = upsert(sim, email, body).await.json()["contactId"].clone();
+            let reply = send(sim, call("DELETE", &format!("/v2/address-books/123456/contacts/{id}"))).await;
+            assert_eq!(reply.status, expected, "{email}: {}", reply.text());
+            match expected {
+                400 => assert_eq!(reply.json(), json!({"message": "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"})),
+                _ => assert!(reply.body.is_empty()),
+            }
+            let lists = &sim.contact(ACME, email).expect("stored")["lists"];
+            assert_eq!(lists[0]["id"], 123456, "{email}: still on the list");
+        }
+        assert_eq!(send(sim, call("GET", "/v2/address-books/123456")).await.json()["contacts"], 2);
+
+        // A subscribed contact is removed as before.
+        let id = upsert(sim, "sub@example.com", json!({"lists": [123456]})).await.json()["contactId"].clone();
+        let removed = send(sim, call("DELETE", &format!("/v2/address-books/123456/contacts/{id}"))).await;
+        assert_eq!(removed.status, 204);
+        assert_eq!(sim.contact(ACME, "sub@example.com").expect("stored")["lists"], json!([]));
+    }
+
+    // The knob through the control API.
+    assert_eq!(
+        control(&strict, call("GET", "/_sim/contact-config")).await.json()["unsubscribed_list_removal"],
+        "error"
+    );
+    let changed =
+        control(&strict, call("PATCH", "/_sim/contact-config").json(json!({"unsubscribed_list_removal": "ignored"})))
+            .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    assert_eq!(strict.contact_config().unsubscribed_list_removal, UnprocessedListRemoval::Ignored);
+    let id = strict.contact(ACME, "unsub@example.com").expect("stored")["contactId"].clone();
+    let reply = send(&strict, call("DELETE", &format!("/v2/address-books/123456/contacts/{id}"))).await;
+    assert_eq!(reply.status, 204);
+    let bad =
+        control(&strict, call("PATCH", "/_sim/contact-config").json(json!({"unsubscribed_list_removal": "maybe"})))
+            .await;
+    assert_eq!(bad.status, 400);
 }
