@@ -37,7 +37,8 @@ pub struct SimConfig {
 /// other value is the lenient one, kept so a client can be tested against both.
 ///
 /// As JSON (`GET`/`PATCH /_sim/contact-config`; every field optional in a PATCH):
-/// `{"contact_answers_include_lists": false, "unsubscribed_list_removal": "error"}`.
+/// `{"contact_answers_include_lists": false, "unsubscribed_list_removal": "error",
+/// "verified_double": "every_request"}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ContactConfig {
@@ -53,6 +54,27 @@ pub struct ContactConfig {
     /// the contact via API v2 are not processed" (developer.dotdigital.com/reference/unified-contacts).
     /// How that shows in the answer is not documented.
     pub unsubscribed_list_removal: UnprocessedListRemoval,
+    /// When `optInType: verifiedDouble` puts the email channel in `pendingOptIn` and sends a
+    /// confirmation email, on the PATCH and the POST. contacts-v3.json
+    /// (`channelProperties_channelProperties_email.optInType`) says it does, with no limit to
+    /// new contacts; the status description says an unsent status "remains unaltered for
+    /// existing contacts".
+    pub verified_double: VerifiedDoubleReading,
+}
+
+/// See [`ContactConfig::verified_double`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifiedDoubleReading {
+    /// Every request carrying `optInType: verifiedDouble` challenges the contact: a new one, or
+    /// an existing one whose email channel is (or is asked to be) subscribed or already
+    /// pending, goes to `pendingOptIn` and is sent a confirmation email. An unsubscribed or
+    /// suppressed channel stays as it is unless the request sets a status.
+    #[default]
+    EveryRequest,
+    /// Only a new contact, or a request that sends `status: subscribed`, is challenged, when
+    /// the contact's opt-in type (stored or sent) is verified double.
+    NewOrStatusSent,
 }
 
 /// See [`ContactConfig::unsubscribed_list_removal`].

@@ -5,11 +5,11 @@
 use serde_json::Value;
 
 use crate::clock::iso_now;
-use crate::config::ContactConfig;
+use crate::config::{ContactConfig, VerifiedDoubleReading};
 use crate::contact_body::{parse_contact_patch, ContactPatch, ContactPolicy, ContactRules, ContactSchema};
 use crate::errors::{contact_not_found, V3Error};
 use crate::message::SimResponse;
-use crate::model::{ChannelStatus, Contact, ContactBook, ContactKey, OptInType};
+use crate::model::{ChannelStatus, ConfirmationEmail, Contact, ContactBook, ContactKey, OptInType};
 use crate::state::AccountState;
 
 /// `merge-option` of a PATCH, `mergeOption` of a contact import (API.md §3b, §4).
@@ -140,8 +140,12 @@ impl AccountState {
                 (Contact::new(id, &now), true)
             }
         };
-        apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge }, created);
+        let merge = if created { MergeOption::Overwrite } else { merge };
+        let challenged = apply_patch(&mut contact, &patch, merge, created, context.config.verified_double);
         contact.updated = now;
+        if challenged {
+            self.record_confirmation_email(&contact);
+        }
         let body = contact.to_json(&self.account, context.config.contact_answers_include_lists);
         self.contacts.store(contact);
         Ok(SimResponse::json(if created { 201 } else { 200 }, &body))
@@ -168,10 +172,20 @@ impl AccountState {
         let id = *context.next_contact_id;
         *context.next_contact_id += 1;
         let mut contact = Contact::new(id, &now);
-        apply_patch(&mut contact, &patch, MergeOption::Overwrite, true);
+        if apply_patch(&mut contact, &patch, MergeOption::Overwrite, true, context.config.verified_double) {
+            self.record_confirmation_email(&contact);
+        }
         let body = contact.to_json(&self.account, context.config.contact_answers_include_lists);
         self.contacts.store(contact);
         Ok(SimResponse::json(201, &body))
+    }
+
+    /// Notes the confirmation email a verified double opt-in challenge sends (for tests).
+    pub(crate) fn record_confirmation_email(&mut self, contact: &Contact) {
+        if let Some(email) = &contact.email {
+            let sent = contact.updated.clone();
+            self.confirmation_emails.push(ConfirmationEmail { contact_id: contact.id, email: email.clone(), sent });
+        }
     }
 }
 
@@ -215,8 +229,16 @@ fn reject_identifier_clash(book: &ContactBook, matched: Option<i64>, patch: &Con
 }
 
 /// Changes only what the patch sends; merge options govern data fields and identifiers.
-/// `created`: the contact is new, so its email channel defaults to subscribed.
-pub(crate) fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption, created: bool) {
+/// `created`: the contact is new, so its email channel defaults to subscribed. Answers whether
+/// verified double opt-in challenged the contact (status `pendingOptIn`, a confirmation email
+/// to send), as `verified_double` reads it.
+pub(crate) fn apply_patch(
+    contact: &mut Contact,
+    patch: &ContactPatch,
+    merge: MergeOption,
+    created: bool,
+    verified_double: VerifiedDoubleReading,
+) -> bool {
     let may_write = |current: Option<&Value>, incoming: &Value| match merge {
         MergeOption::Overwrite => true,
         MergeOption::OverwriteIfNotEmpty => !is_blank(incoming),
@@ -247,15 +269,21 @@ pub(crate) fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: Me
     // for existing contacts, and for new contacts this defaults to subscribed".
     let requested = patch.email_status.or(created.then_some(ChannelStatus::Subscribed));
     if let Some(status) = requested {
-        // contacts-v3.json `channelProperties.email.optInType`: "if set to verified double … the
-        // email holder will be sent an email to confirm their subscription, and in the meantime
-        // the email channel status will be pendingOptIn".
-        contact.email_status =
-            if status == ChannelStatus::Subscribed && contact.opt_in_type == OptInType::VerifiedDouble {
-                ChannelStatus::PendingOptIn
-            } else {
-                status
-            };
+        contact.email_status = status;
+    }
+    // contacts-v3.json `channelProperties.email.optInType`: "if set to verified double … the
+    // email holder will be sent an email to confirm their subscription, and in the meantime the
+    // email channel status will be pendingOptIn". Read with or without a status (see
+    // `VerifiedDoubleReading`); an unsubscribed or suppressed channel is never challenged
+    // without a status sent, as that would resubscribe it.
+    let subscribing = requested == Some(ChannelStatus::Subscribed) && contact.opt_in_type == OptInType::VerifiedDouble;
+    let challenged = subscribing
+        || (verified_double == VerifiedDoubleReading::EveryRequest
+            && patch.opt_in_type == Some(OptInType::VerifiedDouble)
+            && requested.is_none()
+            && matches!(contact.email_status, ChannelStatus::Subscribed | ChannelStatus::PendingOptIn));
+    if challenged {
+        contact.email_status = ChannelStatus::PendingOptIn;
     }
     if let Some(status) = patch.sms_status {
         contact.sms_status = status;
@@ -264,4 +292,5 @@ pub(crate) fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: Me
         contact.whatsapp_status = Some(status);
     }
     contact.lists.extend(patch.lists.iter().copied());
+    challenged
 }

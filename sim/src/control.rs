@@ -94,6 +94,10 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
             Some(id) => list(state.contacts(id)),
             None => needs_account(),
         },
+        ("GET", "/_sim/confirmation-emails") => match account_id {
+            Some(id) => list(state.confirmation_emails(id)),
+            None => needs_account(),
+        },
         ("GET", "/_sim/records") => match (account_id, collection) {
             (Some(id), Some(collection)) => list(state.insight_records(id, collection)),
             (None, _) => needs_account(),
@@ -151,7 +155,7 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
         }
         _ => error(
             404,
-            "unknown control route; see GET /_sim/{accounts,contacts,records,collections,schema,schema-conflicts,imports,import-config,contact-config,sends,requests}, PATCH /_sim/{import-config,contact-config}, POST|DELETE /_sim/faults, POST /_sim/reset",
+            "unknown control route; see GET /_sim/{accounts,contacts,confirmation-emails,records,collections,schema,schema-conflicts,imports,import-config,contact-config,sends,requests}, PATCH /_sim/{import-config,contact-config}, POST|DELETE /_sim/faults, POST /_sim/reset",
         ),
     }
 }

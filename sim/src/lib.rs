@@ -92,7 +92,13 @@
 //! * **New contacts are `subscribed`** unless the PATCH sets `channelProperties.email.status`
 //!   (contacts-v3.json `channelProperties.email.status`: "for new contacts this defaults to
 //!   subscribed"); with `optInType: verifiedDouble` the channel is `pendingOptIn` until confirmed
-//!   (`optInType` description). An existing contact's status changes only when sent.
+//!   and a confirmation email is recorded (`optInType` description, which does not limit this
+//!   to new contacts). An existing contact's status otherwise changes only when sent.
+//!   By default ([`ContactConfig::verified_double`] `every_request`) any PATCH or POST carrying
+//!   `verifiedDouble` challenges a contact whose email channel is subscribed or pending; with
+//!   `new_or_status_sent` only a new contact or a request sending `status: subscribed` is
+//!   challenged. Never challenged without a status sent (assumed: that would resubscribe them):
+//!   unsubscribed or suppressed channels. Contact imports always read it the narrower way.
 //! * **Typed data fields** (v2.json `ApiDataField`, `ApiDataTypes`): `String`, `Numeric`, `Date`,
 //!   `Boolean`. Values that do not fit are refused (rules in `model/data_fields.rs`).
 //! * **Campaign status** (v2.json `ApiCampaign.status`, `ApiCampaignStatuses`) and **lists**
@@ -226,7 +232,11 @@
 //! count as a poll; `summary` is `null` until finished) ·
 //! `GET /_sim/import-config` · `PATCH /_sim/import-config` (a JSON object of the
 //! [`ImportConfig`] fields to change; answers the new config) ·
-//! `GET /_sim/contact-config` · `PATCH /_sim/contact-config` (likewise for [`ContactConfig`]) ·
+//! `GET /_sim/confirmation-emails?account=ID` (`[{contactId, email, sent}]`, oldest first: the
+//! confirmation emails verified double opt-in sent) ·
+//! `GET /_sim/contact-config` · `PATCH /_sim/contact-config` (likewise for [`ContactConfig`]:
+//! `{"contact_answers_include_lists": false, "unsubscribed_list_removal": "error"|"ignored",
+//! "verified_double": "every_request"|"new_or_status_sent"}`) ·
 //! `GET /_sim/sends` · `GET /_sim/requests` (the request log, redacted as above) ·
 //! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
 
@@ -263,7 +273,7 @@ mod tests;
 
 pub use config::{
     ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig,
-    UnknownDataField, UnprocessedListRemoval,
+    UnknownDataField, UnprocessedListRemoval, VerifiedDoubleReading,
 };
 pub use faults::{Fault, FaultAction};
 pub use model::{

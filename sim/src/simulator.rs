@@ -121,6 +121,12 @@ impl Simulator {
         self.state().contacts(account_id)
     }
 
+    /// The confirmation emails verified double opt-in sent to the account's contacts, oldest
+    /// first, as `GET /_sim/confirmation-emails` lists them: `[{contactId, email, sent}]`.
+    pub fn confirmation_emails(&self, account_id: i64) -> Vec<Value> {
+        self.state().confirmation_emails(account_id)
+    }
+
     /// `{key, json, created, updated, ownerContactId}`.
     pub fn insight_record(&self, account_id: i64, collection: &str, key: &str) -> Option<Value> {
         self.state().insight_record(account_id, collection, key)

@@ -12,7 +12,9 @@ use crate::contact_body::ContactPolicy;
 use crate::faults::FaultPlan;
 use crate::imports::{ImportBook, ImportContext};
 use crate::limits::Usage;
-use crate::model::{ContactBook, ContactKey, DataField, InsightStore, Send, SimAccount, FIRST_CONTACT_ID};
+use crate::model::{
+    ConfirmationEmail, ContactBook, ContactKey, DataField, InsightStore, Send, SimAccount, FIRST_CONTACT_ID,
+};
 use crate::request_log::RequestLog;
 
 /// One account and everything it holds.
@@ -22,6 +24,8 @@ pub(crate) struct AccountState {
     /// The data fields it was configured with, restored by a reset.
     pub configured_data_fields: Vec<DataField>,
     pub contacts: ContactBook,
+    /// Confirmation emails verified double opt-in sent, oldest first.
+    pub confirmation_emails: Vec<ConfirmationEmail>,
     pub insight: InsightStore,
     pub imports: ImportBook,
     pub usage: Usage,
@@ -33,6 +37,7 @@ impl AccountState {
             configured_data_fields: account.data_fields.clone(),
             account,
             contacts: ContactBook::default(),
+            confirmation_emails: Vec::new(),
             insight: InsightStore::default(),
             imports: ImportBook::default(),
             usage: Usage::default(),
@@ -43,6 +48,7 @@ impl AccountState {
     fn reset(&mut self) {
         self.account.data_fields = self.configured_data_fields.clone();
         self.contacts = ContactBook::default();
+        self.confirmation_emails.clear();
         self.insight = InsightStore::default();
         self.imports = ImportBook::default();
         self.usage = Usage::default();
@@ -127,6 +133,13 @@ impl SimState {
     pub(crate) fn contacts(&self, account_id: i64) -> Vec<Value> {
         self.account(account_id)
             .map(|entry| entry.contacts.all().map(|c| c.to_json(&entry.account, true)).collect())
+            .unwrap_or_default()
+    }
+
+    /// `GET /_sim/confirmation-emails`: `[{contactId, email, sent}]`, oldest first.
+    pub(crate) fn confirmation_emails(&self, account_id: i64) -> Vec<Value> {
+        self.account(account_id)
+            .map(|entry| entry.confirmation_emails.iter().map(ConfirmationEmail::to_json).collect())
             .unwrap_or_default()
     }
 

@@ -185,6 +185,22 @@ impl Contact {
     }
 }
 
+/// A confirmation email Dotdigital sends when verified double opt-in puts a contact's email
+/// channel in `pendingOptIn` (contacts-v3.json `optInType`: "the email holder will be sent an
+/// email to confirm their subscription"). Recorded for tests; nothing is sent.
+#[derive(Clone, Debug)]
+pub(crate) struct ConfirmationEmail {
+    pub contact_id: i64,
+    pub email: String,
+    pub sent: String,
+}
+
+impl ConfirmationEmail {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({ "contactId": self.contact_id, "email": self.email, "sent": self.sent })
+    }
+}
+
 /// One account's contacts, indexed by every identifier.
 #[derive(Default)]
 pub(crate) struct ContactBook {

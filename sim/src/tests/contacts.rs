@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::client::{call, demo, send, start, upsert, ACME};
-use crate::{SimConfig, UnknownDataField};
+use super::client::{call, control, demo, send, start, upsert, ACME};
+use crate::{SimConfig, UnknownDataField, VerifiedDoubleReading};
 
 fn subscribed_body() -> Value {
     json!({
@@ -131,6 +131,8 @@ async fn new_contacts_are_subscribed_unless_the_request_says_otherwise() {
     let defaulted =
         upsert(&sim, "vd@example.com", json!({"channelProperties": {"email": {"optInType": "verifiedDouble"}}})).await;
     assert_eq!(defaulted.json()["channelProperties"]["email"]["status"], "pendingOptIn");
+    let confirmations: Vec<Value> = sim.confirmation_emails(ACME).iter().map(|c| c["email"].clone()).collect();
+    assert_eq!(confirmations, [json!("verified@example.com"), json!("vd@example.com")]);
 
     // "if not specified it remains unaltered for existing contacts".
     upsert(&sim, "gone@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}})).await;
@@ -451,6 +453,9 @@ async fn post_creates_only_when_every_identifier_is_new() {
     .await;
     assert_eq!(verified.status, 201);
     assert_eq!(verified.json()["channelProperties"]["email"]["status"], "pendingOptIn");
+    let confirmation = sim.confirmation_emails(ACME);
+    assert_eq!(confirmation.len(), 1);
+    assert_eq!(confirmation[0]["contactId"], verified.json()["contactId"]);
     let mobile_only = send(&sim, post(json!({"identifiers": {"mobileNumber": "447700900002"}}))).await;
     assert_eq!(mobile_only.status, 201);
 
@@ -520,4 +525,90 @@ async fn post_bodies_are_read_as_create_contact_requests() {
     for method in ["GET", "PATCH", "PUT"] {
         assert_eq!(send(&sim, call(method, "/contacts/v3")).await.status, 405, "{method}");
     }
+}
+
+/// contacts-v3.json `channelProperties_channelProperties_email.optInType`: with verified double
+/// "the email holder will be sent an email to confirm their subscription, and in the meantime
+/// the email channel status will be pendingOptIn", with no limit to new contacts. Strict: any
+/// request carrying it challenges a subscribed contact; lenient (`new_or_status_sent`): only a
+/// new contact or a request sending `status: subscribed`.
+#[tokio::test]
+async fn verified_double_on_an_existing_contact_follows_the_knob() {
+    let strict = demo().await;
+    let mut config = SimConfig::demo();
+    config.contacts.verified_double = VerifiedDoubleReading::NewOrStatusSent;
+    let lenient = start(config).await;
+    let vd = json!({"channelProperties": {"email": {"optInType": "verifiedDouble"}}});
+    let by_id = |id: &Value, body: Value| call("PATCH", &format!("/contacts/v3/contactId/{id}")).json(body);
+
+    for (sim, challenges) in [(&strict, true), (&lenient, false)] {
+        let ana = upsert(sim, "ana@example.com", json!({"channelProperties": {"email": {"optInType": "double"}}}))
+            .await
+            .json();
+        let bo = upsert(sim, "bo@example.com", json!({})).await.json();
+        assert!(sim.confirmation_emails(ACME).is_empty(), "double (not verified) sends nothing");
+        // The stored opt-in type is what the control view shows.
+        let stored = sim.contact(ACME, "ana@example.com").expect("stored");
+        assert_eq!(stored["channelProperties"]["email"]["optInType"], "Double");
+
+        // By email, then by contactId.
+        let by_email = upsert(sim, "ana@example.com", vd.clone()).await;
+        let by_contact_id = send(sim, by_id(&bo["contactId"], vd.clone())).await;
+        for (reply, email) in [(by_email, "ana@example.com"), (by_contact_id, "bo@example.com")] {
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            let channel = &reply.json()["channelProperties"]["email"];
+            assert_eq!(channel["optInType"], "VerifiedDouble", "stored in both readings");
+            let status = if challenges { "pendingOptIn" } else { "subscribed" };
+            assert_eq!(channel["status"], status, "{email}");
+            assert_eq!(sim.contact(ACME, email).expect("stored")["status"], status);
+        }
+        let sent: Vec<Value> = sim.confirmation_emails(ACME).iter().map(|c| c["contactId"].clone()).collect();
+        match challenges {
+            true => assert_eq!(sent, [ana["contactId"].clone(), bo["contactId"].clone()]),
+            false => assert!(sent.is_empty(), "{sent:?}"),
+        }
+
+        // Sending `status: subscribed` with it challenges in both readings.
+        let resent = upsert(
+            sim,
+            "ana@example.com",
+            json!({"channelProperties": {"email": {"optInType": "verifiedDouble", "status": "subscribed"}}}),
+        )
+        .await
+        .json();
+        assert_eq!(resent["status"], "pendingOptIn");
+        assert_eq!(sim.confirmation_emails(ACME).len(), if challenges { 3 } else { 1 });
+
+        // An unsubscribed contact is not resubscribed by the opt-in type alone, in either reading.
+        upsert(sim, "cy@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}})).await;
+        let before = sim.confirmation_emails(ACME).len();
+        let cy = upsert(sim, "cy@example.com", vd.clone()).await.json();
+        assert_eq!(cy["channelProperties"]["email"]["status"], "unsubscribed");
+        assert_eq!(cy["channelProperties"]["email"]["optInType"], "VerifiedDouble");
+        assert_eq!(sim.confirmation_emails(ACME).len(), before);
+        // Nor is a single opt-in type a challenge.
+        upsert(sim, "bo@example.com", json!({"channelProperties": {"email": {"optInType": "single"}}})).await;
+        assert_eq!(sim.confirmation_emails(ACME).len(), before);
+    }
+
+    // Through the control API: the list of confirmations, and the knob.
+    let listed = control(&strict, call("GET", &format!("/_sim/confirmation-emails?account={ACME}"))).await;
+    assert_eq!(listed.status, 200);
+    let listed = listed.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(3));
+    assert_eq!(listed[0]["email"], "ana@example.com");
+    assert!(listed[0]["sent"].as_str().is_some_and(|t| t.ends_with('Z')), "{listed}");
+    assert_eq!(control(&strict, call("GET", "/_sim/confirmation-emails")).await.status, 400, "needs ?account=");
+    assert_eq!(control(&strict, call("GET", "/_sim/contact-config")).await.json()["verified_double"], "every_request");
+    let changed =
+        control(&strict, call("PATCH", "/_sim/contact-config").json(json!({"verified_double": "new_or_status_sent"})))
+            .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    assert_eq!(strict.contact_config().verified_double, VerifiedDoubleReading::NewOrStatusSent);
+    upsert(&strict, "dee@example.com", json!({})).await;
+    upsert(&strict, "dee@example.com", vd.clone()).await;
+    assert_eq!(strict.confirmation_emails(ACME).len(), 3, "the lenient reading now applies");
+
+    strict.reset();
+    assert!(strict.confirmation_emails(ACME).is_empty(), "a reset forgets them");
 }
