@@ -55,8 +55,12 @@ async fn contact_answers_carry_lists_only_under_the_knob() {
                 false => assert!(answer.get("lists").is_none(), "{answer}"),
             }
         }
-        // The control view always shows memberships.
+        // The control view always shows memberships, over HTTP too.
         assert_eq!(sim.contact(ACME, "ana@example.com").expect("stored")["lists"], expected);
+        let listed = control(sim, call("GET", &format!("/_sim/contacts?account={ACME}"))).await.json();
+        assert_eq!(listed[0]["identifiers"]["email"], "ana@example.com");
+        assert_eq!(listed[0]["lists"], expected);
+        assert_eq!(listed[0]["channelProperties"]["email"]["status"], "subscribed");
     }
 
     // The knob through the control API, read per call.
