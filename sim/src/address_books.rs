@@ -3,16 +3,18 @@
 //!
 //! v2.json declares only the success statuses (`200 ApiAddressBook`, `204`); the errors are
 //! assumed, in the v2 format of API.md §7 with the codes Dotdigital's v2 error list names:
-//! `404 "Error: ERROR_ADDRESSBOOK_NOT_FOUND"`, `404 "Error: ERROR_CONTACT_NOT_FOUND"` and, for a
-//! path id that is not a positive int32 (both are `integer`/`int32` in v2.json),
-//! `400 "… ERROR_PARAMETER_INVALID"`.
+//! `404 "Error: ERROR_ADDRESSBOOK_NOT_FOUND"`, `404 "Error: ERROR_CONTACT_NOT_FOUND"`,
+//! `400 "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"` (a removal that is not processed, see
+//! below) and, for a path id that is not a positive int32 (both are `integer`/`int32` in
+//! v2.json), `400 "… ERROR_PARAMETER_INVALID"`.
 
 use serde_json::json;
 
 use crate::clock::iso_now;
+use crate::config::{ContactConfig, UnprocessedListRemoval};
 use crate::errors::V2Error;
 use crate::message::{decode_segment, SimResponse};
-use crate::model::AddressBook;
+use crate::model::{AddressBook, ChannelStatus};
 use crate::state::AccountState;
 
 fn address_book_not_found() -> V2Error {
@@ -58,14 +60,35 @@ impl AccountState {
     /// account. A contact that exists but is not on the list gets the contact 404 too (assumed:
     /// the documents are silent; the stricter reading, so a client cannot take a no-op for a
     /// removal).
+    ///
+    /// A contact whose email channel is unsubscribed or suppressed stays on the list: "API v2 is
+    /// email centric … If a contacts email channel status becomes unsubscribed or suppressed,
+    /// then updates to the contact via API v2 are not processed"
+    /// (developer.dotdigital.com/reference/unified-contacts). The answer is
+    /// [`ContactConfig::unsubscribed_list_removal`]: by default `400 "Contact is suppressed.
+    /// ERROR_CONTACT_SUPPRESSED"` (assumed: the documents give no answer; this is the code v2
+    /// gives a suppressed contact, and an error is the stricter reading), or a `204`.
     pub(crate) fn remove_from_address_book(
         &mut self,
         raw_book: &str,
         raw_contact: &str,
+        config: &ContactConfig,
     ) -> Result<SimResponse, V2Error> {
         let book = self.address_book(raw_book)?.id;
-        let contact = path_id(raw_contact, "contact id")?;
-        match self.contacts.remove_from_list(i64::from(contact), book, &iso_now()) {
+        let contact = i64::from(path_id(raw_contact, "contact id")?);
+        let unprocessed = self
+            .contacts
+            .get(contact)
+            .is_some_and(|c| matches!(c.email_status, ChannelStatus::Unsubscribed | ChannelStatus::Suppressed));
+        if unprocessed {
+            return match config.unsubscribed_list_removal {
+                UnprocessedListRemoval::Error => {
+                    Err(V2Error::new(400, "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"))
+                }
+                UnprocessedListRemoval::Ignored => Ok(SimResponse::empty(204)),
+            };
+        }
+        match self.contacts.remove_from_list(contact, book, &iso_now()) {
             Some(true) => Ok(SimResponse::empty(204)),
             Some(false) | None => Err(contact_not_found()),
         }

@@ -27,6 +27,66 @@ pub struct SimConfig {
     /// The bulk imports and the request-body cap; can be changed while running
     /// ([`crate::Simulator::set_import_config`], `PATCH /_sim/import-config`).
     pub imports: ImportConfig,
+    /// The single-contact calls' readings where the documents are silent; can be changed while
+    /// running ([`crate::Simulator::set_contact_config`], `PATCH /_sim/contact-config`).
+    pub contacts: ContactConfig,
+}
+
+/// How the single-contact calls (`PATCH`, `POST` and `GET` on `/contacts/v3…`, the v2 list
+/// removal) behave where the documents leave room. Each default is the stricter reading; the
+/// other value is the lenient one, kept so a client can be tested against both.
+///
+/// As JSON (`GET`/`PATCH /_sim/contact-config`; every field optional in a PATCH):
+/// `{"contact_answers_include_lists": false, "unsubscribed_list_removal": "error",
+/// "verified_double": "every_request"}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactConfig {
+    /// Whether the contact answered by `PATCH`, `POST` and `GET /contacts/v3/{identifier}/{value}`
+    /// carries `lists`. contacts-v3.json declares `contact.lists` optional, and `getContacts`
+    /// returns list data only when asked (`include` enum `lists`); what the single-contact
+    /// answers carry is not documented. Default `false`: no `lists` (a client must not rely on
+    /// them); `true` adds `[{id, name, status}]` to every such answer.
+    pub contact_answers_include_lists: bool,
+    /// What `DELETE /v2/address-books/{list}/contacts/{id}` answers for a contact whose email
+    /// channel is unsubscribed or suppressed. Either way the contact stays on the list:
+    /// "If a contacts email channel status becomes unsubscribed or suppressed, then updates to
+    /// the contact via API v2 are not processed" (developer.dotdigital.com/reference/unified-contacts).
+    /// How that shows in the answer is not documented.
+    pub unsubscribed_list_removal: UnprocessedListRemoval,
+    /// When `optInType: verifiedDouble` puts the email channel in `pendingOptIn` and sends a
+    /// confirmation email, on the PATCH and the POST. contacts-v3.json
+    /// (`channelProperties_channelProperties_email.optInType`) says it does, with no limit to
+    /// new contacts; the status description says an unsent status "remains unaltered for
+    /// existing contacts".
+    pub verified_double: VerifiedDoubleReading,
+}
+
+/// See [`ContactConfig::verified_double`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifiedDoubleReading {
+    /// Every request carrying `optInType: verifiedDouble` challenges the contact: a new one, or
+    /// an existing one whose email channel is (or is asked to be) subscribed or already
+    /// pending, goes to `pendingOptIn` and is sent a confirmation email. An unsubscribed or
+    /// suppressed channel stays as it is unless the request sets a status.
+    #[default]
+    EveryRequest,
+    /// Only a new contact, or a request that sends `status: subscribed`, is challenged, when
+    /// the contact's opt-in type (stored or sent) is verified double.
+    NewOrStatusSent,
+}
+
+/// See [`ContactConfig::unsubscribed_list_removal`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnprocessedListRemoval {
+    /// `400 {"message": "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"}` (assumed: the code
+    /// v2 uses for suppressed contacts; v2.json declares only the 204).
+    #[default]
+    Error,
+    /// `204`, as if removed: the call is silently not processed.
+    Ignored,
 }
 
 /// How the two bulk imports (`PUT /contacts/v3/import`, `PUT /insightData/v3/import`) behave
@@ -245,6 +305,7 @@ impl SimConfig {
             unknown_data_field: UnknownDataField::Reject,
             max_string_length: 255,
             imports: ImportConfig::default(),
+            contacts: ContactConfig::default(),
         }
     }
 

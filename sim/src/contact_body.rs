@@ -1,6 +1,7 @@
-//! The body of a v3 contact PATCH, validated the way Dotdigital's schema reads it
-//! (contacts-v3.json `updateContactRequest`): known keys only, enums in any casing (kept in read
-//! casing), valid identifiers, known data fields with values that fit their type, known lists.
+//! The body of a v3 contact PATCH or POST, validated the way Dotdigital's schema reads it
+//! (contacts-v3.json `updateContactRequest`, `createContactRequest`): known keys only, enums in
+//! any casing (kept in read casing), valid identifiers, known data fields with values that fit
+//! their type, known lists.
 //!
 //! Every problem is answered `400 contacts:badJson` with one `details` entry per problem
 //! (`item` = the JSON path). assumed: contacts-v3.json declares a 400 `errorResponse` for the
@@ -28,9 +29,24 @@ pub(crate) struct ContactRules<'a> {
     pub data_fields: &'a [DataField],
     pub lists: &'a [AddressBook],
     pub policy: ContactPolicy,
-    /// An import item: `identifiers.contactId` is accepted, for matching only (contacts-v3.json
-    /// `PUT /contacts/v3/import`: "it is only used to check for a matching contact").
-    pub for_import: bool,
+    pub schema: ContactSchema,
+}
+
+/// Which contacts-v3.json request schema a body is read against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ContactSchema {
+    /// `updateContactRequest` (`importContact`, the PATCH): `resubscribeOptions` allowed (it
+    /// includes `channelPropertiesWithResubscribe`), a top-level `matchIdentifier` tolerated.
+    Update,
+    /// `createContactRequest` (`createContact`, the POST): `identifiers` required; it does not
+    /// include `channelPropertiesWithResubscribe`, and the email channel has
+    /// `additionalProperties: false`, so `resubscribeOptions` is refused; `matchIdentifier`
+    /// (only tolerated on the PATCH because the official connectors send it) is refused.
+    Create,
+    /// One contact of an import: as `Update`, and `identifiers.contactId` is accepted, for
+    /// matching only (contacts-v3.json `PUT /contacts/v3/import`: "it is only used to check for
+    /// a matching contact").
+    ImportItem,
 }
 
 /// A PATCH body after validation; `None` means "not sent, leave alone".
@@ -75,6 +91,9 @@ const CHANNEL_STATUSES: [(&str, ChannelStatus); 4] = [
 
 const TOP_LEVEL_KEYS: [&str; 7] =
     ["identifiers", "dataFields", "channelProperties", "lists", "preferences", "consentRecords", "matchIdentifier"];
+/// `createContactRequest`: the same without `matchIdentifier`.
+const CREATE_KEYS: [&str; 6] =
+    ["identifiers", "dataFields", "channelProperties", "lists", "preferences", "consentRecords"];
 
 /// Parses and validates the whole body, reporting every problem at once.
 pub(crate) fn parse_contact_patch(body: &[u8], rules: &ContactRules) -> Result<ContactPatch, V3Error> {
@@ -117,6 +136,7 @@ impl PatchReader<'_> {
     }
 
     fn read(&mut self, object: &Map<String, Value>) {
+        let create = self.rules.schema == ContactSchema::Create;
         for (key, value) in object {
             match key.as_str() {
                 "identifiers" => self.read_identifiers(value),
@@ -126,15 +146,33 @@ impl PatchReader<'_> {
                 "preferences" => self.read_preferences(value),
                 "consentRecords" => self.read_consent_records(value),
                 // Tolerated, as both official connectors send it (API.md §3b).
-                "matchIdentifier" => {
+                "matchIdentifier" if !create => {
                     if !value.is_string() {
                         self.problem("matchIdentifier", "matchIdentifier must be a string".into());
                     }
                 }
                 other => {
-                    self.problem(other, format!("Unknown property '{other}'; allowed: {}", TOP_LEVEL_KEYS.join(", ")))
+                    let allowed = if create { CREATE_KEYS.join(", ") } else { TOP_LEVEL_KEYS.join(", ") };
+                    self.problem(other, format!("Unknown property '{other}'; allowed: {allowed}"))
                 }
             }
+        }
+        if create {
+            self.require_identifiers(object);
+        }
+    }
+
+    /// `createContactRequest` requires `identifiers`; only email and mobile number exist (custom
+    /// identifiers are refused), so one of them must be there. assumed: the documents do not
+    /// say what an empty `identifiers` gets; the stricter reading refuses it.
+    fn require_identifiers(&mut self, object: &Map<String, Value>) {
+        if self.problems.iter().any(|(item, _)| item.starts_with("identifiers")) {
+            return;
+        }
+        if !object.contains_key("identifiers") {
+            self.problem("identifiers", "identifiers is required".into());
+        } else if self.patch.email.is_none() && self.patch.mobile_number.is_none() {
+            self.problem("identifiers", "identifiers must hold an email or a mobileNumber".into());
         }
     }
 
@@ -156,10 +194,12 @@ impl PatchReader<'_> {
                         format!("Invalid value for 'mobileNumber': {value}; use E.164 digits without '+'"),
                     ),
                 },
-                "contactId" if self.rules.for_import => match value.as_i64().filter(|id| *id >= 0) {
-                    Some(id) => self.patch.contact_id = Some(id),
-                    None => self.problem(&item, format!("Invalid value for 'contactId': {value}")),
-                },
+                "contactId" if self.rules.schema == ContactSchema::ImportItem => {
+                    match value.as_i64().filter(|id| *id >= 0) {
+                        Some(id) => self.patch.contact_id = Some(id),
+                        None => self.problem(&item, format!("Invalid value for 'contactId': {value}")),
+                    }
+                }
                 "contactId" => self.problem(&item, "The contactId cannot be set or changed".into()),
                 other => self.problem(&item, format!("The custom identifier '{other}' does not exist in the account")),
             }
@@ -230,11 +270,18 @@ impl PatchReader<'_> {
                 "emailType" => self.patch.email_type = self.enum_value(value, &item, &EMAIL_TYPES),
                 "optInType" => self.patch.opt_in_type = self.enum_value(value, &item, &OPT_IN_TYPES),
                 "status" => self.patch.email_status = self.enum_value(value, &item, &EMAIL_STATUSES),
-                "resubscribeOptions" => self.read_resubscribe_options(value),
-                other => self.problem(
-                    &item,
-                    format!("Unknown property '{other}'; allowed: emailType, optInType, status, resubscribeOptions"),
-                ),
+                "resubscribeOptions" if self.rules.schema != ContactSchema::Create => {
+                    self.read_resubscribe_options(value)
+                }
+                other => {
+                    let allowed = match self.rules.schema {
+                        ContactSchema::Create => "emailType, optInType, status",
+                        ContactSchema::Update | ContactSchema::ImportItem => {
+                            "emailType, optInType, status, resubscribeOptions"
+                        }
+                    };
+                    self.problem(&item, format!("Unknown property '{other}'; allowed: {allowed}"))
+                }
             }
         }
     }

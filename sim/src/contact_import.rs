@@ -34,8 +34,8 @@ use std::collections::HashSet;
 use serde_json::{json, Map, Value};
 
 use crate::clock::iso_now;
-use crate::config::FailureCodeCasing;
-use crate::contact_body::{read_contact, ContactRules};
+use crate::config::{FailureCodeCasing, VerifiedDoubleReading};
+use crate::contact_body::{read_contact, ContactRules, ContactSchema};
 use crate::contacts::{apply_patch, MergeOption};
 use crate::errors::V3Error;
 use crate::imports::ImportContext;
@@ -231,7 +231,7 @@ impl AccountState {
             data_fields: &self.account.data_fields,
             lists: &self.account.lists,
             policy: context.policy,
-            for_import: true,
+            schema: ContactSchema::ImportItem,
         };
         let (patch, problems) = read_contact(item, &rules);
         let mut fatal: Vec<(FailureCode, String)> = Vec::new();
@@ -342,8 +342,14 @@ impl AccountState {
                 (Contact::new(id, now), true)
             }
         };
-        apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge }, created);
+        // Imports keep the narrower reading of verified double opt-in: the knob is for the
+        // single-contact calls.
+        let merge = if created { MergeOption::Overwrite } else { merge };
+        let challenged = apply_patch(&mut contact, &patch, merge, created, VerifiedDoubleReading::NewOrStatusSent);
         contact.updated = now.to_string();
+        if challenged {
+            self.record_confirmation_email(&contact);
+        }
         let contact_id = contact.id;
         if created {
             report.new_contacts += 1;

@@ -1,13 +1,15 @@
 //! Contacts v3 handlers: `PATCH /contacts/v3/{identifier}/{value}` (create-or-update with merge
-//! options) and `GET` on the same path, as methods on the account.
+//! options), `GET` on the same path and `POST /contacts/v3` (create only), as methods on the
+//! account.
 
 use serde_json::Value;
 
 use crate::clock::iso_now;
-use crate::contact_body::{parse_contact_patch, ContactPatch, ContactPolicy, ContactRules};
+use crate::config::{ContactConfig, VerifiedDoubleReading};
+use crate::contact_body::{parse_contact_patch, ContactPatch, ContactPolicy, ContactRules, ContactSchema};
 use crate::errors::{contact_not_found, V3Error};
 use crate::message::SimResponse;
-use crate::model::{ChannelStatus, Contact, ContactBook, ContactKey, OptInType};
+use crate::model::{ChannelStatus, ConfirmationEmail, Contact, ContactBook, ContactKey, OptInType};
 use crate::state::AccountState;
 
 /// `merge-option` of a PATCH, `mergeOption` of a contact import (API.md §3b, §4).
@@ -59,16 +61,30 @@ fn is_blank(value: &Value) -> bool {
     }
 }
 
+/// What a single-contact call needs besides the account: the run's body rules and readings,
+/// and the simulator-wide contact id counter.
+pub(crate) struct ContactContext<'a> {
+    pub policy: ContactPolicy,
+    pub config: &'a ContactConfig,
+    /// Contact ids count up across the whole simulator.
+    pub next_contact_id: &'a mut i64,
+}
+
 fn invalid_id(description: String) -> V3Error {
     V3Error::new(400, "contacts:invalidId", &description)
 }
 
 impl AccountState {
     /// `GET /contacts/v3/{identifier}/{value}`.
-    pub(crate) fn get_contact(&self, identifier: &str, value: &str) -> Result<SimResponse, V3Error> {
+    pub(crate) fn get_contact(
+        &self,
+        identifier: &str,
+        value: &str,
+        config: &ContactConfig,
+    ) -> Result<SimResponse, V3Error> {
         let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
         let contact = self.contacts.find(&key).ok_or_else(|| contact_not_found("contacts", &key))?;
-        Ok(SimResponse::json(200, &contact.to_json(&self.account)))
+        Ok(SimResponse::json(200, &contact.to_json(&self.account, config.contact_answers_include_lists)))
     }
 
     /// `PATCH /contacts/v3/{identifier}/{value}?merge-option=…`: 201 + contact when created,
@@ -79,16 +95,15 @@ impl AccountState {
         value: &str,
         merge_option: Option<&str>,
         body: &[u8],
-        policy: ContactPolicy,
-        next_contact_id: &mut i64,
+        context: ContactContext,
     ) -> Result<SimResponse, V3Error> {
         let key = ContactKey::from_path(identifier, value).map_err(invalid_id)?;
         let merge = MergeOption::parse(merge_option)?;
         let rules = ContactRules {
             data_fields: &self.account.data_fields,
             lists: &self.account.lists,
-            policy,
-            for_import: false,
+            policy: context.policy,
+            schema: ContactSchema::Update,
         };
         let mut patch = parse_contact_patch(body, &rules)?;
         if patch.email.is_none() {
@@ -103,12 +118,15 @@ impl AccountState {
         }
 
         let existing = self.contacts.id_of(&key);
-        // A contact id is never chosen by the client (the PATCH request body: "It is not possible
-        // to modify the contactId field"), so a PATCH by an unknown id cannot create one.
-        // assumed: contacts-v3.json declares no 404 for the PATCH; the 404
-        // `contacts:contactNotFound` is the one GET, PUT and DELETE declare on the same path.
-        if existing.is_none() && matches!(key, ContactKey::ContactId(_)) {
-            return Err(contact_not_found("contacts", &key));
+        // No match by contactId creates too, from the body's identifiers, with a new id (the
+        // client never chooses one: "It is not possible to modify the contactId field").
+        // Dotdigital's importcontact page: "If no contact is found with the provided
+        // identifier, the contact is created using the identifiers supplied in the object in the
+        // request body" (developer.dotdigital.com/reference-link/importcontact); contacts-v3.json
+        // `importContact` declares 200, 201, 400, 401 and 409, no 404. Body identifiers that
+        // belong to another contact get the 409 below.
+        if existing.is_none() && patch.email.is_none() && patch.mobile_number.is_none() {
+            return Err(no_identifier_to_create(&key));
         }
         reject_identifier_clash(&self.contacts, existing, &patch)?;
 
@@ -117,17 +135,73 @@ impl AccountState {
         let (mut contact, created) = match existing.and_then(|id| self.contacts.get(id)) {
             Some(contact) => (contact.clone(), false),
             None => {
-                let id = *next_contact_id;
-                *next_contact_id += 1;
+                let id = *context.next_contact_id;
+                *context.next_contact_id += 1;
                 (Contact::new(id, &now), true)
             }
         };
-        apply_patch(&mut contact, &patch, if created { MergeOption::Overwrite } else { merge }, created);
+        let merge = if created { MergeOption::Overwrite } else { merge };
+        let challenged = apply_patch(&mut contact, &patch, merge, created, context.config.verified_double);
         contact.updated = now;
-        let body = contact.to_json(&self.account);
+        if challenged {
+            self.record_confirmation_email(&contact);
+        }
+        let body = contact.to_json(&self.account, context.config.contact_answers_include_lists);
         self.contacts.store(contact);
         Ok(SimResponse::json(if created { 201 } else { 200 }, &body))
     }
+}
+
+impl AccountState {
+    /// `POST /contacts/v3` (contacts-v3.json `createContact`): "Creates a contact if the
+    /// identifiers passed are unique in the account … otherwise it will fail the call with a
+    /// 409". 201 + contact; the body is a `createContactRequest`; a new contact's channels
+    /// default as the PATCH's do.
+    pub(crate) fn create_contact(&mut self, body: &[u8], context: ContactContext) -> Result<SimResponse, V3Error> {
+        let rules = ContactRules {
+            data_fields: &self.account.data_fields,
+            lists: &self.account.lists,
+            policy: context.policy,
+            schema: ContactSchema::Create,
+        };
+        let patch = parse_contact_patch(body, &rules)?;
+        reject_identifier_clash(&self.contacts, None, &patch)?;
+
+        self.account.data_fields.extend(patch.new_data_fields.iter().cloned());
+        let now = iso_now();
+        let id = *context.next_contact_id;
+        *context.next_contact_id += 1;
+        let mut contact = Contact::new(id, &now);
+        if apply_patch(&mut contact, &patch, MergeOption::Overwrite, true, context.config.verified_double) {
+            self.record_confirmation_email(&contact);
+        }
+        let body = contact.to_json(&self.account, context.config.contact_answers_include_lists);
+        self.contacts.store(contact);
+        Ok(SimResponse::json(201, &body))
+    }
+
+    /// Notes the confirmation email a verified double opt-in challenge sends (for tests).
+    pub(crate) fn record_confirmation_email(&mut self, contact: &Contact) {
+        if let Some(email) = &contact.email {
+            let sent = contact.updated.clone();
+            self.confirmation_emails.push(ConfirmationEmail { contact_id: contact.id, email: email.clone(), sent });
+        }
+    }
+}
+
+/// A PATCH by `contactId` that matches nothing and whose body names no email or mobile number:
+/// there is nothing to create the contact with (importcontact page: created "using the
+/// identifiers supplied in the object in the request body"). assumed: no code is documented for
+/// it; `contacts:badJson` naming `identifiers`, as for any other body that cannot be used.
+fn no_identifier_to_create(key: &ContactKey) -> V3Error {
+    V3Error::new(400, "contacts:badJson", "A new contact needs identifiers.email or identifiers.mobileNumber").detail(
+        "identifiers",
+        &format!(
+            "No contact has the {} '{}', and the body gives no email or mobileNumber to create one with",
+            key.identifier(),
+            key.value()
+        ),
+    )
 }
 
 /// 409 when an identifier the body (or path) asks for belongs to another contact. The body is
@@ -155,8 +229,16 @@ fn reject_identifier_clash(book: &ContactBook, matched: Option<i64>, patch: &Con
 }
 
 /// Changes only what the patch sends; merge options govern data fields and identifiers.
-/// `created`: the contact is new, so its email channel defaults to subscribed.
-pub(crate) fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: MergeOption, created: bool) {
+/// `created`: the contact is new, so its email channel defaults to subscribed. Answers whether
+/// verified double opt-in challenged the contact (status `pendingOptIn`, a confirmation email
+/// to send), as `verified_double` reads it.
+pub(crate) fn apply_patch(
+    contact: &mut Contact,
+    patch: &ContactPatch,
+    merge: MergeOption,
+    created: bool,
+    verified_double: VerifiedDoubleReading,
+) -> bool {
     let may_write = |current: Option<&Value>, incoming: &Value| match merge {
         MergeOption::Overwrite => true,
         MergeOption::OverwriteIfNotEmpty => !is_blank(incoming),
@@ -187,15 +269,21 @@ pub(crate) fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: Me
     // for existing contacts, and for new contacts this defaults to subscribed".
     let requested = patch.email_status.or(created.then_some(ChannelStatus::Subscribed));
     if let Some(status) = requested {
-        // contacts-v3.json `channelProperties.email.optInType`: "if set to verified double … the
-        // email holder will be sent an email to confirm their subscription, and in the meantime
-        // the email channel status will be pendingOptIn".
-        contact.email_status =
-            if status == ChannelStatus::Subscribed && contact.opt_in_type == OptInType::VerifiedDouble {
-                ChannelStatus::PendingOptIn
-            } else {
-                status
-            };
+        contact.email_status = status;
+    }
+    // contacts-v3.json `channelProperties.email.optInType`: "if set to verified double … the
+    // email holder will be sent an email to confirm their subscription, and in the meantime the
+    // email channel status will be pendingOptIn". Read with or without a status (see
+    // `VerifiedDoubleReading`); an unsubscribed or suppressed channel is never challenged
+    // without a status sent, as that would resubscribe it.
+    let subscribing = requested == Some(ChannelStatus::Subscribed) && contact.opt_in_type == OptInType::VerifiedDouble;
+    let challenged = subscribing
+        || (verified_double == VerifiedDoubleReading::EveryRequest
+            && patch.opt_in_type == Some(OptInType::VerifiedDouble)
+            && requested.is_none()
+            && matches!(contact.email_status, ChannelStatus::Subscribed | ChannelStatus::PendingOptIn));
+    if challenged {
+        contact.email_status = ChannelStatus::PendingOptIn;
     }
     if let Some(status) = patch.sms_status {
         contact.sms_status = status;
@@ -204,4 +292,5 @@ pub(crate) fn apply_patch(contact: &mut Contact, patch: &ContactPatch, merge: Me
         contact.whatsapp_status = Some(status);
     }
     contact.lists.extend(patch.lists.iter().copied());
+    challenged
 }

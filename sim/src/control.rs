@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use http::Request;
 use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::config::ImportConfig;
 use crate::errors::{body_too_large, ApiFamily};
 use crate::faults::Fault;
 use crate::message::{SimRequest, SimResponse};
@@ -46,8 +47,8 @@ fn list(items: Vec<Value>) -> SimResponse {
     SimResponse::json(200, &Value::Array(items))
 }
 
-/// The current import config with the fields of `body` (a JSON object) replaced.
-fn merge_import_config(current: &ImportConfig, body: &[u8]) -> Result<ImportConfig, String> {
+/// A config (`ImportConfig`, `ContactConfig`) with the fields of `body` (a JSON object) replaced.
+fn merge_config<T: Serialize + DeserializeOwned>(current: &T, body: &[u8]) -> Result<T, String> {
     let Value::Object(changes) = serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())? else {
         return Err("the body must be a JSON object of the fields to change".into());
     };
@@ -93,6 +94,10 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
             Some(id) => list(state.contacts(id)),
             None => needs_account(),
         },
+        ("GET", "/_sim/confirmation-emails") => match account_id {
+            Some(id) => list(state.confirmation_emails(id)),
+            None => needs_account(),
+        },
         ("GET", "/_sim/records") => match (account_id, collection) {
             (Some(id), Some(collection)) => list(state.insight_records(id, collection)),
             (None, _) => needs_account(),
@@ -116,12 +121,20 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
         },
         ("GET", "/_sim/imports") => list(state.imports(account_id)),
         ("GET", "/_sim/import-config") => SimResponse::json(200, &json!(state.import_config)),
-        ("PATCH", "/_sim/import-config") => match merge_import_config(&state.import_config, &request.body) {
+        ("PATCH", "/_sim/import-config") => match merge_config(&state.import_config, &request.body) {
             Ok(config) => {
                 state.import_config = config;
                 SimResponse::json(200, &json!(state.import_config))
             }
             Err(e) => error(400, &format!("not an import config: {e}")),
+        },
+        ("GET", "/_sim/contact-config") => SimResponse::json(200, &json!(state.contact_config)),
+        ("PATCH", "/_sim/contact-config") => match merge_config(&state.contact_config, &request.body) {
+            Ok(config) => {
+                state.contact_config = config;
+                SimResponse::json(200, &json!(state.contact_config))
+            }
+            Err(e) => error(400, &format!("not a contact config: {e}")),
         },
         ("GET", "/_sim/sends") => SimResponse::json(200, &json!(state.outbox)),
         ("GET", "/_sim/requests") => SimResponse::json(200, &json!(state.log.records())),
@@ -142,7 +155,7 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
         }
         _ => error(
             404,
-            "unknown control route; see GET /_sim/{accounts,contacts,records,collections,schema,schema-conflicts,imports,import-config,sends,requests}, PATCH /_sim/import-config, POST|DELETE /_sim/faults, POST /_sim/reset",
+            "unknown control route; see GET /_sim/{accounts,contacts,confirmation-emails,records,collections,schema,schema-conflicts,imports,import-config,contact-config,sends,requests}, PATCH /_sim/{import-config,contact-config}, POST|DELETE /_sim/faults, POST /_sim/reset",
         ),
     }
 }

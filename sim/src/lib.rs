@@ -27,10 +27,14 @@
 //! | `GET /v2/account-info` | `{id, properties:[{name,type,value}]}`; on r1 for every account, and on the account's own region; `ApiEndpoint` is `https://rN-api.dotdigital.com/`, or `https://rN-api.dotmailer.com/` for an account with `legacy_endpoint` |
 //! | `GET /v2/server-time` | the UTC time as a JSON string |
 //! | `GET /v2/data-fields` | `[{name, type, visibility, defaultValue}]` (v2.json `ApiDataField`) |
-//! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new) / 200 + contact (existing); 404 `contacts:contactNotFound` for an unknown `contactId`; 409 `contacts:idAlreadyExists` `{errorCode, description}` |
+//! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new; an unknown `contactId` creates a contact with a new id from the body's identifiers) / 200 + contact (existing); 409 `contacts:idAlreadyExists` `{errorCode, description}`; 400 `contacts:badJson` for an unknown `contactId` with no email or mobile number in the body |
 //! | `GET /contacts/v3/{identifier}/{value}` | 200 contact / 404 `contacts:contactNotFound` |
+//! | `POST /contacts/v3` | 201 + contact when every identifier is new / 409 `contacts:idAlreadyExists` `{errorCode, description}` when any exists / 400 `contacts:badJson` (a `createContactRequest`: `identifiers` with an email or mobile number required, no `resubscribeOptions`, no `matchIdentifier`) |
+//!
+//! Contact answers (PATCH, POST, GET) carry no `lists` unless
+//! [`ContactConfig::contact_answers_include_lists`] is set (see "Choices" below).
 //! | `GET /v2/address-books/{id}` | 200 `{id, name, visibility, contacts}` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
-//! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` |
+//! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` / 400 `Contact is suppressed. ERROR_CONTACT_SUPPRESSED` for a contact whose email channel is unsubscribed or suppressed (it stays on the list; [`ContactConfig::unsubscribed_list_removal`] `ignored` answers 204 instead) |
 //! | `PUT·GET·DELETE /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}` | 201/204 · 200 record · 204 |
 //! | `POST /insightData/v3/collections/{name}?collectionScope=&collectionType=` | 201 new / 200 existing / 412 over 1000 |
 //! | `GET /insightData/v3/collections`, `…/collections/{name}/schema` | list · `{collectionName, collectionType, schema: {path: type}}` |
@@ -88,13 +92,20 @@
 //! * **New contacts are `subscribed`** unless the PATCH sets `channelProperties.email.status`
 //!   (contacts-v3.json `channelProperties.email.status`: "for new contacts this defaults to
 //!   subscribed"); with `optInType: verifiedDouble` the channel is `pendingOptIn` until confirmed
-//!   (`optInType` description). An existing contact's status changes only when sent.
+//!   and a confirmation email is recorded (`optInType` description, which does not limit this
+//!   to new contacts). An existing contact's status otherwise changes only when sent.
+//!   By default ([`ContactConfig::verified_double`] `every_request`) any PATCH or POST carrying
+//!   `verifiedDouble` challenges a contact whose email channel is subscribed or pending; with
+//!   `new_or_status_sent` only a new contact or a request sending `status: subscribed` is
+//!   challenged. Never challenged without a status sent (assumed: that would resubscribe them):
+//!   unsubscribed or suppressed channels. Contact imports always read it the narrower way.
 //! * **Typed data fields** (v2.json `ApiDataField`, `ApiDataTypes`): `String`, `Numeric`, `Date`,
 //!   `Boolean`. Values that do not fit are refused (rules in `model/data_fields.rs`).
 //! * **Campaign status** (v2.json `ApiCampaign.status`, `ApiCampaignStatuses`) and **lists**
 //!   (v2.json `ApiAddressBook`; contacts-v3.json `contact_lists` `{id, name, status}`).
-//! * **409 on PATCH** is exactly contacts-v3.json's example: `{errorCode:
-//!   "contacts:idAlreadyExists", description}`, no `details`.
+//! * **409 on PATCH and POST** is exactly contacts-v3.json's example: `{errorCode:
+//!   "contacts:idAlreadyExists", description}`, no `details`. `POST /contacts/v3` is create-only
+//!   (`createContact`); a new contact's channels default as on the PATCH.
 //!
 //! # Choices where Dotdigital is silent (API.md §10)
 //!
@@ -113,10 +124,17 @@
 //!   both types. A body over 50 MiB gets `<service>:badJson` (v3) or `ERROR_MALFORMED_REQUEST` (v2).
 //! * **403** (wrong region, denied area), the flat cap and the transient outage use the v2 body
 //!   `{"message"}` on every path.
+//! * **`lists` in contact answers**: contacts-v3.json declares `contact.lists` optional, and
+//!   `getContacts` returns lists only with `include=lists`; what the single-contact answers
+//!   carry is not documented. The stricter reading: the PATCH, POST and GET answers have no `lists`
+//!   key; [`ContactConfig::contact_answers_include_lists`] restores `[{id, name, status}]`.
+//!   The control API's contact view always has them.
 //! * **Contacts**: the contact `status` follows the email channel (the SMS one without email);
 //!   SMS starts `noSubscription` (its default is an account setting the simulator fixes).
-//!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing gets 404
-//!   `contacts:contactNotFound` (no 404 is declared for the PATCH; it is the one GET declares).
+//!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing creates the
+//!   contact from the body's identifiers (importcontact page, quoted in `contacts.rs`); with
+//!   neither email nor mobile number in the body it gets `400 contacts:badJson` naming
+//!   `identifiers` (assumed: no code is documented).
 //!   A list's `status` on a contact is `suppressed` / `pending` / `subscribed` after the email
 //!   channel. An unknown list id in a PATCH is refused (`contacts:badJson`).
 //! * **Data-field values**: `String` takes JSON strings only, up to `max_string_length`
@@ -130,7 +148,11 @@
 //!   of "a triggered campaign").
 //! * **Lists**: removing a contact that exists but is not on the list gets
 //!   `404 Error: ERROR_CONTACT_NOT_FOUND`; non-numeric v2 path ids get
-//!   `400 "… ERROR_PARAMETER_INVALID"`.
+//!   `400 "… ERROR_PARAMETER_INVALID"`. A v2 removal of a contact whose email channel is
+//!   unsubscribed or suppressed is not processed (developer.dotdigital.com/reference/unified-contacts,
+//!   quoted in `address_books.rs`); how it is answered is not documented: assumed `400
+//!   "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"` (the stricter reading), or a `204` with
+//!   [`ContactConfig::unsubscribed_list_removal`] `ignored`.
 //! * **Encoded `/`** in a path segment: `400` with `<service>:invalidId` (v3) or
 //!   `"… ERROR_PARAMETER_INVALID"` (v2), after credentials, region and rate limit.
 //! * **Merge options** apply to data fields and identifiers: `overwrite` writes what is sent
@@ -200,7 +222,9 @@
 //! and is logged. Control requests are neither logged nor faulted. The `sim` command prints both
 //! addresses as one stdout line: `{"api":"http://127.0.0.1:P","control":"http://127.0.0.1:Q"}`.
 //!
-//! `GET /_sim/accounts` (passwords left out) · `GET /_sim/contacts?account=ID` ·
+//! `GET /_sim/accounts` (passwords left out) · `GET /_sim/contacts?account=ID` (each contact
+//! as `GET /contacts/v3/…` answers it, always with `lists` `[{id, name, status}]`; the email
+//! status and opt-in type are `channelProperties.email.status` / `.optInType`) ·
 //! `GET /_sim/records?account=ID&collection=NAME` · `GET /_sim/collections?account=ID` ·
 //! `GET /_sim/schema?account=ID&collection=NAME` · `GET /_sim/schema-conflicts?account=ID` ·
 //! `GET /_sim/imports[?account=ID]` (`[{id, account, kind: "contacts"|"insight", status,
@@ -208,6 +232,11 @@
 //! count as a poll; `summary` is `null` until finished) ·
 //! `GET /_sim/import-config` · `PATCH /_sim/import-config` (a JSON object of the
 //! [`ImportConfig`] fields to change; answers the new config) ·
+//! `GET /_sim/confirmation-emails?account=ID` (`[{contactId, email, sent}]`, oldest first: the
+//! confirmation emails verified double opt-in sent) ·
+//! `GET /_sim/contact-config` · `PATCH /_sim/contact-config` (likewise for [`ContactConfig`]:
+//! `{"contact_answers_include_lists": false, "unsubscribed_list_removal": "error"|"ignored",
+//! "verified_double": "every_request"|"new_or_status_sent"}`) ·
 //! `GET /_sim/sends` · `GET /_sim/requests` (the request log, redacted as above) ·
 //! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
 
@@ -243,7 +272,8 @@ mod transport;
 mod tests;
 
 pub use config::{
-    FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig, UnknownDataField,
+    ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig,
+    UnknownDataField, UnprocessedListRemoval, VerifiedDoubleReading,
 };
 pub use faults::{Fault, FaultAction};
 pub use model::{

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::access::authenticate;
 use crate::accounts::server_time;
+use crate::contacts::ContactContext;
 use crate::errors::{encoded_slash, forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
 use crate::imports::{ImportContext, ImportKind};
 use crate::limits::{self, Admission, Tier};
@@ -24,6 +25,7 @@ enum Route<'a> {
         identifier: &'a str,
         value: &'a str,
     },
+    CreateContact,
     ImportContacts,
     ContactImportStatus {
         id: &'a str,
@@ -82,6 +84,7 @@ impl<'a> Route<'a> {
             ["insightdata", "v3", "import"] => only("PUT", Route::ImportInsight),
             ["insightdata", "v3", "import", _] => only("GET", Route::InsightImportStatus { id: raw[3] }),
             ["contacts", "v3", "import", ..] | ["insightdata", "v3", "import", ..] => Route::NotFound,
+            ["contacts", "v3"] => only("POST", Route::CreateContact),
             ["contacts", "v3", _, _] => match method {
                 "GET" => Route::GetContact { identifier: raw[2], value: raw[3] },
                 "PATCH" => Route::PatchContact { identifier: raw[2], value: raw[3] },
@@ -126,8 +129,17 @@ pub(crate) fn account_id(state: &SimState, request: &SimRequest) -> Option<i64> 
 /// Answers one Dotdigital request. `at_ms` is the time since the simulator started.
 pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -> SimResponse {
     let family = ApiFamily::of_path(&request.path);
-    let SimState { accounts, rate_limit, contact_policy, import_config, next_contact_id, import_seq, outbox, .. } =
-        state;
+    let SimState {
+        accounts,
+        rate_limit,
+        contact_policy,
+        import_config,
+        contact_config,
+        next_contact_id,
+        import_seq,
+        outbox,
+        ..
+    } = state;
     let Some(index) = authenticate(accounts.iter().map(|a| &a.account), request.authorization.as_deref()) else {
         return unauthorized(family);
     };
@@ -159,17 +171,23 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
     let response = match route {
         Route::AccountInfo => account.account_info(rate_limit),
         Route::ServerTime => server_time(),
-        Route::GetContact { identifier, value } => answer(account.get_contact(identifier, value)),
+        Route::GetContact { identifier, value } => answer(account.get_contact(identifier, value, contact_config)),
         Route::PatchContact { identifier, value } => {
             let merge_option = request.query_param("merge-option");
-            answer(account.upsert_contact(
-                identifier,
-                value,
-                merge_option,
-                &request.body,
-                *contact_policy,
-                imports.next_contact_id,
-            ))
+            let context = ContactContext {
+                policy: *contact_policy,
+                config: contact_config,
+                next_contact_id: &mut *imports.next_contact_id,
+            };
+            answer(account.upsert_contact(identifier, value, merge_option, &request.body, context))
+        }
+        Route::CreateContact => {
+            let context = ContactContext {
+                policy: *contact_policy,
+                config: contact_config,
+                next_contact_id: &mut *imports.next_contact_id,
+            };
+            answer(account.create_contact(&request.body, context))
         }
         Route::ImportContacts => account.put_contact_import(&request.body, import_config, import_seq),
         Route::ContactImportStatus { id } => answer(account.import_status(ImportKind::Contacts, id, &mut imports)),
@@ -190,7 +208,9 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
         Route::GetCampaign { id } => answer(account.get_campaign(id)),
         Route::DataFields => account.data_fields(),
         Route::GetAddressBook { id } => answer(account.get_address_book(id)),
-        Route::RemoveFromAddressBook { book, contact } => answer(account.remove_from_address_book(book, contact)),
+        Route::RemoveFromAddressBook { book, contact } => {
+            answer(account.remove_from_address_book(book, contact, contact_config))
+        }
         Route::EncodedSlash => encoded_slash(family, &request.path),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),
         Route::NotFound => not_found(family, &request.path),

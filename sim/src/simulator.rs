@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::config::{check_accounts, ImportConfig, RateLimitConfig, SimConfig};
+use crate::config::{check_accounts, ContactConfig, ImportConfig, RateLimitConfig, SimConfig};
 use crate::faults::Fault;
 use crate::model::Send;
 use crate::request_log::RequestRecord;
@@ -87,6 +87,15 @@ impl Simulator {
         self.shared.lock().import_config.clone()
     }
 
+    /// Replaces the single-contact readings (see [`ContactConfig`]); stored data stays.
+    pub fn set_contact_config(&self, config: ContactConfig) {
+        self.shared.lock().contact_config = config;
+    }
+
+    pub fn contact_config(&self) -> ContactConfig {
+        self.shared.lock().contact_config.clone()
+    }
+
     /// Every contact and Insight import of the account, oldest first, as `GET /_sim/imports`
     /// lists them: `{id, account, kind: "contacts"|"insight", status, finished, polls,
     /// submitted, collectionName, summary}` (`summary` is `null` until finished).
@@ -101,14 +110,21 @@ impl Simulator {
         state
     }
 
-    /// The contact with this email, as `GET /contacts/v3/email/{email}` returns it.
+    /// The contact with this email, as `GET /contacts/v3/email/{email}` returns it, always with
+    /// `lists` (as `GET /_sim/contacts` shows it).
     pub fn contact(&self, account_id: i64, email: &str) -> Option<Value> {
         self.state().contact(account_id, email)
     }
 
-    /// Every contact of the account, oldest first.
+    /// Every contact of the account, oldest first, as [`Simulator::contact`] shows one.
     pub fn contacts(&self, account_id: i64) -> Vec<Value> {
         self.state().contacts(account_id)
+    }
+
+    /// The confirmation emails verified double opt-in sent to the account's contacts, oldest
+    /// first, as `GET /_sim/confirmation-emails` lists them: `[{contactId, email, sent}]`.
+    pub fn confirmation_emails(&self, account_id: i64) -> Vec<Value> {
+        self.state().confirmation_emails(account_id)
     }
 
     /// `{key, json, created, updated, ownerContactId}`.

@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::config::{ImportConfig, RateLimitConfig, SimConfig};
+use crate::config::{ContactConfig, ImportConfig, RateLimitConfig, SimConfig};
 use crate::contact_body::ContactPolicy;
 use crate::faults::FaultPlan;
 use crate::imports::{ImportBook, ImportContext};
 use crate::limits::Usage;
-use crate::model::{ContactBook, ContactKey, DataField, InsightStore, Send, SimAccount, FIRST_CONTACT_ID};
+use crate::model::{
+    ConfirmationEmail, ContactBook, ContactKey, DataField, InsightStore, Send, SimAccount, FIRST_CONTACT_ID,
+};
 use crate::request_log::RequestLog;
 
 /// One account and everything it holds.
@@ -22,6 +24,8 @@ pub(crate) struct AccountState {
     /// The data fields it was configured with, restored by a reset.
     pub configured_data_fields: Vec<DataField>,
     pub contacts: ContactBook,
+    /// Confirmation emails verified double opt-in sent, oldest first.
+    pub confirmation_emails: Vec<ConfirmationEmail>,
     pub insight: InsightStore,
     pub imports: ImportBook,
     pub usage: Usage,
@@ -33,6 +37,7 @@ impl AccountState {
             configured_data_fields: account.data_fields.clone(),
             account,
             contacts: ContactBook::default(),
+            confirmation_emails: Vec::new(),
             insight: InsightStore::default(),
             imports: ImportBook::default(),
             usage: Usage::default(),
@@ -43,6 +48,7 @@ impl AccountState {
     fn reset(&mut self) {
         self.account.data_fields = self.configured_data_fields.clone();
         self.contacts = ContactBook::default();
+        self.confirmation_emails.clear();
         self.insight = InsightStore::default();
         self.imports = ImportBook::default();
         self.usage = Usage::default();
@@ -54,6 +60,7 @@ pub(crate) struct SimState {
     pub rate_limit: RateLimitConfig,
     pub contact_policy: ContactPolicy,
     pub import_config: ImportConfig,
+    pub contact_config: ContactConfig,
     /// Contact ids count up across all accounts.
     pub next_contact_id: i64,
     /// Imports accepted in this run (never reset, so an import id is never reused).
@@ -73,6 +80,7 @@ impl SimState {
                 max_string_length: config.max_string_length,
             },
             import_config: config.imports,
+            contact_config: config.contacts,
             next_contact_id: FIRST_CONTACT_ID,
             import_seq: 0,
             outbox: Vec::new(),
@@ -113,15 +121,25 @@ impl SimState {
         self.accounts.iter().find(|a| a.account.id == account_id)
     }
 
+    /// The control view of a contact: as `GET /contacts/v3/…` answers it, always with `lists`
+    /// (whatever `contact_answers_include_lists` says), so tests can read memberships.
     pub(crate) fn contact(&self, account_id: i64, email: &str) -> Option<Value> {
         let entry = self.account(account_id)?;
         let contact = entry.contacts.find(&ContactKey::Email(email.to_ascii_lowercase()))?;
-        Some(contact.to_json(&entry.account))
+        Some(contact.to_json(&entry.account, true))
     }
 
+    /// Every contact of the account in the control view (see [`SimState::contact`]).
     pub(crate) fn contacts(&self, account_id: i64) -> Vec<Value> {
         self.account(account_id)
-            .map(|entry| entry.contacts.all().map(|c| c.to_json(&entry.account)).collect())
+            .map(|entry| entry.contacts.all().map(|c| c.to_json(&entry.account, true)).collect())
+            .unwrap_or_default()
+    }
+
+    /// `GET /_sim/confirmation-emails`: `[{contactId, email, sent}]`, oldest first.
+    pub(crate) fn confirmation_emails(&self, account_id: i64) -> Vec<Value> {
+        self.account(account_id)
+            .map(|entry| entry.confirmation_emails.iter().map(ConfirmationEmail::to_json).collect())
             .unwrap_or_default()
     }
 

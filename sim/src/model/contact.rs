@@ -132,9 +132,10 @@ impl Contact {
         }
     }
 
-    /// The contact as `GET /contacts/v3/…` returns it (contacts-v3.json `contact`); `lists` are
-    /// `[{id, name, status}]` (`contact_lists`), leaving out lists the account no longer has.
-    pub(crate) fn to_json(&self, account: &SimAccount) -> Value {
+    /// The contact as `GET /contacts/v3/…` returns it (contacts-v3.json `contact`). With
+    /// `include_lists`, `lists` are `[{id, name, status}]` (`contact_lists`), leaving out lists
+    /// the account no longer has; without, there is no `lists` key (it is optional in `contact`).
+    pub(crate) fn to_json(&self, account: &SimAccount, include_lists: bool) -> Value {
         let mut identifiers = Map::new();
         if let Some(email) = &self.email {
             identifiers.insert("email".into(), json!(email));
@@ -162,13 +163,7 @@ impl Contact {
         if let Some(status) = self.whatsapp_status {
             channels.insert("whatsApp".into(), json!({ "status": status.read_name() }));
         }
-        let lists: Vec<Value> = self
-            .lists
-            .iter()
-            .filter_map(|id| account.list(*id))
-            .map(|list| json!({ "id": list.id, "name": list.name, "status": self.list_status() }))
-            .collect();
-        json!({
+        let mut contact = json!({
             "contactId": self.id,
             "status": self.status().read_name(),
             "created": self.created,
@@ -176,8 +171,33 @@ impl Contact {
             "identifiers": identifiers,
             "dataFields": self.data_fields,
             "channelProperties": channels,
-            "lists": lists,
-        })
+        });
+        if include_lists {
+            let lists: Vec<Value> = self
+                .lists
+                .iter()
+                .filter_map(|id| account.list(*id))
+                .map(|list| json!({ "id": list.id, "name": list.name, "status": self.list_status() }))
+                .collect();
+            contact["lists"] = Value::Array(lists);
+        }
+        contact
+    }
+}
+
+/// A confirmation email Dotdigital sends when verified double opt-in puts a contact's email
+/// channel in `pendingOptIn` (contacts-v3.json `optInType`: "the email holder will be sent an
+/// email to confirm their subscription"). Recorded for tests; nothing is sent.
+#[derive(Clone, Debug)]
+pub(crate) struct ConfirmationEmail {
+    pub contact_id: i64,
+    pub email: String,
+    pub sent: String,
+}
+
+impl ConfirmationEmail {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({ "contactId": self.contact_id, "email": self.email, "sent": self.sent })
     }
 }
 

@@ -20,7 +20,9 @@ pub use account::SimAccount;
 pub use address_book::AddressBook;
 pub use area::Area;
 pub use campaign::{Campaign, CampaignStatus};
-pub(crate) use contact::{ChannelStatus, Contact, ContactBook, EmailType, OptInType, FIRST_CONTACT_ID};
+pub(crate) use contact::{
+    ChannelStatus, ConfirmationEmail, Contact, ContactBook, EmailType, OptInType, FIRST_CONTACT_ID,
+};
 pub(crate) use data_fields::is_valid_data_field_name;
 pub use data_fields::{DataField, DataFieldType};
 pub(crate) use identifiers::{decode_segment, is_valid_email, is_valid_mobile_number, ContactKey};

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::client::{call, demo, send, start, upsert, ACME};
-use crate::{SimConfig, UnknownDataField};
+use super::client::{call, control, demo, send, start, upsert, ACME};
+use crate::{SimConfig, UnknownDataField, VerifiedDoubleReading};
 
 fn subscribed_body() -> Value {
     json!({
@@ -29,7 +29,7 @@ async fn patch_creates_with_201_then_updates_with_200_changing_only_what_is_sent
         contact["channelProperties"]["email"],
         json!({"emailType": "Html", "optInType": "Single", "status": "subscribed"})
     );
-    assert_eq!(contact["lists"][0]["id"], 123456);
+    assert!(contact.get("lists").is_none(), "no lists by default: {contact}");
     for stamp in ["created", "updated"] {
         let text = contact[stamp].as_str().expect("timestamp");
         assert!(text.len() == 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T', "{stamp}: {text}");
@@ -51,7 +51,10 @@ async fn patch_creates_with_201_then_updates_with_200_changing_only_what_is_sent
     let read = send(&sim, call("GET", "/contacts/v3/email/ANA.SILVA%40example.com")).await;
     assert_eq!(read.status, 200);
     assert_eq!(read.json(), contact);
-    assert_eq!(sim.contact(ACME, "ana.silva@EXAMPLE.com"), Some(contact));
+    // The control view is the same contact with its lists.
+    let mut with_lists = contact.clone();
+    with_lists["lists"] = json!([{"id": 123456, "name": "Web shop", "status": "subscribed"}]);
+    assert_eq!(sim.contact(ACME, "ana.silva@EXAMPLE.com"), Some(with_lists));
     assert_eq!(sim.contacts(ACME).len(), 1);
     assert!(sim.contacts(4712).is_empty(), "accounts are separate");
 
@@ -128,6 +131,8 @@ async fn new_contacts_are_subscribed_unless_the_request_says_otherwise() {
     let defaulted =
         upsert(&sim, "vd@example.com", json!({"channelProperties": {"email": {"optInType": "verifiedDouble"}}})).await;
     assert_eq!(defaulted.json()["channelProperties"]["email"]["status"], "pendingOptIn");
+    let confirmations: Vec<Value> = sim.confirmation_emails(ACME).iter().map(|c| c["email"].clone()).collect();
+    assert_eq!(confirmations, [json!("verified@example.com"), json!("vd@example.com")]);
 
     // "if not specified it remains unaltered for existing contacts".
     upsert(&sim, "gone@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}})).await;
@@ -279,7 +284,8 @@ async fn path_values_must_fit_their_identifier() {
     );
 
     let by_id = send(&sim, call("PATCH", "/contacts/v3/contactId/40000001").json(json!({}))).await;
-    assert_eq!(by_id.status, 404, "contact ids are never chosen by the client");
+    assert_eq!(by_id.status, 400, "no such contact, and nothing in the body to create one with");
+    assert!(sim.contacts(ACME).is_empty());
 
     let by_mobile = send(&sim, call("PATCH", "/contacts/v3/mobileNumber/447700900123").json(json!({}))).await;
     assert_eq!(by_mobile.status, 201);
@@ -344,10 +350,265 @@ async fn patch_by_contact_id_updates_that_contact_and_can_change_its_email() {
     keys.sort_unstable();
     assert_eq!(keys, ["description", "errorCode"]);
     assert_eq!(sim.contact(ACME, "ana.new@example.com").expect("unchanged")["contactId"], id);
+}
 
-    let missing =
-        send(&sim, call("PATCH", "/contacts/v3/contactId/1").json(json!({"dataFields": {"FIRSTNAME": "X"}}))).await;
-    assert_eq!(missing.status, 404);
-    assert_eq!(missing.json()["errorCode"], "contacts:contactNotFound");
-    assert_eq!(sim.contacts(ACME).len(), 2, "a PATCH by an unknown id creates nothing");
+/// importcontact page: "If no contact is found with the provided identifier, the contact is
+/// created using the identifiers supplied in the object in the request body"; contacts-v3.json
+/// `importContact` declares no 404.
+#[tokio::test]
+async fn patch_by_an_unknown_contact_id_creates_from_the_body_or_conflicts() {
+    let sim = demo().await;
+    let bo = upsert(&sim, "bo@example.com", json!({"identifiers": {"mobileNumber": "447700900001"}})).await.json();
+
+    let created = send(
+        &sim,
+        call("PATCH", "/contacts/v3/contactId/1")
+            .json(json!({"identifiers": {"email": "New@Example.com"}, "dataFields": {"FIRSTNAME": "Nia"}})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let contact = created.json();
+    let id = contact["contactId"].as_i64().expect("id");
+    assert_ne!(id, 1, "the client never chooses the id");
+    assert_eq!(id, bo["contactId"].as_i64().expect("id") + 1, "the next id");
+    assert_eq!(contact["identifiers"], json!({"email": "new@example.com"}));
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Nia"}));
+    assert_eq!(contact["status"], "subscribed", "created: the new-contact default applies");
+    assert_eq!(send(&sim, call("GET", &format!("/contacts/v3/contactId/{id}"))).await.json(), contact);
+    assert_eq!(send(&sim, call("GET", "/contacts/v3/contactId/1")).await.status, 404);
+
+    // A mobile number alone is an identifier to create with.
+    let by_mobile = send(
+        &sim,
+        call("PATCH", "/contacts/v3/contactId/2").json(json!({"identifiers": {"mobileNumber": "447700900002"}})),
+    )
+    .await;
+    assert_eq!(by_mobile.status, 201, "{}", by_mobile.text());
+    assert_eq!(by_mobile.json()["identifiers"], json!({"mobileNumber": "447700900002"}));
+
+    // The body's identifiers belong to another contact: contacts-v3.json's 409 example.
+    for body in [
+        json!({"identifiers": {"email": "BO@example.com"}}),
+        json!({"identifiers": {"email": "free@example.com", "mobileNumber": "447700900001"}}),
+    ] {
+        let clash = send(&sim, call("PATCH", "/contacts/v3/contactId/99").json(body.clone())).await;
+        assert_eq!(clash.status, 409, "{body}: {}", clash.text());
+        let error = clash.json();
+        assert_eq!(error["errorCode"], "contacts:idAlreadyExists");
+        assert!(error["description"].as_str().is_some_and(|d| d.contains("already exists")), "{error}");
+        assert!(error.get("details").is_none());
+    }
+    assert!(sim.contact(ACME, "free@example.com").is_none(), "a conflict creates nothing");
+
+    // Nothing to create the contact with.
+    let bare =
+        send(&sim, call("PATCH", "/contacts/v3/contactId/98").json(json!({"dataFields": {"FIRSTNAME": "X"}}))).await;
+    assert_eq!(bare.status, 400, "{}", bare.text());
+    assert_eq!(bare.json()["errorCode"], "contacts:badJson");
+    assert_eq!(bare.json()["details"][0]["item"], "identifiers");
+    assert_eq!(sim.contacts(ACME).len(), 3, "bo, new and the mobile-only contact");
+}
+
+/// contacts-v3.json `createContact`: "Creates a contact if the identifiers passed are unique in
+/// the account … otherwise it will fail the call with a 409".
+#[tokio::test]
+async fn post_creates_only_when_every_identifier_is_new() {
+    let sim = demo().await;
+    let post = |body: Value| call("POST", "/contacts/v3").json(body);
+
+    let created = send(
+        &sim,
+        post(json!({
+            "identifiers": {"email": "Ana@Example.com", "mobileNumber": "447700900001"},
+            "dataFields": {"FIRSTNAME": "Ana"},
+            "channelProperties": {"email": {"emailType": "plainText", "optInType": "single"}},
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let contact = created.json();
+    assert_eq!(contact["contactId"], 40_000_001);
+    assert_eq!(contact["identifiers"], json!({"email": "ana@example.com", "mobileNumber": "447700900001"}));
+    assert_eq!(contact["dataFields"], json!({"FIRSTNAME": "Ana"}));
+    // "for new contacts this defaults to subscribed".
+    assert_eq!(
+        contact["channelProperties"]["email"],
+        json!({"emailType": "PlainText", "optInType": "Single", "status": "subscribed"})
+    );
+    assert!(contact.get("lists").is_none());
+    assert_eq!(send(&sim, call("GET", "/contacts/v3/email/ana@example.com")).await.json(), contact);
+
+    let unsubscribed = send(
+        &sim,
+        post(json!({"identifiers": {"email": "no@example.com"}, "channelProperties": {"email": {"status": "unsubscribed"}}})),
+    )
+    .await;
+    assert_eq!(unsubscribed.status, 201);
+    assert_eq!(unsubscribed.json()["status"], "unsubscribed");
+    // `optInType` description: verified double means pendingOptIn until confirmed.
+    let verified = send(
+        &sim,
+        post(json!({"identifiers": {"email": "vd@example.com"}, "channelProperties": {"email": {"optInType": "verifiedDouble"}}})),
+    )
+    .await;
+    assert_eq!(verified.status, 201);
+    assert_eq!(verified.json()["channelProperties"]["email"]["status"], "pendingOptIn");
+    let confirmation = sim.confirmation_emails(ACME);
+    assert_eq!(confirmation.len(), 1);
+    assert_eq!(confirmation[0]["contactId"], verified.json()["contactId"]);
+    let mobile_only = send(&sim, post(json!({"identifiers": {"mobileNumber": "447700900002"}}))).await;
+    assert_eq!(mobile_only.status, 201);
+
+    // Any identifier already in the account: the spec's 409 example, and nothing changes.
+    for body in [
+        json!({"identifiers": {"email": "ANA@example.com"}, "dataFields": {"FIRSTNAME": "Changed"}}),
+        json!({"identifiers": {"email": "fresh@example.com", "mobileNumber": "447700900001"}}),
+        json!({"identifiers": {"mobileNumber": "447700900002"}}),
+    ] {
+        let clash = send(&sim, post(body.clone())).await;
+        assert_eq!(clash.status, 409, "{body}: {}", clash.text());
+        let error = clash.json();
+        assert_eq!(error["errorCode"], "contacts:idAlreadyExists");
+        let mut keys: Vec<&str> = error.as_object().expect("object").keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["description", "errorCode"], "{body}");
+    }
+    assert_eq!(sim.contact(ACME, "ana@example.com").expect("kept")["dataFields"]["FIRSTNAME"], "Ana");
+    assert!(sim.contact(ACME, "fresh@example.com").is_none());
+    assert_eq!(sim.contacts(ACME).len(), 4);
+}
+
+#[tokio::test]
+async fn post_bodies_are_read_as_create_contact_requests() {
+    let sim = demo().await;
+    let post = |body: Value| call("POST", "/contacts/v3").json(body);
+    for (body, item) in [
+        (json!({"dataFields": {"FIRSTNAME": "A"}}), "identifiers"),
+        (json!({"identifiers": {}}), "identifiers"),
+        (json!({"identifiers": {"email": "not-an-email"}}), "identifiers.email"),
+        (json!({"identifiers": {"email": "a@example.com", "contactId": 5}}), "identifiers.contactId"),
+        (json!({"identifiers": {"email": "a@example.com", "loyaltyId": "L1"}}), "identifiers.loyaltyId"),
+        // Only `updateContactRequest` includes `channelPropertiesWithResubscribe`.
+        (
+            json!({"identifiers": {"email": "a@example.com"},
+                   "channelProperties": {"email": {"resubscribeOptions": {"resubscribeWithNoChallenge": true}}}}),
+            "channelProperties.email.resubscribeOptions",
+        ),
+        (json!({"identifiers": {"email": "a@example.com"}, "matchIdentifier": "email"}), "matchIdentifier"),
+        (json!({"identifiers": {"email": "a@example.com"}, "dataFields": {"POINTS": "7"}}), "dataFields.POINTS"),
+        (json!({"identifiers": {"email": "a@example.com"}, "lists": [999]}), "lists"),
+        (json!([]), "body"),
+    ] {
+        let reply = send(&sim, post(body.clone())).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text());
+        let error = reply.json();
+        assert_eq!(error["errorCode"], "contacts:badJson", "{body}");
+        let items: Vec<&str> =
+            error["details"].as_array().expect("details").iter().filter_map(|d| d["item"].as_str()).collect();
+        assert!(items.contains(&item), "{body}: details {items:?} should name {item}");
+    }
+    assert_eq!(send(&sim, call("POST", "/contacts/v3").raw_body(b"{nope")).await.status, 400);
+    assert!(sim.contacts(ACME).is_empty(), "nothing invalid was stored");
+
+    // The same channel and lists a PATCH may send are accepted.
+    let ok = send(
+        &sim,
+        post(json!({"identifiers": {"email": "a@example.com"}, "lists": [123456],
+                    "channelProperties": {"email": {"emailType": "html", "optInType": "double", "status": "subscribed"},
+                                          "sms": {"status": "noSubscription"}},
+                    "preferences": [{"id": 1, "isOptedIn": true}]})),
+    )
+    .await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    assert_eq!(sim.contact(ACME, "a@example.com").expect("stored")["lists"][0]["id"], 123456);
+
+    for method in ["GET", "PATCH", "PUT"] {
+        assert_eq!(send(&sim, call(method, "/contacts/v3")).await.status, 405, "{method}");
+    }
+}
+
+/// contacts-v3.json `channelProperties_channelProperties_email.optInType`: with verified double
+/// "the email holder will be sent an email to confirm their subscription, and in the meantime
+/// the email channel status will be pendingOptIn", with no limit to new contacts. Strict: any
+/// request carrying it challenges a subscribed contact; lenient (`new_or_status_sent`): only a
+/// new contact or a request sending `status: subscribed`.
+#[tokio::test]
+async fn verified_double_on_an_existing_contact_follows_the_knob() {
+    let strict = demo().await;
+    let mut config = SimConfig::demo();
+    config.contacts.verified_double = VerifiedDoubleReading::NewOrStatusSent;
+    let lenient = start(config).await;
+    let vd = json!({"channelProperties": {"email": {"optInType": "verifiedDouble"}}});
+    let by_id = |id: &Value, body: Value| call("PATCH", &format!("/contacts/v3/contactId/{id}")).json(body);
+
+    for (sim, challenges) in [(&strict, true), (&lenient, false)] {
+        let ana = upsert(sim, "ana@example.com", json!({"channelProperties": {"email": {"optInType": "double"}}}))
+            .await
+            .json();
+        let bo = upsert(sim, "bo@example.com", json!({})).await.json();
+        assert!(sim.confirmation_emails(ACME).is_empty(), "double (not verified) sends nothing");
+        // The stored opt-in type is what the control view shows.
+        let stored = sim.contact(ACME, "ana@example.com").expect("stored");
+        assert_eq!(stored["channelProperties"]["email"]["optInType"], "Double");
+
+        // By email, then by contactId.
+        let by_email = upsert(sim, "ana@example.com", vd.clone()).await;
+        let by_contact_id = send(sim, by_id(&bo["contactId"], vd.clone())).await;
+        for (reply, email) in [(by_email, "ana@example.com"), (by_contact_id, "bo@example.com")] {
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            let channel = &reply.json()["channelProperties"]["email"];
+            assert_eq!(channel["optInType"], "VerifiedDouble", "stored in both readings");
+            let status = if challenges { "pendingOptIn" } else { "subscribed" };
+            assert_eq!(channel["status"], status, "{email}");
+            assert_eq!(sim.contact(ACME, email).expect("stored")["status"], status);
+        }
+        let sent: Vec<Value> = sim.confirmation_emails(ACME).iter().map(|c| c["contactId"].clone()).collect();
+        match challenges {
+            true => assert_eq!(sent, [ana["contactId"].clone(), bo["contactId"].clone()]),
+            false => assert!(sent.is_empty(), "{sent:?}"),
+        }
+
+        // Sending `status: subscribed` with it challenges in both readings.
+        let resent = upsert(
+            sim,
+            "ana@example.com",
+            json!({"channelProperties": {"email": {"optInType": "verifiedDouble", "status": "subscribed"}}}),
+        )
+        .await
+        .json();
+        assert_eq!(resent["status"], "pendingOptIn");
+        assert_eq!(sim.confirmation_emails(ACME).len(), if challenges { 3 } else { 1 });
+
+        // An unsubscribed contact is not resubscribed by the opt-in type alone, in either reading.
+        upsert(sim, "cy@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}})).await;
+        let before = sim.confirmation_emails(ACME).len();
+        let cy = upsert(sim, "cy@example.com", vd.clone()).await.json();
+        assert_eq!(cy["channelProperties"]["email"]["status"], "unsubscribed");
+        assert_eq!(cy["channelProperties"]["email"]["optInType"], "VerifiedDouble");
+        assert_eq!(sim.confirmation_emails(ACME).len(), before);
+        // Nor is a single opt-in type a challenge.
+        upsert(sim, "bo@example.com", json!({"channelProperties": {"email": {"optInType": "single"}}})).await;
+        assert_eq!(sim.confirmation_emails(ACME).len(), before);
+    }
+
+    // Through the control API: the list of confirmations, and the knob.
+    let listed = control(&strict, call("GET", &format!("/_sim/confirmation-emails?account={ACME}"))).await;
+    assert_eq!(listed.status, 200);
+    let listed = listed.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(3));
+    assert_eq!(listed[0]["email"], "ana@example.com");
+    assert!(listed[0]["sent"].as_str().is_some_and(|t| t.ends_with('Z')), "{listed}");
+    assert_eq!(control(&strict, call("GET", "/_sim/confirmation-emails")).await.status, 400, "needs ?account=");
+    assert_eq!(control(&strict, call("GET", "/_sim/contact-config")).await.json()["verified_double"], "every_request");
+    let changed =
+        control(&strict, call("PATCH", "/_sim/contact-config").json(json!({"verified_double": "new_or_status_sent"})))
+            .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    assert_eq!(strict.contact_config().verified_double, VerifiedDoubleReading::NewOrStatusSent);
+    upsert(&strict, "dee@example.com", json!({})).await;
+    upsert(&strict, "dee@example.com", vd.clone()).await;
+    assert_eq!(strict.confirmation_emails(ACME).len(), 3, "the lenient reading now applies");
+
+    strict.reset();
+    assert!(strict.confirmation_emails(ACME).is_empty(), "a reset forgets them");
 }
