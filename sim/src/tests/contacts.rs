@@ -618,4 +618,5 @@ async fn verified_double_on_an_existing_contact_follows_the_knob() {
 
     strict.reset();
     assert!(strict.confirmation_emails(ACME).is_empty(), "a reset forgets them");
+    assert_eq!(strict.contact_config().verified_double, VerifiedDoubleReading::NewOrStatusSent, "and keeps the knobs");
 }
