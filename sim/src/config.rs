@@ -67,7 +67,7 @@ pub struct ContactConfig {
 #[serde(rename_all = "snake_case")]
 pub enum VerifiedDoubleReading {
     /// Every request carrying `optInType: verifiedDouble` challenges the contact: a new one, or
-    /// an existing one whose email channel is (or is asked to be) subscribed or already
+    /// an existing one with an email whose channel is (or is asked to be) subscribed or already
     /// pending, goes to `pendingOptIn` and is sent a confirmation email. An unsubscribed or
     /// suppressed channel stays as it is unless the request sets a status.
     #[default]

@@ -150,9 +150,7 @@ impl AccountState {
         self.contacts.store(contact);
         Ok(SimResponse::json(if created { 201 } else { 200 }, &body))
     }
-}
 
-impl AccountState {
     /// `POST /contacts/v3` (contacts-v3.json `createContact`): "Creates a contact if the
     /// identifiers passed are unique in the account … otherwise it will fail the call with a
     /// 409". 201 + contact; the body is a `createContactRequest`; a new contact's channels
@@ -281,6 +279,7 @@ pub(crate) fn apply_patch(
         || (verified_double == VerifiedDoubleReading::EveryRequest
             && patch.opt_in_type == Some(OptInType::VerifiedDouble)
             && requested.is_none()
+            && contact.email.is_some()
             && matches!(contact.email_status, ChannelStatus::Subscribed | ChannelStatus::PendingOptIn));
     if challenged {
         contact.email_status = ChannelStatus::PendingOptIn;

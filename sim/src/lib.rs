@@ -30,9 +30,6 @@
 //! | `PATCH /contacts/v3/{identifier}/{value}?merge-option=` | 201 + contact (new; an unknown `contactId` creates a contact with a new id from the body's identifiers) / 200 + contact (existing); 409 `contacts:idAlreadyExists` `{errorCode, description}`; 400 `contacts:badJson` for an unknown `contactId` with no email or mobile number in the body |
 //! | `GET /contacts/v3/{identifier}/{value}` | 200 contact / 404 `contacts:contactNotFound` |
 //! | `POST /contacts/v3` | 201 + contact when every identifier is new / 409 `contacts:idAlreadyExists` `{errorCode, description}` when any exists / 400 `contacts:badJson` (a `createContactRequest`: `identifiers` with an email or mobile number required, no `resubscribeOptions`, no `matchIdentifier`) |
-//!
-//! Contact answers (PATCH, POST, GET) carry no `lists` unless
-//! [`ContactConfig::contact_answers_include_lists`] is set (see "Choices" below).
 //! | `GET /v2/address-books/{id}` | 200 `{id, name, visibility, contacts}` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
 //! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` / 400 `Contact is suppressed. ERROR_CONTACT_SUPPRESSED` for a contact whose email channel is unsubscribed or suppressed (it stays on the list; [`ContactConfig::unsubscribed_list_removal`] `ignored` answers 204 instead) |
 //! | `PUT·GET·DELETE /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}` | 201/204 · 200 record · 204 |
@@ -45,6 +42,8 @@
 //! | `PUT /insightData/v3/import` | 202 `{importId}` / 400 `insightData:badJson` / 429 `insightData:tooManyActiveImports` / 412 over 1000 collections |
 //! | `GET /insightData/v3/import/{importId}` | 200 `{importId, status: "NotStarted"\|"Processing"}`, then `{importId, status: "Finished", collectionName, summary, failures?}` / 400 `insightData:invalidId` / 404 `insightData:importNotFound` |
 //!
+//! Contact answers (PATCH, POST, GET) carry no `lists` unless
+//! [`ContactConfig::contact_answers_include_lists`] is set (see "Choices" below).
 //! Paths are matched case-insensitively,
 //! one trailing slash is ignored, a known path with another method gets 405, an unknown one 404,
 //! and a path with an encoded `/` (`%2F`, any case) in a segment 400.
@@ -97,8 +96,9 @@
 //!   By default ([`ContactConfig::verified_double`] `every_request`) any PATCH or POST carrying
 //!   `verifiedDouble` challenges a contact whose email channel is subscribed or pending; with
 //!   `new_or_status_sent` only a new contact or a request sending `status: subscribed` is
-//!   challenged. Never challenged without a status sent (assumed: that would resubscribe them):
-//!   unsubscribed or suppressed channels. Contact imports always read it the narrower way.
+//!   challenged. assumed: an unsubscribed or suppressed channel, or a contact without an email,
+//!   is never challenged unless the request sends a status (a challenge would resubscribe it).
+//!   Contact imports always read it the narrower way.
 //! * **Typed data fields** (v2.json `ApiDataField`, `ApiDataTypes`): `String`, `Numeric`, `Date`,
 //!   `Boolean`. Values that do not fit are refused (rules in `model/data_fields.rs`).
 //! * **Campaign status** (v2.json `ApiCampaign.status`, `ApiCampaignStatuses`) and **lists**
@@ -178,7 +178,8 @@
 //!   never kept (`account_id` names the account whose credentials were valid) and
 //!   `x-ddg-integration-token` only as a [`Redacted`] fingerprint (`sha256:` + 16 hex digits).
 //!   `Send::at_ms` and the log's times are milliseconds since the simulator started.
-//! * `reset` keeps accounts and current passwords but restores their configured data fields;
+//! * `reset` keeps accounts, current passwords and the contact config but restores their
+//!   configured data fields and forgets confirmation emails;
 //!   it forgets imports but keeps the import config and the import counter (ids never repeat).
 //! * **Imports** (assumed, each marked beside its code): unknown top-level keys, and contacts or
 //!   records that are not objects, fail the whole PUT with `badJson`; of items repeating an

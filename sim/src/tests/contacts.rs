@@ -586,6 +586,13 @@ async fn verified_double_on_an_existing_contact_follows_the_knob() {
         assert_eq!(cy["channelProperties"]["email"]["status"], "unsubscribed");
         assert_eq!(cy["channelProperties"]["email"]["optInType"], "VerifiedDouble");
         assert_eq!(sim.confirmation_emails(ACME).len(), before);
+        // A contact without an email has no email channel to confirm.
+        let mobile = send(sim, call("PATCH", "/contacts/v3/mobileNumber/447700900777").json(json!({}))).await;
+        assert_eq!(mobile.status, 201);
+        let mobile = send(sim, call("PATCH", "/contacts/v3/mobileNumber/447700900777").json(vd.clone())).await;
+        assert_eq!(mobile.status, 200);
+        assert_eq!(mobile.json()["status"], "noSubscription");
+        assert_eq!(sim.confirmation_emails(ACME).len(), before);
         // Nor is a single opt-in type a challenge.
         upsert(sim, "bo@example.com", json!({"channelProperties": {"email": {"optInType": "single"}}})).await;
         assert_eq!(sim.confirmation_emails(ACME).len(), before);
@@ -611,4 +618,5 @@ async fn verified_double_on_an_existing_contact_follows_the_knob() {
 
     strict.reset();
     assert!(strict.confirmation_emails(ACME).is_empty(), "a reset forgets them");
+    assert_eq!(strict.contact_config().verified_double, VerifiedDoubleReading::NewOrStatusSent, "and keeps the knobs");
 }
