@@ -288,9 +288,15 @@ pub async fn raw_request(
 /// account with `body`, outside the connector. Returns the status and answer.
 pub async fn demo_patch(sim: &Simulator, email: &str, body: Value) -> (u16, Value) {
     let path = format!("/contacts/v3/email/{}", email.replace('@', "%40"));
-    let (status, answer) =
-        raw_request(sim, "PATCH", "r1-api.dotdigital.com", &path, ("demo@apiconnector.com", DEMO_PASSWORD), Some(&body))
-            .await;
+    let (status, answer) = raw_request(
+        sim,
+        "PATCH",
+        "r1-api.dotdigital.com",
+        &path,
+        ("demo@apiconnector.com", DEMO_PASSWORD),
+        Some(&body),
+    )
+    .await;
     (status, serde_json::from_str(&answer).unwrap_or(Value::Null))
 }
 

@@ -99,9 +99,11 @@ async fn a_stored_id_whose_contact_is_gone_becomes_the_contact_dotdigital_makes(
 async fn a_stored_id_that_is_gone_while_another_contact_owns_the_email_moves_to_that_contact() {
     let world = World::new(subscribed_settings()).await;
     // The customer re-registered through a Dotdigital form: a contact of its own.
-    let (status, owner) = demo_patch(&world.sim, "jane.doe@example.com", json!({"identifiers": {"email": "jane.doe@example.com"}})).await;
+    let (status, owner) =
+        demo_patch(&world.sim, "jane.doe@example.com", json!({"identifiers": {"email": "jane.doe@example.com"}})).await;
     assert_eq!(status, 201, "{owner}");
     let owner = owner["contactId"].to_string();
+    let before = world.sim.requests().len();
     let gone = "39999999";
     let mut record = with_stored_contact_id(customer("150437", "jane.doe@example.com"), SUBSCRIPTION, gone);
     record["addresses"] = json!([]);
@@ -111,9 +113,7 @@ async fn a_stored_id_that_is_gone_while_another_contact_owns_the_email_moves_to_
     assert_eq!(outcome["external_id"], owner.as_str(), "the email's contact is the external id: {line}");
     let messages = outcome["messages"].to_string();
     assert!(messages.contains(gone) && messages.contains(&owner), "the outcome names both: {line}");
-    let calls: Vec<_> = world
-        .sim
-        .requests()
+    let calls: Vec<_> = world.sim.requests()[before..]
         .iter()
         .filter(|r| r.path.starts_with("/contacts/v3/"))
         .map(|r| (r.method.clone(), r.path.split('?').next().unwrap().to_string(), r.status))
@@ -215,7 +215,10 @@ async fn consent_has_three_states_and_withdrawal_works_whatever_the_answer_carri
         let line = world.sync(Flow::Contact, &bo).await;
         let outcome = ok(&line);
         assert_eq!(outcome["api_calls"], 2, "PATCH, DELETE: {line}");
-        assert!(outcome["messages"].to_string().contains(&format!("removed from marketing list {NEWSLETTER}")), "{line}");
+        assert!(
+            outcome["messages"].to_string().contains(&format!("removed from marketing list {NEWSLETTER}")),
+            "{line}"
+        );
         let sent = body(world.requests_to("PATCH", "/contacts/v3/email/bo%40").last().unwrap());
         assert_eq!(sent["lists"], json!([WEB_SHOP]));
         let deletes: Vec<_> =
@@ -236,7 +239,8 @@ async fn consent_has_three_states_and_withdrawal_works_whatever_the_answer_carri
             let contact = world.sim.contact(DEMO_ACCOUNT, email).unwrap();
             assert_eq!(contact["channelProperties"]["email"]["status"], "subscribed", "{contact}");
         }
-        for patch in world.requests_to("PATCH", "/contacts/v3/").into_iter().filter(|r| r.path.contains("merge-option")) {
+        for patch in world.requests_to("PATCH", "/contacts/v3/").into_iter().filter(|r| r.path.contains("merge-option"))
+        {
             assert!(body(&patch).pointer("/channelProperties/email/status").is_none(), "{}", patch.body);
         }
     }
@@ -244,18 +248,27 @@ async fn consent_has_three_states_and_withdrawal_works_whatever_the_answer_carri
 
 #[tokio::test]
 async fn a_withdrawal_for_an_unsubscribed_email_is_a_message_not_a_failure() {
+    use dotdigital_sim::UnprocessedListRemoval;
+    for reading in [UnprocessedListRemoval::Error, UnprocessedListRemoval::Ignored] {
+        withdrawal_for_an_unsubscribed_email(ContactConfig {
+            unsubscribed_list_removal: reading,
+            ..ContactConfig::default()
+        })
+        .await;
+    }
+}
+
+async fn withdrawal_for_an_unsubscribed_email(reading: ContactConfig) {
     let world = World::new(consent_settings()).await;
+    world.sim.set_contact_config(reading);
     let mut bo = customer("2", "bo@example.com");
     bo["addresses"] = json!([]);
     set_custom_field(&mut bo, "Email Marketing Consent", "yes");
     ok(&world.sync(Flow::Contact, &bo).await);
     // Bo unsubscribes through an email's link.
-    let (status, answer) = demo_patch(
-        &world.sim,
-        "bo@example.com",
-        json!({"channelProperties": {"email": {"status": "unsubscribed"}}}),
-    )
-    .await;
+    let (status, answer) =
+        demo_patch(&world.sim, "bo@example.com", json!({"channelProperties": {"email": {"status": "unsubscribed"}}}))
+            .await;
     assert_eq!(status, 200, "{answer}");
     set_custom_field(&mut bo, "Email Marketing Consent", "no");
     let line = world.sync(Flow::Contact, &bo).await;
@@ -263,6 +276,80 @@ async fn a_withdrawal_for_an_unsubscribed_email_is_a_message_not_a_failure() {
     assert!(outcome["messages"].to_string().contains("unsubscribed"), "{line}");
     let contact = world.sim.contact(DEMO_ACCOUNT, "bo@example.com").unwrap();
     assert_eq!(contact["channelProperties"]["email"]["status"], "unsubscribed", "never resubscribed: {contact}");
+    // The answer showed the status, so no removal Dotdigital would not process was asked.
+    assert!(world.requests_to("DELETE", "/v2/address-books/").is_empty());
+}
+
+/// The contact's opt-in type in the simulator's view, lower-cased.
+fn opt_in_of(world: &World, email: &str) -> String {
+    let contact = world.sim.contact(DEMO_ACCOUNT, email).unwrap();
+    contact["channelProperties"]["email"]["optInType"].as_str().unwrap_or_default().to_ascii_lowercase()
+}
+
+#[tokio::test]
+async fn a_confirmed_double_opt_in_is_not_downgraded_by_the_default() {
+    let world = World::new(subscribed_settings()).await;
+    // The customer's record says Double: written, whoever the contact is.
+    let mut jane = customer("150437", "jane.doe@example.com");
+    jane["addresses"] = json!([]);
+    set_custom_field(&mut jane, "Email Opt In Type", "Double");
+    let id = ok(&world.sync(Flow::Contact, &jane).await)["external_id"].as_str().unwrap().to_string();
+    assert_eq!(opt_in_of(&world, "jane.doe@example.com"), "double");
+    // Later records do not carry the field; the contactId is stored: the PATCH by id leaves the
+    // opt-in type alone (the subscription's default is `single`).
+    let mut later = with_stored_contact_id(customer("150437", "jane.doe@example.com"), SUBSCRIPTION, &id);
+    later["addresses"] = json!([]);
+    let line = world.sync(Flow::Contact, &later).await;
+    assert_eq!(ok(&line)["api_calls"], 1, "{line}");
+    let patch = world.requests_to("PATCH", "/contacts/v3/contactId/").pop().unwrap();
+    assert!(body(&patch).pointer("/channelProperties/email/optInType").is_none(), "{}", patch.body);
+    assert_eq!(opt_in_of(&world, "jane.doe@example.com"), "double");
+}
+
+#[tokio::test]
+async fn verified_double_never_re_challenges_an_existing_subscriber() {
+    use dotdigital_sim::VerifiedDoubleReading;
+    for reading in [VerifiedDoubleReading::EveryRequest, VerifiedDoubleReading::NewOrStatusSent] {
+        let mut settings = subscribed_settings();
+        settings["opt_in_type"] = json!("verifiedDouble");
+        let world = World::new(settings).await;
+        world.sim.set_contact_config(ContactConfig { verified_double: reading, ..ContactConfig::default() });
+
+        // A new customer: created with verifiedDouble, one confirmation email.
+        let mut new = customer("1", "new@example.com");
+        new["addresses"] = json!([]);
+        let line = world.sync(Flow::Contact, &new).await;
+        assert_eq!(ok(&line)["action"], "created", "{line}");
+        let posts = world.requests_to("POST", "/contacts/v3");
+        assert_eq!(posts.len(), 1);
+        assert_eq!(body(&posts[0])["channelProperties"]["email"]["optInType"], "verifiedDouble");
+        let contact = world.sim.contact(DEMO_ACCOUNT, "new@example.com").unwrap();
+        assert_eq!(contact["channelProperties"]["email"]["status"], "pendingOptIn", "{contact}");
+        assert_eq!(world.sim.confirmation_emails(DEMO_ACCOUNT).len(), 1);
+
+        // A subscriber who signed up through a form, unknown to iPaaS.com: the create says
+        // the contact exists, and the PATCH by email leaves the opt-in type alone.
+        let (status, _) =
+            demo_patch(&world.sim, "fan@example.com", json!({"identifiers": {"email": "fan@example.com"}})).await;
+        assert_eq!(status, 201);
+        let mut fan = customer("2", "fan@example.com");
+        fan["addresses"] = json!([]);
+        let line = world.sync(Flow::Contact, &fan).await;
+        let outcome = ok(&line);
+        assert_eq!((outcome["action"].as_str(), outcome["api_calls"].as_u64()), (Some("updated"), Some(2)), "{line}");
+        assert!(outcome["messages"].to_string().contains("confirm again"), "{line}");
+        let fan_id = outcome["external_id"].as_str().unwrap().to_string();
+        // Next time by its stored id: one PATCH, without the opt-in type.
+        let mut stored = with_stored_contact_id(customer("2", "fan@example.com"), SUBSCRIPTION, &fan_id);
+        stored["addresses"] = json!([]);
+        assert_eq!(ok(&world.sync(Flow::Contact, &stored).await)["api_calls"], 1);
+        for patch in world.requests_to("PATCH", "/contacts/v3/") {
+            assert!(body(&patch).pointer("/channelProperties/email/optInType").is_none(), "{}", patch.body);
+        }
+        let contact = world.sim.contact(DEMO_ACCOUNT, "fan@example.com").unwrap();
+        assert_eq!(contact["channelProperties"]["email"]["status"], "subscribed", "{reading:?}: {contact}");
+        assert_eq!(world.sim.confirmation_emails(DEMO_ACCOUNT).len(), 1, "{reading:?}: only the new contact's");
+    }
 }
 
 #[tokio::test]
