@@ -54,8 +54,8 @@ pub struct UpsertedContact {
 
 /// Writes the contact: `PATCH /contacts/v3/contactId/{id}` when iPaaS.com stored its id (so a
 /// changed email updates the same contact), else `PATCH /contacts/v3/email/{email}` (after
-/// `POST /contacts/v3` for `verifiedDouble`, see [`by_email`]); 201 created, 200 updated. Then an explicit no to
-/// marketing consent takes it out of the marketing lists.
+/// `POST /contacts/v3` for `verifiedDouble`, see [`by_email`]); 201 created, 200 updated.
+/// Then an explicit no to marketing consent takes it out of the marketing lists.
 ///
 /// The stored contact may be gone. Dotdigital then creates a new one from the PATCH
 /// (importContact: "If no contact is found with the provided identifier, the contact is
@@ -66,56 +66,79 @@ pub struct UpsertedContact {
 pub fn upsert_contact(session: &mut Session, upsert: &ContactUpsert) -> Result<UpsertedContact, SyncError> {
     let mut notes = Vec::new();
     let (reply, contact_id, contact) = match upsert.contact_id {
-        None => read_contact(by_email(session, upsert, &mut notes)?)?,
-        Some(id) => {
-            let by_id = format!("/contacts/v3/contactId/{id}?merge-option={}", upsert.merge_option);
-            let reply = patch(session, &by_id, &upsert.body, &mut notes)?;
-            match reply.status() {
-                201 => {
-                    let (reply, new_id, contact) = read_contact(reply)?;
-                    notes.push(format!(
-                        "contact {id} (stored for this customer) no longer exists in Dotdigital: \
-                         Dotdigital created contact {new_id} for the customer"
-                    ));
-                    (reply, new_id, contact)
-                }
-                404 => {
-                    notes.push(format!(
-                        "contact {id} (stored for this customer) no longer exists in Dotdigital: matched by email instead"
-                    ));
-                    read_contact(by_email(session, upsert, &mut notes)?)?
-                }
-                409 => {
-                    let check = session.get(&format!("/contacts/v3/contactId/{id}"))?;
-                    match check.status() {
-                        404 => {
-                            let (reply, owner, contact) = read_contact(by_email(session, upsert, &mut notes)?)?;
-                            notes.push(format!(
-                                "contact {id} (stored for this customer) no longer exists in Dotdigital, and the \
-                                 customer's email belongs to contact {owner}: that contact was updated"
-                            ));
-                            (reply, owner, contact)
-                        }
-                        200 => {
-                            // Dotdigital's 409 body does not name the owner (contacts-v3.json's
-                            // example is only `errorCode` and `description`): ask who holds the email.
-                            let owner =
-                                other_contact_id(&reply.response.body).or_else(|| owner_of(session, &upsert.email));
-                            return Err(email_taken(reply, id, &upsert.email, owner));
-                        }
-                        _ => return Err(check.into_error()),
-                    }
-                }
-                _ => read_contact(reply)?,
-            }
-        }
+        None => read_contact(by_email(session, upsert, Match::MayBeNew, &mut notes)?)?,
+        Some(id) => by_stored_id(session, upsert, id, &mut notes)?,
     };
     let created = reply.status() == 201;
-    if let (Some(kind), Some(_), false) = (upsert.held_back_opt_in, upsert.contact_id, created) {
-        notes.push(held_back(kind));
-    }
     leave_lists(session, contact_id, &contact, &upsert.leave_lists, &mut notes)?;
     Ok(UpsertedContact { contact_id, created, notes })
+}
+
+/// The PATCH by the stored contactId, and what its answer asks for.
+fn by_stored_id(
+    session: &mut Session,
+    upsert: &ContactUpsert,
+    id: u32,
+    notes: &mut Vec<String>,
+) -> Result<(Reply, i64, serde_json::Value), SyncError> {
+    let path = format!("/contacts/v3/contactId/{id}?merge-option={}", upsert.merge_option);
+    let reply = session.send_json(Method::Patch, &path, &upsert.body)?;
+    match reply.status() {
+        201 => {
+            let (reply, new_id, contact) = read_contact(reply)?;
+            notes.push(format!(
+                "contact {id} (stored for this customer) no longer exists in Dotdigital: \
+                 Dotdigital created contact {new_id} for the customer"
+            ));
+            Ok((reply, new_id, contact))
+        }
+        404 => {
+            notes.push(format!(
+                "contact {id} (stored for this customer) no longer exists in Dotdigital: matched by email instead"
+            ));
+            read_contact(by_email(session, upsert, Match::MayBeNew, notes)?)
+        }
+        409 => {
+            // An identifier in the body is another contact's: the email, or the mobile number.
+            // Whose contact is this customer's now decides which.
+            let check = session.get(&format!("/contacts/v3/contactId/{id}"))?;
+            match check.status() {
+                404 => {
+                    let (reply, owner, contact) = read_contact(by_email(session, upsert, Match::Exists, notes)?)?;
+                    notes.push(format!(
+                        "contact {id} (stored for this customer) no longer exists in Dotdigital, and the \
+                         customer's email belongs to contact {owner}: that contact was updated"
+                    ));
+                    Ok((reply, owner, contact))
+                }
+                200 => {
+                    let stored = check.json()?;
+                    if let Some((number, body)) = without_mobile(&upsert.body) {
+                        let retry = session.send_json(Method::Patch, &path, &body)?;
+                        if retry.status() != 409 {
+                            notes.push(mobile_taken(&number));
+                            return read_contact(retry);
+                        }
+                    }
+                    // The email is another contact's. The customer's own contact still takes
+                    // an explicit no, before the clash is reported.
+                    leave_lists(session, i64::from(id), &stored, &upsert.leave_lists, notes)?;
+                    // Dotdigital's 409 body does not name the owner (contacts-v3.json's
+                    // example is only `errorCode` and `description`): ask who holds the email.
+                    let owner = other_contact_id(&reply.response.body).or_else(|| owner_of(session, &upsert.email));
+                    Err(email_taken(reply, id, &upsert.email, owner))
+                }
+                _ => Err(check.into_error()),
+            }
+        }
+        _ => {
+            let answer = read_contact(reply)?;
+            if let Some(kind) = upsert.held_back_opt_in {
+                notes.push(held_back(kind));
+            }
+            Ok(answer)
+        }
+    }
 }
 
 /// A 200 or 201 contact answer: the reply, the contact's id and the contact. Anything else is
@@ -131,6 +154,15 @@ fn read_contact(reply: Reply) -> Result<(Reply, i64, serde_json::Value), SyncErr
     Ok((reply, contact_id, contact))
 }
 
+/// What is known of the contact an upsert by email finds.
+#[derive(Clone, Copy, PartialEq)]
+enum Match {
+    /// It may be new: the subscription's opt-in type goes along (`verifiedDouble` via a create).
+    MayBeNew,
+    /// Dotdigital just said the email has a contact: only the record's own opt-in type.
+    Exists,
+}
+
 /// The upsert by email. With `verifiedDouble`, which may only reach a contact being created,
 /// the contact is first created with `POST /contacts/v3` (create-only, contacts-v3.json
 /// `createContact`: 409 when an identifier exists); a 409 means it exists, and the PATCH
@@ -138,29 +170,47 @@ fn read_contact(reply: Reply) -> Result<(Reply, i64, serde_json::Value), SyncErr
 /// The create carries no mobile number, so that its 409 can only mean the email (a shared
 /// household phone is often another contact's); a new contact gets the number in a second
 /// call, which a retry repeats safely as the PATCH of an existing contact.
-fn by_email(session: &mut Session, upsert: &ContactUpsert, notes: &mut Vec<String>) -> Result<Reply, SyncError> {
-    if let Some(create) = &upsert.create {
-        let (mobile, create) = match without_mobile(create) {
-            Some((number, create)) => (Some(number), create),
-            None => (None, create.clone()),
-        };
-        let reply = session.send_json(Method::Post, "/contacts/v3", &create)?;
-        match (reply.status(), mobile) {
-            (409, _) => notes.push(held_back("verifiedDouble")),
-            (201, Some(number)) => {
-                let (reply, id, _) = read_contact(reply)?;
-                add_mobile(session, id, number, notes)?;
-                return Ok(reply);
+fn by_email(
+    session: &mut Session,
+    upsert: &ContactUpsert,
+    found: Match,
+    notes: &mut Vec<String>,
+) -> Result<Reply, SyncError> {
+    let mut body = &upsert.email_body;
+    match (&upsert.create, found) {
+        (_, Match::Exists) => body = &upsert.body,
+        (Some(create), Match::MayBeNew) => {
+            let (mobile, create) = match without_mobile(create) {
+                Some((number, create)) => (Some(number), create),
+                None => (None, create.clone()),
+            };
+            let reply = session.send_json(Method::Post, "/contacts/v3", &create)?;
+            match (reply.status(), mobile) {
+                (409, _) => notes.push(held_back("verifiedDouble")),
+                (201, Some(number)) => {
+                    let (reply, id, _) = read_contact(reply)?;
+                    add_mobile(session, id, number, notes)?;
+                    return Ok(reply);
+                }
+                _ => return Ok(reply),
             }
-            _ => return Ok(reply),
+        }
+        (None, Match::MayBeNew) => {}
+    }
+    if found == Match::Exists {
+        if let Some(kind) = upsert.held_back_opt_in {
+            notes.push(held_back(kind));
         }
     }
     let by_email = format!("/contacts/v3/email/{}?merge-option={}", segment(&upsert.email), upsert.merge_option);
-    patch(session, &by_email, &upsert.email_body, notes)
+    patch(session, &by_email, body, notes)
 }
 
 fn held_back(kind: &str) -> String {
-    format!("opt-in type {kind} not written: the contact already exists, and {kind} would ask a subscriber to confirm again")
+    format!(
+        "opt-in type {kind} not written: the contact already exists in Dotdigital, and {kind} would send it \
+         a confirmation email and hold its email as pendingOptIn until confirmed"
+    )
 }
 
 /// Sets a new contact's mobile number; another contact holding it is a note.
@@ -262,15 +312,17 @@ fn other_contact_id(body: &[u8]) -> Option<i64> {
 }
 
 /// An explicit no to marketing consent: `DELETE /v2/address-books/{list}/contacts/{contactId}`
-/// (204) for each marketing list. `lists` is optional in Dotdigital's contact answer
-/// (contacts-v3.json `contact`): when it is there, only the lists it names are left; when it
-/// is not, every marketing list is asked, and a 404 means the contact was not on it.
+/// (204) for each marketing list, whatever the contact's answer carries. `lists` is optional
+/// in Dotdigital's contact answer (contacts-v3.json `contact`): when it is there, only the
+/// lists it names are left; when it is not, every marketing list is asked, and a 404 means
+/// the contact was not on it.
 ///
 /// v2 is email-centric: "If a contacts email channel status becomes unsubscribed or
 /// suppressed, then updates to the contact via API v2 are not processed"
-/// (developer.dotdigital.com/reference/unified-contacts). Such a contact receives no marketing
-/// email anyway, so a removal that cannot be made is said in the outcome, never a failed sync
-/// (the contact itself was written).
+/// (developer.dotdigital.com/reference/unified-contacts). The removal is still asked (the
+/// record said no); one Dotdigital refuses for that reason is said in the outcome, never a
+/// failed sync (the contact was written, and it receives no marketing email anyway). Any
+/// other refusal is the sync's error, so the withdrawal is never silently lost.
 fn leave_lists(
     session: &mut Session,
     contact_id: i64,
@@ -282,39 +334,38 @@ fn leave_lists(
         return Ok(());
     }
     let status = contact.pointer("/channelProperties/email/status").and_then(|s| s.as_str());
-    if let Some(status @ ("unsubscribed" | "suppressed")) = status {
-        notes.push(format!(
-            "no marketing consent, but the contact's email is {status}: Dotdigital does not process list \
-             changes for it, so marketing lists {} were not asked (it receives no marketing email)",
-            list_names(leave)
-        ));
-        return Ok(());
-    }
+    let mailable = status.is_none_or(|s| matches!(s, "subscribed" | "pendingOptIn" | "noSubscription"));
     let member_of: Option<Vec<i64>> = contact
         .get("lists")
         .and_then(|lists| lists.as_array())
         .map(|lists| lists.iter().filter_map(|list| list.get("id")?.as_i64()).collect());
     for &list in leave.iter().filter(|&&list| member_of.as_ref().is_none_or(|m| m.contains(&i64::from(list)))) {
         let reply = session.delete(&format!("/v2/address-books/{list}/contacts/{contact_id}"))?;
+        let known_member = member_of.is_some();
         match reply.status() {
-            204 => notes.push(format!("removed from marketing list {list}: no marketing consent")),
-            404 => {}
-            // Credentials, rate limits and outages fail the sync, which a retry repeats safely.
-            401 | 403 | 429 | 500.. => return Err(reply.into_error()),
-            status => {
-                let why = reply.error_code().unwrap_or_else(|| format!("HTTP {status}"));
+            204 if mailable => notes.push(format!("removed from marketing list {list}: no marketing consent")),
+            204 => notes.push(format!(
+                "no marketing consent: removal from marketing list {list} asked, but the contact's email is {}, \
+                 for which Dotdigital may not process list changes",
+                status.unwrap_or_default()
+            )),
+            404 if !known_member => {}
+            status_code => {
+                let code = reply.error_code().unwrap_or_default();
+                let refused = status_code == 404 || code.contains("SUPPRESSED") || code.contains("UNSUBSCRIBED");
+                if !refused {
+                    return Err(reply.into_error());
+                }
                 notes.push(format!(
                     "no marketing consent, but Dotdigital did not remove the contact from marketing list {list} \
-                     ({why}): it does not process list changes for an unsubscribed or suppressed email"
+                     ({}): it does not process list changes for an unsubscribed or suppressed email, which \
+                     receives no marketing email",
+                    if code.is_empty() { format!("HTTP {status_code}") } else { code }
                 ));
             }
         }
     }
     Ok(())
-}
-
-fn list_names(lists: &[u32]) -> String {
-    lists.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 pub fn outcome(

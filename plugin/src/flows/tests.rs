@@ -108,7 +108,8 @@ fn a_new_customer_gets_the_opt_in_type_only_by_email_and_the_field_list_is_cache
     let outcome = sync_contact(&platform, &settings(), &stored(Some("yes"), 40001234)).unwrap();
     platform.assert_done();
     assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 1));
-    assert_eq!(platform.body(0)["channelProperties"]["email"], json!({"emailType": "html"}));
+    // Neither default (email type, opt-in type) is rewritten on a contact that exists.
+    assert!(platform.body(0).get("channelProperties").is_none(), "{}", platform.body(0));
 }
 
 #[test]
@@ -121,8 +122,8 @@ fn verified_double_reaches_only_a_new_contact() {
         FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(Patch, &by_id(7), 200, &contact_answer(7, &[]));
     let outcome = sync_contact(&platform, &settings(), &c).unwrap();
     platform.assert_done();
-    assert!(platform.body(0)["channelProperties"]["email"].get("optInType").is_none());
-    assert!(outcome.messages.iter().any(|m| m.contains("confirm again")), "{:?}", outcome.messages);
+    assert!(platform.body(0).pointer("/channelProperties/email/optInType").is_none());
+    assert!(outcome.messages.iter().any(|m| m.contains("verifiedDouble not written")), "{:?}", outcome.messages);
 
     // No stored id: the create-only POST carries it; a contact that exists (409) gets the
     // PATCH by email without it.
@@ -138,7 +139,7 @@ fn verified_double_reaches_only_a_new_contact() {
     assert_eq!((outcome.action, outcome.api_calls), (SyncAction::Updated, 2));
     assert_eq!(platform.body(0)["channelProperties"]["email"]["optInType"], "verifiedDouble");
     assert!(platform.body(1)["channelProperties"]["email"].get("optInType").is_none());
-    assert!(outcome.messages.iter().any(|m| m.contains("confirm again")), "{:?}", outcome.messages);
+    assert_eq!(outcome.messages.iter().filter(|m| m.contains("verifiedDouble not written")).count(), 1);
 
     // The subscription's verifiedDouble, a new contact: created by the POST, one call.
     let mut raw = settings();
@@ -206,19 +207,33 @@ fn an_explicit_no_leaves_every_marketing_list_whatever_the_answer_carries() {
     assert!(outcome.messages.iter().any(|m| m.contains("marketing list 21")), "{:?}", outcome.messages);
     assert!(!outcome.messages.iter().any(|m| m.contains("list 20")), "{:?}", outcome.messages);
 
-    // An unsubscribed or suppressed email: v2 does not process list changes; nothing is
-    // asked, and the outcome says so.
+    // An unsubscribed or suppressed email: v2 may not process list changes; the removal is
+    // still asked (the record said no), and the outcome says what came of it.
     for status in ["unsubscribed", "suppressed"] {
-        let platform = FakePlatform::new().with_data(FIELDS_KEY, ALL_FIELDS).expect(
-            Patch,
-            &by_id(5),
-            200,
-            &bare_answer(5, status),
-        );
+        let platform = FakePlatform::new()
+            .with_data(FIELDS_KEY, ALL_FIELDS)
+            .expect(Patch, &by_id(5), 200, &bare_answer(5, status))
+            .expect(Delete, &url("/v2/address-books/20/contacts/5"), 204, "")
+            .expect(
+                Delete,
+                &url("/v2/address-books/21/contacts/5"),
+                400,
+                r#"{"message":"Contact is suppressed. ERROR_CONTACT_SUPPRESSED"}"#,
+            );
         let outcome = sync_contact(&platform, &settings(), &stored(Some("0"), 5)).unwrap();
         platform.assert_done();
-        assert!(outcome.messages.iter().any(|m| m.contains(status) && m.contains("20, 21")), "{:?}", outcome.messages);
+        let said = |text: &str| outcome.messages.iter().any(|m| m.contains(text));
+        assert!(said(&format!("list 20 asked, but the contact's email is {status}")), "{:?}", outcome.messages);
+        assert!(said("did not remove the contact from marketing list 21"), "{:?}", outcome.messages);
     }
+    // A 404 for a list the answer says the contact is on: a refusal, said in the outcome.
+    let platform = FakePlatform::new()
+        .with_data(FIELDS_KEY, ALL_FIELDS)
+        .expect(Patch, &by_id(5), 200, &contact_answer(5, &[20]))
+        .expect(Delete, &url("/v2/address-books/20/contacts/5"), 404, r#"{"message":"ERROR_CONTACT_NOT_FOUND"}"#);
+    let outcome = sync_contact(&platform, &settings(), &stored(Some("no"), 5)).unwrap();
+    platform.assert_done();
+    assert!(outcome.messages.iter().any(|m| m.contains("did not remove")), "{:?}", outcome.messages);
 
     // A removal Dotdigital refuses is a message, not a failed sync (the contact was written).
     let platform = FakePlatform::new()
@@ -234,7 +249,13 @@ fn an_explicit_no_leaves_every_marketing_list_whatever_the_answer_carries() {
     platform.assert_done();
     assert!(outcome.messages.iter().any(|m| m.contains("did not remove") && m.contains("list 20")));
 
-    // Outages and credentials still fail the sync, which a retry repeats safely.
+    // Any other refusal, outages and credentials fail the sync (never a silently lost
+    // withdrawal), which a retry repeats safely.
+    let platform = FakePlatform::new()
+        .with_data(FIELDS_KEY, ALL_FIELDS)
+        .expect(Patch, &by_id(5), 200, &contact_answer(5, &[20]))
+        .expect(Delete, &url("/v2/address-books/20/contacts/5"), 400, r#"{"message":"ERROR_INVALID_REQUEST"}"#);
+    assert!(matches!(sync_contact(&platform, &settings(), &stored(Some("no"), 5)), Err(SyncError::Rejected(_))));
     for (status, unavailable) in [(503, true), (401, false)] {
         let platform = FakePlatform::new()
             .with_data(FIELDS_KEY, ALL_FIELDS)
@@ -605,4 +626,37 @@ fn with_order_contacts_require_an_unknown_buyer_is_rejected_and_nothing_is_creat
         Err(SyncError::InvalidSettings(issues)) => assert_eq!(issues[0].field, "order_contacts"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_clash_on_the_stored_contact_still_applies_an_explicit_no_and_tries_without_the_mobile() {
+    let mut c = stored(Some("no"), 77);
+    c.custom_fields.push(field("Mobile Number", Some("+447700900123")));
+    let platform = FakePlatform::new()
+        .with_data(FIELDS_KEY, ALL_FIELDS)
+        .expect(Patch, &by_id(77), 409, TAKEN)
+        .expect(Get, &url("/contacts/v3/contactId/77"), 200, &bare_answer(77, "subscribed"))
+        .expect(Patch, &by_id(77), 409, TAKEN)
+        .expect(Delete, &url("/v2/address-books/20/contacts/77"), 204, "")
+        .expect(Delete, &url("/v2/address-books/21/contacts/77"), 404, "")
+        .expect(Get, &url("/contacts/v3/email/jane.doe%40example.com"), 200, &contact_answer(88, &[]));
+    match sync_contact(&platform, &settings(), &c) {
+        Err(SyncError::Rejected(remote)) => assert!(remote.message.contains("contact 88"), "{}", remote.message),
+        other => panic!("{other:?}"),
+    }
+    platform.assert_done();
+    assert!(platform.body(2)["identifiers"].get("mobileNumber").is_none(), "the retry leaves the number out");
+
+    // The mobile number was the clash: the retry without it succeeds, and the outcome says so.
+    let platform = FakePlatform::new()
+        .with_data(FIELDS_KEY, ALL_FIELDS)
+        .expect(Patch, &by_id(77), 409, TAKEN)
+        .expect(Get, &url("/contacts/v3/contactId/77"), 200, &bare_answer(77, "subscribed"))
+        .expect(Patch, &by_id(77), 200, &contact_answer(77, &[]));
+    let mut c = stored(Some("yes"), 77);
+    c.custom_fields.push(field("Mobile Number", Some("+447700900123")));
+    let outcome = sync_contact(&platform, &settings(), &c).unwrap();
+    platform.assert_done();
+    assert_eq!((outcome.external_id.as_str(), outcome.action, outcome.api_calls), ("77", SyncAction::Updated, 3));
+    assert!(outcome.messages.iter().any(|m| m.contains("mobile number")), "{:?}", outcome.messages);
 }

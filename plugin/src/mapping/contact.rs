@@ -236,14 +236,20 @@ impl CustomerContact {
         // `verifiedDouble` sends a confirmation email and makes the contact pendingOptIn
         // (contacts-v3.json, `optInType`), so it never reaches a contact that exists.
         const VERIFIED: &str = "verifiedDouble";
-        let with_opt_in = |opt_in: Option<&str>| {
+        // The subscription's email type, like its opt-in type, is a default for new contacts:
+        // a contact's own preference (set in Dotdigital) is not rewritten by the PATCH by id.
+        let channel = |email_type: bool, opt_in: Option<&str>| {
             let mut email = Map::new();
-            email.insert("emailType".into(), json!(settings.email_type));
+            if email_type {
+                email.insert("emailType".into(), json!(settings.email_type));
+            }
             if let Some(opt_in) = opt_in {
                 email.insert("optInType".into(), json!(opt_in));
             }
             let mut body = body.clone();
-            body.insert("channelProperties".into(), json!({ "email": email }));
+            if !email.is_empty() {
+                body.insert("channelProperties".into(), json!({ "email": email }));
+            }
             Value::Object(body)
         };
         let for_new = self.opt_in_field.unwrap_or(settings.opt_in_type);
@@ -251,9 +257,9 @@ impl CustomerContact {
             email: self.email.clone(),
             contact_id: self.contact_id,
             merge_option: "overwrite",
-            body: with_opt_in(self.opt_in_field.filter(|&kind| kind != VERIFIED)),
-            email_body: with_opt_in(Some(for_new).filter(|&kind| kind != VERIFIED)),
-            create: (for_new == VERIFIED).then(|| with_opt_in(Some(VERIFIED))),
+            body: channel(false, self.opt_in_field.filter(|&kind| kind != VERIFIED)),
+            email_body: channel(true, Some(for_new).filter(|&kind| kind != VERIFIED)),
+            create: (for_new == VERIFIED).then(|| channel(true, Some(VERIFIED))),
             leave_lists,
             held_back_opt_in: self.opt_in_field.filter(|&kind| kind == VERIFIED),
             notes,
@@ -428,8 +434,9 @@ mod tests {
         assert_eq!(upsert.email, "jane.doe@example.com");
         assert_eq!(upsert.merge_option, "overwrite");
         assert!(upsert.notes.is_empty(), "{:?}", upsert.notes);
+        // No stored contactId: the upsert by email, the contact may be new.
         assert_eq!(
-            upsert.body,
+            upsert.email_body,
             json!({
                 "identifiers": {"email": "jane.doe@example.com", "mobileNumber": "447700900123"},
                 "dataFields": {"FIRSTNAME": "Jane", "LASTNAME": "Doe", "FULLNAME": "Jane Doe", "LOYALTY_TIER": "Gold"},
@@ -438,6 +445,10 @@ mod tests {
                 "lists": [123456]
             })
         );
+        // By a stored id: the same, but the subscription's email type (a default for new contacts).
+        let mut by_id = upsert.email_body.clone();
+        by_id["channelProperties"]["email"].as_object_mut().unwrap().remove("emailType");
+        assert_eq!(upsert.body, by_id);
     }
 
     #[test]
@@ -449,8 +460,8 @@ mod tests {
         let mut c = jane();
         c.custom_fields.retain(|f| f.name != OPT_IN_FIELD);
         let upsert = string_upsert(&settings, &c).unwrap();
-        // The setting's opt-in type only where the contact may be new: matched by email.
-        assert_eq!(upsert.body["channelProperties"], json!({"email": {"emailType": "plainText"}}));
+        // The settings' email and opt-in types only where the contact may be new: matched by email.
+        assert!(upsert.body.get("channelProperties").is_none(), "{}", upsert.body);
         assert_eq!(
             upsert.email_body["channelProperties"],
             json!({"email": {"emailType": "plainText", "optInType": "double"}})
@@ -459,7 +470,7 @@ mod tests {
         assert_eq!(upsert.email_body["identifiers"], upsert.body["identifiers"]);
         for body in [&upsert.body, &upsert.email_body] {
             assert!(body.get("lists").is_none());
-            assert!(body["channelProperties"]["email"].get("status").is_none());
+            assert!(body.pointer("/channelProperties/email/status").is_none());
         }
     }
 

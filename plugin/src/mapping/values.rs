@@ -113,6 +113,10 @@ pub fn check_key(text: Option<&str>, max_chars: usize) -> Result<String, String>
     if key.chars().any(char::is_control) {
         return Err("contains control characters".into());
     }
+    // `.` and `..` would be read as dot segments, moving the PUT to another path.
+    if key == "." || key == ".." {
+        return Err(format!("`{key}` cannot be a Dotdigital record key (it is read as a path step)"));
+    }
     if let Some(slash) = key.chars().find(|&c| c == '/' || c == '\\') {
         return Err(format!("contains `{slash}`, which a Dotdigital record key cannot carry in its path"));
     }
