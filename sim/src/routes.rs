@@ -55,6 +55,9 @@ enum Route<'a> {
         book: &'a str,
         contact: &'a str,
     },
+    RemoveManyFromAddressBook {
+        book: &'a str,
+    },
     /// A path segment holding an encoded `/`.
     EncodedSlash,
     MethodNotAllowed,
@@ -104,6 +107,9 @@ impl<'a> Route<'a> {
             ["v2", "campaigns", _] => only("GET", Route::GetCampaign { id: raw[2] }),
             ["v2", "data-fields"] => only("GET", Route::DataFields),
             ["v2", "address-books", _] => only("GET", Route::GetAddressBook { id: raw[2] }),
+            ["v2", "address-books", _, "contacts", "delete"] => {
+                only("POST", Route::RemoveManyFromAddressBook { book: raw[2] })
+            }
             ["v2", "address-books", _, "contacts", _] => {
                 only("DELETE", Route::RemoveFromAddressBook { book: raw[2], contact: raw[4] })
             }
@@ -191,6 +197,9 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
         Route::DataFields => account.data_fields(),
         Route::GetAddressBook { id } => answer(account.get_address_book(id)),
         Route::RemoveFromAddressBook { book, contact } => answer(account.remove_from_address_book(book, contact)),
+        Route::RemoveManyFromAddressBook { book } => {
+            answer(account.remove_many_from_address_book(book, &request.body, import_seq))
+        }
         Route::EncodedSlash => encoded_slash(family, &request.path),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),
         Route::NotFound => not_found(family, &request.path),
