@@ -51,6 +51,18 @@ impl Guest for Compat {
         Err(SyncError::Transport("a compatibility test component".into()))
     }
 
+    fn begin_import(_: Settings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
+        Err(SyncError::Transport("a compatibility test component".into()))
+    }
+
+    fn read_import(_: Settings, _: ImportKind, _: String) -> Result<ImportProgress, SyncError> {
+        Err(SyncError::Transport("a compatibility test component".into()))
+    }
+
+    fn leave_marketing_lists(_: Settings, _: Vec<u64>) -> Result<ListsLeft, SyncError> {
+        Err(SyncError::Transport("a compatibility test component".into()))
+    }
+
     /// The function the newer minor added: an older host never calls it.
     #[cfg(feature = "newer-minor")]
     fn ping() -> String {
