@@ -251,3 +251,64 @@ async fn an_import_still_running_at_the_timeout_stops_the_run_and_the_next_run_r
         assert_eq!(output.status.code(), Some(2), "--import-timeout {bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_1_0_component_still_loads_in_bulk_without_contact_ids_and_is_refused_marketing_lists() {
+    use dotdigital_harness::guests::V1_0;
+    let sim = simulator().await;
+    let dir = temp_dir("v1-0");
+    let describe = run({
+        let mut command = std::process::Command::new(BIN);
+        command.args(["describe", "--plugin", V1_0]);
+        command
+    })
+    .await;
+    let info: Value = serde_json::from_slice(&describe.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&describe)));
+    assert_eq!(info["contract"], "ipaas:dotdigital@1.0.0");
+
+    let settings_with = |extra: Value| {
+        let mut settings = json!({"name": "Old component", "api_user": "demo@apiconnector.com",
+                                  "api_password": PASSWORD, "list_ids": [WEB_SHOP]});
+        for (key, value) in extra.as_object().unwrap() {
+            settings[key] = value.clone();
+        }
+        let path = dir.join("settings.json");
+        std::fs::write(&path, settings.to_string()).unwrap();
+        path
+    };
+    let load = |flow: &'static str, settings: std::path::PathBuf, input: std::path::PathBuf| {
+        let mut command = bulk(flow, &settings, &input, &sim, &dir.join("s"));
+        command.args(["--plugin", V1_0]);
+        run(command)
+    };
+
+    // Contacts: every record has its line, without a contact id, saying why; a warning too.
+    let input = write_input(&dir, "c.ndjson", &[customer(1), customer(2)]);
+    let output = load("contacts", settings_with(json!({})), input.clone()).await;
+    let (lines, summary) = record_lines(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(summary["created"], 2, "{summary}");
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["ok"], true, "{line}");
+        assert_eq!(line["outcome"]["external_id"], Value::Null, "{line}");
+        assert!(line["outcome"]["messages"][0].as_str().unwrap().contains("contract 1.0.0"), "{line}");
+    }
+    assert!(stderr(&output).contains("bulk lines carry no contact ids"), "{}", stderr(&output));
+
+    // Orders: their external id is the transaction number, which the host has without the report.
+    let orders = write_input(&dir, "o.ndjson", &[order(1, "ana@example.com"), order(2, "bo@example.com")]);
+    let output = load("orders", settings_with(json!({})), orders).await;
+    let (lines, _) = record_lines(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let external: Vec<&Value> = lines.iter().map(|l| &l["outcome"]["external_id"]).collect();
+    assert_eq!(external, [&json!("B-1"), &json!("B-2")]);
+
+    // With marketing lists a 1.0 component could not take anyone who said no off them: refused.
+    let output = load("contacts", settings_with(json!({"marketing_list_ids": [NEWSLETTER]})), input).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let message = stderr(&output);
+    assert!(message.contains("contract 1.0.0") && message.contains("marketing_list_ids"), "{message}");
+    assert_eq!(imports(&sim, "contacts"), 0, "the component never reached Dotdigital");
+}
