@@ -128,13 +128,16 @@ async fn consent_has_three_states_and_an_explicit_no_leaves_every_marketing_list
     assert_eq!(lists_of(&sim, &people[2]), [WEB_SHOP, NEWSLETTER], "no answer leaves membership alone");
     assert_eq!(lists_of(&sim, &people[3]), [WEB_SHOP, NEWSLETTER], "a blank answer leaves membership alone");
     assert_eq!(lists_of(&sim, "new-no@example.com"), [WEB_SHOP], "a new no joins list_ids only");
-    // One bulk removal for the marketing list, for both who said no.
+    // One bulk removal for the marketing list, for the existing contact who said no.
     assert_eq!(requests(&sim, "POST", &format!("/v2/address-books/{NEWSLETTER}/contacts/delete")), 1);
     assert_eq!(requests(&sim, "DELETE", "/v2/address-books/"), 0);
     let no = line_of(&lines, "c11");
     assert_eq!(no["outcome"]["external_id"], contact_id(&sim, &people[1]));
     assert_eq!(no["outcome"]["messages"], json!([format!("consent is no: taken off marketing lists {NEWSLETTER}")]));
     assert_eq!(line_of(&lines, "c12")["outcome"]["messages"], json!([]));
+    // A contact the import created joined no marketing list: nothing to take it off.
+    assert_eq!(line_of(&lines, "c14")["outcome"]["action"], "created");
+    assert_eq!(line_of(&lines, "c14")["outcome"]["messages"], json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

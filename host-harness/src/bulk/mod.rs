@@ -785,8 +785,12 @@ async fn identify(
                     if phase == Phase::ContactsAgain {
                         entry.messages.push("the stored contact id is unknown to Dotdigital: matched by email".into());
                     }
-                    if entry.leaves_marketing_lists {
+                    // A contact this import created joined no marketing list (its item named
+                    // none): only an existing one may be on one.
+                    if entry.leaves_marketing_lists && *action == SyncAction::Updated {
                         leaving.push(*contact_id);
+                    } else {
+                        entry.leaves_marketing_lists = false;
                     }
                 }
                 None if phase.reports_records() => failures.push(RecordFailure {
