@@ -65,6 +65,10 @@ enum Command {
         /// Forgets this load's ledger and sends every batch again.
         #[arg(long)]
         restart: bool,
+        /// Seconds one import may stay unfinished before the run stops (exit 2) with it kept
+        /// in the ledger, to be read by the next run (default 3600).
+        #[arg(long, default_value_t = crate::bulk::DEFAULT_IMPORT_TIMEOUT.as_secs_f64())]
+        import_timeout: f64,
     },
     /// Checks the credentials, the region and each area the flows use.
     Validate {
@@ -234,8 +238,8 @@ pub async fn main() -> ExitCode {
             crate::demo::run(&cache.cache()).await.map(|()| Finished::AllOk).map_err(CliError::Setup)
         }
         Command::Sync { flow, common, record } => sync(&flow, common, &record).await,
-        Command::Bulk { flow, common, input, batch_size, poll_interval, restart } => {
-            bulk(&flow, common, input, batch_size, poll_interval, restart).await
+        Command::Bulk { flow, common, input, batch_size, poll_interval, restart, import_timeout } => {
+            bulk(&flow, common, input, batch_size, (poll_interval, import_timeout), restart).await
         }
         Command::Validate { common } => validate(common).await,
         Command::Describe { plugin, sha256, cache } => {
@@ -336,7 +340,7 @@ async fn bulk(
     common: Common,
     input: PathBuf,
     batch_size: Option<usize>,
-    poll_interval: f64,
+    (poll_interval, import_timeout): (f64, f64),
     restart: bool,
 ) -> Result<Finished, CliError> {
     let flow = BulkFlow::parse(flow).ok_or_else(|| CliError::Usage(format!("unknown bulk flow {flow}")))?;
@@ -353,6 +357,13 @@ async fn bulk(
         return Err(CliError::Usage(format!("--poll-interval {poll_interval}: between 0.1 and 3600 seconds")));
     }
     let poll_interval = Duration::from_secs_f64(poll_interval);
+    // Never forever: at most a day, and at least one status read.
+    if !(poll_interval.as_secs_f64()..=86_400.0).contains(&import_timeout) {
+        return Err(CliError::Usage(format!(
+            "--import-timeout {import_timeout}: between --poll-interval and 86400 seconds"
+        )));
+    }
+    let import_timeout = Duration::from_secs_f64(import_timeout);
     // A batch of 20,000 records, its import body and its report take more than one record:
     // memory for the batch, and text for a report that may name every record in it.
     let limits = SandboxLimits { memory_bytes: 256 << 20, max_result_bytes: 32 << 20, ..SandboxLimits::default() };
@@ -365,7 +376,7 @@ async fn bulk(
         object.remove("integration_token");
     }
     let shape = format!("{settings}|{}", platform.plugin_sha256());
-    let options = BulkOptions { flow, input, batch_size, poll_interval, restart, shape };
+    let options = BulkOptions { flow, input, batch_size, poll_interval, restart, import_timeout, shape };
     let mut stdout = std::io::stdout();
     let summary = crate::bulk::run(&platform, &options, &mut stdout).await?;
     Ok(Finished::from_all_ok(summary.records.failed == 0))

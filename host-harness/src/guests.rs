@@ -9,3 +9,7 @@ pub const NEWER_MINOR: &str = env!("DOTDIGITAL_GUEST_NEWER_MINOR");
 
 /// `tests/compat-plugin` claiming this contract version but lacking `import-status`.
 pub const LACKING: &str = env!("DOTDIGITAL_GUEST_LACKING");
+
+/// `tests/compat-plugin` built against the released 1.0.0 contract: no 1.1 function; its
+/// imports answer without a network (every record imported, no contact ids).
+pub const V1_0: &str = env!("DOTDIGITAL_GUEST_V1_0");

@@ -17,7 +17,8 @@ use crate::output::{self, Failure};
 use crate::records::{self, RecordError};
 use crate::retry::RetryPolicy;
 use crate::runtime::bindings::{
-    Customer, GiftCard, ImportBatch, ImportKind, ImportStarted, ImportState, SyncError, Transaction,
+    Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft,
+    SyncError, Transaction,
 };
 use crate::runtime::connections::ConnectionPool;
 use crate::runtime::outbound::Denials;
@@ -349,6 +350,37 @@ impl Platform {
         let settings = &self.subscription.plugin;
         let log = self.context.log.with(&[("call", "import-status".into())]);
         self.with_retries(&log, |context| self.plugin.import_status(context, settings, kind, import_id)).await.0
+    }
+
+    /// Whether the component implements contract 1.1's bulk functions (a 1.0 one does not).
+    pub fn speaks_1_1(&self) -> bool {
+        self.plugin.speaks_1_1()
+    }
+
+    /// The component's contract version, for messages.
+    pub fn contract_version(&self) -> String {
+        self.plugin.contract_version().to_string()
+    }
+
+    /// `begin-import` (1.1) with the sync flow's retries.
+    pub async fn begin_import(&self, batch: &ImportBatch) -> Result<ImportBegun, Failure> {
+        let settings = &self.subscription.plugin;
+        let log = self.context.log.with(&[("call", "begin-import".into())]);
+        self.with_retries(&log, |context| self.plugin.begin_import(context, settings, batch.clone())).await.0
+    }
+
+    /// `read-import` (1.1) with the sync flow's retries.
+    pub async fn read_import(&self, kind: ImportKind, import_id: &str) -> Result<ImportProgress, Failure> {
+        let settings = &self.subscription.plugin;
+        let log = self.context.log.with(&[("call", "read-import".into())]);
+        self.with_retries(&log, |context| self.plugin.read_import(context, settings, kind, import_id)).await.0
+    }
+
+    /// `leave-marketing-lists` (1.1) with the sync flow's retries (a removal is idempotent).
+    pub async fn leave_marketing_lists(&self, contact_ids: &[u64]) -> Result<ListsLeft, Failure> {
+        let settings = &self.subscription.plugin;
+        let log = self.context.log.with(&[("call", "leave-marketing-lists".into())]);
+        self.with_retries(&log, |context| self.plugin.leave_marketing_lists(context, settings, contact_ids)).await.0
     }
 
     /// Calls an export until it answers or its error is final (the retry policy), each

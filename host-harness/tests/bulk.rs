@@ -45,6 +45,18 @@ async fn twenty_thousand_contacts_load_in_one_import_and_bad_records_are_reporte
     let output = run(bulk("contacts", &settings, &input, &sim, &dir.join("state"))).await;
     let (failed, summary) = split(&output);
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    // A line per record, in input order; each imported one names its Dotdigital contact.
+    let (lines, _) = record_lines(&output);
+    assert_eq!(lines.len(), 20_000);
+    assert_eq!(lines[0]["record"], "c0");
+    assert_eq!(lines[19_999]["record"], "c19998");
+    let ok: Vec<&Value> = lines.iter().filter(|l| l["ok"] == true).collect();
+    assert_eq!(ok.len(), 19_997);
+    assert!(ok.iter().all(|l| l["outcome"]["external_id"].as_str().is_some_and(|id| id.parse::<u64>().is_ok())));
+    assert_eq!(
+        lines[8]["outcome"]["external_id"],
+        sim.contact(ACCOUNT, "bulk-8@example.com").unwrap()["contactId"].to_string()
+    );
     assert_eq!(summary["total"], 20_000, "{summary}");
     assert_eq!(summary["imports"], 1, "{summary}");
     assert_eq!(imports(&sim, "contacts"), 1);

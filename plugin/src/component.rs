@@ -7,8 +7,8 @@ use crate::bindings::exports::ipaas::dotdigital::connector::Guest;
 use crate::bindings::ipaas::dotdigital::host;
 use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
 use crate::wit::{
-    Account, Customer, GiftCard, ImportBatch, ImportKind, ImportStarted, ImportState, PluginInfo, Settings, SyncError,
-    SyncOutcome, Transaction,
+    Account, Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted, ImportState,
+    ListsLeft, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
 
 /// The host bounds the whole call; this only stops a connect from hanging.
@@ -111,6 +111,18 @@ impl Guest for Component {
 
     fn import_status(settings: Settings, kind: ImportKind, import_id: String) -> Result<ImportState, SyncError> {
         crate::flows::import::import_status(&Component, &settings, kind, &import_id)
+    }
+
+    fn begin_import(settings: Settings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {
+        crate::flows::import::begin_import(&Component, &settings, &batch)
+    }
+
+    fn read_import(settings: Settings, kind: ImportKind, import_id: String) -> Result<ImportProgress, SyncError> {
+        crate::flows::import::import_progress_of(&Component, &settings, kind, &import_id)
+    }
+
+    fn leave_marketing_lists(settings: Settings, contact_ids: Vec<u64>) -> Result<ListsLeft, SyncError> {
+        crate::flows::import::leave_marketing_lists(&Component, &settings, &contact_ids)
     }
 }
 

@@ -102,7 +102,8 @@ pub enum UnprocessedListRemoval {
 /// "max_active_contact_imports": 25, "max_active_insight_imports": 5,
 /// "failure_code_casing": "camel", "insight_finished_status": "Finished",
 /// "key_owned_by_other_contact": "DuplicateKey", "max_body_bytes": 50000000,
-/// "oversize_body_status": 400}`.
+/// "oversize_body_status": 400, "contact_running_status": "NotFinished",
+/// "contact_end_status": null, "insight_end_status": null}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImportConfig {
@@ -134,6 +135,19 @@ pub struct ImportConfig {
     pub max_body_bytes: usize,
     /// The status a larger body gets (API.md §9.11 **[cfg]**, default 400).
     pub oversize_body_status: u16,
+    /// The word an unfinished contact import answers. contacts-v3.json `getImportStatus` enumerates
+    /// only `NotFinished` as running (the default); Dotdigital's v2 transactional-data imports
+    /// also say `NotStarted` (v2.json `ApiTransactionalDataImportStatuses`), and Dotdigital's
+    /// Magento extension treats any word it does not know as still running, so any word may be set.
+    pub contact_running_status: String,
+    /// When set, each contact import that finishes ends with this word instead of `Finished` and
+    /// imports nothing: contacts-v3.json `getImportStatus` enumerates `RejectedByWatchdog`,
+    /// `Failed` and `ExceedsAllowedContactLimit`; v2.json `ApiContactImportStatuses` adds
+    /// `InvalidFileFormat`, `Unknown`, `NotAvailableInThisVersion`. Default none.
+    pub contact_end_status: Option<String>,
+    /// Likewise for Insight imports: insight-data-v3.json `getImportStatus` enumerates `Failed`;
+    /// v2.json `ApiTransactionalDataImportStatuses` adds `NotAvailableInThisVersion`. Default none.
+    pub insight_end_status: Option<String>,
 }
 
 /// How contact import `failureCode`s are spelled (API.md §3b: the spec's examples are
@@ -179,6 +193,9 @@ impl Default for ImportConfig {
             key_owned_by_other_contact: "DuplicateKey".to_string(),
             max_body_bytes: 50_000_000,
             oversize_body_status: 400,
+            contact_running_status: "NotFinished".to_string(),
+            contact_end_status: None,
+            insight_end_status: None,
         }
     }
 }

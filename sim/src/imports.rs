@@ -60,6 +60,9 @@ enum Phase {
     Applying,
     /// The report's fields after `importId` and `status`.
     Finished(Map<String, Value>),
+    /// Ended without importing anything, with this status word (the
+    /// [`ImportConfig::contact_end_status`] / [`ImportConfig::insight_end_status`] knob).
+    Ended(String),
 }
 
 pub(crate) struct Import {
@@ -75,14 +78,18 @@ pub(crate) struct Import {
 }
 
 impl Import {
+    /// Finished or ended: no longer active, its answer fixed.
     fn is_finished(&self) -> bool {
-        matches!(self.phase, Phase::Finished(_))
+        matches!(self.phase, Phase::Finished(_) | Phase::Ended(_))
     }
 
     /// The status word a GET answers now, without counting as a poll.
-    fn status_word(&self, config: &ImportConfig) -> &'static str {
+    fn status_word<'a>(&'a self, config: &'a ImportConfig) -> &'a str {
+        if let Phase::Ended(word) = &self.phase {
+            return word;
+        }
         match (self.kind, self.is_finished()) {
-            (ImportKind::Contacts, false) => "NotFinished",
+            (ImportKind::Contacts, false) => &config.contact_running_status,
             (ImportKind::Contacts, true) => "Finished",
             (ImportKind::Insight, false) if self.polls <= 1 => "NotStarted",
             (ImportKind::Insight, false) => "Processing",
@@ -189,15 +196,29 @@ impl AccountState {
         }
     }
 
+    /// Applies an import and fixes its report, or, when the end-status knob of its kind is set,
+    /// ends it with that word and applies nothing (contacts-v3.json `getImportStatus` status
+    /// enum: `RejectedByWatchdog`, `Failed`, `ExceedsAllowedContactLimit`; insight-data-v3.json
+    /// `getImportStatus` enum: `Failed`). No report comes with such a word: the specs' report
+    /// fields describe imported contacts and records.
     fn finish_import(&mut self, index: usize, context: &mut ImportContext) {
         let phase = std::mem::replace(&mut self.imports.list[index].phase, Phase::Applying);
-        let report = match phase {
-            Phase::Pending(Payload::Contacts(payload)) => self.apply_contact_import(payload, context),
-            Phase::Pending(Payload::Insight(payload)) => self.apply_insight_import(payload, context.config),
-            Phase::Applying => Map::new(),
-            Phase::Finished(report) => report,
+        let end = match self.imports.list[index].kind {
+            ImportKind::Contacts => &context.config.contact_end_status,
+            ImportKind::Insight => &context.config.insight_end_status,
         };
-        self.imports.list[index].phase = Phase::Finished(report);
+        if let (Phase::Pending(_), Some(word)) = (&phase, end) {
+            self.imports.list[index].phase = Phase::Ended(word.clone());
+            return;
+        }
+        self.imports.list[index].phase = match phase {
+            Phase::Pending(Payload::Contacts(payload)) => Phase::Finished(self.apply_contact_import(payload, context)),
+            Phase::Pending(Payload::Insight(payload)) => {
+                Phase::Finished(self.apply_insight_import(payload, context.config))
+            }
+            Phase::Applying => Phase::Finished(Map::new()),
+            done => done,
+        };
     }
 
     /// Accepts an import if the account has room for one more of its kind: `202 {"importId"}`.

@@ -32,6 +32,7 @@
 //! | `POST /contacts/v3` | 201 + contact when every identifier is new / 409 `contacts:idAlreadyExists` `{errorCode, description}` when any exists / 400 `contacts:badJson` (a `createContactRequest`: `identifiers` with an email or mobile number required, no `resubscribeOptions`, no `matchIdentifier`) |
 //! | `GET /v2/address-books/{id}` | 200 `{id, name, visibility, contacts}` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
 //! | `DELETE /v2/address-books/{addressBookId}/contacts/{contactId}` | 204 / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` or `Error: ERROR_CONTACT_NOT_FOUND` / 400 `Contact is suppressed. ERROR_CONTACT_SUPPRESSED` for a contact whose email channel is unsubscribed or suppressed (it stays on the list; [`ContactConfig::unsubscribed_list_removal`] `ignored` answers 204 instead) |
+//! | `POST /v2/address-books/{addressBookId}/contacts/delete` (array of ≤5000 contact ids) | 202 `{id, status: "Started"}` / 400 `… ERROR_PARAMETER_INVALID` / 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` |
 //! | `PUT·GET·DELETE /insightData/v3/contacts/{identifier}/{value}/{collection}/{key}` | 201/204 · 200 record · 204 |
 //! | `POST /insightData/v3/collections/{name}?collectionScope=&collectionType=` | 201 new / 200 existing / 412 over 1000 |
 //! | `GET /insightData/v3/collections`, `…/collections/{name}/schema` | list · `{collectionName, collectionType, schema: {path: type}}` |
@@ -62,7 +63,9 @@
 //! `Finished`; later unfinished Insight answers say `Processing`), or
 //! [`ImportConfig::finish_after_ms`] after it was accepted (default 10 s; `None` = polls only),
 //! checked whenever the account calls, the control API is read or a [`Simulator`] read-out is
-//! taken. Unfinished imports count against the caps ([`ImportConfig::max_active_contact_imports`]
+//! taken. The running contact word is [`ImportConfig::contact_running_status`] (`NotStarted` or
+//! any word); [`ImportConfig::contact_end_status`] / `insight_end_status` make imports end with a
+//! failure word (`RejectedByWatchdog`, `Failed`, …) instead, applying nothing. Unfinished imports count against the caps ([`ImportConfig::max_active_contact_imports`]
 //! 25, contacts-v3.json's 429 example; [`ImportConfig::max_active_insight_imports`] 5, API.md
 //! §3c). An import belongs to its account: another account's id, or the other kind's, is 404.
 //! Import ids are version-4-shaped GUIDs; a status path with anything else gets 400 `invalidId`

@@ -57,6 +57,9 @@ enum Route<'a> {
         book: &'a str,
         contact: &'a str,
     },
+    RemoveManyFromAddressBook {
+        book: &'a str,
+    },
     /// A path segment holding an encoded `/`.
     EncodedSlash,
     MethodNotAllowed,
@@ -107,6 +110,9 @@ impl<'a> Route<'a> {
             ["v2", "campaigns", _] => only("GET", Route::GetCampaign { id: raw[2] }),
             ["v2", "data-fields"] => only("GET", Route::DataFields),
             ["v2", "address-books", _] => only("GET", Route::GetAddressBook { id: raw[2] }),
+            ["v2", "address-books", _, "contacts", "delete"] => {
+                only("POST", Route::RemoveManyFromAddressBook { book: raw[2] })
+            }
             ["v2", "address-books", _, "contacts", _] => {
                 only("DELETE", Route::RemoveFromAddressBook { book: raw[2], contact: raw[4] })
             }
@@ -210,6 +216,9 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
         Route::GetAddressBook { id } => answer(account.get_address_book(id)),
         Route::RemoveFromAddressBook { book, contact } => {
             answer(account.remove_from_address_book(book, contact, contact_config))
+        }
+        Route::RemoveManyFromAddressBook { book } => {
+            answer(account.remove_many_from_address_book(book, &request.body, import_seq))
         }
         Route::EncodedSlash => encoded_slash(family, &request.path),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),

@@ -12,12 +12,28 @@ use serde_json::Value;
 use crate::host::data::{DataError, DataStore};
 
 /// A record that went into an import: its position in the input, its id, and the key the
-/// import report names it by.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// import report names it by; once the report is read, what became of it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
     pub record: usize,
     pub id: String,
     pub key: String,
+    /// The component asked for it to leave the marketing lists after the import.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaves_marketing_lists: bool,
+    /// Not imported: the component asked for it to be sent again without its stored id.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry_without_stored_id: bool,
+    /// Not sent: the flow does not sync this record (its output line says `skipped`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+    /// From the report: the external id and action of its output line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<String>,
 }
 
 /// A record that failed, with its output line's `error` object.
@@ -173,7 +189,7 @@ mod tests {
         let row = BatchRow {
             state: BatchState::Started { import_id: "imp-1".into() },
             imports: 1,
-            entries: vec![Entry { record: 3, id: "c3".into(), key: "a@example.com".into() }],
+            entries: vec![Entry { record: 3, id: "c3".into(), key: "a@example.com".into(), ..Entry::default() }],
             failures: vec![RecordFailure { record: 4, id: "c4".into(), error: json!({"kind": "invalid-record"}) }],
             skipped: 0,
             created: 0,

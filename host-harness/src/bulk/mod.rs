@@ -6,6 +6,14 @@
 //! batch in the ledger (`ledger.rs`), so a run killed at any moment resumes where it was:
 //! a started import is polled, not sent again; a batch whose `PUT` got no recorded answer
 //! is sent again whole (imports are upserts).
+//!
+//! Every record gets one output line, in input order, in the `sync` command's shape. With a
+//! contract 1.1 component the report gives each contact its Dotdigital id, records the
+//! component asks to send again without their stored id go in a follow-up import, and
+//! customers who said no to marketing are taken off the marketing lists once their import
+//! finished (`leave-marketing-lists`). A 1.0 component has none of that: its contacts' lines
+//! carry no external id (with a message saying why), and a contacts load with marketing lists
+//! is refused, as it could not take anyone off them.
 
 pub mod ledger;
 mod lock;
@@ -27,7 +35,10 @@ use crate::host::log::Level;
 use crate::output::{self, Failure};
 use crate::platform::Platform;
 use crate::records;
-use crate::runtime::bindings::{ImportBatch, ImportFailure, ImportKind, ImportReport, ImportState, SyncError};
+use crate::runtime::bindings::{
+    ImportBatch, ImportBegun, ImportFailure, ImportKind, ImportProgress, ImportRecord, ImportResult, ImportState,
+    SyncAction, SyncError,
+};
 
 /// Contacts per import: about 200 bytes each in the body, so ~4 MB, far under the 50 MB
 /// limit, and 100,000 contacts take 5 imports: 5 `PUT`s and about 10 status reads, inside
@@ -47,6 +58,9 @@ pub const MAX_ACTIVE_INSIGHT_IMPORTS: usize = 5;
 /// Dotdigital asks for a status read every 5–30 s (API.md §3c): the first after
 /// `poll_interval`, then half as long again each time, up to this.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a run waits for one import before it stops (exit 2) with the import kept in the
+/// ledger: an import of 20,000 contacts takes minutes, never an hour.
+pub const DEFAULT_IMPORT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BulkFlow {
@@ -91,6 +105,9 @@ impl BulkFlow {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
     Contacts,
+    /// The contacts the component asked to send again without their stored id, after every
+    /// batch of `Contacts` finished.
+    ContactsAgain,
     OrderContacts,
     Orders,
 }
@@ -99,6 +116,7 @@ impl Phase {
     fn name(self) -> &'static str {
         match self {
             Phase::Contacts => "contacts",
+            Phase::ContactsAgain => "contacts-again",
             Phase::OrderContacts => "order-contacts",
             Phase::Orders => "orders",
         }
@@ -106,7 +124,7 @@ impl Phase {
 
     fn kind(self) -> ImportKind {
         match self {
-            Phase::Contacts | Phase::OrderContacts => ImportKind::Contacts,
+            Phase::Contacts | Phase::ContactsAgain | Phase::OrderContacts => ImportKind::Contacts,
             Phase::Orders => ImportKind::Orders,
         }
     }
@@ -131,6 +149,8 @@ pub struct BulkOptions {
     pub poll_interval: Duration,
     /// Forget the ledger of this load and send everything again.
     pub restart: bool,
+    /// How long one import may stay unfinished in this run before the run stops (resumably).
+    pub import_timeout: Duration,
     /// What shapes the imports besides the input: the settings without their secrets, and the
     /// component's SHA-256. A load resumes only with the same; changed settings are a new load.
     pub shape: String,
@@ -178,13 +198,23 @@ struct InputRecord {
     value: Result<Value, String>,
 }
 
-/// An import that is running, and when to read its status next.
+/// An import that is running, when to read its status next, and when to stop waiting.
 struct Running {
     batch: usize,
     import_id: String,
     row: BatchRow,
     next_read: Instant,
     interval: Duration,
+    deadline: Instant,
+}
+
+/// Which records a phase reads from the input, and how.
+#[derive(Clone, Copy)]
+struct Selection<'a> {
+    /// Only these input positions (`None`: all).
+    only: Option<&'a std::collections::HashSet<usize>>,
+    /// Records carry the external id the platform stored (the follow-up import leaves it out).
+    stored_ids: bool,
 }
 
 /// Runs a load; failed records' lines and the summary line go to `out`.
@@ -202,6 +232,22 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
             options.input.display()
         ));
     }
+    if !platform.speaks_1_1() {
+        if options.flow == BulkFlow::Contacts && !platform.subscription().plugin.marketing_list_ids.is_empty() {
+            return Err(anyhow!(
+                "this component implements contract {}, which cannot take customers who said no to marketing off \
+                 the marketing_list_ids in a bulk load: use a component of contract 1.1 or later, or `sync contact`",
+                platform.contract_version()
+            ));
+        }
+        platform.log().emit(
+            Level::Warn,
+            &format!(
+                "the component implements contract {}: bulk lines carry no contact ids (contract 1.1 reports them)",
+                platform.contract_version()
+            ),
+        );
+    }
     let _exclusive = lock::LoadLock::take(platform.data().path())?;
     let fingerprint = fingerprint(&options.input)?;
     let shape = hex(&Sha256::digest(options.shape.as_bytes()));
@@ -212,30 +258,81 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         let forgotten = ledger.forget().map_err(|e| anyhow!("{e}"))?;
         platform.log().emit(Level::Info, &format!("--restart: {forgotten} batch(es) of this load forgotten"));
     }
+    let everything = Selection { only: None, stored_ids: true };
     let mut total = 0;
     for phase in options.flow.phases() {
-        total = run_phase(platform, options, &ledger, *phase, &fingerprint).await?;
+        total = run_phase(platform, options, &ledger, *phase, &fingerprint, everything).await?;
+    }
+    let mut phases: Vec<Phase> = options.flow.phases().to_vec();
+    if options.flow == BulkFlow::Contacts {
+        // Records matched by a stored id Dotdigital no longer knows: once more, by email.
+        let again: std::collections::HashSet<usize> = ledger
+            .all(Phase::Contacts.name())
+            .map_err(|e| anyhow!("{e}"))?
+            .iter()
+            .flat_map(|row| &row.entries)
+            .filter(|entry| entry.retry_without_stored_id)
+            .map(|entry| entry.record)
+            .collect();
+        if !again.is_empty() {
+            platform.log().emit(
+                Level::Info,
+                &format!("{} contact(s) whose stored id Dotdigital no longer knows: sent again by email", again.len()),
+            );
+            let selection = Selection { only: Some(&again), stored_ids: false };
+            run_phase(platform, options, &ledger, Phase::ContactsAgain, &fingerprint, selection).await?;
+            phases.push(Phase::ContactsAgain);
+        }
     }
     let mut summary = BulkSummary { flow: options.flow, total, records: PhaseTotals::default(), contacts: None };
-    for phase in options.flow.phases() {
+    let mut lines: Vec<(usize, Value)> = Vec::new();
+    for phase in phases {
         let rows = ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?;
         let totals = totals(&rows);
-        if phase.reports_records() {
-            summary.records = totals;
-            let mut failures: Vec<&RecordFailure> = rows.iter().flat_map(|row| &row.failures).collect();
-            failures.sort_by_key(|f| f.record);
-            for failure in failures {
+        if !phase.reports_records() {
+            summary.contacts = Some(totals);
+            continue;
+        }
+        summary.records.add(&totals);
+        for row in &rows {
+            for failure in &row.failures {
                 let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": failure.id,
                                   "error": failure.error, "attempts": 1});
-                writeln!(out, "{}", platform.redact(line))?;
+                lines.push((failure.record, line));
             }
-        } else {
-            summary.contacts = Some(totals);
+            let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
+            for entry in row.entries.iter().filter(|e| !e.retry_without_stored_id && !failed.contains(&e.record)) {
+                lines.push((entry.record, ok_line(options.flow, entry)));
+            }
         }
+    }
+    // A record sent again has its line from the follow-up import only (its first gave none).
+    lines.sort_by_key(|(record, _)| *record);
+    for (_, line) in lines {
+        writeln!(out, "{}", platform.redact(line))?;
     }
     writeln!(out, "{}", summary.to_json())?;
     out.flush()?;
     Ok(summary)
+}
+
+/// A record's `ok` line, in `sync`'s shape. `api_calls` is 0: a bulk record makes no call of
+/// its own (its import's calls are shared by the whole batch).
+fn ok_line(flow: BulkFlow, entry: &Entry) -> Value {
+    json!({"ok": true, "flow": flow.record_flow(), "record": entry.id,
+           "outcome": {"external_id": entry.external_id, "action": entry.action, "api_calls": 0,
+                       "messages": entry.messages},
+           "attempts": 1})
+}
+
+impl PhaseTotals {
+    fn add(&mut self, other: &PhaseTotals) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.imports += other.imports;
+    }
 }
 
 fn totals(rows: &[BatchRow]) -> PhaseTotals {
@@ -280,6 +377,7 @@ async fn run_phase(
     ledger: &Ledger,
     phase: Phase,
     fingerprint: &str,
+    selection: Selection<'_>,
 ) -> Result<u64> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<InputRecord>(options.batch_size.min(4096));
     let file = std::fs::File::open(&options.input).with_context(|| format!("--input {}", options.input.display()))?;
@@ -307,6 +405,9 @@ async fn run_phase(
         match receiver.recv().await {
             Some(record) => {
                 total += 1;
+                if selection.only.is_some_and(|only| !only.contains(&record.position)) {
+                    continue;
+                }
                 batch_bytes += record.value.as_ref().map(|v| v.to_string().len()).unwrap_or(0);
                 batch.push(record);
                 if batch.len() < options.batch_size && batch_bytes < MAX_BATCH_INPUT_BYTES {
@@ -326,13 +427,14 @@ async fn run_phase(
             Some(row) => {
                 let BatchState::Started { import_id } = row.state.clone() else { unreachable!("not finished") };
                 platform.log().emit(Level::Info, &format!("batch {batch_number}: import {import_id} resumed"));
-                running.push(Running::new(batch_number, import_id, row, options.poll_interval));
+                running.push(Running::new(batch_number, import_id, row, options));
             }
             None => {
                 while running.len() >= phase.max_active() {
-                    read_next(platform, ledger, phase, &mut running, &mut progress).await?;
+                    read_next(platform, ledger, phase, &mut running, &mut progress, options).await?;
                 }
-                if let Some(started) = start(platform, ledger, phase, batch_number, records, options).await? {
+                if let Some(started) = start(platform, ledger, phase, batch_number, records, options, selection).await?
+                {
                     running.push(started);
                 } else if let Some(row) = ledger.get(phase.name(), batch_number).map_err(|e| anyhow!("{e}"))? {
                     progress.finished(&row);
@@ -350,15 +452,17 @@ async fn run_phase(
         ));
     }
     while !running.is_empty() {
-        read_next(platform, ledger, phase, &mut running, &mut progress).await?;
+        read_next(platform, ledger, phase, &mut running, &mut progress, options).await?;
     }
     progress.done();
     Ok(total)
 }
 
 impl Running {
-    fn new(batch: usize, import_id: String, row: BatchRow, interval: Duration) -> Running {
-        Running { batch, import_id, row, next_read: Instant::now() + interval, interval }
+    fn new(batch: usize, import_id: String, row: BatchRow, options: &BulkOptions) -> Running {
+        let now = Instant::now();
+        let interval = options.poll_interval;
+        Running { batch, import_id, row, next_read: now + interval, interval, deadline: now + options.import_timeout }
     }
 }
 
@@ -371,13 +475,17 @@ async fn start(
     batch_number: usize,
     records: Vec<InputRecord>,
     options: &BulkOptions,
+    selection: Selection<'_>,
 ) -> Result<Option<Running>> {
     let mut failures = Vec::new();
     // Positions in the batch the component sees → input records.
     let mut sent: Vec<(usize, String)> = Vec::new();
     let mut customers = Vec::new();
     let mut transactions = Vec::new();
-    let subscription_id = platform.subscription().host.subscription_id;
+    // Without the subscription id, a customer carries no stored contact id (matched by email).
+    let subscription_id = platform.subscription().host.subscription_id.filter(|_| selection.stored_ids);
+    // Records the flow does not sync, by position in the batch: their line's external id.
+    let mut skip_keys: Vec<String> = Vec::new();
     for record in records {
         let failure = |error: Value| RecordFailure {
             record: record.position,
@@ -392,8 +500,13 @@ async fn start(
             }
         };
         let read = match phase {
-            Phase::Contacts => records::customer(value, subscription_id).map(|c| customers.push(c)),
-            Phase::OrderContacts | Phase::Orders => records::transaction(value).map(|t| transactions.push(t)),
+            Phase::Contacts | Phase::ContactsAgain => {
+                records::customer(value, subscription_id).map(|c| customers.push(c))
+            }
+            Phase::OrderContacts | Phase::Orders => records::transaction(value).map(|t| {
+                skip_keys.push(t.transaction_number.clone().unwrap_or_else(|| t.id.clone()));
+                transactions.push(t)
+            }),
         };
         match read {
             Ok(()) => sent.push((record.position, record.id)),
@@ -401,11 +514,11 @@ async fn start(
         }
     }
     let batch = match phase {
-        Phase::Contacts => ImportBatch::Contacts(customers),
+        Phase::Contacts | Phase::ContactsAgain => ImportBatch::Contacts(customers),
         Phase::OrderContacts => ImportBatch::OrderContacts(transactions),
         Phase::Orders => ImportBatch::Orders(transactions),
     };
-    let started = platform.start_import(&batch).await.map_err(|failure| {
+    let started = begin(platform, &batch).await.map_err(|failure| {
         anyhow!(
             "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
              ledger: run the same command again to resume",
@@ -419,11 +532,32 @@ async fn start(
             failures.push(RecordFailure { record, id, error: platform.redact(output::error_json(&problem.error)) });
         }
     }
-    let entries: Vec<Entry> = started
+    let mut entries: Vec<Entry> = started
         .entries
         .iter()
-        .filter_map(|entry| at(entry.index).map(|(record, id)| Entry { record, id, key: entry.key.clone() }))
+        .filter_map(|entry| {
+            at(entry.index).map(|(record, id)| Entry {
+                record,
+                id,
+                key: entry.key.clone(),
+                leaves_marketing_lists: entry.leaves_marketing_lists,
+                ..Entry::default()
+            })
+        })
         .collect();
+    for index in &started.skipped {
+        if let Some((record, id)) = at(*index) {
+            entries.push(Entry {
+                record,
+                id,
+                skipped: true,
+                external_id: skip_keys.get(*index as usize).cloned(),
+                action: Some("skipped".into()),
+                messages: vec!["not a transaction type this subscription syncs as an order".into()],
+                ..Entry::default()
+            });
+        }
+    }
     if !phase.reports_records() {
         // Refused here, the order is refused again (and reported) by the orders phase.
         failures.clear();
@@ -448,7 +582,44 @@ async fn start(
         Level::Info,
         &format!("{} batch {batch_number}: import {import_id} started ({} records)", phase.name(), row.entries.len()),
     );
-    Ok(Some(Running::new(batch_number, import_id, row, options.poll_interval)))
+    Ok(Some(Running::new(batch_number, import_id, row, options)))
+}
+
+/// `begin-import`, or for a 1.0 component `start-import` (no after-import duties).
+async fn begin(platform: &Platform, batch: &ImportBatch) -> Result<ImportBegun, Failure> {
+    if platform.speaks_1_1() {
+        return platform.begin_import(batch).await;
+    }
+    let started = platform.start_import(batch).await?;
+    Ok(ImportBegun {
+        import_id: started.import_id,
+        entries: started
+            .entries
+            .into_iter()
+            .map(|e| ImportRecord { index: e.index, key: e.key, leaves_marketing_lists: false })
+            .collect(),
+        refused: started.refused,
+        skipped: started.skipped,
+        api_calls: started.api_calls,
+    })
+}
+
+/// `read-import`, or for a 1.0 component `import-status` (a report without contact ids).
+async fn read(platform: &Platform, kind: ImportKind, import_id: &str) -> Result<ImportProgress, Failure> {
+    if platform.speaks_1_1() {
+        return platform.read_import(kind, import_id).await;
+    }
+    Ok(match platform.import_status(kind, import_id).await? {
+        ImportState::Running => ImportProgress::Running,
+        ImportState::Failed(why) => ImportProgress::Failed(why),
+        ImportState::Finished(report) => ImportProgress::Finished(ImportResult {
+            created: report.created,
+            updated: report.updated,
+            contacts: vec![],
+            failures: report.failures,
+            retry_without_contact_id: vec![],
+        }),
+    })
 }
 
 /// Waits for the running import whose read is due first, reads its status, and records it
@@ -459,13 +630,14 @@ async fn read_next(
     phase: Phase,
     running: &mut Vec<Running>,
     progress: &mut Progress,
+    options: &BulkOptions,
 ) -> Result<()> {
     let Some(next) = running.iter().enumerate().min_by_key(|(_, r)| r.next_read).map(|(i, _)| i) else {
         return Ok(());
     };
     tokio::time::sleep_until(running[next].next_read.into()).await;
     let import_id = running[next].import_id.clone();
-    let state = match platform.import_status(phase.kind(), &import_id).await {
+    let state = match read(platform, phase.kind(), &import_id).await {
         Ok(state) => state,
         Err(Failure::Sync(SyncError::Rejected(remote))) if remote.status == 404 => {
             // Dotdigital no longer knows the import (an old id from an earlier run): its batch
@@ -487,14 +659,23 @@ async fn read_next(
         }
     };
     let report = match state {
-        ImportState::Running => {
+        ImportProgress::Running => {
             let import = &mut running[next];
+            if Instant::now() >= import.deadline {
+                return Err(anyhow!(
+                    "{} import {import_id} (batch {}) is still running after --import-timeout {}s: it stays in the \
+                     ledger; run the same command again to resume (it is read, not sent again)",
+                    phase.name(),
+                    import.batch,
+                    options.import_timeout.as_secs()
+                ));
+            }
             import.interval = (import.interval.mul_f32(1.5)).min(MAX_POLL_INTERVAL);
-            import.next_read = Instant::now() + import.interval;
+            import.next_read = (Instant::now() + import.interval).min(import.deadline);
             return Ok(());
         }
-        ImportState::Finished(report) => report,
-        ImportState::Failed(why) => every_entry_failed(&running[next].row.entries, &why),
+        ImportProgress::Finished(report) => report,
+        ImportProgress::Failed(why) => every_entry_failed(&running[next].row.entries, &why),
     };
     let import = running.swap_remove(next);
     let mut row = import.row;
@@ -503,7 +684,7 @@ async fn read_next(
         ImportKind::Orders => "PUT /insightData/v3/import",
     };
     let mut by_key: HashMap<&str, Vec<&Entry>> = HashMap::new();
-    for entry in &row.entries {
+    for entry in row.entries.iter().filter(|e| !e.skipped) {
         by_key.entry(entry.key.as_str()).or_default().push(entry);
     }
     // A key the batch holds more than once (a repeated email) may fail once for all: the
@@ -535,6 +716,8 @@ async fn read_next(
             });
         }
     }
+    let failed: std::collections::HashSet<usize> = failures.iter().map(|f| f.record).collect();
+    identify(platform, phase, &mut row.entries, &report, &failed, &mut failures).await?;
     if phase.reports_records() {
         row.failures.extend(failures);
     } else if !failures.is_empty() {
@@ -563,16 +746,93 @@ async fn read_next(
     Ok(())
 }
 
+/// Gives each imported entry its external id and action from the report, marks those the
+/// component asked to send again without their stored id, and takes the entries whose
+/// customers said no off the marketing lists (a failure of that call stops the run; the batch
+/// stays `Started` in the ledger, so the next run reads the report and removes them again).
+async fn identify(
+    platform: &Platform,
+    phase: Phase,
+    entries: &mut [Entry],
+    report: &ImportResult,
+    failed: &std::collections::HashSet<usize>,
+    failures: &mut Vec<RecordFailure>,
+) -> Result<()> {
+    let contacts: HashMap<&str, (u64, SyncAction)> =
+        report.contacts.iter().map(|c| (c.key.as_str(), (c.contact_id, c.action))).collect();
+    let again: std::collections::HashSet<&str> = report.retry_without_contact_id.iter().map(String::as_str).collect();
+    let identified = platform.speaks_1_1();
+    let mut leaving = Vec::new();
+    for entry in entries.iter_mut().filter(|e| !e.skipped && !failed.contains(&e.record)) {
+        match phase.kind() {
+            ImportKind::Orders => {
+                entry.external_id = Some(entry.key.clone());
+                entry.action = Some("updated".into());
+            }
+            ImportKind::Contacts if again.contains(entry.key.as_str()) && phase == Phase::Contacts => {
+                entry.retry_without_stored_id = true;
+            }
+            ImportKind::Contacts if !identified => {
+                entry.messages.push(format!(
+                    "imported; the component implements contract {}, whose import report names no contact ids",
+                    platform.contract_version()
+                ));
+            }
+            ImportKind::Contacts => match contacts.get(entry.key.as_str()) {
+                Some((contact_id, action)) => {
+                    entry.external_id = Some(contact_id.to_string());
+                    entry.action = Some(output::action_name(*action).to_string());
+                    if phase == Phase::ContactsAgain {
+                        entry.messages.push("the stored contact id is unknown to Dotdigital: matched by email".into());
+                    }
+                    // A contact this import created joined no marketing list (its item named
+                    // none): only an existing one may be on one.
+                    if entry.leaves_marketing_lists && *action == SyncAction::Updated {
+                        leaving.push(*contact_id);
+                    } else {
+                        entry.leaves_marketing_lists = false;
+                    }
+                }
+                None if phase.reports_records() => failures.push(RecordFailure {
+                    record: entry.record,
+                    id: entry.id.clone(),
+                    error: json!({"kind": "unavailable", "code": "notInReport",
+                                  "message": "the import report names this contact neither as imported nor as failed: sync it again"}),
+                }),
+                None => {}
+            },
+        }
+    }
+    if leaving.is_empty() {
+        return Ok(());
+    }
+    let left = platform.leave_marketing_lists(&leaving).await.map_err(|failure| {
+        anyhow!(
+            "{}: {} contact(s) who said no to marketing could not be taken off the marketing lists ({}); run the \
+             same command again to resume",
+            phase.name(),
+            leaving.len(),
+            failure.to_json()
+        )
+    })?;
+    let lists = left.list_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    for entry in entries.iter_mut().filter(|e| e.leaves_marketing_lists && e.external_id.is_some()) {
+        entry.messages.push(format!("consent is no: taken off marketing lists {lists}"));
+    }
+    Ok(())
+}
+
 /// An import Dotdigital ended without importing fails each of its records, with its word: one
 /// failure per entry, so a key the batch holds twice fails both of its records.
-fn every_entry_failed(entries: &[Entry], why: &str) -> ImportReport {
+fn every_entry_failed(entries: &[Entry], why: &str) -> ImportResult {
     let failures = entries
         .iter()
+        .filter(|entry| !entry.skipped)
         .map(|entry| ImportFailure {
             key: entry.key.clone(),
             code: "importFailed".into(),
             detail: Some(why.to_string()),
         })
         .collect();
-    ImportReport { created: 0, updated: 0, failures }
+    ImportResult { created: 0, updated: 0, contacts: vec![], failures, retry_without_contact_id: vec![] }
 }

@@ -15,8 +15,9 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::bindings::exports::ipaas::dotdigital::connector::Guest;
 use super::bindings::{
-    Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, ImportBatch, ImportKind, ImportStarted,
-    ImportState, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
+    v1_0, Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, ImportBatch, ImportBegun,
+    ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft, PluginInfo, Settings, SyncError, SyncOutcome,
+    Transaction,
 };
 use super::cache::{self, CompileCache};
 use super::contract::{self, ContractError, ContractVersion};
@@ -149,10 +150,40 @@ impl std::error::Error for CpuLimitExceeded {}
 /// The future one export call returns, borrowing the instance and the store of its call.
 type ExportCall<'a, T> = Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 'a>>;
 
+/// A component pre-instantiated through the binding module of its contract minor.
+enum Pre {
+    /// This host's minor or a newer one (the newer one's extra functions are never called).
+    Current(DotdigitalConnectorPre<CallState>),
+    /// A 1.0 component: everything but the functions 1.1 added.
+    V1_0(v1_0::DotdigitalConnectorPre<CallState>),
+}
+
+/// One instance's connector export, as its minor offers it.
+enum Api<'a> {
+    Current(&'a Guest),
+    V1_0(&'a v1_0::exports::ipaas::dotdigital::connector::Guest),
+}
+
+/// Calls a function every minor has: the two binding modules share their types.
+macro_rules! on_any_minor {
+    ($api:expr, |$guest:ident| $call:expr) => {
+        match $api {
+            Api::Current($guest) => $call,
+            Api::V1_0($guest) => $call,
+        }
+    };
+}
+
+/// A function 1.1 added, called on a 1.0 component: the host checks
+/// [`Plugin::speaks_1_1`] first, so this is the host's mistake, reported as a trap.
+fn not_in_1_0(function: &str) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("{function} is not in contract 1.0, which this component implements"))
+}
+
 /// A loaded connector.
 pub struct Plugin {
     engine: Engine,
-    pre: DotdigitalConnectorPre<CallState>,
+    pre: Pre,
     info: PluginInfo,
     identity: Identity,
     contract: ContractVersion,
@@ -184,7 +215,7 @@ impl Plugin {
         let component = cache::compile(engine, bytes, &digest, cache, &log).map_err(LoadError::Compile)?;
         // Read before anything runs: a component of another contract is never instantiated.
         let contract = contract::check_component(engine, &component)?;
-        let pre = link(engine, &component).map_err(LoadError::Link)?;
+        let pre = link(engine, &component, contract).map_err(LoadError::Link)?;
         let mut plugin = Plugin {
             engine: engine.clone(),
             pre,
@@ -221,6 +252,12 @@ impl Plugin {
         self.contract
     }
 
+    /// Whether the component has the functions contract 1.1 added (`begin-import`,
+    /// `read-import`, `leave-marketing-lists`); a 1.0 component has not.
+    pub fn speaks_1_1(&self) -> bool {
+        matches!(self.pre, Pre::Current(_))
+    }
+
     /// Hex SHA-256 of the component bytes, for operators who pin a build.
     pub fn sha256(&self) -> &str {
         &self.sha256
@@ -232,7 +269,7 @@ impl Plugin {
 
     /// `describe`: the plugin's name, version, flows and settings presets.
     pub async fn describe(&self, context: CallContext) -> Result<PluginInfo, PluginFault> {
-        self.run(context, |api, store| Box::pin(api.call_describe(store))).await
+        self.run(context, |api, store| on_any_minor!(api, |g| Box::pin(g.call_describe(store)))).await
     }
 
     /// `validate-connection`: credentials, region and the areas the flows need.
@@ -243,7 +280,7 @@ impl Plugin {
     ) -> Result<AccountAnswer, PluginFault> {
         let settings = settings.clone();
         self.run(context, move |api, store| {
-            Box::pin(async move { api.call_validate_connection(store, &settings).await })
+            Box::pin(async move { on_any_minor!(api, |g| g.call_validate_connection(store, &settings).await) })
         })
         .await
     }
@@ -257,7 +294,7 @@ impl Plugin {
     ) -> Result<SyncAnswer, PluginFault> {
         let (settings, customer) = (settings.clone(), customer.clone());
         self.run(context, move |api, store| {
-            Box::pin(async move { api.call_sync_contact(store, &settings, &customer).await })
+            Box::pin(async move { on_any_minor!(api, |g| g.call_sync_contact(store, &settings, &customer).await) })
         })
         .await
     }
@@ -271,7 +308,7 @@ impl Plugin {
     ) -> Result<SyncAnswer, PluginFault> {
         let (settings, transaction) = (settings.clone(), transaction.clone());
         self.run(context, move |api, store| {
-            Box::pin(async move { api.call_sync_order(store, &settings, &transaction).await })
+            Box::pin(async move { on_any_minor!(api, |g| g.call_sync_order(store, &settings, &transaction).await) })
         })
         .await
     }
@@ -285,7 +322,7 @@ impl Plugin {
     ) -> Result<SyncAnswer, PluginFault> {
         let (settings, gift_card) = (settings.clone(), gift_card.clone());
         self.run(context, move |api, store| {
-            Box::pin(async move { api.call_sync_certificate(store, &settings, &gift_card).await })
+            Box::pin(async move { on_any_minor!(api, |g| g.call_sync_certificate(store, &settings, &gift_card).await) })
         })
         .await
     }
@@ -299,7 +336,7 @@ impl Plugin {
     ) -> Result<Result<ImportStarted, SyncError>, PluginFault> {
         let settings = settings.clone();
         self.run(context, move |api, store| {
-            Box::pin(async move { api.call_start_import(store, &settings, &batch).await })
+            Box::pin(async move { on_any_minor!(api, |g| g.call_start_import(store, &settings, &batch).await) })
         })
         .await
     }
@@ -314,7 +351,67 @@ impl Plugin {
     ) -> Result<Result<ImportState, SyncError>, PluginFault> {
         let (settings, import_id) = (settings.clone(), import_id.to_string());
         self.run(context, move |api, store| {
-            Box::pin(async move { api.call_import_status(store, &settings, kind, &import_id).await })
+            Box::pin(
+                async move { on_any_minor!(api, |g| g.call_import_status(store, &settings, kind, &import_id).await) },
+            )
+        })
+        .await
+    }
+
+    /// `begin-import` (1.1): `start-import` with each entry's after-import duty.
+    pub async fn begin_import(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        batch: ImportBatch,
+    ) -> Result<Result<ImportBegun, SyncError>, PluginFault> {
+        let settings = settings.clone();
+        self.run(context, move |api, store| {
+            Box::pin(async move {
+                match api {
+                    Api::Current(g) => g.call_begin_import(store, &settings, &batch).await,
+                    Api::V1_0(_) => Err(not_in_1_0("begin-import")),
+                }
+            })
+        })
+        .await
+    }
+
+    /// `read-import` (1.1): an import's status, record by record.
+    pub async fn read_import(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        kind: ImportKind,
+        import_id: &str,
+    ) -> Result<Result<ImportProgress, SyncError>, PluginFault> {
+        let (settings, import_id) = (settings.clone(), import_id.to_string());
+        self.run(context, move |api, store| {
+            Box::pin(async move {
+                match api {
+                    Api::Current(g) => g.call_read_import(store, &settings, kind, &import_id).await,
+                    Api::V1_0(_) => Err(not_in_1_0("read-import")),
+                }
+            })
+        })
+        .await
+    }
+
+    /// `leave-marketing-lists` (1.1): contacts taken off the subscription's marketing lists.
+    pub async fn leave_marketing_lists(
+        &self,
+        context: CallContext,
+        settings: &Settings,
+        contact_ids: &[u64],
+    ) -> Result<Result<ListsLeft, SyncError>, PluginFault> {
+        let (settings, contact_ids) = (settings.clone(), contact_ids.to_vec());
+        self.run(context, move |api, store| {
+            Box::pin(async move {
+                match api {
+                    Api::Current(g) => g.call_leave_marketing_lists(store, &settings, &contact_ids).await,
+                    Api::V1_0(_) => Err(not_in_1_0("leave-marketing-lists")),
+                }
+            })
         })
         .await
     }
@@ -324,13 +421,21 @@ impl Plugin {
     async fn run<T, F>(&self, context: CallContext, call: F) -> Result<T, PluginFault>
     where
         T: fmt::Debug,
-        F: for<'a> FnOnce(&'a Guest, &'a mut Store<CallState>) -> ExportCall<'a, T>,
+        F: for<'a> FnOnce(Api<'a>, &'a mut Store<CallState>) -> ExportCall<'a, T>,
     {
         let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
         let mut store = self.store(context);
         let run = async {
-            let connector = self.pre.instantiate_async(&mut store).await?;
-            call(connector.ipaas_dotdigital_connector(), &mut store).await
+            match &self.pre {
+                Pre::Current(pre) => {
+                    let connector = pre.instantiate_async(&mut store).await?;
+                    call(Api::Current(connector.ipaas_dotdigital_connector()), &mut store).await
+                }
+                Pre::V1_0(pre) => {
+                    let connector = pre.instantiate_async(&mut store).await?;
+                    call(Api::V1_0(connector.ipaas_dotdigital_connector()), &mut store).await
+                }
+            }
         };
         let output = match tokio::time::timeout(self.limits.wall_time, run).await {
             Err(_) => return Err(PluginFault::WallClock(self.limits.wall_time)),
@@ -348,7 +453,11 @@ impl Plugin {
     pub async fn instantiate_only(&self, context: CallContext) -> Result<(), PluginFault> {
         let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
         let mut store = self.store(context);
-        self.pre.instantiate_async(&mut store).await.map(drop).map_err(|error| classify(&error, &self.limits))
+        let instantiated = match &self.pre {
+            Pre::Current(pre) => pre.instantiate_async(&mut store).await.map(drop),
+            Pre::V1_0(pre) => pre.instantiate_async(&mut store).await.map(drop),
+        };
+        instantiated.map_err(|error| classify(&error, &self.limits))
     }
 
     /// A call's store: its limits, its host context, and a CPU deadline that does not count
@@ -374,13 +483,21 @@ impl Plugin {
 }
 
 /// The linker every call instantiates through: WASI without sockets or files (the store
-/// grants none), wasi:http through the outbound hooks, and the contract's host imports.
-fn link(engine: &Engine, component: &Component) -> wasmtime::Result<DotdigitalConnectorPre<CallState>> {
+/// grants none), wasi:http through the outbound hooks, and the contract's host imports (a
+/// 1.0 component's `host@1.0.0` import is met by this minor's, semver-compatibly). The
+/// export is bound through the module of the component's minor: a 1.0 component has no 1.1
+/// function, and one claiming 1.1 (or newer) must have them all.
+fn link(engine: &Engine, component: &Component, contract: ContractVersion) -> wasmtime::Result<Pre> {
     let mut linker = Linker::<CallState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     DotdigitalConnector::add_to_linker::<CallState, HasSelf<HostContext>>(&mut linker, |state| &mut state.host)?;
-    DotdigitalConnectorPre::new(linker.instantiate_pre(component)?)
+    let pre = linker.instantiate_pre(component)?;
+    if contract.major == 1 && contract.minor == 0 {
+        Ok(Pre::V1_0(v1_0::DotdigitalConnectorPre::new(pre)?))
+    } else {
+        Ok(Pre::Current(DotdigitalConnectorPre::new(pre)?))
+    }
 }
 
 /// A limit is recognised by the type of error that enforced it, wherever it sits in the

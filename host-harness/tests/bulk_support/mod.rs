@@ -81,8 +81,8 @@ pub async fn run(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
 }
 
-/// The failed records' lines and the summary line.
-pub fn split(output: &Output) -> (Vec<Value>, Value) {
+/// Every record's line, in input order, and the summary line.
+pub fn record_lines(output: &Output) -> (Vec<Value>, Value) {
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines: Vec<Value> =
         text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
@@ -90,6 +90,21 @@ pub fn split(output: &Output) -> (Vec<Value>, Value) {
         lines.pop().unwrap_or_else(|| panic!("no stdout; stderr: {}", String::from_utf8_lossy(&output.stderr)));
     assert_eq!(summary["summary"], true, "{summary}");
     (lines, summary)
+}
+
+/// The failed records' lines and the summary line.
+pub fn split(output: &Output) -> (Vec<Value>, Value) {
+    let (lines, summary) = record_lines(output);
+    (lines.into_iter().filter(|line| line["ok"] == false).collect(), summary)
+}
+
+/// The line of record `id`.
+pub fn line_of<'a>(lines: &'a [Value], id: &str) -> &'a Value {
+    lines.iter().find(|l| l["record"] == id).unwrap_or_else(|| panic!("no line for {id}: {lines:?}"))
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 pub fn summary(output: &Output) -> Value {

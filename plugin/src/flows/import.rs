@@ -11,24 +11,30 @@ use super::{contact_schema, name_fields, validated_settings};
 use crate::dotdigital::{segment, Session};
 use crate::mapping::contact::{contact_for_order, customer_contact};
 use crate::mapping::import::{
-    contact_import_state, contact_item, contact_key, contacts_body, import_merge_option, insight_import_state,
-    order_item, orders_body, MAX_IMPORT_BODY_BYTES,
+    contact_item, contact_key, contacts_body, import_merge_option, import_progress, import_state, order_item,
+    orders_body, StatusOf, MAX_IMPORT_BODY_BYTES,
 };
 use crate::mapping::order::{plan_order, OrderPlan};
 use crate::platform::{LogLevel, Method, Platform};
 use crate::wit::{
-    BatchProblem, FieldIssue, ImportBatch, ImportEntry, ImportKind, ImportStarted, ImportState,
-    Settings as RawSettings, SyncError,
+    BatchProblem, FieldIssue, ImportBatch, ImportBegun, ImportEntry, ImportKind, ImportProgress, ImportRecord,
+    ImportStarted, ImportState, ListsLeft, Settings as RawSettings, SyncError,
 };
 
 const CONTACTS_IMPORT: &str = "/contacts/v3/import";
 const INSIGHT_IMPORT: &str = "/insightData/v3/import";
+/// v2.json `ApiContact_DeleteContactsFromAddressBook`: `POST` a JSON array of contact ids.
+fn list_removal_path(list: u32) -> String {
+    format!("/v2/address-books/{list}/contacts/delete")
+}
+/// Contact ids per bulk removal ("bulk deletes ≤ 5000", developer.dotdigital.com call limits).
+const MAX_IDS_PER_REMOVAL: usize = 5000;
 
 /// What a batch became before anything is sent.
 #[derive(Default)]
 struct Prepared {
     items: Vec<Value>,
-    entries: Vec<ImportEntry>,
+    entries: Vec<ImportRecord>,
     refused: Vec<BatchProblem>,
     skipped: Vec<u32>,
 }
@@ -39,16 +45,30 @@ impl Prepared {
     }
 
     fn take(&mut self, index: usize, key: String, item: Value) {
-        self.entries.push(ImportEntry { index: index as u32, key });
+        self.entries.push(ImportRecord { index: index as u32, key, leaves_marketing_lists: false });
         self.items.push(item);
     }
 }
 
+/// `start-import` (1.0): `begin-import` without the after-import duties.
 pub fn start_import(
     platform: &dyn Platform,
     raw: &RawSettings,
     batch: &ImportBatch,
 ) -> Result<ImportStarted, SyncError> {
+    let begun = begin_import(platform, raw, batch)?;
+    Ok(ImportStarted {
+        import_id: begun.import_id,
+        entries: begun.entries.into_iter().map(|e| ImportEntry { index: e.index, key: e.key }).collect(),
+        refused: begun.refused,
+        skipped: begun.skipped,
+        api_calls: begun.api_calls,
+    })
+}
+
+/// One import of the batch's valid records; each contact entry says whether its customer
+/// explicitly said no to marketing (taken off the marketing lists once the import finished).
+pub fn begin_import(platform: &dyn Platform, raw: &RawSettings, batch: &ImportBatch) -> Result<ImportBegun, SyncError> {
     let settings = validated_settings(raw)?;
     let mut session = Session::open(platform, &settings)?;
     let mut prepared = Prepared::default();
@@ -64,7 +84,15 @@ pub fn start_import(
                     c.upsert(&settings, *names, mappings)
                 });
                 match upsert {
-                    Ok(upsert) => prepared.take(index, contact_key(&upsert.email), contact_item(&upsert)),
+                    Ok(upsert) => {
+                        prepared.take(index, contact_key(&upsert.email), contact_item(&upsert));
+                        // The item joins the marketing lists only on a yes (the single-record
+                        // mapping's three-state consent); an explicit no must also leave them,
+                        // which an import cannot do.
+                        if let Some(entry) = prepared.entries.last_mut() {
+                            entry.leaves_marketing_lists = !upsert.leave_lists.is_empty();
+                        }
+                    }
                     Err(issues) => prepared.refuse(index, SyncError::InvalidRecord(issues)),
                 }
             }
@@ -88,7 +116,7 @@ pub fn start_import(
                     let upsert = contact_for_order(&order, names.expect("read when any order is valid"));
                     prepared.take(index, key, contact_item(&upsert));
                 } else {
-                    prepared.entries.push(ImportEntry { index: index as u32, key });
+                    prepared.entries.push(ImportRecord { index: index as u32, key, leaves_marketing_lists: false });
                 }
             }
             // Contacts made for orders never overwrite what the customer sync wrote.
@@ -107,7 +135,7 @@ pub fn start_import(
     };
     let Prepared { items, entries, refused, skipped } = prepared;
     if items.is_empty() {
-        return Ok(ImportStarted { import_id: None, entries, refused, skipped, api_calls: session.calls() });
+        return Ok(ImportBegun { import_id: None, entries, refused, skipped, api_calls: session.calls() });
     }
     if body.len() > MAX_IMPORT_BODY_BYTES {
         return Err(SyncError::InvalidRecord(vec![FieldIssue {
@@ -126,31 +154,87 @@ pub fn start_import(
         crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, "no importId in the answer")
     })?;
     platform.log(LogLevel::Info, &format!("import {import_id} started with {} records", items.len()));
-    Ok(ImportStarted { import_id: Some(import_id), entries, refused, skipped, api_calls: session.calls() })
+    Ok(ImportBegun { import_id: Some(import_id), entries, refused, skipped, api_calls: session.calls() })
 }
 
+/// `import-status` (1.0): counts and failures.
 pub fn import_status(
     platform: &dyn Platform,
     raw: &RawSettings,
     kind: ImportKind,
     import_id: &str,
 ) -> Result<ImportState, SyncError> {
+    read_status(platform, raw, kind, import_id, import_state)
+}
+
+/// `import-progress` (1.1): the report record by record.
+pub fn import_progress_of(
+    platform: &dyn Platform,
+    raw: &RawSettings,
+    kind: ImportKind,
+    import_id: &str,
+) -> Result<ImportProgress, SyncError> {
+    read_status(platform, raw, kind, import_id, import_progress)
+}
+
+/// One status GET, read by `read`.
+fn read_status<T>(
+    platform: &dyn Platform,
+    raw: &RawSettings,
+    kind: ImportKind,
+    import_id: &str,
+    read: fn(StatusOf, &Value) -> Result<T, String>,
+) -> Result<T, SyncError> {
     let settings = validated_settings(raw)?;
     let mut session = Session::open(platform, &settings)?;
-    let base = match kind {
-        ImportKind::Contacts => CONTACTS_IMPORT,
-        ImportKind::Orders => INSIGHT_IMPORT,
+    let (base, of) = match kind {
+        ImportKind::Contacts => (CONTACTS_IMPORT, StatusOf::Contacts),
+        ImportKind::Orders => (INSIGHT_IMPORT, StatusOf::Insight),
     };
     let reply = session.get(&format!("{base}/{}", segment(import_id)))?;
     if reply.status() != 200 {
         return Err(reply.into_error());
     }
     let status = reply.json()?;
-    let state = match kind {
-        ImportKind::Contacts => contact_import_state(&status),
-        ImportKind::Orders => insight_import_state(&status),
-    };
-    state.map_err(|problem| crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, &problem))
+    read(of, &status)
+        .map_err(|problem| crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, &problem))
+}
+
+/// Takes `contact_ids` off every marketing list: one bulk removal per list and 5000 ids
+/// (v2.json `ApiContact_DeleteContactsFromAddressBook`, `202 ApiBulkContactDeletion`; the
+/// removal runs in Dotdigital's background, so its acceptance is the answer).
+pub fn leave_marketing_lists(
+    platform: &dyn Platform,
+    raw: &RawSettings,
+    contact_ids: &[u64],
+) -> Result<ListsLeft, SyncError> {
+    let settings = validated_settings(raw)?;
+    let mut ids: Vec<u64> = contact_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || settings.marketing_list_ids.is_empty() {
+        return Ok(ListsLeft { api_calls: 0, list_ids: vec![] });
+    }
+    if let Some(bad) = ids.iter().find(|id| **id == 0 || **id > i32::MAX as u64) {
+        return Err(SyncError::InvalidRecord(vec![FieldIssue {
+            field: "contact-ids".into(),
+            problem: format!("{bad} is not a Dotdigital contactId (a whole number from 1 to 2147483647)"),
+        }]));
+    }
+    let mut session = Session::open(platform, &settings)?;
+    for list in &settings.marketing_list_ids {
+        for chunk in ids.chunks(MAX_IDS_PER_REMOVAL) {
+            let reply = session.send_json(Method::Post, &list_removal_path(*list), &serde_json::json!(chunk))?;
+            if reply.status() != 202 {
+                return Err(reply.into_error());
+            }
+        }
+    }
+    platform.log(
+        LogLevel::Info,
+        &format!("{} contact(s) taken off marketing lists {:?}", ids.len(), settings.marketing_list_ids),
+    );
+    Ok(ListsLeft { api_calls: session.calls(), list_ids: settings.marketing_list_ids.clone() })
 }
 
 #[cfg(test)]
@@ -158,7 +242,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::platform::Method::Put;
+    use crate::platform::Method::{Post, Put};
     use crate::test_support::{jane, raw_settings, s, FakePlatform};
     use crate::wit;
 
@@ -228,5 +312,67 @@ mod tests {
         let batch = ImportBatch::Contacts(vec![customer("1", "ana@example.com")]);
         let error = start_import(&platform, &settings(), &batch).unwrap_err();
         assert!(matches!(error, SyncError::RateLimited(_)), "{error:?}");
+    }
+
+    fn with_consent(id: &str, email: &str, answer: Option<&str>) -> wit::Customer {
+        let mut c = customer(id, email);
+        c.custom_fields.retain(|f| !f.name.eq_ignore_ascii_case("Email Marketing Consent"));
+        if let Some(answer) = answer {
+            c.custom_fields.push(wit::CustomField { name: "Email Marketing Consent".into(), value: s(answer) });
+        }
+        c
+    }
+
+    #[test]
+    fn only_an_explicit_no_leaves_the_marketing_lists_and_only_a_yes_joins_them() {
+        let platform = FakePlatform::new().with_data(FIELDS_KEY, FIELDS).expect(
+            Put,
+            &format!("{R1}/contacts/v3/import"),
+            202,
+            r#"{"importId":"3f1c0a52-0000-4000-8000-000000000001"}"#,
+        );
+        let mut raw = settings();
+        raw.list_ids = vec![1];
+        raw.marketing_list_ids = vec![7, 8];
+        let batch = ImportBatch::Contacts(vec![
+            with_consent("1", "yes@example.com", Some("yes")),
+            with_consent("2", "no@example.com", Some("N")),
+            with_consent("3", "blank@example.com", Some("  ")),
+            with_consent("4", "absent@example.com", None),
+        ]);
+        let begun = begin_import(&platform, &raw, &batch).unwrap();
+        let leaves: Vec<bool> = begun.entries.iter().map(|e| e.leaves_marketing_lists).collect();
+        assert_eq!(leaves, [false, true, false, false]);
+        let body = platform.body(0);
+        let lists: Vec<Value> = (0..4).map(|i| body["contacts"][i]["lists"].clone()).collect();
+        assert_eq!(lists, [json!([1, 7, 8]), json!([1]), json!([1]), json!([1])]);
+    }
+
+    #[test]
+    fn leaving_the_marketing_lists_is_one_bulk_removal_per_list() {
+        let job = r#"{"id":"0f8fad5b-d9cb-469f-a165-70867728950e","status":"Started"}"#;
+        let platform = FakePlatform::new()
+            .expect(Post, &format!("{R1}/v2/address-books/7/contacts/delete"), 202, job)
+            .expect(Post, &format!("{R1}/v2/address-books/8/contacts/delete"), 202, job);
+        let mut raw = settings();
+        raw.marketing_list_ids = vec![7, 8];
+        let left = leave_marketing_lists(&platform, &raw, &[17, 4, 17]).unwrap();
+        platform.assert_done();
+        assert_eq!((left.api_calls, left.list_ids), (2, vec![7, 8]));
+        assert_eq!(platform.body(0), json!([4, 17]));
+        assert_eq!(platform.body(1), json!([4, 17]));
+
+        // Nothing to do: no call. A 404 for a list is the error.
+        let idle = FakePlatform::new();
+        assert_eq!(leave_marketing_lists(&idle, &raw, &[]).unwrap().api_calls, 0);
+        let platform = FakePlatform::new().expect(
+            Post,
+            &format!("{R1}/v2/address-books/7/contacts/delete"),
+            404,
+            r#"{"message":"Error: ERROR_ADDRESSBOOK_NOT_FOUND"}"#,
+        );
+        let error = leave_marketing_lists(&platform, &raw, &[4]).unwrap_err();
+        assert!(matches!(&error, SyncError::Rejected(r) if r.status == 404), "{error:?}");
+        assert!(matches!(leave_marketing_lists(&FakePlatform::new(), &raw, &[0]), Err(SyncError::InvalidRecord(_))));
     }
 }

@@ -178,3 +178,48 @@ async fn an_unsubscribed_or_suppressed_contact_is_not_removed_from_a_list() {
             .await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test]
+async fn contacts_are_removed_from_a_list_in_bulk_with_202() {
+    let sim = demo().await;
+    let mut ids = Vec::new();
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        ids.push(upsert(&sim, email, json!({"lists": [123456, 123457]})).await.json()["contactId"].clone());
+    }
+    let path = |book: &str| format!("/v2/address-books/{book}/contacts/delete");
+
+    // Two of three, plus an unknown id, which the background job skips.
+    let removed = send(&sim, call("POST", &path("123456")).json(json!([ids[0], ids[1], 99]))).await;
+    assert_eq!(removed.status, 202, "{}", removed.text());
+    let job = removed.json();
+    assert_eq!(job["status"], "Started");
+    assert_eq!(job["id"].as_str().map(str::len), Some(36), "a GUID: {job}");
+    assert_eq!(job.as_object().map(|o| o.len()), Some(2), "ApiBulkContactDeletion: id and status");
+    assert_eq!(send(&sim, call("GET", "/v2/address-books/123456")).await.json()["contacts"], 1);
+    let list_ids = |email: &str| {
+        let contact = sim.contact(ACME, email).expect("the contact stays in the account");
+        contact["lists"].as_array().unwrap().iter().map(|l| l["id"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(list_ids("a@example.com"), [json!(123457)]);
+    assert_eq!(list_ids("c@example.com"), [json!(123456), json!(123457)]);
+
+    // An unsubscribed contact is skipped by the background job: it stays on the list.
+    let body = json!({"lists": [123456], "channelProperties": {"email": {"status": "unsubscribed"}}});
+    let gone = upsert(&sim, "u@example.com", body).await.json()["contactId"].clone();
+    let removed = send(&sim, call("POST", &path("123456")).json(json!([gone, ids[2]]))).await;
+    assert_eq!(removed.status, 202);
+    assert_eq!(list_ids("u@example.com"), [json!(123456)]);
+    assert_eq!(list_ids("c@example.com"), [json!(123457)]);
+
+    for bad in [json!([]), json!({"contactIds": [1]}), json!(["1"]), json!([-1]), json!([1.5])] {
+        let reply = send(&sim, call("POST", &path("123456")).json(bad.clone())).await;
+        assert_eq!(reply.status, 400, "{bad}");
+        assert!(reply.json()["message"].as_str().is_some_and(|m| m.ends_with("ERROR_PARAMETER_INVALID")), "{bad}");
+    }
+    let too_many: Vec<u32> = (1..=5001).collect();
+    assert_eq!(send(&sim, call("POST", &path("123456")).json(json!(too_many))).await.status, 400);
+    let no_list = send(&sim, call("POST", &path("42")).json(json!([ids[2]]))).await;
+    assert_eq!(no_list.status, 404);
+    assert_eq!(no_list.json(), json!({"message": "Error: ERROR_ADDRESSBOOK_NOT_FOUND"}));
+    assert_eq!(send(&sim, call("GET", &path("123456"))).await.status, 405);
+}

@@ -602,3 +602,44 @@ async fn large_imports_apply_quickly() {
     let order = send(&sim, call("GET", "/insightData/v3/contacts/email/customer99995@example.com/Orders/19999")).await;
     assert_eq!(order.status, 200);
 }
+
+#[tokio::test]
+async fn contact_import_running_and_end_words_are_knobs() {
+    // Default: the spec's only running word, then `Finished`.
+    let sim = start(config(|c| c.contact_running_status = "NotStarted".into())).await;
+    let id = accepted(&put_contacts(&sim, json!({"contacts": [contact_item("a@example.com", json!({}))]})).await);
+    assert_eq!(contact_status(&sim, &id).await, json!({"importId": id, "status": "NotStarted"}));
+    assert_eq!(contact_status(&sim, &id).await["status"], "Finished");
+
+    for word in ["RejectedByWatchdog", "Failed", "ExceedsAllowedContactLimit", "InvalidFileFormat"] {
+        let sim = start(config(|c| c.contact_end_status = Some(word.into()))).await;
+        let id = accepted(&put_contacts(&sim, json!({"contacts": [contact_item("b@example.com", json!({}))]})).await);
+        assert_eq!(contact_status(&sim, &id).await["status"], "NotFinished");
+        assert_eq!(contact_status(&sim, &id).await, json!({"importId": id, "status": word}), "no report with {word}");
+        assert_eq!(contact_status(&sim, &id).await["status"], word, "the word stays");
+        assert!(sim.contact(ACME, "b@example.com").is_none(), "{word}: nothing was imported");
+        // An ended import no longer counts as active.
+        assert_eq!(control(&sim, call("GET", "/_sim/imports?account=4711")).await.json()[0]["finished"], true);
+    }
+}
+
+#[tokio::test]
+async fn insight_import_end_word_is_a_knob_and_the_control_api_sets_the_words() {
+    let sim = sim().await;
+    upsert(&sim, "ana@example.com", json!({})).await;
+    let set = json!({"insight_end_status": "NotAvailableInThisVersion", "contact_running_status": "Queued"});
+    let changed = control(&sim, call("PATCH", "/_sim/import-config").json(set)).await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    assert_eq!(changed.json()["contact_end_status"], Value::Null);
+
+    let id = accepted(&put_insight(&sim, orders_body(&[("1", "ana@example.com")])).await);
+    assert_eq!(insight_status(&sim, &id).await["status"], "NotStarted");
+    assert_eq!(insight_status(&sim, &id).await["status"], "NotAvailableInThisVersion");
+    assert!(sim.insight_record(ACME, "Orders", "1").is_none(), "nothing was imported");
+
+    let id = accepted(&put_contacts(&sim, json!({"contacts": [contact_item("c@example.com", json!({}))]})).await);
+    assert_eq!(contact_status(&sim, &id).await["status"], "Queued", "any running word may be set");
+    let unset = json!({"insight_end_status": null, "contact_running_status": "NotFinished"});
+    assert_eq!(control(&sim, call("PATCH", "/_sim/import-config").json(unset)).await.status, 200);
+    assert_eq!(sim.import_config(), config(|_| {}).imports);
+}

@@ -1,10 +1,13 @@
 //! A connector that implements another minor of the contract (see Cargo.toml): every
-//! function answers without calling anything, so the tests see only what loading decides.
+//! function answers without calling anything, so the tests see only what loading decides
+//! (and, for `v1-0`, what the host does with a 1.0 component's bulk answers).
 
 #[cfg(feature = "newer-minor")]
 wit_bindgen::generate!({ world: "dotdigital-connector", path: "wit-gen/newer-minor", generate_all });
 #[cfg(feature = "lacking")]
 wit_bindgen::generate!({ world: "dotdigital-connector", path: "wit-gen/lacking", generate_all });
+#[cfg(feature = "v1-0")]
+wit_bindgen::generate!({ world: "dotdigital-connector", path: "wit-gen/v1-0", generate_all });
 
 use exports::ipaas::dotdigital::connector::Guest;
 use ipaas::dotdigital::types::*;
@@ -15,23 +18,37 @@ fn done(external_id: &str) -> Result<SyncOutcome, SyncError> {
     Ok(SyncOutcome { external_id: external_id.into(), action: SyncAction::Unchanged, api_calls: 0, messages: vec![] })
 }
 
+fn not_here<T>() -> Result<T, SyncError> {
+    Err(SyncError::Transport("a compatibility test component".into()))
+}
+
 impl Guest for Compat {
     fn describe() -> PluginInfo {
-        let preset = |name: &str| SettingPreset {
+        let preset = |name: &str, required: bool| SettingPreset {
             name: name.into(),
-            required: true,
+            required,
             default_value: None,
             description: String::new(),
         };
-        PluginInfo { flows: vec!["contact".into()], settings: vec![preset("api_user"), preset("api_password")] }
+        let mut settings = vec![preset("api_user", true), preset("api_password", true)];
+        if cfg!(feature = "v1-0") {
+            settings.extend(["list_ids", "marketing_list_ids"].map(|name| preset(name, false)));
+        }
+        PluginInfo { flows: vec!["contact".into(), "order".into()], settings }
     }
 
     fn validate_connection(_: Settings) -> Result<Account, SyncError> {
-        Err(SyncError::Transport("a compatibility test component".into()))
+        not_here()
     }
 
     fn sync_contact(_: Settings, _: Customer) -> Result<SyncOutcome, SyncError> {
-        done(if cfg!(feature = "newer-minor") { "newer minor" } else { "lacking" })
+        done(if cfg!(feature = "newer-minor") {
+            "newer minor"
+        } else if cfg!(feature = "v1-0") {
+            "v1.0"
+        } else {
+            "lacking"
+        })
     }
 
     fn sync_order(_: Settings, _: Transaction) -> Result<SyncOutcome, SyncError> {
@@ -42,13 +59,56 @@ impl Guest for Compat {
         done("certificate")
     }
 
+    #[cfg(not(feature = "v1-0"))]
     fn start_import(_: Settings, _: ImportBatch) -> Result<ImportStarted, SyncError> {
-        Err(SyncError::Transport("a compatibility test component".into()))
+        not_here()
+    }
+
+    /// Every record goes in, keyed as the connector keys them; the id carries the count.
+    #[cfg(feature = "v1-0")]
+    fn start_import(_: Settings, batch: ImportBatch) -> Result<ImportStarted, SyncError> {
+        let keys: Vec<String> = match &batch {
+            ImportBatch::Contacts(customers) => {
+                customers.iter().map(|c| c.email_address.clone().unwrap_or_default().to_lowercase()).collect()
+            }
+            ImportBatch::OrderContacts(orders) => {
+                orders.iter().map(|t| t.email_address.clone().unwrap_or_default().to_lowercase()).collect()
+            }
+            ImportBatch::Orders(orders) => {
+                orders.iter().map(|t| t.transaction_number.clone().unwrap_or_default()).collect()
+            }
+        };
+        let entries: Vec<ImportEntry> =
+            keys.into_iter().enumerate().map(|(index, key)| ImportEntry { index: index as u32, key }).collect();
+        let import_id = Some(format!("compat-{}", entries.len()));
+        Ok(ImportStarted { import_id, entries, refused: vec![], skipped: vec![], api_calls: 0 })
     }
 
     #[cfg(feature = "newer-minor")]
     fn import_status(_: Settings, _: ImportKind, _: String) -> Result<ImportState, SyncError> {
-        Err(SyncError::Transport("a compatibility test component".into()))
+        not_here()
+    }
+
+    /// Finished, every record imported as new.
+    #[cfg(feature = "v1-0")]
+    fn import_status(_: Settings, _: ImportKind, import_id: String) -> Result<ImportState, SyncError> {
+        let count = import_id.trim_start_matches("compat-").parse().unwrap_or(0);
+        Ok(ImportState::Finished(ImportReport { created: count, updated: 0, failures: vec![] }))
+    }
+
+    #[cfg(not(feature = "v1-0"))]
+    fn begin_import(_: Settings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
+        not_here()
+    }
+
+    #[cfg(not(feature = "v1-0"))]
+    fn read_import(_: Settings, _: ImportKind, _: String) -> Result<ImportProgress, SyncError> {
+        not_here()
+    }
+
+    #[cfg(not(feature = "v1-0"))]
+    fn leave_marketing_lists(_: Settings, _: Vec<u64>) -> Result<ListsLeft, SyncError> {
+        not_here()
     }
 
     /// The function the newer minor added: an older host never calls it.

@@ -258,6 +258,18 @@ impl Guest for Hostile {
     fn import_status(_: Settings, _: ImportKind, _: String) -> Result<ImportState, SyncError> {
         Err(SyncError::Transport("not a real connector".into()))
     }
+
+    fn begin_import(_: Settings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
+        Err(SyncError::Transport("not a real connector".into()))
+    }
+
+    fn read_import(_: Settings, _: ImportKind, _: String) -> Result<ImportProgress, SyncError> {
+        Err(SyncError::Transport("not a real connector".into()))
+    }
+
+    fn leave_marketing_lists(_: Settings, _: Vec<u64>) -> Result<ListsLeft, SyncError> {
+        Err(SyncError::Transport("not a real connector".into()))
+    }
 }
 
 export!(Hostile);

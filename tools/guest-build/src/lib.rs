@@ -50,6 +50,13 @@ pub const GUESTS: &[Guest] = &[
         release_name: None,
         variant: Some("lacking"),
     },
+    Guest {
+        dir: "tests/compat-plugin",
+        package: "compat-plugin",
+        env: "DOTDIGITAL_GUEST_V1_0",
+        release_name: None,
+        variant: Some("v1-0"),
+    },
 ];
 
 /// The connector's entry in `GUESTS`.
@@ -120,7 +127,8 @@ fn build(root: &Path, dir: &Path, package: &str, target_dir: &Path, features: &[
 
 /// The contract as a test component of another minor sees it, written to
 /// `<dir>/wit-gen/<variant>/`: `newer-minor` is the next minor with one more function;
-/// `lacking` is this version without `import-status`, a function the host calls.
+/// `lacking` is this version without `import-status`, a function the host calls; `v1-0` is
+/// the released 1.0.0 contract (`wit/released/1.0.0/`), as a 1.0 component was built.
 fn derive_wit(root: &Path, dir: &Path, variant: &str) {
     let ours = std::fs::read_to_string(root.join("wit/dotdigital.wit")).expect("reading wit/dotdigital.wit");
     let package = ours.lines().find(|l| l.starts_with("package ipaas:dotdigital@")).expect("a package line");
@@ -145,6 +153,8 @@ fn derive_wit(root: &Path, dir: &Path, variant: &str) {
             lines.drain(from..=at);
             lines.join("\n")
         }
+        "v1-0" => std::fs::read_to_string(root.join("wit/released/1.0.0/dotdigital.wit"))
+            .expect("reading wit/released/1.0.0/dotdigital.wit"),
         other => panic!("unknown test component variant {other}"),
     };
     let out = dir.join("wit-gen").join(variant);
