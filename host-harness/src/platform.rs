@@ -223,7 +223,9 @@ impl Platform {
         let settings = &self.subscription.plugin;
         match record {
             Record::Contact(customer) => self.plugin.sync_contact(context, settings, customer).await,
-            Record::Order(transaction) => self.plugin.sync_order(context, settings, transaction).await,
+            Record::Order(transaction) => {
+                self.plugin.sync_order(context, settings, &self.subscription.order, transaction).await
+            }
             Record::Certificate(gift_card) => self.plugin.sync_certificate(context, settings, gift_card).await,
         }
     }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::records::{parse, RecordError};
-use crate::runtime::bindings::{FieldMapping, PluginInfo, Settings};
+use crate::runtime::bindings::{FieldMapping, OrderSettings, PluginInfo, Settings};
 use crate::runtime::metadata::Identity;
 
 /// The fields the host keeps for itself.
@@ -48,6 +48,8 @@ struct SettingsFile {
     #[serde(default)]
     order_types: Option<Vec<String>>,
     #[serde(default)]
+    order_contacts: Option<String>,
+    #[serde(default)]
     certificate_campaign_id: Option<u32>,
     #[serde(default)]
     certificate_collection: Option<String>,
@@ -89,6 +91,17 @@ pub struct HostSettings {
 pub struct Subscription {
     pub host: HostSettings,
     pub plugin: Settings,
+    /// The order flow's settings added in contract 1.1 (`order_contacts`).
+    pub order: OrderSettings,
+}
+
+impl Subscription {
+    /// Whether an order may create its contact: `order_contacts` is not `require` (the
+    /// component validates the value; a bulk load reads it to leave out the phase that makes
+    /// orders' contacts).
+    pub fn orders_create_contacts(&self) -> bool {
+        !self.order.order_contacts.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("require"))
+    }
 }
 
 impl Subscription {
@@ -214,7 +227,7 @@ pub fn subscription(
         certificate_campaign_id: file.certificate_campaign_id,
         certificate_collection: file.certificate_collection,
     };
-    Ok(Subscription { host, plugin: plugin_settings })
+    Ok(Subscription { host, plugin: plugin_settings, order: OrderSettings { order_contacts: file.order_contacts } })
 }
 
 /// iPaaS.com's Version field (`v1.0`) as a semver requirement: a leading `v` is dropped and a

@@ -8,7 +8,7 @@ use crate::bindings::ipaas::dotdigital::host;
 use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
 use crate::wit::{
     Account, Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted, ImportState,
-    ListsLeft, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
+    ListsLeft, OrderSettings, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
 
 /// The host bounds the whole call; this only stops a connect from hanging.
@@ -111,6 +111,14 @@ impl Guest for Component {
 
     fn import_status(settings: Settings, kind: ImportKind, import_id: String) -> Result<ImportState, SyncError> {
         crate::flows::import::import_status(&Component, &settings, kind, &import_id)
+    }
+
+    fn sync_order_with(
+        settings: Settings,
+        order_settings: OrderSettings,
+        transaction: Transaction,
+    ) -> Result<SyncOutcome, SyncError> {
+        crate::flows::order::sync_order(&Component, &settings, order_settings.order_contacts.as_deref(), &transaction)
     }
 
     fn begin_import(settings: Settings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {

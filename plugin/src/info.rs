@@ -3,7 +3,7 @@
 
 use crate::settings::{
     DEFAULT_CERTIFICATE_COLLECTION, DEFAULT_COLLECTION, DEFAULT_CONSENT_FIELD, DEFAULT_OPT_IN_TYPE, DEFAULT_ORDER_TYPE,
-    EMAIL_TYPES, OPT_IN_TYPES,
+    EMAIL_TYPES, OPT_IN_TYPES, ORDER_CONTACTS,
 };
 use crate::wit::{PluginInfo, SettingPreset};
 
@@ -66,6 +66,13 @@ pub fn describe() -> PluginInfo {
                 false,
                 Some(&format!("[{}]", json_string(DEFAULT_ORDER_TYPE))),
                 "transaction types synced as orders",
+            ),
+            preset(
+                "order_contacts",
+                false,
+                Some(&json_string(ORDER_CONTACTS[0])),
+                "create: an order whose email Dotdigital does not know creates the contact (subscribed, as every \
+                 new contact); require: such an order is rejected until the customer is synced",
             ),
             preset("certificate_campaign_id", false, None, "triggered campaign announcing loyalty certificates"),
             preset(

@@ -195,3 +195,30 @@ async fn a_number_with_a_slash_is_refused_before_any_request() {
     assert!(error.to_string().contains("cannot carry"), "{line}");
     assert!(world.sim.requests().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn with_order_contacts_require_an_unknown_buyer_is_rejected_and_no_contact_is_made() {
+    let mut settings = demo_settings();
+    settings["order_contacts"] = json!("require");
+    let world = World::new(settings).await;
+    let line = world.sync(Flow::Order, &order("SO-20", "stranger@example.com")).await;
+    let error = failed(&line, "rejected");
+    assert!(error["message"].as_str().unwrap().contains("sync the customer first"), "{line}");
+    assert_eq!(line["attempts"], 1, "final, not retried");
+    assert!(world.sim.contact(DEMO_ACCOUNT, "stranger@example.com").is_none(), "nothing was created");
+    assert!(
+        world.requests_to("PATCH", "/contacts/v3/").is_empty() && world.requests_to("POST", "/contacts/v3").is_empty()
+    );
+
+    // Once the customer is synced, the order goes through.
+    with_contact(&world, "stranger@example.com").await;
+    let line = world.sync(Flow::Order, &order("SO-20", "stranger@example.com")).await;
+    assert_eq!(ok(&line)["action"], "created", "{line}");
+
+    // `create` (the default, and spelled out) makes the contact, as before.
+    let mut settings = demo_settings();
+    settings["order_contacts"] = json!("create");
+    let world = World::new(settings).await;
+    ok(&world.sync(Flow::Order, &order("SO-21", "new.buyer@example.com")).await);
+    assert!(world.sim.contact(DEMO_ACCOUNT, "new.buyer@example.com").is_some());
+}

@@ -260,10 +260,15 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
     }
     let everything = Selection { only: None, stored_ids: true };
     let mut total = 0;
-    for phase in options.flow.phases() {
+    // With `order_contacts` = `require` an order may not create its contact: no phase makes
+    // them, and an order for an unknown email fails in its import as the single sync refuses it.
+    let mut phases: Vec<Phase> = options.flow.phases().to_vec();
+    if !platform.subscription().orders_create_contacts() {
+        phases.retain(|phase| *phase != Phase::OrderContacts);
+    }
+    for phase in &phases {
         total = run_phase(platform, options, &ledger, *phase, &fingerprint, everything).await?;
     }
-    let mut phases: Vec<Phase> = options.flow.phases().to_vec();
     if options.flow == BulkFlow::Contacts {
         // Records matched by a stored id Dotdigital no longer knows: once more, by email.
         let again: std::collections::HashSet<usize> = ledger

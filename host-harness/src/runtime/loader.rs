@@ -16,8 +16,8 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use super::bindings::exports::ipaas::dotdigital::connector::Guest;
 use super::bindings::{
     v1_0, Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, ImportBatch, ImportBegun,
-    ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft, PluginInfo, Settings, SyncError, SyncOutcome,
-    Transaction,
+    ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft, OrderSettings, PluginInfo, Settings, SyncError,
+    SyncOutcome, Transaction,
 };
 use super::cache::{self, CompileCache};
 use super::contract::{self, ContractError, ContractVersion};
@@ -300,15 +300,23 @@ impl Plugin {
     }
 
     /// `sync-order`: one iPaaS.com transaction.
+    /// A 1.1 component gets the order settings 1.1 added (`sync-order-with`); a 1.0 one
+    /// `sync-order` (its settings cannot name them: the keys are not among its presets).
     pub async fn sync_order(
         &self,
         context: CallContext,
         settings: &Settings,
+        order_settings: &OrderSettings,
         transaction: &Transaction,
     ) -> Result<SyncAnswer, PluginFault> {
-        let (settings, transaction) = (settings.clone(), transaction.clone());
+        let (settings, order_settings, transaction) = (settings.clone(), order_settings.clone(), transaction.clone());
         self.run(context, move |api, store| {
-            Box::pin(async move { on_any_minor!(api, |g| g.call_sync_order(store, &settings, &transaction).await) })
+            Box::pin(async move {
+                match api {
+                    Api::Current(g) => g.call_sync_order_with(store, &settings, &order_settings, &transaction).await,
+                    Api::V1_0(g) => g.call_sync_order(store, &settings, &transaction).await,
+                }
+            })
         })
         .await
     }

@@ -97,6 +97,11 @@ impl Guest for Compat {
     }
 
     #[cfg(not(feature = "v1-0"))]
+    fn sync_order_with(_: Settings, _: OrderSettings, _: Transaction) -> Result<SyncOutcome, SyncError> {
+        done("order")
+    }
+
+    #[cfg(not(feature = "v1-0"))]
     fn begin_import(_: Settings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
         not_here()
     }

@@ -259,6 +259,10 @@ impl Guest for Hostile {
         Err(SyncError::Transport("not a real connector".into()))
     }
 
+    fn sync_order_with(_: Settings, _: OrderSettings, _: Transaction) -> Result<SyncOutcome, SyncError> {
+        done("fine".into())
+    }
+
     fn begin_import(_: Settings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
         Err(SyncError::Transport("not a real connector".into()))
     }
