@@ -219,6 +219,26 @@ async fn orders_get_a_line_each_keyed_by_transaction_number() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn with_order_contacts_require_bulk_orders_make_no_contact() {
+    let sim = simulator().await;
+    let dir = temp_dir("order-require");
+    let settings = settings_file(&dir, json!({"order_contacts": "require"}));
+    // Ana is a customer already; Bo is not.
+    let customers = write_input(&dir, "c.ndjson", &[with_consent(1, "ana@example.com", None)]);
+    let output = run(bulk("contacts", &settings, &customers, &sim, &dir.join("s"))).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let input = write_input(&dir, "o.ndjson", &[order(1, "ana@example.com"), order(2, "bo@example.com")]);
+    let output = run(bulk("orders", &settings, &input, &sim, &dir.join("s"))).await;
+    let (lines, summary) = record_lines(&output);
+    assert_eq!(output.status.code(), Some(1), "one record failed: {}", stderr(&output));
+    assert_eq!(imports(&sim, "contacts"), 1, "no contacts import for the orders: {summary}");
+    assert_eq!(line_of(&lines, "t1")["ok"], true, "{lines:?}");
+    assert_eq!(line_of(&lines, "t2")["ok"], false, "{lines:?}");
+    assert!(sim.contact(ACCOUNT, "bo@example.com").is_none(), "no contact was made for the order");
+    assert!(sim.insight_record(ACCOUNT, "Purchases", "B-2").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_import_still_running_at_the_timeout_stops_the_run_and_the_next_run_reads_it() {
     let sim = simulator().await;
     let mut config = sim.import_config();
