@@ -368,7 +368,8 @@ impl Platform {
     pub async fn begin_import(&self, batch: &ImportBatch) -> Result<ImportBegun, Failure> {
         let settings = &self.subscription.plugin;
         let log = self.context.log.with(&[("call", "begin-import".into())]);
-        self.with_retries(&log, |context| self.plugin.begin_import(context, settings, batch.clone())).await.0
+        let order = &self.subscription.order;
+        self.with_retries(&log, |context| self.plugin.begin_import(context, settings, order, batch.clone())).await.0
     }
 
     /// `read-import` (1.1) with the sync flow's retries.

@@ -96,15 +96,6 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Whether an order may create its contact: `order_contacts` is not `require` (the
-    /// component validates the value; a bulk load reads it to leave out the phase that makes
-    /// orders' contacts).
-    pub fn orders_create_contacts(&self) -> bool {
-        !self.order.order_contacts.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("require"))
-    }
-}
-
-impl Subscription {
     /// Secrets to keep out of every output.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = vec![self.plugin.api_password.clone()];

@@ -219,6 +219,36 @@ async fn orders_get_a_line_each_keyed_by_transaction_number() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn each_customers_last_record_decides_its_marketing_lists_across_batches() {
+    let sim = simulator().await;
+    let dir = temp_dir("consent-order");
+    let settings = settings_file(&dir, json!({"list_ids": [WEB_SHOP], "marketing_list_ids": [NEWSLETTER]}));
+    let (ana, bo) = ("ana@example.com", "bo@example.com");
+    let first = [with_consent(1, ana, Some("yes")), with_consent(2, bo, Some("yes"))];
+    let output =
+        run(bulk("contacts", &settings, &write_input(&dir, "first.ndjson", &first), &sim, &dir.join("s"))).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // One record per batch: Ana says no, then yes; Bo says yes, then no. An earlier batch's
+    // removal must not undo a later yes, and a later no must win.
+    let second = [
+        with_consent(3, ana, Some("no")),
+        with_consent(4, bo, Some("yes")),
+        with_consent(5, ana, Some("yes")),
+        with_consent(6, bo, Some("no")),
+    ];
+    let mut command = bulk("contacts", &settings, &write_input(&dir, "second.ndjson", &second), &sim, &dir.join("s"));
+    command.args(["--batch-size", "1"]);
+    let output = run(command).await;
+    let (lines, _) = record_lines(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(lists_of(&sim, ana), [WEB_SHOP, NEWSLETTER], "Ana's last record says yes");
+    assert_eq!(lists_of(&sim, bo), [WEB_SHOP], "Bo's last record says no");
+    assert_eq!(requests(&sim, "POST", "/v2/address-books/"), 1, "one removal, at the end of the load");
+    assert!(line_of(&lines, "c6")["outcome"]["messages"].to_string().contains("taken off"), "{lines:?}");
+    assert!(!line_of(&lines, "c3")["outcome"]["messages"].to_string().contains("taken off"), "{lines:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn with_order_contacts_require_bulk_orders_make_no_contact() {
     let sim = simulator().await;
     let dir = temp_dir("order-require");

@@ -121,8 +121,12 @@ impl Guest for Component {
         crate::flows::order::sync_order(&Component, &settings, order_settings.order_contacts.as_deref(), &transaction)
     }
 
-    fn begin_import(settings: Settings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {
-        crate::flows::import::begin_import(&Component, &settings, &batch)
+    fn begin_import(
+        settings: Settings,
+        order_settings: OrderSettings,
+        batch: ImportBatch,
+    ) -> Result<ImportBegun, SyncError> {
+        crate::flows::import::begin_import(&Component, &settings, order_settings.order_contacts.as_deref(), &batch)
     }
 
     fn read_import(settings: Settings, kind: ImportKind, import_id: String) -> Result<ImportProgress, SyncError> {

@@ -260,12 +260,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
     }
     let everything = Selection { only: None, stored_ids: true };
     let mut total = 0;
-    // With `order_contacts` = `require` an order may not create its contact: no phase makes
-    // them, and an order for an unknown email fails in its import as the single sync refuses it.
     let mut phases: Vec<Phase> = options.flow.phases().to_vec();
-    if !platform.subscription().orders_create_contacts() {
-        phases.retain(|phase| *phase != Phase::OrderContacts);
-    }
     for phase in &phases {
         total = run_phase(platform, options, &ledger, *phase, &fingerprint, everything).await?;
     }
@@ -290,6 +285,14 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         }
     }
     let mut summary = BulkSummary { flow: options.flow, total, records: PhaseTotals::default(), contacts: None };
+    let mut removals = HashMap::new();
+    if options.flow == BulkFlow::Contacts && platform.speaks_1_1() {
+        let mut rows = Vec::new();
+        for phase in phases.iter().filter(|phase| phase.reports_records()) {
+            rows.extend(ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?);
+        }
+        removals = leave_marketing_lists(platform, &rows).await;
+    }
     let mut lines: Vec<(usize, Value)> = Vec::new();
     for phase in phases {
         let rows = ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?;
@@ -307,7 +310,27 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
             }
             let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
             for entry in row.entries.iter().filter(|e| !e.retry_without_stored_id && !failed.contains(&e.record)) {
-                lines.push((entry.record, ok_line(options.flow, entry)));
+                let removal = entry
+                    .external_id
+                    .as_deref()
+                    .and_then(|id| id.parse::<u64>().ok())
+                    .filter(|_| entry.leaves_marketing_lists)
+                    .and_then(|id| removals.get(&id));
+                match removal {
+                    Some(Err(error)) => {
+                        summary.records.updated = summary.records.updated.saturating_sub(1);
+                        summary.records.failed += 1;
+                        let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": entry.id,
+                                          "error": error, "attempts": 1});
+                        lines.push((entry.record, line));
+                    }
+                    Some(Ok(message)) => {
+                        let mut entry = entry.clone();
+                        entry.messages.push(message.clone());
+                        lines.push((entry.record, ok_line(options.flow, &entry)));
+                    }
+                    None => lines.push((entry.record, ok_line(options.flow, entry))),
+                }
             }
         }
     }
@@ -751,10 +774,10 @@ async fn read_next(
     Ok(())
 }
 
-/// Gives each imported entry its external id and action from the report, marks those the
-/// component asked to send again without their stored id, and takes the entries whose
-/// customers said no off the marketing lists (a failure of that call stops the run; the batch
-/// stays `Started` in the ledger, so the next run reads the report and removes them again).
+/// Gives each imported entry its external id and action from the report, and marks those the
+/// component asked to send again without their stored id. Whose customers said no is kept
+/// (`leaves_marketing_lists`, for a contact the import updated); the removal itself is the
+/// load's last step ([`leave_marketing_lists`]).
 async fn identify(
     platform: &Platform,
     phase: Phase,
@@ -767,7 +790,6 @@ async fn identify(
         report.contacts.iter().map(|c| (c.key.as_str(), (c.contact_id, c.action))).collect();
     let again: std::collections::HashSet<&str> = report.retry_without_contact_id.iter().map(String::as_str).collect();
     let identified = platform.speaks_1_1();
-    let mut leaving = Vec::new();
     for entry in entries.iter_mut().filter(|e| !e.skipped && !failed.contains(&e.record)) {
         match phase.kind() {
             ImportKind::Orders => {
@@ -792,9 +814,7 @@ async fn identify(
                     }
                     // A contact this import created joined no marketing list (its item named
                     // none): only an existing one may be on one.
-                    if entry.leaves_marketing_lists && *action == SyncAction::Updated {
-                        leaving.push(*contact_id);
-                    } else {
+                    if *action != SyncAction::Updated {
                         entry.leaves_marketing_lists = false;
                     }
                 }
@@ -808,23 +828,54 @@ async fn identify(
             },
         }
     }
-    if leaving.is_empty() {
-        return Ok(());
-    }
-    let left = platform.leave_marketing_lists(&leaving).await.map_err(|failure| {
-        anyhow!(
-            "{}: {} contact(s) who said no to marketing could not be taken off the marketing lists ({}); run the \
-             same command again to resume",
-            phase.name(),
-            leaving.len(),
-            failure.to_json()
-        )
-    })?;
-    let lists = left.list_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-    for entry in entries.iter_mut().filter(|e| e.leaves_marketing_lists && e.external_id.is_some()) {
-        entry.messages.push(format!("consent is no: taken off marketing lists {lists}"));
-    }
     Ok(())
+}
+
+/// The load's last step: the customers whose **last** record in the input said no to marketing
+/// are taken off the marketing lists, once every import of the load has finished. Earlier, a
+/// removal (which Dotdigital runs in the background) could undo a later record's yes in another
+/// batch, or a follow-up import could re-apply an older record. Returns, per contact id, the
+/// message for its line, or the error its line carries when the removal failed for good.
+async fn leave_marketing_lists(platform: &Platform, rows: &[BatchRow]) -> HashMap<u64, Result<String, Value>> {
+    // The last imported entry of each key, in input order, decides.
+    let mut last: HashMap<&str, &Entry> = HashMap::new();
+    for row in rows {
+        let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
+        for entry in
+            row.entries.iter().filter(|e| !e.skipped && !e.retry_without_stored_id && !failed.contains(&e.record))
+        {
+            let slot = last.entry(entry.key.as_str()).or_insert(entry);
+            if entry.record > slot.record {
+                *slot = entry;
+            }
+        }
+    }
+    let leaving: Vec<u64> = last
+        .values()
+        .filter(|entry| entry.leaves_marketing_lists)
+        .filter_map(|entry| entry.external_id.as_deref()?.parse().ok())
+        .collect();
+    if leaving.is_empty() {
+        return HashMap::new();
+    }
+    let outcome = match platform.leave_marketing_lists(&leaving).await {
+        Ok(left) => {
+            let lists = left.list_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+            Ok(format!("consent is no: taken off marketing lists {lists}"))
+        }
+        Err(failure) => {
+            platform.log().emit(
+                Level::Error,
+                &format!(
+                    "{} contact(s) who said no to marketing could not be taken off the marketing lists: their \
+                     records fail, and a run of the same command tries again",
+                    leaving.len()
+                ),
+            );
+            Err(platform.redact(failure.to_json()))
+        }
+    };
+    leaving.into_iter().map(|id| (id, outcome.clone())).collect()
 }
 
 /// An import Dotdigital ended without importing fails each of its records, with its word: one

@@ -371,13 +371,14 @@ impl Plugin {
         &self,
         context: CallContext,
         settings: &Settings,
+        order_settings: &OrderSettings,
         batch: ImportBatch,
     ) -> Result<Result<ImportBegun, SyncError>, PluginFault> {
-        let settings = settings.clone();
+        let (settings, order_settings) = (settings.clone(), order_settings.clone());
         self.run(context, move |api, store| {
             Box::pin(async move {
                 match api {
-                    Api::Current(g) => g.call_begin_import(store, &settings, &batch).await,
+                    Api::Current(g) => g.call_begin_import(store, &settings, &order_settings, &batch).await,
                     Api::V1_0(_) => Err(not_in_1_0("begin-import")),
                 }
             })

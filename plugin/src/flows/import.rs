@@ -16,6 +16,7 @@ use crate::mapping::import::{
 };
 use crate::mapping::order::{plan_order, OrderPlan};
 use crate::platform::{LogLevel, Method, Platform};
+use crate::settings::OrderContacts;
 use crate::wit::{
     BatchProblem, FieldIssue, ImportBatch, ImportBegun, ImportEntry, ImportKind, ImportProgress, ImportRecord,
     ImportStarted, ImportState, ListsLeft, Settings as RawSettings, SyncError,
@@ -56,7 +57,7 @@ pub fn start_import(
     raw: &RawSettings,
     batch: &ImportBatch,
 ) -> Result<ImportStarted, SyncError> {
-    let begun = begin_import(platform, raw, batch)?;
+    let begun = begin_import(platform, raw, None, batch)?;
     Ok(ImportStarted {
         import_id: begun.import_id,
         entries: begun.entries.into_iter().map(|e| ImportEntry { index: e.index, key: e.key }).collect(),
@@ -68,8 +69,14 @@ pub fn start_import(
 
 /// One import of the batch's valid records; each contact entry says whether its customer
 /// explicitly said no to marketing (taken off the marketing lists once the import finished).
-pub fn begin_import(platform: &dyn Platform, raw: &RawSettings, batch: &ImportBatch) -> Result<ImportBegun, SyncError> {
+pub fn begin_import(
+    platform: &dyn Platform,
+    raw: &RawSettings,
+    order_contacts: Option<&str>,
+    batch: &ImportBatch,
+) -> Result<ImportBegun, SyncError> {
     let settings = validated_settings(raw)?;
+    let order_contacts = OrderContacts::validate(order_contacts)?;
     let mut session = Session::open(platform, &settings)?;
     let mut prepared = Prepared::default();
     let (path, body) = match batch {
@@ -107,6 +114,11 @@ pub fn begin_import(platform: &dyn Platform, raw: &RawSettings, batch: &ImportBa
                     Ok(OrderPlan::Skip { .. }) => prepared.skipped.push(index as u32),
                     Err(issues) => prepared.refuse(index, SyncError::InvalidRecord(issues)),
                 }
+            }
+            // With `require` an order never makes its contact: nothing is sent, and an order
+            // whose email Dotdigital does not know fails in the orders import.
+            if order_contacts == OrderContacts::Require {
+                orders.clear();
             }
             let names = if orders.is_empty() { None } else { Some(name_fields(&mut session)?) };
             for (index, order) in orders {
@@ -340,7 +352,7 @@ mod tests {
             with_consent("3", "blank@example.com", Some("  ")),
             with_consent("4", "absent@example.com", None),
         ]);
-        let begun = begin_import(&platform, &raw, &batch).unwrap();
+        let begun = begin_import(&platform, &raw, None, &batch).unwrap();
         let leaves: Vec<bool> = begun.entries.iter().map(|e| e.leaves_marketing_lists).collect();
         assert_eq!(leaves, [false, true, false, false]);
         let body = platform.body(0);

@@ -102,7 +102,7 @@ impl Guest for Compat {
     }
 
     #[cfg(not(feature = "v1-0"))]
-    fn begin_import(_: Settings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
+    fn begin_import(_: Settings, _: OrderSettings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
         not_here()
     }
 

@@ -263,7 +263,7 @@ impl Guest for Hostile {
         done("fine".into())
     }
 
-    fn begin_import(_: Settings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
+    fn begin_import(_: Settings, _: OrderSettings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
         Err(SyncError::Transport("not a real connector".into()))
     }
 
