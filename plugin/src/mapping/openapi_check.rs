@@ -1,6 +1,6 @@
 //! Test-only: every body the mapping builds, checked against Dotdigital's published OpenAPI
-//! files (see the `openapi-check` crate), so a misspelt key or an enum in the wrong casing
-//! fails here rather than as a 400 from Dotdigital.
+//! files (through the structure-only copies the `openapi-check` crate derives and commits), so
+//! a misspelt key or an enum in the wrong casing fails here rather than as a 400 from Dotdigital.
 
 use openapi_check::Spec;
 use serde_json::{json, Value};

@@ -1,8 +1,15 @@
-//! Checks JSON request bodies against Dotdigital's published OpenAPI files, which live in
-//! `../shared/dotdigital/openapi/` beside the project (read there, never copied in), so a
-//! misspelt key or an enum in the wrong casing fails a test rather than a call to Dotdigital.
-//! Used by the plugin's mapping tests and by the end-to-end tests on the bodies that crossed
-//! the wire.
+//! Checks JSON request bodies against Dotdigital's published OpenAPI files, so a misspelt key
+//! or an enum in the wrong casing fails a test rather than a call to Dotdigital. Used by the
+//! plugin's mapping tests and by the end-to-end tests on the bodies that crossed the wire.
+//!
+//! The files themselves are never copied into the project. What the checker reads by default is
+//! a structure-only copy of each, derived by [`derive`] and committed under `schemas/` (request
+//! body schemas and the component schemas they reach, with no prose), so a clone alone passes
+//! its tests. `cargo run -p openapi-check --bin derive` regenerates the copies from the
+//! originals, which are looked for in `DOTDIGITAL_OPENAPI_DIR`, else in
+//! `../shared/dotdigital/openapi/` beside the project; where the originals are at hand, a test
+//! fails if a committed copy is stale. Setting `DOTDIGITAL_OPENAPI_DIR` also makes [`Spec::load`]
+//! read the originals there instead of the derived copies.
 //!
 //! A small JSON-schema subset, enough for these bodies: `$ref`, `allOf` (merged), `oneOf`,
 //! `type`, `enum`, `format: int32`, `required`, `properties`, `additionalProperties`, `items`,
@@ -10,16 +17,36 @@
 //! way: a key that no `properties` declares is an error unless `additionalProperties` allows
 //! it, so an undeclared top-level key (like `matchIdentifier`) is caught too.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-/// `DOTDIGITAL_OPENAPI_DIR`, else `<project>/../shared/dotdigital/openapi`.
-pub fn openapi_dir() -> PathBuf {
-    match std::env::var_os("DOTDIGITAL_OPENAPI_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/dotdigital/openapi"),
+pub mod derive;
+
+pub use derive::derive;
+
+/// The OpenAPI files the tests load, each with a derived copy under [`schemas_dir`].
+pub const DERIVED: &[&str] = &["contacts-v3.json", "insight-data-v3.json", "transactional-email-v2.json"];
+
+/// Where the derived copies are committed: `tests/openapi-check/schemas`.
+pub fn schemas_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas")
+}
+
+/// Where Dotdigital's original files are, if at hand: `DOTDIGITAL_OPENAPI_DIR` when set
+/// (whether or not it exists, so a wrong setting fails rather than being passed over), else
+/// `<project>/../shared/dotdigital/openapi` when that exists, else `None`.
+pub fn originals_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOTDIGITAL_OPENAPI_DIR") {
+        return Some(PathBuf::from(dir));
     }
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/dotdigital/openapi");
+    shared.is_dir().then_some(shared)
+}
+
+fn read_json(path: &Path, hint: &str) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e} ({hint})", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// One OpenAPI document.
@@ -28,13 +55,27 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// Loads `file` (e.g. `contacts-v3.json`) from [`openapi_dir`].
+    /// Loads `file` (e.g. `contacts-v3.json`): the original in `DOTDIGITAL_OPENAPI_DIR` when
+    /// that is set, else its derived copy under [`schemas_dir`].
     pub fn load(file: &str) -> Spec {
-        let path = openapi_dir().join(file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{}: {e} (the OpenAPI files are expected in ../shared beside the project, or set DOTDIGITAL_OPENAPI_DIR)", path.display())
-        });
-        Spec { doc: serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())) }
+        match std::env::var_os("DOTDIGITAL_OPENAPI_DIR") {
+            Some(dir) => Spec::original(Path::new(&dir), file),
+            None => Spec::derived(file),
+        }
+    }
+
+    /// The derived copy of `file` under [`schemas_dir`].
+    pub fn derived(file: &str) -> Spec {
+        let hint = "only the files in openapi_check::DERIVED have a derived copy; add it there and run \
+                    `cargo run -p openapi-check --bin derive` where the originals are at hand";
+        Spec { doc: read_json(&schemas_dir().join(file), hint) }
+    }
+
+    /// The original `file` in `dir`.
+    pub fn original(dir: &Path, file: &str) -> Spec {
+        let hint = "Dotdigital's OpenAPI files are looked for in DOTDIGITAL_OPENAPI_DIR, else in \
+                    ../shared/dotdigital/openapi beside the project";
+        Spec { doc: read_json(&dir.join(file), hint) }
     }
 
     /// The JSON request body schema of `method` (lowercase) on `path`, as the spec writes it.
@@ -175,12 +216,12 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
 
 #[cfg(test)]
 mod tests {
-    use super::Spec;
-    use serde_json::json;
+    use std::collections::BTreeSet;
 
-    #[test]
-    fn the_checker_catches_inventions_and_bad_enums() {
-        let spec = Spec::load("contacts-v3.json");
+    use super::{derive::derive_text, derive::KEYWORDS, originals_dir, schemas_dir, Spec, DERIVED};
+    use serde_json::{json, Value};
+
+    fn catches_inventions_and_bad_enums(spec: &Spec) {
         let schema = spec.request_schema("/contacts/v3/{identifier}/{value}", "patch");
         let good = json!({"identifiers": {"email": "a@example.com"}, "channelProperties": {"email": {"emailType": "html", "optInType": "single"}}});
         assert!(spec.problems(schema, &good).is_empty(), "{:?}", spec.problems(schema, &good));
@@ -188,5 +229,91 @@ mod tests {
                          "channelProperties": {"email": {"emailType": "rich", "colour": "red"}}});
         let problems = spec.problems(schema, &bad);
         assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn the_checker_catches_inventions_and_bad_enums() {
+        catches_inventions_and_bad_enums(&Spec::load("contacts-v3.json"));
+        catches_inventions_and_bad_enums(&Spec::derived("contacts-v3.json"));
+    }
+
+    /// Every schema in `value` (a derived copy) has only the checker's keywords.
+    fn assert_structure_only(schema: &Value, at: &str) {
+        let Some(object) = schema.as_object() else { return };
+        for (key, value) in object {
+            assert!(KEYWORDS.contains(&key.as_str()), "{at}: {key} is not a keyword the checker reads");
+            match key.as_str() {
+                "properties" => {
+                    for (name, property) in value.as_object().unwrap() {
+                        assert_structure_only(property, &format!("{at}.properties.{name}"));
+                    }
+                }
+                "allOf" | "oneOf" => {
+                    for (i, part) in value.as_array().unwrap().iter().enumerate() {
+                        assert_structure_only(part, &format!("{at}.{key}[{i}]"));
+                    }
+                }
+                "items" | "additionalProperties" => assert_structure_only(value, &format!("{at}.{key}")),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn the_committed_copies_are_structure_only() {
+        let committed: BTreeSet<String> = std::fs::read_dir(schemas_dir())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".json"))
+            .collect();
+        let expected: BTreeSet<String> = DERIVED.iter().map(|file| file.to_string()).collect();
+        assert_eq!(committed, expected, "schemas/ holds exactly the files in DERIVED");
+        for file in DERIVED {
+            let doc = Spec::derived(file).doc;
+            for key in doc.as_object().unwrap().keys() {
+                assert!(key == "paths" || key == "components", "{file}: {key} is not kept");
+            }
+            for key in doc["components"].as_object().into_iter().flatten().map(|(key, _)| key) {
+                assert_eq!(key, "schemas", "{file}: only components.schemas is kept");
+            }
+            for (path, methods) in doc["paths"].as_object().unwrap() {
+                for (method, operation) in methods.as_object().unwrap() {
+                    let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+                    let body = json!({"requestBody": {"content": {"application/json": {"schema": schema}}}});
+                    assert_eq!(*operation, body, "{file} {method} {path}: only the JSON request body schema");
+                    assert_structure_only(schema, &format!("{file} {method} {path}"));
+                }
+            }
+            for (name, schema) in doc["components"]["schemas"].as_object().into_iter().flatten() {
+                assert_structure_only(schema, &format!("{file} #/components/schemas/{name}"));
+            }
+        }
+    }
+
+    /// The one test that may skip: without the originals there is nothing to compare with.
+    #[test]
+    fn the_committed_copies_are_derived_from_the_originals() {
+        let Some(dir) = originals_dir() else {
+            eprintln!(
+                "SKIPPED: Dotdigital's OpenAPI files are not at hand (set DOTDIGITAL_OPENAPI_DIR or put them in \
+                 ../shared/dotdigital/openapi beside the project), so the derived copies in {} are not compared \
+                 with them",
+                schemas_dir().display()
+            );
+            return;
+        };
+        for file in DERIVED {
+            let original = Spec::original(&dir, file);
+            let fresh = derive_text(&original.doc);
+            let committed = std::fs::read_to_string(schemas_dir().join(file)).unwrap_or_default();
+            assert!(
+                committed == fresh,
+                "schemas/{file} is not what {} derives to: run `cargo run -p openapi-check --bin derive` and commit \
+                 the result",
+                dir.join(file).display()
+            );
+        }
+        // The checker finds the same problems in an original as in its derived copy.
+        catches_inventions_and_bad_enums(&Spec::original(&dir, "contacts-v3.json"));
     }
 }
