@@ -21,6 +21,10 @@ pub struct Entry {
     /// The component asked for it to leave the marketing lists after the import.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaves_marketing_lists: bool,
+    /// Sent matched by the contact id iPaaS.com stored for it (only such a record can be one
+    /// whose stored id Dotdigital no longer knows).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stored_id: bool,
     /// Not imported: the component asked for it to be sent again without its stored id.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retry_without_stored_id: bool,

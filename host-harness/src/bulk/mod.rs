@@ -555,6 +555,10 @@ async fn start(
         )
     })?;
     let at = |index: u32| sent.get(index as usize).cloned();
+    let stored_id = |index: u32| match &batch {
+        ImportBatch::Contacts(customers) => customers.get(index as usize).is_some_and(|c| c.contact_id.is_some()),
+        _ => false,
+    };
     for problem in &started.refused {
         if let Some((record, id)) = at(problem.index) {
             failures.push(RecordFailure { record, id, error: platform.redact(output::error_json(&problem.error)) });
@@ -569,6 +573,7 @@ async fn start(
                 id,
                 key: entry.key.clone(),
                 leaves_marketing_lists: entry.leaves_marketing_lists,
+                stored_id: stored_id(entry.index),
                 ..Entry::default()
             })
         })
@@ -796,7 +801,9 @@ async fn identify(
                 entry.external_id = Some(entry.key.clone());
                 entry.action = Some("updated".into());
             }
-            ImportKind::Contacts if again.contains(entry.key.as_str()) && phase == Phase::Contacts => {
+            // Only a record sent with a stored id can be the one whose id Dotdigital no longer
+            // knows: another record of the same email, matched by email, was imported.
+            ImportKind::Contacts if entry.stored_id && again.contains(entry.key.as_str()) && phase == Phase::Contacts => {
                 entry.retry_without_stored_id = true;
             }
             ImportKind::Contacts if !identified => {
