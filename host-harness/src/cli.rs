@@ -329,9 +329,20 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
         serde_json::json!({
             "level": "info", "source": "host", "subscription": platform.subscription().host.name,
             "message": format!("{} record(s): {} ok, {} failed", summary.ok + summary.failed, summary.ok, summary.failed),
-            "ok": summary.ok, "failed": summary.failed, "peak_rss_kib": peak_rss_kib(),
+            "ok": summary.ok, "failed": summary.failed, "not_attempted": summary.not_attempted,
+            "peak_rss_kib": peak_rss_kib(),
         })
     );
+    if let Some(error) = summary.stopped {
+        let what = error["message"].as_str().map(str::to_string).unwrap_or_else(|| error.to_string());
+        return Err(CliError::Setup(anyhow::anyhow!(
+            "stopped: {} ({what}) concerns the whole subscription, so no later record was tried: {} record(s) \
+             not attempted; fix the settings {} and run again",
+            error["kind"].as_str().unwrap_or("a failure"),
+            summary.not_attempted,
+            common.settings.display()
+        )));
+    }
     Ok(Finished::from_all_ok(summary.failed == 0))
 }
 

@@ -112,10 +112,22 @@ impl std::error::Error for PlatformError {
 }
 
 /// Totals of a run.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
     pub ok: usize,
     pub failed: usize,
+    /// A failure of the whole subscription (credentials refused, an area forbidden, settings
+    /// invalid) that stopped the run: the failed line's `error`. No later record was tried.
+    pub stopped: Option<Value>,
+    /// Records read after the run stopped, not tried.
+    pub not_attempted: usize,
+}
+
+/// Whether a record's failure concerns the whole subscription, so every later record would
+/// fail the same way (and a wrong password would cost one failed login per record).
+fn stops_the_run(line: &Value) -> bool {
+    line["ok"] == Value::Bool(false)
+        && matches!(line["error"]["kind"].as_str(), Some("unauthorized" | "forbidden" | "invalid-settings"))
 }
 
 pub struct Platform {
@@ -270,11 +282,19 @@ impl Platform {
             } else {
                 summary.failed += 1
             }
+            if summary.stopped.is_none() && stops_the_run(&line) {
+                summary.stopped = Some(line["error"].clone());
+            }
             writeln!(out, "{line}")?;
             out.flush()?;
             Ok(())
         };
         while let Some(item) = receiver.recv().await {
+            if summary.stopped.is_some() {
+                // Said once, by the run's caller; the rest of the input is only counted.
+                summary.not_attempted += 1;
+                continue;
+            }
             position += 1;
             // Two syncs of the same record never overlap: the second waits for the first, so
             // updates land in input order and a certificate is judged after its last sync.

@@ -81,6 +81,38 @@ async fn sync_contact_reaches_an_external_server_with_the_original_host() {
     assert!(!everything.contains(PASSWORD), "the password leaked into the output");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_stops_the_run_once_instead_of_failing_every_record() {
+    let server = Simulator::start(SimConfig::demo(), 0).await.unwrap();
+    let upstream = format!("http://{}", server.addr());
+    let input: String = (0..1000).map(|n| customer(&n.to_string(), &format!("c{n}@example.com")) + "\n").collect();
+    let record = temp_file("customers.ndjson", &input);
+    let settings = settings(json!({"api_password": "not-the-password", "concurrent_connections": 4}));
+    let output = tokio::task::spawn_blocking(move || {
+        run(&[
+            "sync",
+            "contact",
+            "--settings",
+            settings.to_str().unwrap(),
+            "--record",
+            record.to_str().unwrap(),
+            "--upstream",
+            &upstream,
+        ])
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "a subscription-wide failure is a set-up error: {stderr}");
+    let out = lines(&output);
+    assert_eq!(out.len(), 1, "one failed line, not 1,000: {out:?}");
+    assert_eq!(out[0]["error"]["kind"], "unauthorized");
+    assert!(server.requests().len() <= 2, "at most 2 failed logins: {}", server.requests().len());
+    assert!(stderr.contains("999 record(s) not attempted"), "{stderr}");
+    assert_eq!(stderr.matches("stopped:").count(), 1, "said once: {stderr}");
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+}
+
 #[test]
 fn ndjson_records_come_back_in_order_and_a_failure_exits_1() {
     let input = format!(
