@@ -219,6 +219,21 @@ async fn orders_get_a_line_each_keyed_by_transaction_number() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_stops_the_load_with_the_settings_to_fix_not_a_resume() {
+    let sim = simulator().await;
+    let dir = temp_dir("wrong-password");
+    let settings = settings_file(&dir, json!({"api_password": "not-the-password"}));
+    let input = write_input(&dir, "in.ndjson", &[customer(1), customer(2)]);
+    let output = run(bulk("contacts", &settings, &input, &sim, &dir.join("s"))).await;
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("concerns the whole subscription: fix the settings"), "{stderr}");
+    assert!(!stderr.contains("run the same command again"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+    assert_eq!(imports(&sim, "contacts"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn each_customers_last_record_decides_its_marketing_lists_across_batches() {
     let sim = simulator().await;
     let dir = temp_dir("consent-order");

@@ -549,9 +549,10 @@ async fn start(
     let started = begin(platform, &batch).await.map_err(|failure| {
         anyhow!(
             "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
-             ledger: run the same command again to resume",
+             ledger: {}",
             phase.name(),
-            failure.to_json()
+            failure.to_json(),
+            then_what(&failure)
         )
     })?;
     let at = |index: u32| sent.get(index as usize).cloned();
@@ -616,6 +617,18 @@ async fn start(
         &format!("{} batch {batch_number}: import {import_id} started ({} records)", phase.name(), row.entries.len()),
     );
     Ok(Some(Running::new(batch_number, import_id, row, options)))
+}
+
+/// What to do after a failure that stopped the load: a failure of the whole subscription
+/// (credentials, an area, settings) fails again on a rerun, so the settings come first.
+fn then_what(failure: &Failure) -> &'static str {
+    match failure.kind() {
+        "unauthorized" | "forbidden" | "invalid-settings" => {
+            "it concerns the whole subscription: fix the settings (or the API user's access), then run the same \
+             command to resume"
+        }
+        _ => "run the same command again to resume",
+    }
 }
 
 /// `begin-import`, or for a 1.0 component `start-import` (no after-import duties).
@@ -685,9 +698,10 @@ async fn read_next(
         }
         Err(failure) => {
             return Err(anyhow!(
-                "{} import {import_id}: its status could not be read ({}); run the same command again to resume",
+                "{} import {import_id}: its status could not be read ({}); {}",
                 phase.name(),
-                failure.to_json()
+                failure.to_json(),
+                then_what(&failure)
             ))
         }
     };
