@@ -2,6 +2,7 @@
 //! arriving at an external server (`--upstream http://…`) with their original Host header.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use dotdigital_sim::{SimConfig, Simulator};
@@ -30,6 +31,16 @@ fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("the harness runs")
 }
 
+/// `sync FLOW --settings … --record … --upstream UPSTREAM [extra…]`, off the runtime (the
+/// server it reaches lives on it).
+async fn sync_via(flow: &str, settings: &Path, record: &Path, upstream: &str, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = ["sync", flow, "--settings"].map(String::from).to_vec();
+    args.extend([settings.display().to_string(), "--record".into(), record.display().to_string()]);
+    args.extend(["--upstream".to_string(), upstream.to_string()]);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    tokio::task::spawn_blocking(move || run(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+}
+
 fn lines(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -47,22 +58,7 @@ async fn sync_contact_reaches_an_external_server_with_the_original_host() {
     let upstream = format!("http://{}", server.addr());
     let record = temp_file("customer.json", &customer("150437", "ana.silva+vip@example.com"));
     let settings = settings(json!({}));
-    let output = tokio::task::spawn_blocking(move || {
-        run(&[
-            "sync",
-            "contact",
-            "--settings",
-            settings.to_str().unwrap(),
-            "--record",
-            record.to_str().unwrap(),
-            "--upstream",
-            &upstream,
-            "--log-level",
-            "debug",
-        ])
-    })
-    .await
-    .unwrap();
+    let output = sync_via("contact", &settings, &record, &upstream, &["--log-level", "debug"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let out = lines(&output);
     assert_eq!(out.len(), 1);
@@ -88,20 +84,7 @@ async fn a_wrong_password_stops_the_run_once_instead_of_failing_every_record() {
     let input: String = (0..1000).map(|n| customer(&n.to_string(), &format!("c{n}@example.com")) + "\n").collect();
     let record = temp_file("customers.ndjson", &input);
     let settings = settings(json!({"api_password": "not-the-password", "concurrent_connections": 4}));
-    let output = tokio::task::spawn_blocking(move || {
-        run(&[
-            "sync",
-            "contact",
-            "--settings",
-            settings.to_str().unwrap(),
-            "--record",
-            record.to_str().unwrap(),
-            "--upstream",
-            &upstream,
-        ])
-    })
-    .await
-    .unwrap();
+    let output = sync_via("contact", &settings, &record, &upstream, &[]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "a subscription-wide failure is a set-up error: {stderr}");
     let out = lines(&output);
@@ -254,25 +237,10 @@ async fn sync_order_reaches_an_external_server_and_updates_in_place() {
     let upstream = format!("http://{}", server.addr());
     let record = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/order.json");
     let settings = settings(json!({"api_endpoint": "https://r1-api.dotdigital.com"}));
-    let sync = move || {
-        let (settings, record, upstream) = (settings.clone(), record.clone(), upstream.clone());
-        move || {
-            run(&[
-                "sync",
-                "order",
-                "--settings",
-                settings.to_str().unwrap(),
-                "--record",
-                record.to_str().unwrap(),
-                "--upstream",
-                &upstream,
-            ])
-        }
-    };
-    let first = tokio::task::spawn_blocking(sync()).await.unwrap();
+    let first = sync_via("order", &settings, &record, &upstream, &[]).await;
     assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(lines(&first)[0]["outcome"]["action"], "created");
-    let second = tokio::task::spawn_blocking(sync()).await.unwrap();
+    let second = sync_via("order", &settings, &record, &upstream, &[]).await;
     assert_eq!(lines(&second)[0]["outcome"]["action"], "updated");
     let puts: Vec<_> = server.requests().into_iter().filter(|r| r.method == "PUT").collect();
     let last = puts.last().expect("the server got the record");

@@ -113,7 +113,7 @@ enum Word {
 /// `NotAvailableInThisVersion`) ended it; anything else (`NotFinished`, a queued `NotStarted`,
 /// a word added later) is still running, as Dotdigital's Magento extension reads them. Any case.
 fn contact_word(word: &str) -> Word {
-    const ENDED: [&str; 6] = [
+    let ended = [
         "RejectedByWatchdog",
         "Failed",
         "ExceedsAllowedContactLimit",
@@ -121,23 +121,22 @@ fn contact_word(word: &str) -> Word {
         "Unknown",
         "NotAvailableInThisVersion",
     ];
-    if word.eq_ignore_ascii_case("Finished") {
-        Word::Done
-    } else if ENDED.iter().any(|e| e.eq_ignore_ascii_case(word)) {
-        Word::Ended
-    } else {
-        Word::Running
-    }
+    classify(word, &["Finished"], &ended)
 }
 
 /// `GET /insightData/v3/import/{id}`: `Complete` (the schema's enum) or `Finished` (its
 /// examples) is done; `Failed`, `RejectedByWatchdog` and `NotAvailableInThisVersion` (v2.json
 /// `ApiTransactionalDataImportStatuses`) ended it; anything else is still running. Any case.
 fn insight_word(word: &str) -> Word {
-    const ENDED: [&str; 3] = ["Failed", "RejectedByWatchdog", "NotAvailableInThisVersion"];
-    if word.eq_ignore_ascii_case("Finished") || word.eq_ignore_ascii_case("Complete") {
+    classify(word, &["Finished", "Complete"], &["Failed", "RejectedByWatchdog", "NotAvailableInThisVersion"])
+}
+
+/// A status word, any case: one of `done`, one of `ended`, or (anything else) still running.
+fn classify(word: &str, done: &[&str], ended: &[&str]) -> Word {
+    let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(word));
+    if is(done) {
         Word::Done
-    } else if ENDED.iter().any(|e| e.eq_ignore_ascii_case(word)) {
+    } else if is(ended) {
         Word::Ended
     } else {
         Word::Running
