@@ -76,6 +76,8 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let cert = certificate(&settings, card).map_err(SyncError::InvalidRecord)?;
     let mut session = Session::open(platform, &settings)?;
     let mut messages = Vec::new();
+    // The contact the certificate's recipient gets when Dotdigital lacks it.
+    let make_contact = |names| contact_for_certificate(&cert, names);
 
     // The record first: an unchanged certificate costs this one call. The contact is only
     // written when Dotdigital says it is missing, before any email goes to its address.
@@ -89,7 +91,7 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
         Stored::Record(json) => Some(json),
         Stored::Absent => None,
         Stored::NoContact => {
-            create_contact(&mut session, &cert.email, &mut messages, |names| contact_for_certificate(&cert, names))?;
+            create_contact(&mut session, &cert.email, &mut messages, make_contact)?;
             None
         }
     };
@@ -132,13 +134,7 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
                     // Keep the certificate visible even when its email was refused.
                     let record = certificate_record(&cert, None);
                     if existing.as_ref() != Some(&record) {
-                        let _ = put_contact_record(
-                            &mut session,
-                            &target,
-                            &record,
-                            &mut messages,
-                            Some(&|names| contact_for_certificate(&cert, names)),
-                        );
+                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, Some(&make_contact));
                     }
                     return Err(error);
                 }
@@ -150,13 +146,7 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     let action = if existing.as_ref() == Some(&record) {
         SyncAction::Unchanged
     } else {
-        let created = put_contact_record(
-            &mut session,
-            &target,
-            &record,
-            &mut messages,
-            Some(&|names| contact_for_certificate(&cert, names)),
-        )?;
+        let created = put_contact_record(&mut session, &target, &record, &mut messages, Some(&make_contact))?;
         if created {
             SyncAction::Created
         } else {
