@@ -219,6 +219,52 @@ async fn orders_get_a_line_each_keyed_by_transaction_number() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_load_never_rewrites_an_existing_contacts_opt_in_type() {
+    let sim = simulator().await;
+    let dir = temp_dir("opt-in");
+    let settings = settings_file(&dir, json!({"subscription_id": SUBSCRIPTION, "opt_in_type": "single"}));
+    let opt_in = |email: &str| {
+        let contact = sim.contact(ACCOUNT, email).unwrap_or_else(|| panic!("{email} exists"));
+        contact["channelProperties"]["email"]["optInType"].as_str().unwrap_or_default().to_ascii_lowercase()
+    };
+    // The record's own type is written.
+    let mut first = customer(1);
+    first["custom_fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"custom_field_name": "Email Opt In Type", "value": "Double"}));
+    let output = run(bulk("contacts", &settings, &write_input(&dir, "a.ndjson", &[first]), &sim, &dir.join("s"))).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(opt_in("bulk-1@example.com"), "double");
+    // Again by its stored id, without the field: the subscription's default (single) does not
+    // reach the contact that exists.
+    let again = with_stored_id(customer(1), &contact_id(&sim, "bulk-1@example.com"));
+    let output = run(bulk("contacts", &settings, &write_input(&dir, "b.ndjson", &[again]), &sim, &dir.join("s"))).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(opt_in("bulk-1@example.com"), "double");
+    let last = sim.requests().into_iter().filter(|r| r.method == "PUT" && r.path == "/contacts/v3/import").last();
+    assert!(!last.expect("an import was sent").body.contains("optInType"), "no opt-in type by stored id");
+
+    // verifiedDouble, which would ask an existing subscriber to confirm, never goes in an
+    // import (an import cannot create only): no confirmation email.
+    let settings = settings_file(&dir, json!({"subscription_id": SUBSCRIPTION, "opt_in_type": "verifiedDouble"}));
+    let output = run(bulk(
+        "contacts",
+        &settings,
+        &write_input(&dir, "c.ndjson", &[customer(1), customer(2)]),
+        &sim,
+        &dir.join("s"),
+    ))
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for import in sim.requests().iter().filter(|r| r.method == "PUT" && r.path == "/contacts/v3/import") {
+        assert!(!import.body.contains("verifiedDouble"), "{}", import.body);
+    }
+    assert!(sim.confirmation_emails(ACCOUNT).is_empty(), "no confirmation email");
+    assert_eq!(opt_in("bulk-1@example.com"), "double");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_password_stops_the_load_with_the_settings_to_fix_not_a_resume() {
     let sim = simulator().await;
     let dir = temp_dir("wrong-password");
