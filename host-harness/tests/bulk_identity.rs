@@ -242,7 +242,7 @@ async fn a_bulk_load_never_rewrites_an_existing_contacts_opt_in_type() {
     let output = run(bulk("contacts", &settings, &write_input(&dir, "b.ndjson", &[again]), &sim, &dir.join("s"))).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(opt_in("bulk-1@example.com"), "double");
-    let last = sim.requests().into_iter().filter(|r| r.method == "PUT" && r.path == "/contacts/v3/import").last();
+    let last = sim.requests().into_iter().rfind(|r| r.method == "PUT" && r.path == "/contacts/v3/import");
     assert!(!last.expect("an import was sent").body.contains("optInType"), "no opt-in type by stored id");
 
     // verifiedDouble, which would ask an existing subscriber to confirm, never goes in an
