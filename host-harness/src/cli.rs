@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::bulk::{BulkFlow, BulkOptions};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
@@ -38,7 +38,8 @@ enum Command {
     },
     /// Syncs records of one flow: contact, order or certificate.
     Sync {
-        #[arg(value_parser = ["contact", "order", "certificate"])]
+        /// contact, order or certificate (`contacts`, `orders`, `certificates` are read the same).
+        #[arg(value_parser = flow_name)]
         flow: String,
         #[command(flatten)]
         common: Common,
@@ -49,7 +50,8 @@ enum Command {
     /// Loads many records through Dotdigital's import APIs (contacts, or orders with the
     /// contacts they need), resumably: run it again after an interruption to finish the load.
     Bulk {
-        #[arg(value_parser = ["contacts", "orders"])]
+        /// contact or order (`contacts`, `orders` are read the same).
+        #[arg(value_parser = flow_name)]
         flow: String,
         #[command(flatten)]
         common: Common,
@@ -77,6 +79,10 @@ enum Command {
     },
     /// Prints the plugin's name, versions, flows, settings and checksum.
     Describe {
+        /// `json`: what the component is; `json-schema`: its settings file as a JSON Schema
+        /// (secrets marked `writeOnly`).
+        #[arg(long, value_enum, default_value_t = DescribeFormat::Json)]
+        format: DescribeFormat,
         /// A component other than the embedded one.
         #[arg(long)]
         plugin: Option<PathBuf>,
@@ -119,6 +125,11 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         rounds: usize,
     },
+    /// Prints a shell completion script: `dotdigital-harness completions bash > …`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Serves the Dotdigital simulator on loopback until interrupted; prints
     /// `{"api":"http://…","control":"http://…"}` on stdout.
     Sim {
@@ -127,22 +138,30 @@ enum Command {
         /// Port of the control API (`/_sim/…`); 0 = any free port.
         #[arg(long, default_value_t = 0)]
         control_port: u16,
-        /// JSON array of extra accounts.
+        /// A JSON array of accounts instead of the demo one:
+        /// `[{"id":1,"name":"Shop","region":"r1","api_user":"…","password":"…"}]`.
         #[arg(long)]
         accounts: Option<PathBuf>,
     },
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum DescribeFormat {
+    Json,
+    JsonSchema,
+}
+
 #[derive(Args)]
 struct Common {
-    /// Subscription settings JSON.
-    #[arg(long)]
+    /// Subscription settings JSON. The password may instead come from `api_password_file` in
+    /// it or from `DOTDIGITAL_API_PASSWORD`.
+    #[arg(long, env = "DOTDIGITAL_SETTINGS")]
     settings: PathBuf,
     /// `sim` (embedded simulator), `live` (Dotdigital), or `http://HOST:PORT`.
-    #[arg(long, default_value = "sim")]
+    #[arg(long, env = "DOTDIGITAL_UPSTREAM", default_value = "sim")]
     upstream: String,
-    /// Directory for persistent data (region cache, certificate markers).
-    #[arg(long)]
+    /// Directory for persistent data (region cache, certificate markers, bulk ledgers).
+    #[arg(long, env = "DOTDIGITAL_STATE")]
     state: Option<PathBuf>,
     /// A component other than the embedded one.
     #[arg(long)]
@@ -154,11 +173,71 @@ struct Common {
     /// Seconds one HTTP request may take, connect to last byte.
     #[arg(long, default_value_t = 121)]
     call_timeout: u64,
-    /// error, warn, info or debug.
-    #[arg(long, default_value = "info")]
-    log_level: String,
+    #[command(flatten)]
+    verbosity: Verbosity,
     #[command(flatten)]
     cache: CacheArgs,
+}
+
+/// How much goes to stderr: `--log-level`, `-q`, `-v`, else `RUST_LOG`, else info.
+#[derive(Args)]
+struct Verbosity {
+    /// The least severe log line shown (default info, or `RUST_LOG` when it names a level).
+    #[arg(long, value_enum, conflicts_with_all = ["quiet", "verbose"])]
+    log_level: Option<LogLevel>,
+    /// Errors only (`--log-level error`).
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Everything (`--log-level debug`).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl Verbosity {
+    fn level(&self) -> Level {
+        match (self.log_level, self.quiet, self.verbose) {
+            (_, true, _) | (Some(LogLevel::Error), ..) => Level::Error,
+            (_, _, true) | (Some(LogLevel::Debug), ..) => Level::Debug,
+            (Some(LogLevel::Warn), ..) => Level::Warn,
+            (Some(LogLevel::Info), ..) => Level::Info,
+            (None, ..) => std::env::var("RUST_LOG").ok().and_then(|v| level_from_rust_log(&v)).unwrap_or(Level::Info),
+        }
+    }
+}
+
+/// The level `RUST_LOG` gives this program: a bare level (`debug`) or one for a `dotdigital…`
+/// target (`dotdigital_harness=warn`); `trace` is `debug`, `off` is `error`. Anything else is
+/// another program's setting and is left alone.
+fn level_from_rust_log(value: &str) -> Option<Level> {
+    let word = |w: &str| match w.trim().to_ascii_lowercase().as_str() {
+        "trace" => Some(Level::Debug),
+        "off" => Some(Level::Error),
+        other => Level::parse(other),
+    };
+    let directives: Vec<&str> = value.split(',').collect();
+    let ours = directives.iter().find_map(|d| {
+        let (target, level) = d.split_once('=')?;
+        target.trim().starts_with("dotdigital").then(|| word(level)).flatten()
+    });
+    ours.or_else(|| directives.iter().filter(|d| !d.contains('=')).find_map(|d| word(d)))
+}
+
+/// `contact`, `order`, `certificate`: one spelling per flow in every command and output;
+/// the plural is accepted as typed.
+fn flow_name(value: &str) -> Result<String, String> {
+    let singular = value.strip_suffix('s').unwrap_or(value);
+    match singular {
+        "contact" | "order" | "certificate" => Ok(singular.to_string()),
+        _ => Err(format!("{value}: use contact, order or certificate")),
+    }
 }
 
 /// Where the compiled component is kept between processes.
@@ -232,7 +311,14 @@ fn exit_status(result: &Result<Finished, CliError>) -> u8 {
 }
 
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut command = Cli::command();
+    if std::env::args_os().skip(1).any(|a| a == "--version" || a == "-V") {
+        command = command.version(&*Box::leak(long_version().into_boxed_str()));
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let result = match cli.command {
         Command::Demo { cache } => {
             crate::demo::run(&cache.cache()).await.map(|()| Finished::AllOk).map_err(CliError::Setup)
@@ -242,8 +328,13 @@ pub async fn main() -> ExitCode {
             bulk(&flow, common, input, batch_size, (poll_interval, import_timeout), restart).await
         }
         Command::Validate { common } => validate(common).await,
-        Command::Describe { plugin, sha256, cache } => {
-            describe(plugin.as_deref(), sha256.as_deref(), &cache.cache()).await
+        Command::Describe { format, plugin, sha256, cache } => {
+            describe(format, plugin.as_deref(), sha256.as_deref(), &cache.cache()).await
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "dotdigital-harness", &mut script);
+            print_out(String::from_utf8_lossy(&script).trim_end()).map(|()| Finished::AllOk)
         }
         Command::Package { out, plugin, sha256 } => package(&out, plugin.as_deref(), sha256.as_deref()).await,
         Command::Pin { settings, plugin, sha256 } => pin(&settings, plugin.as_deref(), sha256.as_deref()).await,
@@ -255,22 +346,55 @@ pub async fn main() -> ExitCode {
         }
     };
     if let Err(error) = &result {
-        eprintln!("{}", serde_json::json!({"level": "error", "source": "host", "message": error.to_string()}));
+        // A person reads a terminal; a program reads a pipe.
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprintln!("error: {error}");
+        } else {
+            eprintln!("{}", serde_json::json!({"level": "error", "source": "host", "message": error.to_string()}));
+        }
     }
     ExitCode::from(exit_status(&result))
 }
 
+/// `--version`: the harness's version, the revision it was built from, and the SHA-256 of the
+/// component it embeds (what `--sha256` and `dotdigital.lock` pin).
+fn long_version() -> String {
+    let bytes = crate::EMBEDDED_PLUGIN;
+    let revision = crate::runtime::metadata::Identity::read(bytes)
+        .ok()
+        .and_then(|identity| identity.revision)
+        .unwrap_or_else(|| "unknown".into());
+    format!(
+        "{} (revision {revision}; embedded component sha256 {}; contract {}@{})",
+        env!("CARGO_PKG_VERSION"),
+        crate::digest::sha256_hex(bytes),
+        crate::runtime::contract::PACKAGE,
+        crate::runtime::contract::CONTRACT_VERSION
+    )
+}
+
+/// A subscription ready to run: its platform, the embedded simulator when `--upstream sim`
+/// (it lives as long as this), the settings as read (secrets included), and where requests go.
+struct Session {
+    platform: Arc<Platform>,
+    _sim: Option<Simulator>,
+    settings: serde_json::Value,
+    upstream: String,
+}
+
 /// Loads the plugin and the subscription, starting an embedded simulator for `sim`.
-async fn platform(common: &Common) -> Result<(Arc<Platform>, Option<Simulator>), CliError> {
-    platform_with(common, SandboxLimits::default()).await
+async fn platform(common: &Common, flow: &str) -> Result<Session, CliError> {
+    platform_with(common, SandboxLimits::default(), flow).await
 }
 
 /// `platform`, with `limits` for everything but the call timeout (which `--call-timeout` sets).
-async fn platform_with(common: &Common, limits: SandboxLimits) -> Result<(Arc<Platform>, Option<Simulator>), CliError> {
-    let level = Level::parse(&common.log_level).ok_or_else(|| {
-        CliError::Usage(format!("--log-level {:?}: use error, warn, info or debug", common.log_level))
-    })?;
-    let settings = read_json(&common.settings)?;
+/// `flow` says what the run does with the state, for the warnings about where data goes.
+async fn platform_with(common: &Common, limits: SandboxLimits, flow: &str) -> Result<Session, CliError> {
+    let level = common.verbosity.level();
+    let mut settings = read_json(&common.settings)?;
+    let env_password = std::env::var(crate::settings::PASSWORD_ENV).ok();
+    crate::settings::resolve_password(&mut settings, &common.settings, env_password)
+        .map_err(|problem| CliError::Setup(anyhow::anyhow!("settings {}: {problem}", common.settings.display())))?;
     // Until the settings are read, the secrets are whatever the file holds under their keys,
     // strings or not (a type error would otherwise echo a numeric password).
     let secrets = ["api_password", "integration_token"]
@@ -285,14 +409,37 @@ async fn platform_with(common: &Common, limits: SandboxLimits) -> Result<(Arc<Pl
         .map_err(CliError::Usage)?
         .with_lock_beside(&common.settings)?;
     let cache = common.cache.cache();
-    let plugin = crate::load_plugin_cached(common.plugin.as_deref(), &pins, limits, boot_log, &cache).await?;
-    let (upstream, sim) = match common.upstream.as_str() {
+    let plugin = crate::load_plugin_cached(common.plugin.as_deref(), &pins, limits, boot_log.clone(), &cache).await?;
+    let (upstream, sim, described) = match common.upstream.as_str() {
         "sim" => {
             let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
-            (Upstream::Forward(sim.addr()), Some(sim))
+            let described = "the embedded Dotdigital simulator".to_string();
+            (Upstream::Forward(sim.addr()), Some(sim), described)
         }
-        other => (Upstream::parse_forward(other).map_err(|e| CliError::Usage(e.to_string()))?, None),
+        "live" => (Upstream::Live, None, "Dotdigital's live API (https://r1|r2|r3-api.dotdigital.com)".to_string()),
+        other => {
+            let upstream = Upstream::parse_forward(other).map_err(|e| CliError::Usage(e.to_string()))?;
+            (upstream, None, format!("the server at {}", other.trim_end_matches('/')))
+        }
     };
+    boot_log.emit(
+        Level::Info,
+        &match &sim {
+            Some(_) => {
+                "upstream: the embedded Dotdigital simulator: nothing leaves this machine, and what it holds is \
+                        gone when the run ends (--upstream live or http://HOST:PORT to send elsewhere)"
+                    .to_string()
+            }
+            None => format!("upstream: {described}"),
+        },
+    );
+    if common.state.is_none() && matches!(flow, "bulk" | "certificate") {
+        let lost = match flow {
+            "bulk" => "the load's ledger is kept in memory only: an interrupted load cannot resume",
+            _ => "which certificates were announced is kept in memory only: a later run may email a customer again",
+        };
+        boot_log.emit(Level::Warn, &format!("no --state: {lost}; give --state DIR to keep it"));
+    }
     let options = PlatformOptions {
         upstream,
         state_dir: common.state.clone(),
@@ -310,7 +457,7 @@ async fn platform_with(common: &Common, limits: SandboxLimits) -> Result<(Arc<Pl
         };
         CliError::Setup(anyhow::Error::msg(boot.apply(&message)))
     })?;
-    Ok((Arc::new(platform), sim))
+    Ok(Session { platform: Arc::new(platform), _sim: sim, settings, upstream: described })
 }
 
 async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, CliError> {
@@ -318,30 +465,36 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
     let input: Box<dyn BufRead + Send> = if record == Path::new("-") {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
-        let file = std::fs::File::open(record).with_context(|| format!("--record {}", record.display()))?;
+        let file = std::fs::File::open(record).and_then(|file| {
+            // Opening a folder succeeds on Linux; reading it is what fails.
+            match file.metadata()?.is_dir() {
+                true => Err(std::io::Error::from(std::io::ErrorKind::IsADirectory)),
+                false => Ok(file),
+            }
+        });
+        let file = file
+            .map_err(|e| CliError::Usage(format!("--record {}: {}", record.display(), crate::errors::io_reason(&e))))?;
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
-    let (platform, _sim) = platform(&common).await?;
+    let session = platform(&common, flow.name()).await?;
+    let platform = &session.platform;
     let mut stdout = std::io::stdout();
     let summary = platform.run(flow, input, &mut stdout).await?;
-    eprintln!(
-        "{}",
-        serde_json::json!({
-            "level": "info", "source": "host", "subscription": platform.subscription().host.name,
-            "message": format!("{} record(s): {} ok, {} failed", summary.ok + summary.failed, summary.ok, summary.failed),
-            "ok": summary.ok, "failed": summary.failed, "not_attempted": summary.not_attempted,
-            "peak_rss_kib": peak_rss_kib(),
-        })
-    );
-    if let Some(error) = summary.stopped {
-        let what = error["message"].as_str().map(str::to_string).unwrap_or_else(|| error.to_string());
-        return Err(CliError::Setup(anyhow::anyhow!(
-            "stopped: {} ({what}) concerns the whole subscription, so no later record was tried: {} record(s) \
-             not attempted; fix the settings {} and run again",
-            error["kind"].as_str().unwrap_or("a failure"),
-            summary.not_attempted,
-            common.settings.display()
-        )));
+    if platform.log().enabled(Level::Info) {
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "level": "info", "source": "host", "subscription": platform.subscription().host.name,
+                "message": format!("{} record(s): {} ok, {} failed, {} not attempted", summary.ok + summary.failed + summary.not_attempted, summary.ok, summary.failed, summary.not_attempted),
+                "ok": summary.ok, "failed": summary.failed, "not_attempted": summary.not_attempted,
+                "peak_rss_kib": peak_rss_kib(),
+            })
+        );
+    }
+    if let Some(stop) = &summary.stopped {
+        let settings = common.settings.display().to_string();
+        let message = stop.message(&session.upstream, &settings, summary.not_attempted);
+        return Err(CliError::Setup(anyhow::Error::msg(platform.log().redactor().apply(&message))));
     }
     Ok(Finished::from_all_ok(summary.failed == 0))
 }
@@ -354,7 +507,9 @@ async fn bulk(
     (poll_interval, import_timeout): (f64, f64),
     restart: bool,
 ) -> Result<Finished, CliError> {
-    let flow = BulkFlow::parse(flow).ok_or_else(|| CliError::Usage(format!("unknown bulk flow {flow}")))?;
+    let flow = BulkFlow::parse(flow).ok_or_else(|| {
+        CliError::Usage(format!("bulk {flow}: only contact and order records load in bulk (certificates each send an email: use sync certificate)"))
+    })?;
     let batch_size = batch_size.unwrap_or(match flow {
         BulkFlow::Contacts => crate::bulk::CONTACTS_PER_IMPORT,
         BulkFlow::Orders => crate::bulk::ORDERS_PER_IMPORT,
@@ -378,10 +533,11 @@ async fn bulk(
     // A batch of 20,000 records, its import body and its report take more than one record:
     // memory for the batch, and text for a report that may name every record in it.
     let limits = SandboxLimits { memory_bytes: 256 << 20, max_result_bytes: 32 << 20, ..SandboxLimits::default() };
-    let (platform, _sim) = platform_with(&common, limits).await?;
+    let session = platform_with(&common, limits, "bulk").await?;
+    let platform = &session.platform;
     // What shapes the imports besides the input: the settings without secrets, and the
     // component. A load resumes only with the same (another collection is another load).
-    let mut settings = read_json(&common.settings)?;
+    let mut settings = session.settings.clone();
     if let Some(object) = settings.as_object_mut() {
         object.remove("api_password");
         object.remove("integration_token");
@@ -389,7 +545,7 @@ async fn bulk(
     let shape = format!("{settings}|{}", platform.plugin_sha256());
     let options = BulkOptions { flow, input, batch_size, poll_interval, restart, import_timeout, shape };
     let mut stdout = std::io::stdout();
-    let summary = crate::bulk::run(&platform, &options, &mut stdout).await?;
+    let summary = crate::bulk::run(platform, &options, &mut stdout).await?;
     Ok(Finished::from_all_ok(summary.records.failed == 0))
 }
 
@@ -401,9 +557,9 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 async fn validate(common: Common) -> Result<Finished, CliError> {
-    let (platform, _sim) = platform(&common).await?;
-    let line = platform.validate().await;
-    println!("{line}");
+    let session = platform(&common, "validate").await?;
+    let line = session.platform.validate().await;
+    print_out(&line.to_string())?;
     Ok(Finished::from_all_ok(line["ok"] == serde_json::Value::Bool(true)))
 }
 
@@ -426,28 +582,36 @@ async fn package(out: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -
         return Err(CliError::Setup(anyhow::anyhow!("the plugin file changed while it was being packaged")));
     }
     let manifest = crate::release::package(&plugin, &bytes, out)?;
-    println!("{}", serde_json::to_string(&manifest).map_err(anyhow::Error::from)?);
+    print_out(&serde_json::to_string(&manifest).map_err(anyhow::Error::from)?)?;
     Ok(Finished::AllOk)
 }
 
 async fn pin(settings: &Path, plugin_path: Option<&Path>, sha256: Option<&str>) -> Result<Finished, CliError> {
     let plugin = load_pinned(plugin_path, sha256, &CompileCache::Off).await?;
     let (path, lock) = crate::release::pin(&plugin, settings)?;
-    println!("{}", serde_json::json!({"lock": path.display().to_string(), "pinned": lock}));
+    print_out(&serde_json::json!({"lock": path.display().to_string(), "pinned": lock}).to_string())?;
     Ok(Finished::AllOk)
 }
 
-async fn describe(plugin: Option<&Path>, sha256: Option<&str>, cache: &CompileCache) -> Result<Finished, CliError> {
+async fn describe(
+    format: DescribeFormat,
+    plugin: Option<&Path>,
+    sha256: Option<&str>,
+    cache: &CompileCache,
+) -> Result<Finished, CliError> {
     let plugin = load_pinned(plugin, sha256, cache).await?;
     let info = plugin.info();
+    if let DescribeFormat::JsonSchema = format {
+        print_out(&crate::settings::json_schema(info).to_string())?;
+        return Ok(Finished::AllOk);
+    }
     let settings: Vec<_> = info
         .settings
         .iter()
         .map(|s| serde_json::json!({"name": s.name, "required": s.required, "default": s.default_value, "description": s.description}))
         .collect();
-    println!(
-        "{}",
-        serde_json::json!({
+    print_out(
+        &serde_json::json!({
             // Who it is from its metadata, its contract from its interface names: never from
             // what it says about itself.
             "name": plugin.identity().name, "version": plugin.identity().version,
@@ -455,7 +619,8 @@ async fn describe(plugin: Option<&Path>, sha256: Option<&str>, cache: &CompileCa
             "contract": format!("{}@{}", crate::runtime::contract::PACKAGE, plugin.contract_version()),
             "flows": info.flows, "settings": settings, "sha256": plugin.sha256(),
         })
-    );
+        .to_string(),
+    )?;
     Ok(Finished::AllOk)
 }
 
@@ -468,9 +633,23 @@ async fn sim(port: u16, control_port: u16, accounts: Option<&Path>) -> Result<Fi
     Ok(Finished::AllOk)
 }
 
+/// One line on stdout. A reader that went away (`| head`) is not an error of this command.
+fn print_out(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::Setup(anyhow::anyhow!("writing to stdout: {}", crate::errors::io_reason(&e))))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!("settings {}: cannot be read ({})", path.display(), crate::errors::io_reason(&e))
+    })?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("settings {}: not JSON ({e})", path.display()))
 }
 
 #[cfg(test)]
@@ -484,5 +663,23 @@ mod tests {
         assert_eq!(exit_status(&Err(CliError::Usage("--log-level".into()))), 2);
         assert_eq!(exit_status(&Err(CliError::Setup(anyhow::anyhow!("no plugin")))), 2);
         assert_eq!(Finished::from_all_ok(false), Finished::SomeFailed);
+    }
+
+    #[test]
+    fn rust_log_is_read_for_this_program_only() {
+        assert_eq!(level_from_rust_log("debug"), Some(Level::Debug));
+        assert_eq!(level_from_rust_log("TRACE"), Some(Level::Debug));
+        assert_eq!(level_from_rust_log("hyper=debug,warn"), Some(Level::Warn));
+        assert_eq!(level_from_rust_log("info,dotdigital_harness=error"), Some(Level::Error));
+        assert_eq!(level_from_rust_log("off"), Some(Level::Error));
+        assert_eq!(level_from_rust_log("hyper=debug"), None, "another program's setting");
+        assert_eq!(level_from_rust_log("loud"), None);
+    }
+
+    #[test]
+    fn one_spelling_per_flow() {
+        assert_eq!(flow_name("contacts").as_deref(), Ok("contact"));
+        assert_eq!(flow_name("order").as_deref(), Ok("order"));
+        assert!(flow_name("refunds").is_err());
     }
 }

@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod cli;
 pub mod demo;
 pub mod digest;
+pub mod errors;
 pub mod guests;
 pub mod host;
 pub mod input;

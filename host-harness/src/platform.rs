@@ -116,18 +116,96 @@ impl std::error::Error for PlatformError {
 pub struct Summary {
     pub ok: usize,
     pub failed: usize,
-    /// A failure of the whole subscription (credentials refused, an area forbidden, settings
-    /// invalid) that stopped the run: the failed line's `error`. No later record was tried.
-    pub stopped: Option<Value>,
-    /// Records read after the run stopped, not tried.
+    /// Why the run stopped before its input ended, if it did. No later record was tried.
+    pub stopped: Option<Stop>,
+    /// Records read after the run stopped (and a record whose settings were refused before
+    /// anything was sent for it), not tried.
     pub not_attempted: usize,
 }
 
-/// Whether a record's failure concerns the whole subscription, so every later record would
-/// fail the same way (and a wrong password would cost one failed login per record).
-fn stops_the_run(line: &Value) -> bool {
-    line["ok"] == Value::Bool(false)
-        && matches!(line["error"]["kind"].as_str(), Some("unauthorized" | "forbidden" | "invalid-settings"))
+/// How many records in a row may fail to reach the upstream (each after its retries) before
+/// the run stops: a machine without a network would otherwise try every record of the input.
+pub const MAX_UNREACHABLE_IN_A_ROW: usize = 3;
+
+/// Why a run stopped early: a failure that concerns the whole subscription, so every later
+/// record would fail the same way (a wrong password would cost one failed login per record).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// The component refused the settings (its own check, on the first record it was given;
+    /// nothing was sent for that record): `(settings key, problem)` pairs.
+    Settings(Vec<(String, String)>),
+    /// Credentials refused (`unauthorized`) or an area forbidden (`forbidden`): the failed
+    /// line's `error`.
+    Account(Value),
+    /// The sandbox refused a request the component made: the failed line's `error`.
+    Denied(Value),
+    /// `MAX_UNREACHABLE_IN_A_ROW` records in a row failed in transport: the last `error`.
+    Unreachable(Value),
+}
+
+impl Stop {
+    /// The stop a failed line calls for, given how many lines in a row (this one included)
+    /// failed in transport.
+    fn after(line: &Value, unreachable_in_a_row: usize) -> Option<Stop> {
+        let error = &line["error"];
+        if line["ok"] != Value::Bool(false) {
+            return None;
+        }
+        if error["denied"] == Value::Bool(true) {
+            return Some(Stop::Denied(error.clone()));
+        }
+        match error["kind"].as_str() {
+            Some("invalid-settings") => {
+                let issues = error["issues"].as_array().map(Vec::as_slice).unwrap_or_default();
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                Some(Stop::Settings(issues.iter().map(|i| (text(&i["field"]), text(&i["problem"]))).collect()))
+            }
+            Some("unauthorized" | "forbidden") => Some(Stop::Account(error.clone())),
+            Some("transport") if unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW => {
+                Some(Stop::Unreachable(error.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// What the operator reads: what stopped the run, and what to fix. `upstream` names where
+    /// requests went; `settings` the settings file.
+    pub fn message(&self, upstream: &str, settings: &str, not_attempted: usize) -> String {
+        let untried = format!("{not_attempted} record(s) not attempted");
+        let said = |error: &Value| {
+            let message = error["message"].as_str().unwrap_or_default();
+            match error["endpoint"].as_str() {
+                Some(endpoint) if !message.is_empty() => format!("{message} ({endpoint})"),
+                _ => message.to_string(),
+            }
+        };
+        match self {
+            Stop::Settings(issues) => {
+                let problems: Vec<String> = issues.iter().map(|(key, problem)| format!("{key}: {problem}")).collect();
+                format!(
+                    "stopped: the component refused the settings in {settings}, so nothing was sent: {}; {untried}. \
+                     Fix the settings and run again",
+                    problems.join("; ")
+                )
+            }
+            Stop::Account(error) => format!(
+                "stopped: {upstream} answered {} ({}), which concerns the whole subscription, so no later record was \
+                 tried; {untried}. Fix the settings in {settings} (or the API user's access) and run again",
+                error["kind"].as_str().unwrap_or("a refusal"),
+                said(error)
+            ),
+            Stop::Denied(error) => format!(
+                "stopped: the sandbox refused a request the component made ({}), so no later record was tried; \
+                 {untried}. Check --upstream and the component",
+                said(error)
+            ),
+            Stop::Unreachable(error) => format!(
+                "stopped: {MAX_UNREACHABLE_IN_A_ROW} records in a row could not reach {upstream} (last: {}); \
+                 {untried}. Check the network or --upstream and run again",
+                said(error)
+            ),
+        }
+    }
 }
 
 pub struct Platform {
@@ -276,14 +354,28 @@ impl Platform {
         let mut pending: VecDeque<(Option<String>, tokio::task::JoinHandle<Value>)> = VecDeque::new();
         let mut summary = Summary::default();
         let mut position = 0;
+        let mut unreachable_in_a_row = 0;
         let mut write = |line: Value, summary: &mut Summary| -> Result<()> {
+            if line["error"]["kind"] == "transport" {
+                unreachable_in_a_row += 1;
+            } else {
+                unreachable_in_a_row = 0;
+            }
+            let stop = match &summary.stopped {
+                None => Stop::after(&line, unreachable_in_a_row),
+                Some(_) => None,
+            };
+            if let Some(Stop::Settings(_)) = &stop {
+                // Refused before anything was sent: not attempted, and said once by the caller.
+                summary.not_attempted += 1;
+                summary.stopped = stop;
+                return Ok(());
+            }
+            summary.stopped = summary.stopped.take().or(stop);
             if line["ok"] == Value::Bool(true) {
                 summary.ok += 1
             } else {
                 summary.failed += 1
-            }
-            if summary.stopped.is_none() && stops_the_run(&line) {
-                summary.stopped = Some(line["error"].clone());
             }
             writeln!(out, "{line}")?;
             out.flush()?;

@@ -2,11 +2,54 @@
 //! stores them) plus the host's own fields (name, pinned version, throttle). Unknown keys are
 //! refused, not ignored: a typo in a setting must not silently change behaviour.
 
+use std::path::Path;
+
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::records::{parse, RecordError};
 use crate::runtime::bindings::{FieldMapping, OrderSettings, PluginInfo, Settings};
 use crate::runtime::metadata::Identity;
+
+/// The environment variable the API password may come from, so a settings file holds no secret.
+pub const PASSWORD_ENV: &str = "DOTDIGITAL_API_PASSWORD";
+
+/// Where the password may come from in the settings file instead of `api_password`: a path
+/// to a file holding it, relative to the settings file's folder.
+pub const PASSWORD_FILE_KEY: &str = "api_password_file";
+
+/// Fills `api_password` in `settings` (the file as read from `path`) from `api_password_file`,
+/// else, when the file gives neither, from `env` (`DOTDIGITAL_API_PASSWORD`). The password
+/// file's content is used up to its trailing line break. `api_password_file` is removed: the
+/// plugin's settings never see it.
+pub fn resolve_password(settings: &mut Value, path: &Path, env: Option<String>) -> Result<(), String> {
+    let Some(object) = settings.as_object_mut() else { return Ok(()) };
+    let from_file = match object.remove(PASSWORD_FILE_KEY) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(file)) => Some(file),
+        Some(_) => return Err(format!("{PASSWORD_FILE_KEY}: must be the path of a file holding the password")),
+    };
+    let given = object.get("api_password").is_some_and(|v| !v.is_null());
+    match (from_file, given) {
+        (Some(_), true) => Err(format!("api_password and {PASSWORD_FILE_KEY} are both set: keep one")),
+        (Some(file), false) => {
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                format!("{PASSWORD_FILE_KEY}: {} cannot be read ({})", file.display(), crate::errors::io_reason(&e))
+            })?;
+            let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+            object.insert("api_password".into(), Value::String(password.to_string()));
+            Ok(())
+        }
+        (None, true) => Ok(()),
+        (None, false) => {
+            if let Some(password) = env.filter(|p| !p.is_empty()) {
+                object.insert("api_password".into(), Value::String(password));
+            }
+            Ok(())
+        }
+    }
+}
 
 /// The fields the host keeps for itself.
 const HOST_KEYS: &[&str] =
@@ -18,7 +61,7 @@ pub const DEFAULT_THROTTLE_LIMIT: u32 = 500;
 pub const DEFAULT_THROTTLE_SECONDS: u32 = 60;
 pub const DEFAULT_CONCURRENT_CONNECTIONS: u32 = 2;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SettingsFile {
     #[serde(default)]
@@ -67,7 +110,7 @@ struct SettingsFile {
     concurrent_connections: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FieldMappingJson {
     custom_field: String,
@@ -152,6 +195,60 @@ impl std::error::Error for SettingsError {
             _ => None,
         }
     }
+}
+
+/// The settings file as a JSON Schema: its types from the struct the harness reads it with,
+/// the component's descriptions, defaults and required keys, and the host's own keys. Secrets
+/// are `writeOnly` (a form shows them masked and never reads them back).
+pub fn json_schema(plugin: &PluginInfo) -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(SettingsFile)).unwrap_or_default();
+    schema["title"] = "Dotdigital connector subscription settings".into();
+    let host_descriptions = [
+        ("name", "Names the subscription in logs and in its state."),
+        ("version", "The plugin versions the subscription accepts, a requirement such as 1.1 or =1.1.0."),
+        ("subscription_id", "The iPaaS.com system id whose external ids hold a customer's stored contact id."),
+        ("api_throttle_limit", "Calls allowed per api_throttle_seconds (default 500)."),
+        ("api_throttle_seconds", "The throttle's window in seconds (default 60)."),
+        ("concurrent_connections", "Records synced at once (default 2)."),
+    ];
+    let mut required = Vec::new();
+    if let Some(properties) = schema["properties"].as_object_mut() {
+        for (key, description) in host_descriptions {
+            if let Some(property) = properties.get_mut(key) {
+                property["description"] = description.into();
+            }
+        }
+        for preset in &plugin.settings {
+            let Some(property) = properties.get_mut(&preset.name) else { continue };
+            property["description"] = preset.description.clone().into();
+            if let Some(default) = preset.default_value.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok()) {
+                property["default"] = default;
+            }
+            // The password may come from api_password_file or DOTDIGITAL_API_PASSWORD instead.
+            if preset.required && preset.name != "api_password" {
+                required.push(Value::String(preset.name.clone()));
+            }
+        }
+        for property in properties.values_mut() {
+            // Every key is optional in the file: a `null` default says nothing.
+            if property.get("default") == Some(&Value::Null) {
+                property.as_object_mut().map(|p| p.remove("default"));
+            }
+        }
+        for secret in ["api_password", "integration_token"] {
+            if let Some(property) = properties.get_mut(secret) {
+                property["writeOnly"] = true.into();
+            }
+        }
+        properties.insert(
+            PASSWORD_FILE_KEY.into(),
+            serde_json::json!({"type": "string", "description": format!(
+                "Instead of api_password: a file holding it, relative to the settings file's folder \
+                 (else {PASSWORD_ENV} gives it)")}),
+        );
+    }
+    schema["required"] = Value::Array(required);
+    schema
 }
 
 /// Reads the settings JSON, checking it against what the loaded plugin declares (its settings)
@@ -304,5 +401,25 @@ mod tests {
             (host.api_throttle_limit, host.api_throttle_seconds, host.concurrent_connections),
             (DEFAULT_THROTTLE_LIMIT, DEFAULT_THROTTLE_SECONDS, DEFAULT_CONCURRENT_CONNECTIONS)
         );
+    }
+
+    #[test]
+    fn the_password_comes_from_the_file_then_the_environment() {
+        let dir = std::env::temp_dir().join(format!("dd-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("secret"), "from-file\r\n").unwrap();
+        let path = dir.join("settings.json");
+        let resolve = |mut value: Value, env: Option<&str>| {
+            resolve_password(&mut value, &path, env.map(String::from)).map(|()| value)
+        };
+        let from_file = resolve(json!({"api_password_file": "secret"}), Some("from-env")).unwrap();
+        assert_eq!(from_file, json!({"api_password": "from-file"}), "the key is gone, the line break too");
+        assert_eq!(resolve(json!({}), Some("from-env")).unwrap()["api_password"], "from-env");
+        assert_eq!(resolve(json!({"api_password": "given"}), Some("from-env")).unwrap()["api_password"], "given");
+        assert_eq!(resolve(json!({}), Some("")).unwrap(), json!({}), "an empty variable is no password");
+        assert!(resolve(json!({"api_password": "x", "api_password_file": "secret"}), None).is_err());
+        assert!(resolve(json!({"api_password_file": 7}), None).is_err());
+        let missing = resolve(json!({"api_password_file": "nope"}), None).unwrap_err();
+        assert!(missing.contains("nope") && missing.contains("no such file"), "{missing}");
     }
 }

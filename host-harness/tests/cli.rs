@@ -300,3 +300,250 @@ fn sim_prints_its_api_and_control_addresses_on_one_line() {
     assert_eq!(status, 401, "not served on the Dotdigital port");
     assert!(!body.contains("demo@apiconnector.com"), "{body}");
 }
+
+/// `n` customers as NDJSON.
+fn customers(n: usize) -> String {
+    (0..n).map(|i| customer(&i.to_string(), &format!("c{i}@example.com")) + "\n").collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_the_component_refuses_are_said_once_before_anything_is_sent() {
+    let server = Simulator::start(SimConfig::demo(), 0).await.unwrap();
+    let upstream = format!("http://{}", server.addr());
+    let record = temp_file("customers.ndjson", &customers(5));
+    let settings = settings(json!({"collection_name": "not a collection!", "default_currency": "XYZ"}));
+    let output = sync_via("contact", &settings, &record, &upstream, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(output.stdout.is_empty(), "no record line: the settings are the problem");
+    let stop: Vec<&str> = stderr.lines().filter(|l| l.contains("stopped:")).collect();
+    assert_eq!(stop.len(), 1, "said once: {stderr}");
+    for expected in [settings.to_str().unwrap(), "collection_name", "default_currency", "5 record(s) not attempted"] {
+        assert!(stop[0].contains(expected), "{expected}: {}", stop[0]);
+    }
+    assert_eq!(server.requests().len(), 0, "nothing was sent");
+}
+
+#[test]
+fn a_sandbox_refusal_stops_the_run() {
+    let input: String = (0..4)
+        .map(|i| {
+            json!({"id": i.to_string(), "first_name": "http", "last_name": "https://evil.example.com/",
+                   "email_address": format!("h{i}@example.com")})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let record = temp_file("hostile.ndjson", &input);
+    // The settings the hostile component declares.
+    let settings =
+        temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
+    let output = run(&[
+        "sync",
+        "contact",
+        "--plugin",
+        dotdigital_harness::guests::HOSTILE,
+        "--settings",
+        settings.to_str().unwrap(),
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let out = lines(&output);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0]["error"]["denied"], true);
+    assert!(
+        stderr.contains("stopped: the sandbox refused") && stderr.contains("3 record(s) not attempted"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_upstream_stops_after_a_few_records() {
+    // A port nothing listens on: every request is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let record = temp_file("customers.ndjson", &customers(10));
+    let settings = settings(json!({}));
+    let upstream = format!("http://{closed}");
+    let output = run(&[
+        "sync",
+        "contact",
+        "--settings",
+        settings.to_str().unwrap(),
+        "--record",
+        record.to_str().unwrap(),
+        "--upstream",
+        &upstream,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let out = lines(&output);
+    assert_eq!(out.len(), dotdigital_harness::platform::MAX_UNREACHABLE_IN_A_ROW);
+    assert!(out.iter().all(|l| l["error"]["kind"] == "transport"), "{out:?}");
+    assert!(stderr.contains(&format!("could not reach the server at {upstream}")), "{stderr}");
+    assert!(stderr.contains("7 record(s) not attempted"), "{stderr}");
+}
+
+#[test]
+fn the_password_may_come_from_a_file_or_the_environment() {
+    let record = temp_file("c.json", &customer("1", "a@example.com"));
+    let no_secret = json!({"name": "CLI test", "api_user": "demo@apiconnector.com", "default_currency": "GBP"});
+    let settings_without = temp_file("settings.json", &no_secret.to_string());
+    let sync = |settings: &Path, env: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command.args([
+            "sync",
+            "contact",
+            "--settings",
+            settings.to_str().unwrap(),
+            "--record",
+            record.to_str().unwrap(),
+        ]);
+        command.env_remove("DOTDIGITAL_API_PASSWORD").stdin(Stdio::null());
+        if let Some(password) = env {
+            command.env("DOTDIGITAL_API_PASSWORD", password);
+        }
+        command.output().unwrap()
+    };
+    assert_eq!(sync(&settings_without, Some(PASSWORD)).status.code(), Some(0));
+    let wrong = sync(&settings_without, Some("env-wrong-password"));
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&wrong.stderr).contains("env-wrong-password"));
+    // Without any password the component says which key is missing.
+    let none = sync(&settings_without, None);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("api_password"));
+
+    // A file beside the settings, named relative to them, ending in a line break.
+    let folder = settings_without.parent().unwrap();
+    std::fs::write(folder.join("password.txt"), format!("{PASSWORD}\n")).unwrap();
+    let mut with_file = no_secret.clone();
+    with_file["api_password_file"] = json!("password.txt");
+    let path = folder.join("with-file.json");
+    std::fs::write(&path, with_file.to_string()).unwrap();
+    let output = sync(&path, Some("env-is-not-used"));
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    // Both keys, or a file that is not there: one set-up message naming the settings file.
+    with_file["api_password"] = json!(PASSWORD);
+    std::fs::write(&path, with_file.to_string()).unwrap();
+    let both = sync(&path, None);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("both set"));
+    let mut missing = no_secret.clone();
+    missing["api_password_file"] = json!("nope.txt");
+    std::fs::write(&path, missing.to_string()).unwrap();
+    let output = sync(&path, None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("nope.txt") && stderr.contains("no such file"), "{stderr}");
+}
+
+#[test]
+fn command_line_conventions() {
+    let version = run(&["--version"]);
+    let text = String::from_utf8_lossy(&version.stdout);
+    let described = &lines(&run(&["describe"]))[0];
+    assert!(text.contains(described["sha256"].as_str().unwrap()), "the embedded component's digest: {text}");
+    assert!(text.contains(&format!("revision {}", described["revision"].as_str().unwrap())), "{text}");
+
+    let script = run(&["completions", "bash"]);
+    assert_eq!(script.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&script.stdout).contains("dotdigital-harness"));
+
+    let schema = &lines(&run(&["describe", "--format", "json-schema"]))[0];
+    assert_eq!(schema["properties"]["api_password"]["writeOnly"], true);
+    assert_eq!(schema["properties"]["integration_token"]["writeOnly"], true);
+    assert_eq!(schema["properties"]["list_ids"]["type"], json!(["array", "null"]));
+    assert!(schema["properties"]["api_password_file"].is_object());
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(schema["required"].as_array().unwrap().contains(&json!("api_user")));
+
+    // One spelling per flow; the plural is read as the singular. Settings from the environment.
+    let record = temp_file("c.json", &customer("1", "a@example.com"));
+    let settings = settings(json!({}));
+    let quiet = |extra: &[&str], rust_log: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command.args(["sync", "contacts", "--record", record.to_str().unwrap()]).args(extra);
+        command.env("DOTDIGITAL_SETTINGS", &settings).env_remove("RUST_LOG").stdin(Stdio::null());
+        if let Some(value) = rust_log {
+            command.env("RUST_LOG", value);
+        }
+        command.output().unwrap()
+    };
+    let loud = quiet(&[], None);
+    assert_eq!(loud.status.code(), Some(0), "{}", String::from_utf8_lossy(&loud.stderr));
+    assert_eq!(lines(&loud)[0]["flow"], "contact");
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("1 record(s): 1 ok"), "the summary at info");
+    for (extra, rust_log) in [(&["-q"][..], None), (&["--log-level", "warn"][..], None), (&[][..], Some("warn"))] {
+        let output = quiet(extra, rust_log);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(output.stderr.is_empty(), "{extra:?} {rust_log:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let debug = quiet(&["-v"], None);
+    assert!(String::from_utf8_lossy(&debug.stderr).contains("\"level\":\"debug\""));
+    assert_eq!(quiet(&["-q", "-v"], None).status.code(), Some(2), "one or the other");
+
+    let folder = run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", "/tmp"]);
+    assert_eq!(folder.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&folder.stderr);
+    assert!(stderr.contains("--record /tmp: it is a folder") && !stderr.contains("os error"), "{stderr}");
+}
+
+#[test]
+fn where_the_data_goes_is_said() {
+    let record = temp_file("c.json", &customer("1", "a@example.com"));
+    let settings = settings(json!({}));
+    let output =
+        run(&["sync", "contact", "--settings", settings.to_str().unwrap(), "--record", record.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("embedded Dotdigital simulator: nothing leaves this machine")
+    );
+
+    let card = json!({"id": "1", "number": "LC-1", "status": "Active", "email_address": "a@example.com"}).to_string();
+    let card = temp_file("card.json", &card);
+    let output =
+        run(&["sync", "certificate", "--settings", settings.to_str().unwrap(), "--record", card.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no --state"), "a certificate run warns");
+
+    let state = settings.parent().unwrap().join("state").join("deeper");
+    let sync = || {
+        run(&[
+            "sync",
+            "contact",
+            "--settings",
+            settings.to_str().unwrap(),
+            "--record",
+            record.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ])
+    };
+    let first = sync();
+    assert_eq!(first.status.code(), Some(0));
+    let database = state.join("dotdigital-state.sqlite3");
+    assert!(String::from_utf8_lossy(&first.stderr)
+        .contains(&format!("created a new state database at {}", database.display())));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&database), 0o600, "it holds customers' emails");
+    assert_eq!(mode(&state), 0o700);
+    for suffix in ["-wal", "-shm"] {
+        let file = state.join(format!("dotdigital-state.sqlite3{suffix}"));
+        if file.exists() {
+            assert_eq!(mode(&file), 0o600, "{suffix}");
+        }
+    }
+    assert!(!String::from_utf8_lossy(&sync().stderr).contains("created a new state database"));
+}
+
+#[test]
+fn validate_lists_the_settings_problems_beside_the_accounts() {
+    let settings = settings(json!({"collection_name": "not a collection!", "list_ids": [999_999]}));
+    let output = run(&["validate", "--settings", settings.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let line = &lines(&output)[0];
+    let fields: Vec<&str> =
+        line["account"]["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"collection_name") && fields.contains(&"list_ids[0]"), "{line}");
+}

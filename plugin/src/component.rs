@@ -70,18 +70,33 @@ impl Platform for Component {
     }
 }
 
-/// wasi:http error codes read better than waki's debug text (`HttpRequestDenied`, …).
+/// wasi:http error codes in words (`HttpRequestDenied`, `DnsError(DnsErrorPayload { … })` tell
+/// an operator nothing).
 fn describe_error(error: anyhow::Error) -> String {
-    match error.downcast_ref::<waki::ErrorCode>() {
-        Some(waki::ErrorCode::HttpRequestDenied) => "denied by the sandbox".into(),
-        Some(waki::ErrorCode::ConnectionTimeout) => "connection timed out".into(),
-        Some(waki::ErrorCode::ConnectionReadTimeout) | Some(waki::ErrorCode::HttpResponseTimeout) => {
-            "timed out waiting for the answer".into()
+    use waki::ErrorCode as E;
+    let Some(code) = error.downcast_ref::<E>() else { return error.to_string() };
+    let text = match code {
+        E::HttpRequestDenied => "denied by the sandbox",
+        E::DnsTimeout => "the host name could not be resolved in time",
+        E::DnsError(_) | E::DestinationNotFound => "the host name could not be resolved",
+        E::DestinationUnavailable | E::DestinationIpUnroutable => "the server cannot be reached",
+        E::DestinationIpProhibited => "the server's address is not allowed",
+        E::ConnectionRefused => "connection refused",
+        E::ConnectionTerminated => "the connection was closed",
+        E::ConnectionTimeout => "connection timed out",
+        E::ConnectionReadTimeout | E::ConnectionWriteTimeout | E::HttpResponseTimeout => {
+            "timed out waiting for the answer"
         }
-        Some(waki::ErrorCode::ConnectionRefused) => "connection refused".into(),
-        Some(code) => format!("{code:?}"),
-        None => error.to_string(),
-    }
+        E::ConnectionLimitReached => "too many connections are open",
+        E::TlsProtocolError | E::TlsAlertReceived(_) => "the TLS handshake failed",
+        E::TlsCertificateError => "the server's TLS certificate was refused",
+        E::HttpRequestBodySize(_) => "the request body is larger than allowed",
+        E::HttpResponseBodySize(_) => "the answer is larger than allowed",
+        E::HttpResponseIncomplete => "the answer ended early",
+        E::InternalError(Some(detail)) => return format!("the host failed: {detail}"),
+        _ => "the HTTP exchange failed",
+    };
+    text.to_string()
 }
 
 impl Guest for Component {

@@ -93,6 +93,17 @@ pub struct DataFieldMapping {
 impl Settings {
     /// Validates the platform's settings, listing every problem, not just the first.
     pub fn validate(raw: &wit::Settings) -> Result<Settings, Vec<wit::FieldIssue>> {
+        let (settings, issues) = Settings::read(raw);
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        Ok(settings)
+    }
+
+    /// The settings with each refused value left at its default (absent, or empty), and every
+    /// problem: `validate-connection` checks the account with what is usable and lists the
+    /// settings' own problems beside the account's.
+    pub fn read(raw: &wit::Settings) -> (Settings, Vec<wit::FieldIssue>) {
         let mut issues = Vec::new();
 
         let api_user = raw.api_user.trim().to_string();
@@ -191,10 +202,7 @@ impl Settings {
             }
         });
 
-        if !issues.is_empty() {
-            return Err(issues);
-        }
-        Ok(Settings {
+        let settings = Settings {
             api_user,
             api_password: raw.api_password.clone(),
             api_endpoint,
@@ -210,7 +218,8 @@ impl Settings {
             order_types,
             certificate_campaign_id,
             certificate_collection,
-        })
+        };
+        (settings, issues)
     }
 
     /// Whether a transaction type is one of the synced order types (case-insensitive).

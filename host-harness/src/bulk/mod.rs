@@ -71,8 +71,8 @@ pub enum BulkFlow {
 impl BulkFlow {
     pub fn parse(value: &str) -> Option<BulkFlow> {
         match value {
-            "contacts" => Some(BulkFlow::Contacts),
-            "orders" => Some(BulkFlow::Orders),
+            "contact" | "contacts" => Some(BulkFlow::Contacts),
+            "order" | "orders" => Some(BulkFlow::Orders),
             _ => None,
         }
     }
@@ -180,7 +180,7 @@ impl BulkSummary {
     pub fn to_json(&self) -> Value {
         let t = &self.records;
         let mut line = json!({
-            "summary": true, "flow": self.flow.name(), "total": self.total, "created": t.created,
+            "summary": true, "flow": self.flow.record_flow(), "total": self.total, "created": t.created,
             "updated": t.updated, "failed": t.failed, "skipped": t.skipped, "imports": t.imports,
         });
         if let Some(c) = &self.contacts {

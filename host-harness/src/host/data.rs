@@ -155,15 +155,31 @@ impl DataStore {
     /// `<dir>/<name>.json`, if there is one.
     pub fn open(dir: &Path, subscription: &str, busy_timeout: Duration) -> Result<Self, StateError> {
         let path = dir.join(DATABASE_FILE);
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StateError::Open { path: path.clone(), detail: format!("creating {}: {e}", dir.display()) })?;
+        // The database holds customers' emails: its folder and file are the user's alone
+        // (SQLite gives its -wal and -shm files the database file's permissions).
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| StateError::Open {
+            path: path.clone(),
+            detail: format!("creating the folder {}: {}", dir.display(), crate::errors::io_reason(&e)),
+        })?;
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .is_ok();
         // NOFOLLOW: a symlink planted in the directory does not send the state elsewhere.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_NOFOLLOW;
         let connection = Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
-        let mut store = DataStore::prepare(connection, path, subscription, busy_timeout)?;
+        let mut store = DataStore::prepare(connection, path.clone(), subscription, busy_timeout)?;
+        if created {
+            // A mistyped --state starts an empty database: say where, so it is noticed.
+            store.notes.push(format!("created a new state database at {}", path.display()));
+        }
         if let Some(note) = store.migrate_legacy(dir)? {
             store.notes.push(note);
         }

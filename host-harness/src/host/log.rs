@@ -159,6 +159,11 @@ impl LogSink {
         LogSink { budget: Some(Arc::new(budget)), ..self.clone() }
     }
 
+    /// Whether a line of `level` would be written (a summary a caller formats itself obeys it).
+    pub fn enabled(&self, level: Level) -> bool {
+        level <= self.min_level
+    }
+
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }

@@ -2,7 +2,6 @@
 //! API user use each area the flows need, and will anything the settings name make a sync
 //! fail? Run when the subscription is saved; every problem is listed at once.
 
-use super::validated_settings;
 use crate::dotdigital::{data_fields, segment, Session};
 use crate::mapping::values::issue;
 use crate::platform::Platform;
@@ -22,7 +21,12 @@ const PROBE_EMAIL: &str = "connection-check@example.com";
 const TRIGGERABLE_STATUSES: [&str; 1] = ["Triggered"];
 
 pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result<Account, SyncError> {
-    let settings = validated_settings(raw)?;
+    // The settings' own problems are listed with the account's, not instead of them: only
+    // credentials that cannot sign in stop the check (nothing else could be judged).
+    let (settings, own_problems) = Settings::read(raw);
+    if own_problems.iter().any(|p| p.field == "api_user" || p.field == "api_password") {
+        return Err(SyncError::InvalidSettings(own_problems));
+    }
     let mut session = Session::open(platform, &settings)?;
     let info = match session.account() {
         Some(info) => info.clone(),
@@ -37,7 +41,7 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
             )]));
         }
     }
-    let mut problems = Vec::new();
+    let mut problems = own_problems;
 
     let mut contacts = probe(&mut session, "contacts", &format!("/contacts/v3/email/{}", segment(PROBE_EMAIL)), |s| {
         matches!(s, 200 | 404)

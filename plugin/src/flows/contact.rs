@@ -15,8 +15,9 @@ pub fn sync_contact(platform: &dyn Platform, raw: &RawSettings, customer: &Custo
     let (names, mappings) = contact_schema(&mut session, &settings)?;
     let upsert = contact.upsert(&settings, names, &mappings).map_err(SyncError::InvalidRecord)?;
     let written = upsert_contact(&mut session, &upsert)?;
-    let action = if written.created { SyncAction::Created } else { SyncAction::Updated };
-    platform.log(LogLevel::Info, &format!("customer {} → contact {} ({action:?})", customer.id, written.contact_id));
+    let (action, word) =
+        if written.created { (SyncAction::Created, "created") } else { (SyncAction::Updated, "updated") };
+    platform.log(LogLevel::Info, &format!("customer {} → contact {} ({word})", customer.id, written.contact_id));
     let mut messages = upsert.notes;
     messages.extend(written.notes);
     Ok(outcome(written.contact_id.to_string(), action, session.calls(), messages))

@@ -244,7 +244,11 @@ pub fn leave_marketing_lists(
     }
     platform.log(
         LogLevel::Info,
-        &format!("{} contact(s) taken off marketing lists {:?}", ids.len(), settings.marketing_list_ids),
+        &format!(
+            "{} contact(s) taken off marketing lists {}",
+            ids.len(),
+            settings.marketing_list_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        ),
     );
     Ok(ListsLeft { api_calls: session.calls(), list_ids: settings.marketing_list_ids.clone() })
 }

@@ -514,6 +514,36 @@ fn validation_lists_every_problem_at_once() {
 }
 
 #[test]
+fn validation_lists_the_settings_own_problems_beside_the_accounts() {
+    let mut raw = settings();
+    raw.data_field_map.clear();
+    raw.marketing_list_ids.clear();
+    raw.list_ids = vec![11];
+    raw.collection_name = Some("not a collection!".into());
+    raw.default_currency = Some("XYZ".into());
+    let platform = FakePlatform::new()
+        .expect(Get, &url("/v2/account-info"), 200, &account_info("https://r1-api.dotdigital.com"))
+        .expect(Get, &url("/contacts/v3/email/connection-check%40example.com"), 404, "")
+        .expect(Get, &url("/v2/data-fields"), 200, ALL_FIELDS)
+        .expect(Get, &url("/v2/address-books/11"), 404, r#"{"message":"Error: ERROR_ADDRESSBOOK_NOT_FOUND"}"#)
+        .expect(Get, &url("/insightData/v3/collections"), 200, "[]");
+    let account = validate_connection(&platform, &raw).unwrap();
+    platform.assert_done();
+    let fields: Vec<&str> = account.problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["collection_name", "default_currency", "list_ids[0]"]);
+
+    // Credentials that cannot sign in: nothing else can be judged, nothing is sent.
+    raw.api_user = " ".into();
+    let platform = FakePlatform::new();
+    let Err(wit::SyncError::InvalidSettings(issues)) = validate_connection(&platform, &raw) else {
+        panic!("no user, no check")
+    };
+    let fields: Vec<&str> = issues.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["api_user", "collection_name", "default_currency"]);
+    platform.assert_done();
+}
+
+#[test]
 fn a_campaign_must_exist_and_be_triggerable() {
     for (status, body, problem) in [
         (200, r#"{"id":42,"status":"Triggered"}"#, None),
