@@ -139,7 +139,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         control_port: u16,
         /// A JSON array of accounts instead of the demo one:
-        /// `[{"id":1,"name":"Shop","region":"r1","api_user":"…","password":"…"}]`.
+        /// `[{"id":1,"name":"Shop","api_user":"…","api_password":"…","region":"r2"}]` (see the README).
         #[arg(long)]
         accounts: Option<PathBuf>,
     },

@@ -32,7 +32,9 @@ pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(env!("DOTDIGITAL_GUEST_CONNECT
 /// The component at `path`, or the embedded one.
 pub fn plugin_bytes(path: Option<&Path>) -> Result<Vec<u8>> {
     Ok(match path {
-        Some(path) => std::fs::read(path).with_context(|| format!("reading the plugin {}", path.display()))?,
+        Some(path) => std::fs::read(path).map_err(|e| {
+            anyhow::anyhow!("--plugin {}: cannot be read ({})", path.display(), crate::errors::io_reason(&e))
+        })?,
         None => EMBEDDED_PLUGIN.to_vec(),
     })
 }

@@ -29,10 +29,30 @@ impl std::error::Error for RecordError {}
 
 /// Reads `T` from JSON, naming the path of the first bad value (`lines[2].qty: …`).
 pub fn parse<T: de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, RecordError> {
+    // serde would read a struct from an array too, field by field in order.
+    let kind = match value {
+        serde_json::Value::Object(_) => None,
+        serde_json::Value::Array(_) => Some("an array"),
+        serde_json::Value::String(_) => Some("a string"),
+        serde_json::Value::Number(_) => Some("a number"),
+        serde_json::Value::Bool(_) => Some("a boolean"),
+        serde_json::Value::Null => Some("null"),
+    };
+    if let Some(kind) = kind {
+        return Err(RecordError { path: None, problem: format!("expected a JSON object, found {kind}") });
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        RecordError { path: (path != ".").then_some(path), problem: e.inner().to_string() }
+        RecordError { path: (path != ".").then_some(path), problem: without_type_names(&e.inner().to_string()) }
     })
+}
+
+/// serde names the Rust type it expected (`expected struct CustomerJson`): a user wrote JSON.
+fn without_type_names(problem: &str) -> String {
+    match problem.find("expected struct ") {
+        Some(at) => format!("{}expected a JSON object", &problem[..at]),
+        None => problem.to_string(),
+    }
 }
 
 /// The record's hub id, for output lines, even when the rest does not parse.
@@ -465,5 +485,14 @@ mod tests {
         assert_eq!(c.addresses[0].address1.as_deref(), Some("12 Harbour Row"));
         assert_eq!(c.addresses[0].address_type.as_deref(), Some("Billing"));
         assert!(c.addresses[0].is_primary_billing);
+    }
+
+    #[test]
+    fn problems_name_json_shapes_not_rust_types() {
+        let problem = customer(&json!(["not", "an", "object"]), None).unwrap_err().to_string();
+        assert_eq!(problem, "expected a JSON object, found an array", "never read field by field");
+        let nested = json!({"id": "1", "addresses": ["not an address"]});
+        let problem = customer(&nested, None).unwrap_err().to_string();
+        assert!(problem.contains("expected a JSON object") && !problem.contains("Json"), "{problem}");
     }
 }

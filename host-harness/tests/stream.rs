@@ -36,8 +36,9 @@ fn run(dir: &Path, input: &Path) -> (usize, u64) {
             settings.to_str().unwrap(),
             "--record",
             input.to_str().unwrap(),
+            // The summary line (with the peak) is an info line.
             "--log-level",
-            "error",
+            "info",
         ])
         .output()
         .unwrap();

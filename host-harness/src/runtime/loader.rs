@@ -106,17 +106,8 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            LoadError::Compile(e) | LoadError::Link(e) => Some(&**e),
-            LoadError::Contract(e) => Some(e),
-            LoadError::Metadata(e) => Some(e),
-            LoadError::Describe(fault) => Some(fault),
-            LoadError::Data(e) => Some(e),
-        }
-    }
-}
+/// The message already says the cause: a `source` would make `{:#}` say it twice.
+impl std::error::Error for LoadError {}
 
 impl From<ContractError> for LoadError {
     fn from(error: ContractError) -> Self {

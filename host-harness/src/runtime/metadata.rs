@@ -28,7 +28,15 @@ impl std::error::Error for MetadataError {}
 impl Identity {
     /// The top-level component's own metadata (not that of the modules inside it).
     pub fn read(bytes: &[u8]) -> Result<Identity, MetadataError> {
-        let payload = wasm_metadata::Payload::from_binary(bytes).map_err(|e| MetadataError(format!("{e:#}")))?;
+        if !bytes.starts_with(b"\0asm") {
+            return Err(MetadataError("it is not a WebAssembly file (no `\\0asm` header)".into()));
+        }
+        // The parser's own text of the first problem, on one line (its context chain and
+        // byte-array dumps repeat themselves).
+        let payload = wasm_metadata::Payload::from_binary(bytes).map_err(|e| {
+            let text = e.root_cause().to_string();
+            MetadataError(text.lines().next().unwrap_or_default().to_string())
+        })?;
         if !matches!(payload, wasm_metadata::Payload::Component { .. }) {
             return Err(MetadataError("a core module, not a component".into()));
         }
