@@ -205,11 +205,16 @@ enum CliError {
     Usage(String),
     /// Settings, plugin, simulator, state or output: something the run needs failed.
     Setup(anyhow::Error),
+    /// Ctrl-C stopped the run: how far it got and how to go on (exit status 130).
+    Interrupted(crate::interrupt::Interrupted),
 }
 
 impl From<anyhow::Error> for CliError {
     fn from(error: anyhow::Error) -> Self {
-        CliError::Setup(error)
+        match error.downcast::<crate::interrupt::Interrupted>() {
+            Ok(interrupted) => CliError::Interrupted(interrupted),
+            Err(error) => CliError::Setup(error),
+        }
     }
 }
 
@@ -218,6 +223,7 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Usage(message) => f.write_str(message),
             CliError::Setup(error) => write!(f, "{error:#}"),
+            CliError::Interrupted(interrupted) => interrupted.fmt(f),
         }
     }
 }
@@ -228,6 +234,7 @@ fn exit_status(result: &Result<Finished, CliError>) -> u8 {
         Ok(Finished::AllOk) => 0,
         Ok(Finished::SomeFailed) => 1,
         Err(CliError::Usage(_) | CliError::Setup(_)) => 2,
+        Err(CliError::Interrupted(_)) => crate::interrupt::EXIT_STATUS,
     }
 }
 
@@ -323,7 +330,19 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
     };
     let (platform, _sim) = platform(&common).await?;
     let mut stdout = std::io::stdout();
-    let summary = platform.run(flow, input, &mut stdout).await?;
+    let (input, mut progress) = crate::terminal::record_progress(flow.name(), input, record);
+    crate::interrupt::listen();
+    let summary = platform
+        .run_reporting(flow, input, &mut stdout, &mut |line| {
+            if let Some(progress) = &mut progress {
+                progress.record(line["ok"] == serde_json::Value::Bool(true));
+            }
+        })
+        .await?;
+    // Interrupted, the bar stays as it stopped; either way its line ends before the summary.
+    if let Some(progress) = progress.filter(|_| !summary.interrupted) {
+        progress.finish();
+    }
     eprintln!(
         "{}",
         serde_json::json!({
@@ -333,6 +352,21 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
             "peak_rss_kib": peak_rss_kib(),
         })
     );
+    if summary.interrupted {
+        let done = summary.ok + summary.failed;
+        let (ok, failed, not_attempted) = (summary.ok, summary.failed, summary.not_attempted);
+        return Err(CliError::Interrupted(crate::interrupt::Interrupted(if summary.rest_unread {
+            format!(
+                "interrupted after {done} record(s) ({ok} ok, {failed} failed): {not_attempted} more read and not \
+                 attempted, and the rest of the input was not read"
+            )
+        } else {
+            format!(
+                "interrupted after {done} of {} records ({ok} ok, {failed} failed): {not_attempted} not attempted",
+                done + not_attempted
+            )
+        })));
+    }
     if let Some(error) = summary.stopped {
         let what = error["message"].as_str().map(str::to_string).unwrap_or_else(|| error.to_string());
         return Err(CliError::Setup(anyhow::anyhow!(
@@ -389,6 +423,7 @@ async fn bulk(
     let shape = format!("{settings}|{}", platform.plugin_sha256());
     let options = BulkOptions { flow, input, batch_size, poll_interval, restart, import_timeout, shape };
     let mut stdout = std::io::stdout();
+    crate::interrupt::listen();
     let summary = crate::bulk::run(&platform, &options, &mut stdout).await?;
     Ok(Finished::from_all_ok(summary.records.failed == 0))
 }
@@ -483,6 +518,8 @@ mod tests {
         assert_eq!(exit_status(&Ok(Finished::SomeFailed)), 1);
         assert_eq!(exit_status(&Err(CliError::Usage("--log-level".into()))), 2);
         assert_eq!(exit_status(&Err(CliError::Setup(anyhow::anyhow!("no plugin")))), 2);
+        let interrupted = anyhow::Error::new(crate::interrupt::Interrupted("interrupted after 1 of 2 batches".into()));
+        assert_eq!(exit_status(&Err(CliError::from(interrupted))), 130);
         assert_eq!(Finished::from_all_ok(false), Finished::SomeFailed);
     }
 }
