@@ -1,5 +1,6 @@
 //! The `dotdigital-harness` command line (DESIGN §5): stdout carries one JSON line per
-//! record; logs go to stderr; exit 0 = every record ok, 1 = some failed, 2 = usage or set-up.
+//! record; logs go to stderr; exit 0 = every record ok, 1 = some failed, 2 = usage or set-up,
+//! 130 = interrupted (Ctrl-C).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -198,7 +199,8 @@ impl Finished {
     }
 }
 
-/// Why a command stopped before (or instead of) reporting records: exit status 2.
+/// Why a command stopped before (or instead of) reporting records: exit status 2 (130 when
+/// interrupted).
 #[derive(Debug)]
 enum CliError {
     /// An argument is not usable as given.

@@ -241,3 +241,51 @@ async fn a_bulk_load_interrupted_by_ctrl_c_says_how_to_resume_and_resumes_exactl
     assert_eq!(ids, (0..300).map(|n| format!("c{n}")).collect::<Vec<_>>());
     assert_eq!((lines, summary), without_ids(&uninterrupted));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_interrupted_by_ctrl_c_finishes_the_records_in_flight_and_counts_the_rest() {
+    // Each contact's PATCH waits 300 ms, so Ctrl-C lands with most records not tried.
+    let sim = simulator().await;
+    sim.inject(dotdigital_sim::Fault {
+        method: Some("PATCH".into()),
+        path_prefix: "/contacts/v3".into(),
+        times: None,
+        action: dotdigital_sim::FaultAction::DelayBefore(Duration::from_millis(300)),
+    });
+    let dir = temp_dir("interrupt-sync");
+    let before = sim.contacts(ACCOUNT).len();
+    let input = write_input(&dir, "contacts.ndjson", &(0..100).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let mut command = Command::new(BIN);
+    command
+        .args(["sync", "contact", "--settings"])
+        .arg(&settings)
+        .arg("--record")
+        .arg(&input)
+        .args(["--upstream", &format!("http://{}", sim.addr())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    let patches = || sim.requests().iter().filter(|r| r.method == "PATCH").count();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while patches() < 4 {
+        assert!(Instant::now() < deadline, "the sync never sent 4 contacts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill sends a signal to our own child, which is alive (it has not been waited for).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{text}");
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let done = lines.len();
+    assert!(lines.iter().all(|l| l["ok"] == true), "the records in flight finished: {lines:?}");
+    assert!((4..100).contains(&done), "{done} records done");
+    let said = format!("interrupted after {done} of 100 records ({done} ok, 0 failed): {} not attempted", 100 - done);
+    assert!(text.contains(&said), "{said:?} in {text}");
+    // Nothing after the records in flight was sent.
+    assert_eq!(sim.contacts(ACCOUNT).len(), before + done);
+}
