@@ -373,6 +373,11 @@ impl Platform {
             loop {
                 match tokio::time::timeout(COUNT_THE_REST_FOR, receiver.recv()).await {
                     Ok(Some(_)) => summary.not_attempted += 1,
+                    // Nothing was left to try: the run is complete, however late Ctrl-C came.
+                    Ok(None) if summary.not_attempted == 0 => {
+                        summary.interrupted = false;
+                        break;
+                    }
                     Ok(None) => break,
                     Err(_) => {
                         // The reader is left waiting for input that may never come.
