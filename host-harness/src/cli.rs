@@ -1,5 +1,6 @@
 //! The `dotdigital-harness` command line (DESIGN §5): stdout carries one JSON line per
-//! record; logs go to stderr; exit 0 = every record ok, 1 = some failed, 2 = usage or set-up.
+//! record; logs go to stderr; exit 0 = every record ok, 1 = some failed, 2 = usage or set-up,
+//! 130 = interrupted (Ctrl-C).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -277,18 +278,24 @@ impl Finished {
     }
 }
 
-/// Why a command stopped before (or instead of) reporting records: exit status 2.
+/// Why a command stopped before (or instead of) reporting records: exit status 2 (130 when
+/// interrupted).
 #[derive(Debug)]
 enum CliError {
     /// An argument is not usable as given.
     Usage(String),
     /// Settings, plugin, simulator, state or output: something the run needs failed.
     Setup(anyhow::Error),
+    /// Ctrl-C stopped the run: how far it got and how to go on (exit status 130).
+    Interrupted(crate::interrupt::Interrupted),
 }
 
 impl From<anyhow::Error> for CliError {
     fn from(error: anyhow::Error) -> Self {
-        CliError::Setup(error)
+        match error.downcast::<crate::interrupt::Interrupted>() {
+            Ok(interrupted) => CliError::Interrupted(interrupted),
+            Err(error) => CliError::Setup(error),
+        }
     }
 }
 
@@ -297,6 +304,7 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Usage(message) => f.write_str(message),
             CliError::Setup(error) => write!(f, "{error:#}"),
+            CliError::Interrupted(interrupted) => interrupted.fmt(f),
         }
     }
 }
@@ -307,6 +315,7 @@ fn exit_status(result: &Result<Finished, CliError>) -> u8 {
         Ok(Finished::AllOk) => 0,
         Ok(Finished::SomeFailed) => 1,
         Err(CliError::Usage(_) | CliError::Setup(_)) => 2,
+        Err(CliError::Interrupted(_)) => crate::interrupt::EXIT_STATUS,
     }
 }
 
@@ -479,17 +488,43 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
     let session = platform(&common, flow.name()).await?;
     let platform = &session.platform;
     let mut stdout = std::io::stdout();
-    let summary = platform.run(flow, input, &mut stdout).await?;
+    let (input, mut progress) = crate::terminal::record_progress(flow.name(), input, record);
+    crate::interrupt::listen();
+    let summary = platform
+        .run_reporting(flow, input, &mut stdout, &mut |line| {
+            if let Some(progress) = &mut progress {
+                progress.record(line["ok"] == serde_json::Value::Bool(true));
+            }
+        })
+        .await?;
+    // Interrupted, the bar stays as it stopped; either way its line ends before the summary.
+    if let Some(progress) = progress.filter(|_| !summary.interrupted) {
+        progress.finish();
+    }
     if platform.log().enabled(Level::Info) {
-        eprintln!(
-            "{}",
-            serde_json::json!({
-                "level": "info", "source": "host", "subscription": platform.subscription().host.name,
-                "message": format!("{} record(s): {} ok, {} failed, {} not attempted", summary.ok + summary.failed + summary.not_attempted, summary.ok, summary.failed, summary.not_attempted),
-                "ok": summary.ok, "failed": summary.failed, "not_attempted": summary.not_attempted,
-                "peak_rss_kib": peak_rss_kib(),
-            })
-        );
+        let (ok, failed, not_attempted) = (summary.ok, summary.failed, summary.not_attempted);
+        crate::terminal::write_line(&serde_json::json!({
+            "level": "info", "source": "host", "subscription": platform.subscription().host.name,
+            "message": format!("{} record(s): {ok} ok, {failed} failed, {not_attempted} not attempted", ok + failed + not_attempted),
+            "ok": ok, "failed": failed, "not_attempted": not_attempted,
+            "peak_rss_kib": peak_rss_kib(),
+        })
+        .to_string());
+    }
+    if summary.interrupted {
+        let done = summary.ok + summary.failed;
+        let (ok, failed, not_attempted) = (summary.ok, summary.failed, summary.not_attempted);
+        return Err(CliError::Interrupted(crate::interrupt::Interrupted(if summary.rest_unread {
+            format!(
+                "interrupted after {done} record(s) ({ok} ok, {failed} failed): {not_attempted} more read and not \
+                 attempted, and the rest of the input was not read"
+            )
+        } else {
+            format!(
+                "interrupted after {done} of {} records ({ok} ok, {failed} failed): {not_attempted} not attempted",
+                done + not_attempted
+            )
+        })));
     }
     if let Some(stop) = &summary.stopped {
         let settings = common.settings.display().to_string();
@@ -545,6 +580,7 @@ async fn bulk(
     let shape = format!("{settings}|{}", platform.plugin_sha256());
     let options = BulkOptions { flow, input, batch_size, poll_interval, restart, import_timeout, shape };
     let mut stdout = std::io::stdout();
+    crate::interrupt::listen();
     let summary = crate::bulk::run(platform, &options, &mut stdout).await?;
     Ok(Finished::from_all_ok(summary.records.failed == 0))
 }
@@ -662,6 +698,8 @@ mod tests {
         assert_eq!(exit_status(&Ok(Finished::SomeFailed)), 1);
         assert_eq!(exit_status(&Err(CliError::Usage("--log-level".into()))), 2);
         assert_eq!(exit_status(&Err(CliError::Setup(anyhow::anyhow!("no plugin")))), 2);
+        let interrupted = anyhow::Error::new(crate::interrupt::Interrupted("interrupted after 1 of 2 batches".into()));
+        assert_eq!(exit_status(&Err(CliError::from(interrupted))), 130);
         assert_eq!(Finished::from_all_ok(false), Finished::SomeFailed);
     }
 

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod guests;
 pub mod host;
 pub mod input;
+pub mod interrupt;
 pub mod output;
 pub mod platform;
 pub mod records;
@@ -18,6 +19,7 @@ pub mod release;
 pub mod retry;
 pub mod runtime;
 pub mod settings;
+pub mod terminal;
 
 use std::path::Path;
 use std::sync::Arc;

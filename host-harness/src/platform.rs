@@ -121,6 +121,11 @@ pub struct Summary {
     /// Records read after the run stopped (and a record whose settings were refused before
     /// anything was sent for it), not tried.
     pub not_attempted: usize,
+    /// Ctrl-C stopped the run: the records in flight finished, the rest were not tried.
+    pub interrupted: bool,
+    /// Interrupted before the input's end was reached: it holds more records than
+    /// `not_attempted` counts.
+    pub rest_unread: bool,
 }
 
 /// How many records in a row may fail to reach the upstream (each after its retries) before
@@ -207,6 +212,10 @@ impl Stop {
         }
     }
 }
+
+/// How long an interrupted run waits for the input's next record while it counts those not
+/// tried: a file is read to its end at once, a terminal or a pipe may never end.
+const COUNT_THE_REST_FOR: Duration = Duration::from_millis(500);
 
 pub struct Platform {
     plugin: Arc<Plugin>,
@@ -345,6 +354,19 @@ impl Platform {
         input: Box<dyn BufRead + Send>,
         out: &mut (dyn Write + Send),
     ) -> Result<Summary> {
+        self.run_reporting(flow, input, out, &mut |_| {}).await
+    }
+
+    /// `run`, calling `written` with each line once it is written (a progress bar counts them).
+    /// Ctrl-C ([`crate::interrupt`]) stops reading records: those in flight finish and get
+    /// their lines, the rest are counted as not attempted.
+    pub async fn run_reporting(
+        self: &Arc<Self>,
+        flow: Flow,
+        input: Box<dyn BufRead + Send>,
+        out: &mut (dyn Write + Send),
+        written: &mut (dyn FnMut(&Value) + Send),
+    ) -> Result<Summary> {
         let parallel = self.subscription.host.concurrent_connections.max(1) as usize;
         let (opened_before, requests_before) = self.connection_counts();
         let (sender, mut receiver) = tokio::sync::mpsc::channel(parallel * 2);
@@ -379,9 +401,21 @@ impl Platform {
             }
             writeln!(out, "{line}")?;
             out.flush()?;
+            written(&line);
             Ok(())
         };
-        while let Some(item) = receiver.recv().await {
+        loop {
+            let item = tokio::select! {
+                biased;
+                () = crate::interrupt::wait() => {
+                    summary.interrupted = true;
+                    break;
+                }
+                item = receiver.recv() => match item {
+                    Some(item) => item,
+                    None => break,
+                },
+            };
             if summary.stopped.is_some() {
                 // Said once, by the run's caller; the rest of the input is only counted.
                 summary.not_attempted += 1;
@@ -426,6 +460,24 @@ impl Platform {
         }
         while let Some((_, first)) = pending.pop_front() {
             write(first.await?, &mut summary)?;
+        }
+        if summary.interrupted {
+            loop {
+                match tokio::time::timeout(COUNT_THE_REST_FOR, receiver.recv()).await {
+                    Ok(Some(_)) => summary.not_attempted += 1,
+                    // Nothing was left to try: the run is complete, however late Ctrl-C came.
+                    Ok(None) if summary.not_attempted == 0 => {
+                        summary.interrupted = false;
+                        break;
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        // The reader is left waiting for input that may never come.
+                        summary.rest_unread = true;
+                        return Ok(summary);
+                    }
+                }
+            }
         }
         reader.join().map_err(|_| anyhow::anyhow!("the input reader panicked"))??;
         let (opened, requests) = self.connection_counts();

@@ -32,6 +32,7 @@ use self::ledger::{BatchRow, BatchState, Entry, Ledger, RecordFailure};
 use self::progress::Progress;
 use crate::digest::hex;
 use crate::host::log::Level;
+use crate::interrupt::{self, Interrupted};
 use crate::output::{self, Failure};
 use crate::platform::Platform;
 use crate::records;
@@ -220,7 +221,11 @@ struct Selection<'a> {
 /// Runs a load; failed records' lines and the summary line go to `out`.
 pub async fn run(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
     // Errors carry Dotdigital's answers and the plugin's text: redacted like every output.
-    run_load(platform, options, out).await.map_err(|e| anyhow!(platform.log().redactor().apply(&format!("{e:#}"))))
+    // An interruption keeps its type, so the command exits with its own status.
+    run_load(platform, options, out).await.map_err(|e| match e.downcast::<Interrupted>() {
+        Ok(interrupted) => anyhow::Error::new(interrupted),
+        Err(e) => anyhow!(platform.log().redactor().apply(&format!("{e:#}"))),
+    })
 }
 
 async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
@@ -409,6 +414,7 @@ async fn run_phase(
 ) -> Result<u64> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<InputRecord>(options.batch_size.min(4096));
     let file = std::fs::File::open(&options.input).with_context(|| format!("--input {}", options.input.display()))?;
+    let length = file.metadata().ok().map(|m| m.len()).filter(|_| selection.only.is_none());
     let hasher = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
     let hashing = HashingReader { inner: file, hasher: hasher.clone() };
     let reader = std::thread::spawn(move || {
@@ -422,7 +428,7 @@ async fn run_phase(
             sender.blocking_send(InputRecord { position, id, value }).is_ok()
         })
     });
-    let mut progress = Progress::new(platform.log().clone(), phase.name());
+    let mut progress = Progress::new(platform.log().clone(), phase.name(), length);
     let mut running: Vec<Running> = Vec::new();
     let mut batch_number = 0;
     let mut total = 0u64;
@@ -449,17 +455,21 @@ async fn run_phase(
         }
         let records = std::mem::take(&mut batch);
         batch_bytes = 0;
-        progress.read(records.len());
+        progress.read(&records);
         match ledger.get(phase.name(), batch_number).map_err(|e| anyhow!("{e}"))? {
-            Some(row) if row.state == BatchState::Finished => progress.finished(&row),
+            Some(row) if row.state == BatchState::Finished => progress.resumed(&row),
             Some(row) => {
                 let BatchState::Started { import_id } = row.state.clone() else { unreachable!("not finished") };
                 platform.log().emit(Level::Info, &format!("batch {batch_number}: import {import_id} resumed"));
                 running.push(Running::new(batch_number, import_id, row, options));
             }
             None => {
-                while running.len() >= phase.max_active() {
+                while running.len() >= phase.max_active() && !interrupt::requested() {
                     read_next(platform, ledger, phase, &mut running, &mut progress, options).await?;
+                }
+                // Ctrl-C: no new import; those running stay in the ledger, read by the next run.
+                if interrupt::requested() {
+                    return Err(progress.interrupted(!more, running.len()).into());
                 }
                 if let Some(started) = start(platform, ledger, phase, batch_number, records, options, selection).await?
                 {
@@ -479,8 +489,11 @@ async fn run_phase(
             options.input.display()
         ));
     }
-    while !running.is_empty() {
+    while !running.is_empty() && !interrupt::requested() {
         read_next(platform, ledger, phase, &mut running, &mut progress, options).await?;
+    }
+    if interrupt::requested() {
+        return Err(progress.interrupted(true, running.len()).into());
     }
     progress.done();
     Ok(total)
@@ -681,7 +694,11 @@ async fn read_next(
     let Some(next) = running.iter().enumerate().min_by_key(|(_, r)| r.next_read).map(|(i, _)| i) else {
         return Ok(());
     };
-    tokio::time::sleep_until(running[next].next_read.into()).await;
+    // Ctrl-C ends the wait (not a read or a ledger write): the caller stops the run.
+    tokio::select! {
+        () = tokio::time::sleep_until(running[next].next_read.into()) => {}
+        () = interrupt::wait() => return Ok(()),
+    }
     let import_id = running[next].import_id.clone();
     let state = match read(platform, phase.kind(), &import_id).await {
         Ok(state) => state,

@@ -2,7 +2,6 @@
 //! record: subscription, flow, record id and tracking GUID. Every line passes through the
 //! redactor, so a secret the plugin or the host mentions never reaches the output.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -221,9 +220,8 @@ impl LogSink {
         line.insert("message".into(), self.redactor.apply(message).into());
         let text = serde_json::Value::Object(line).to_string();
         match &self.target {
-            LogTarget::Stderr => {
-                let _ = writeln!(std::io::stderr().lock(), "{text}");
-            }
+            // Above the progress bar when one is on screen, so the two never tear each other.
+            LogTarget::Stderr => crate::terminal::write_line(&text),
             LogTarget::Memory(lines) => lines.lock().unwrap_or_else(|p| p.into_inner()).push(text),
         }
     }
