@@ -289,3 +289,23 @@ async fn a_sync_interrupted_by_ctrl_c_finishes_the_records_in_flight_and_counts_
     // Nothing after the records in flight was sent.
     assert_eq!(sim.contacts(ACCOUNT).len(), before + done);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_text_on_a_terminal_and_json_in_a_pipe() {
+    let args = ["sync", "contact", "--settings", "/no/such/settings.json", "--record", "-"];
+    let mut command = Command::new(BIN);
+    command.args(args);
+    let shown = on_terminal(command).await;
+    assert_eq!(shown.status.code(), Some(2));
+    assert!(
+        shown.terminal.contains("error: settings /no/such/settings.json: cannot be read (no such file or folder)"),
+        "{}",
+        shown.terminal
+    );
+    assert!(!shown.terminal.contains("\"level\""), "a person reads it: {}", shown.terminal);
+
+    let piped = Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap();
+    let line: Value = serde_json::from_slice(&piped.stderr).expect("one JSON line");
+    assert_eq!(line["level"], "error");
+    assert!(line["message"].as_str().unwrap().contains("/no/such/settings.json"), "{line}");
+}
