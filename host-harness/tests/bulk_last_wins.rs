@@ -211,3 +211,42 @@ async fn a_finished_load_says_so_and_is_forgotten_once_old() {
     assert!(!stderr(&later).contains("already loaded"));
     assert_eq!(imports(&sim, "contacts"), 2, "sent again");
 }
+
+/// The first pass is deterministic, so a load stopped part-way resumes with the same batches:
+/// the superseded record stays skipped, the started import is read, not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_load_with_superseded_records_resumes() {
+    let sim = simulator().await;
+    let mut config = sim.import_config();
+    config.contact_polls_to_finish = 1_000_000;
+    sim.set_import_config(config.clone());
+    let dir = temp_dir("resume");
+    let settings = settings_file(&dir, json!({}));
+    let mut later = customer(1);
+    later["last_name"] = json!("Later");
+    let input = write_input(&dir, "c.ndjson", &[customer(1), customer(2), later]);
+    let state = dir.join("s");
+    let mut command = bulk("contacts", &settings, &input, &sim, &state);
+    command.args(["--batch-size", "2", "--import-timeout", "1"]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let sent = imports(&sim, "contacts");
+
+    config.contact_polls_to_finish = 0;
+    sim.set_import_config(config);
+    let mut command = bulk("contacts", &settings, &input, &sim, &state);
+    command.args(["--batch-size", "2"]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (lines, summary) = record_lines(&output);
+    assert_eq!(lines[0]["outcome"]["action"], "skipped", "{lines:?}");
+    assert_eq!(
+        (summary["created"].clone(), summary["skipped"].clone(), summary["total"].clone()),
+        (json!(2), json!(1), json!(3)),
+        "{summary}"
+    );
+    assert_eq!(sent, 2, "both batches were started");
+    assert_eq!(imports(&sim, "contacts"), sent, "the started imports are read, not sent again");
+    let contact = sim.contact(ACCOUNT, "bulk-1@example.com").unwrap();
+    assert_eq!(contact["dataFields"]["LASTNAME"], "Later", "{contact}");
+}
