@@ -120,6 +120,14 @@ pub fn error_line(flow: &str, record: &str, failure: &Failure, attempts: u32) ->
     json!({"ok": false, "flow": flow, "record": record, "error": failure.to_json(), "attempts": attempts})
 }
 
+/// Adds the record's `line` (1-based, the line of the input file it starts on) to its output
+/// line, after `record`, so a reader finds the record whatever its id says.
+pub fn with_input_line(line: &mut Value, input_line: usize) {
+    let Value::Object(fields) = line else { return };
+    let at = fields.keys().position(|k| k == "record").map_or(fields.len(), |i| i + 1);
+    fields.shift_insert(at, "line".into(), json!(input_line));
+}
+
 pub fn account_json(account: &Account) -> Value {
     let area = |a: &AreaAccess| json!({"area": a.area, "allowed": a.allowed, "detail": a.detail});
     json!({
@@ -138,8 +146,17 @@ mod tests {
 
     #[test]
     fn the_type_decides_the_kind() {
-        let not_json = serde_json::from_str::<Value>("{").map_err(NotJson).unwrap_err();
-        assert_eq!(Failure::NotJson(not_json).to_json()["kind"], "input");
+        let mut not_json = None;
+        crate::input::read_records(Box::new(std::io::Cursor::new("{\"id\": }\n")), |item| {
+            not_json = item.record.err();
+            true
+        })
+        .unwrap();
+        let not_json: NotJson = not_json.unwrap();
+        assert_eq!(
+            Failure::NotJson(not_json).to_json(),
+            json!({"kind": "input", "message": "not JSON: expected value at line 1 column 8 of the input"})
+        );
         let record = RecordError { path: Some("lines[0].qty".into()), problem: "\"x\" is not a number".into() };
         assert_eq!(
             Failure::Record(record).to_json(),
@@ -154,7 +171,11 @@ mod tests {
         assert!(fault["message"].as_str().unwrap().contains("memory limit of 32 MiB"));
         let remote = RemoteError { status: 429, code: None, message: "slow down".into(), endpoint: "GET /x".into() };
         let limited = SyncError::RateLimited(RateLimit { wait_seconds: 3, scope: None, limit: Some(10), remote });
-        let line = error_line("contact", "7", &Failure::Sync(limited), 2);
+        let mut line = error_line("contact", "7", &Failure::Sync(limited), 2);
+        with_input_line(&mut line, 12);
+        let keys: Vec<&str> = line.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["ok", "flow", "record", "line", "error", "attempts"]);
+        assert_eq!(line["line"], 12);
         assert_eq!(line["error"]["kind"], "rate-limited");
         assert_eq!(line["error"]["wait_seconds"], 3);
         assert_eq!(line["error"]["status"], 429);

@@ -424,7 +424,7 @@ impl Platform {
             position += 1;
             // Two syncs of the same record never overlap: the second waits for the first, so
             // updates land in input order and a certificate is judged after its last sync.
-            let key = item.as_ref().ok().and_then(|record| record_key(flow, record));
+            let key = item.record.as_ref().ok().and_then(|record| record_key(flow, record));
             while key.is_some() && pending.iter().any(|(k, _)| *k == key) {
                 if let Some((_, first)) = pending.pop_front() {
                     write(first.await?, &mut summary)?;
@@ -435,7 +435,7 @@ impl Platform {
             pending.push_back((
                 key,
                 tokio::spawn(async move {
-                    match item {
+                    let mut line = match item.record {
                         Ok(record) => platform.sync(flow, at, &record).await,
                         Err(problem) => platform.redact(output::error_line(
                             flow.name(),
@@ -443,7 +443,9 @@ impl Platform {
                             &Failure::NotJson(problem),
                             0,
                         )),
-                    }
+                    };
+                    output::with_input_line(&mut line, item.line);
+                    line
                 }),
             ));
             if pending.len() >= parallel {
@@ -516,6 +518,15 @@ impl Platform {
         let settings = &self.subscription.plugin;
         let log = self.context.log.with(&[("call", "import-status".into())]);
         self.with_retries(&log, |context| self.plugin.import_status(context, settings, kind, import_id)).await.0
+    }
+
+    /// The transaction types this subscription syncs as orders: its `order_types`, else the
+    /// component's default (its `describe`); `None` when neither says.
+    pub fn order_types(&self) -> Option<Vec<String>> {
+        self.subscription.plugin.order_types.clone().or_else(|| {
+            let preset = self.plugin.info().settings.iter().find(|s| s.name == "order_types")?;
+            serde_json::from_str(preset.default_value.as_deref()?).ok()
+        })
     }
 
     /// Whether the component implements contract 1.1's bulk functions (a 1.0 one does not).

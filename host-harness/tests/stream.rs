@@ -10,12 +10,26 @@ use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
 
-fn write_input(path: &Path, megabytes: usize) {
+/// NDJSON, or (`array`) one pretty-printed JSON array of the same records.
+fn write_input(path: &Path, megabytes: usize, array: bool) {
     let comment = "x".repeat(100 * 1024);
     let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
-    for i in 0..megabytes * 11 {
+    if array {
+        writeln!(out, "[").unwrap();
+    }
+    let count = megabytes * 11;
+    for i in 0..count {
         let record = json!({"id": i.to_string(), "first_name": "Big", "comment": comment, "email_address": ""});
-        writeln!(out, "{record}").unwrap();
+        match array {
+            false => writeln!(out, "{record}").unwrap(),
+            true => {
+                let comma = if i + 1 < count { "," } else { "" };
+                writeln!(out, "{}{comma}", serde_json::to_string_pretty(&record).unwrap()).unwrap()
+            }
+        }
+    }
+    if array {
+        writeln!(out, "]").unwrap();
     }
     out.flush().unwrap();
 }
@@ -55,12 +69,22 @@ fn run(dir: &Path, input: &Path) -> (usize, u64) {
 
 #[test]
 fn peak_memory_does_not_grow_with_the_input() {
-    let dir: PathBuf = std::env::temp_dir().join(format!("dd-stream-{}", std::process::id()));
+    peak_memory_does_not_grow_with(false);
+}
+
+/// A JSON array is read element by element, never whole.
+#[test]
+fn peak_memory_does_not_grow_with_a_json_array() {
+    peak_memory_does_not_grow_with(true);
+}
+
+fn peak_memory_does_not_grow_with(array: bool) {
+    let dir: PathBuf = std::env::temp_dir().join(format!("dd-stream-{}-{array}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let small = dir.join("small.ndjson");
-    let large = dir.join("large.ndjson");
-    write_input(&small, 20);
-    write_input(&large, 200);
+    let small = dir.join("small.json");
+    let large = dir.join("large.json");
+    write_input(&small, 20, array);
+    write_input(&large, 200, array);
     assert!(std::fs::metadata(&large).unwrap().len() >= 200 * 1024 * 1024);
     let (small_lines, small_peak) = run(&dir, &small);
     let (large_lines, large_peak) = run(&dir, &large);

@@ -2,8 +2,12 @@
 //! subscription's data. A batch's row is written when Dotdigital accepted its import (with
 //! the import id, so a resumed run polls it instead of sending it again) and again when the
 //! import finished (with its counts and failures), each write one committed transaction.
+//! When the whole load finished, that is recorded too (`bulk_loads`): a run of the same load
+//! then says so instead of replaying it silently, and the load's rows are pruned
+//! [`FINISHED_LOADS_KEPT`] after it finished.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -17,6 +21,9 @@ use crate::host::data::{DataError, DataStore};
 pub struct Entry {
     pub record: usize,
     pub id: String,
+    /// The line of the input file the record starts on.
+    #[serde(default)]
+    pub line: usize,
     pub key: String,
     /// The component asked for it to leave the marketing lists after the import.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -28,9 +35,14 @@ pub struct Entry {
     /// Not imported: the component asked for it to be sent again without its stored id.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retry_without_stored_id: bool,
-    /// Not sent: the flow does not sync this record (its output line says `skipped`).
+    /// Not sent: the flow does not sync this record, or a later record of the input holds
+    /// the same key (its output line says `skipped`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skipped: bool,
+    /// Not sent: the input position of the later record of the same key that was sent instead
+    /// (its line carries that record's external id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<usize>,
     /// From the report: the external id and action of its output line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -45,6 +57,9 @@ pub struct Entry {
 pub struct RecordFailure {
     pub record: usize,
     pub id: String,
+    /// The line of the input file the record starts on.
+    #[serde(default)]
+    pub line: usize,
     pub error: Value,
 }
 
@@ -67,6 +82,19 @@ pub struct BatchRow {
     pub skipped: u32,
     pub created: u32,
     pub updated: u32,
+}
+
+/// How long the ledger of a finished load is kept: a run of the same input within it says
+/// the load is already done (and sends nothing); after it, the rows are deleted when a bulk
+/// run opens the ledger, so the state database does not grow with every load ever made. A
+/// month covers a re-run by mistake; a load stopped part-way is never pruned (it may resume).
+pub const FINISHED_LOADS_KEPT: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A finished load: when (RFC 3339, UTC), and the message its marketing-list removal gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinishedLoad {
+    pub at: String,
+    pub removal: Option<String>,
 }
 
 /// One load's rows: a load is a flow over one input's exact bytes, cut in batches of one size.
@@ -149,9 +177,54 @@ impl Ledger {
     pub fn forget(&self) -> Result<usize, DataError> {
         self.data.ledger(|tx, subscription| {
             tx.execute(
+                "DELETE FROM bulk_loads WHERE subscription = ?1 AND load = ?2",
+                params![subscription, self.load],
+            )?;
+            tx.execute(
                 "DELETE FROM bulk_batches WHERE subscription = ?1 AND load = ?2",
                 params![subscription, self.load],
             )
+        })
+    }
+
+    /// Records that the load finished, now (once: a later run keeps the first time).
+    pub fn finish(&self, removal: Option<&str>) -> Result<(), DataError> {
+        self.data.ledger(|tx, subscription| {
+            tx.execute(
+                "INSERT OR IGNORE INTO bulk_loads (subscription, load, finished_at, removal) \
+                 VALUES (?1, ?2, unixepoch(), ?3)",
+                params![subscription, self.load, removal],
+            )
+            .map(drop)
+        })
+    }
+
+    /// When the load finished, if it did.
+    pub fn finished(&self) -> Result<Option<FinishedLoad>, DataError> {
+        self.data.ledger(|tx, subscription| {
+            tx.query_row(
+                "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', finished_at, 'unixepoch'), removal FROM bulk_loads \
+                 WHERE subscription = ?1 AND load = ?2",
+                params![subscription, self.load],
+                |row| Ok(FinishedLoad { at: row.get(0)?, removal: row.get(1)? }),
+            )
+            .optional()
+        })
+    }
+
+    /// Deletes every load of the database that finished longer than `kept` ago (any
+    /// subscription's: the file is shared, and an old load is nobody's business any more).
+    /// Returns how many loads were pruned.
+    pub fn prune(&self, kept: Duration) -> Result<usize, DataError> {
+        let kept = i64::try_from(kept.as_secs()).unwrap_or(i64::MAX);
+        self.data.ledger(|tx, _| {
+            tx.execute(
+                "DELETE FROM bulk_batches WHERE EXISTS (SELECT 1 FROM bulk_loads AS l \
+                 WHERE l.subscription = bulk_batches.subscription AND l.load = bulk_batches.load \
+                 AND l.finished_at <= unixepoch() - ?1)",
+                params![kept],
+            )?;
+            tx.execute("DELETE FROM bulk_loads WHERE finished_at <= unixepoch() - ?1", params![kept])
         })
     }
 }
@@ -194,7 +267,12 @@ mod tests {
             state: BatchState::Started { import_id: "imp-1".into() },
             imports: 1,
             entries: vec![Entry { record: 3, id: "c3".into(), key: "a@example.com".into(), ..Entry::default() }],
-            failures: vec![RecordFailure { record: 4, id: "c4".into(), error: json!({"kind": "invalid-record"}) }],
+            failures: vec![RecordFailure {
+                record: 4,
+                id: "c4".into(),
+                line: 4,
+                error: json!({"kind": "invalid-record"}),
+            }],
             skipped: 0,
             created: 0,
             updated: 0,
@@ -207,5 +285,50 @@ mod tests {
         assert_eq!(ledger.all("contacts").unwrap(), vec![finished]);
         assert_eq!(ledger.forget().unwrap(), 1);
         assert!(ledger.all("contacts").unwrap().is_empty());
+    }
+
+    fn finished_row() -> BatchRow {
+        BatchRow {
+            state: BatchState::Finished,
+            imports: 1,
+            entries: vec![],
+            failures: vec![],
+            skipped: 0,
+            created: 1,
+            updated: 0,
+        }
+    }
+
+    #[test]
+    fn a_finished_load_says_when_and_is_pruned_once_old() {
+        let data = Arc::new(DataStore::in_memory("Shop").unwrap());
+        let done = Ledger::new(data.clone(), "contacts:done".into());
+        let running = Ledger::new(data.clone(), "contacts:running".into());
+        done.put("contacts", 0, &finished_row()).unwrap();
+        running.put("contacts", 0, &finished_row()).unwrap();
+        assert_eq!(done.finished().unwrap(), None);
+        done.finish(Some("taken off")).unwrap();
+        let finished = done.finished().unwrap().unwrap();
+        assert_eq!(finished.removal.as_deref(), Some("taken off"));
+        assert!(finished.at.len() == 20 && finished.at.ends_with('Z'), "{}", finished.at);
+        assert!(time::OffsetDateTime::parse(&finished.at, &time::format_description::well_known::Rfc3339).is_ok());
+        // A second finish keeps the first time.
+        done.finish(None).unwrap();
+        assert_eq!(done.finished().unwrap(), Some(finished));
+
+        // Kept while younger than the age; gone, rows and all, once older.
+        assert_eq!(done.prune(FINISHED_LOADS_KEPT).unwrap(), 0);
+        assert_eq!(done.all("contacts").unwrap().len(), 1);
+        data.ledger(|tx, _| tx.execute("UPDATE bulk_loads SET finished_at = finished_at - 31 * 86400", [])).unwrap();
+        assert_eq!(done.prune(FINISHED_LOADS_KEPT).unwrap(), 1);
+        assert_eq!(done.finished().unwrap(), None);
+        assert!(done.all("contacts").unwrap().is_empty());
+        // A load that never finished is kept, however old.
+        assert_eq!(running.prune(Duration::ZERO).unwrap(), 0);
+        assert_eq!(running.all("contacts").unwrap().len(), 1);
+        // `--restart` forgets that the load finished.
+        running.finish(None).unwrap();
+        running.forget().unwrap();
+        assert_eq!(running.finished().unwrap(), None);
     }
 }

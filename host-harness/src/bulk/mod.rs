@@ -14,6 +14,12 @@
 //! finished (`leave-marketing-lists`). A 1.0 component has none of that: its contacts' lines
 //! carry no external id (with a message saying why), and a contacts load with marketing lists
 //! is refused, as it could not take anyone off them.
+//!
+//! Within one load the last version of a record wins, as it does when `sync` runs the same
+//! input: a first pass over the input finds, per key (a contact's email, an order's transaction
+//! number, as the component keys its imports), the last record holding it; earlier ones are
+//! not sent, and their lines say which line superseded them. A load that already finished
+//! says so when run again, and its ledger is pruned a while after it finished.
 
 pub mod ledger;
 mod lock;
@@ -28,10 +34,11 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use self::ledger::{BatchRow, BatchState, Entry, Ledger, RecordFailure};
+use self::ledger::{BatchRow, BatchState, Entry, FinishedLoad, Ledger, RecordFailure, FINISHED_LOADS_KEPT};
 use self::progress::Progress;
 use crate::digest::hex;
 use crate::host::log::Level;
+use crate::input::Item;
 use crate::interrupt::{self, Interrupted};
 use crate::output::{self, Failure};
 use crate::platform::Platform;
@@ -175,6 +182,8 @@ pub struct BulkSummary {
     pub records: PhaseTotals,
     /// Orders only: the contacts made for them.
     pub contacts: Option<PhaseTotals>,
+    /// The load had finished in an earlier run: nothing was sent, the lines are its record.
+    pub already_loaded: bool,
 }
 
 impl BulkSummary {
@@ -188,15 +197,104 @@ impl BulkSummary {
             line["contacts"] =
                 json!({"created": c.created, "updated": c.updated, "failed": c.failed, "imports": c.imports});
         }
+        if self.already_loaded {
+            line["already_loaded"] = json!(true);
+        }
         line
     }
 }
 
-/// One input record as the batch holds it: its position, its id, and the JSON.
+/// One input record as the batch holds it: its position, its id, the line of the file it
+/// starts on, and the JSON; when a later record holds the same key, that one's position and line.
 struct InputRecord {
     position: usize,
     id: String,
+    line: usize,
     value: Result<Value, String>,
+    superseded_by: Option<(usize, usize)>,
+}
+
+/// What makes two records of a load the same Dotdigital object, as the component keys its
+/// imports (`plugin/src/mapping/import.rs`): a contact's email, trimmed and lower-cased; an
+/// order's transaction number, trimmed. Only a record the flow would send has a key: one that
+/// is not JSON, not readable as its type, without the field, or an order of a type the
+/// subscription does not sync never supersedes another and is never superseded.
+struct KeyRule {
+    flow: BulkFlow,
+    /// The transaction types synced as orders (`None`: not known, every type counts).
+    order_types: Option<Vec<String>>,
+}
+
+/// A record key as the first pass keeps it: 16 bytes of its SHA-256, so memory grows by a
+/// few dozen bytes per distinct record, never by the records.
+type KeyHash = u128;
+
+impl KeyRule {
+    fn key(&self, value: &Value) -> Option<KeyHash> {
+        let text = match self.flow {
+            BulkFlow::Contacts => records::customer(value, None).ok()?.email_address?.trim().to_lowercase(),
+            BulkFlow::Orders => {
+                let order = records::transaction(value).ok()?;
+                if let Some(types) = &self.order_types {
+                    let kind = order.transaction_type?;
+                    if !types.iter().any(|known| known.trim().eq_ignore_ascii_case(kind.trim())) {
+                        return None;
+                    }
+                }
+                order.transaction_number?.trim().to_string()
+            }
+        };
+        if text.is_empty() {
+            return None;
+        }
+        let digest = Sha256::digest(text.as_bytes());
+        Some(u128::from_be_bytes(digest[..16].try_into().ok()?))
+    }
+}
+
+/// Per key, the last record of the input holding it: its position and line.
+struct LastVersions {
+    rule: KeyRule,
+    last: HashMap<KeyHash, (usize, usize)>,
+}
+
+impl LastVersions {
+    /// The later record (position, line) that supersedes the record at `position`, if any.
+    fn superseding(&self, position: usize, value: &Value) -> Option<(usize, usize)> {
+        let later = *self.last.get(&self.rule.key(value)?)?;
+        (later.0 > position).then_some(later)
+    }
+}
+
+/// The first pass over the input: the SHA-256 of its bytes (the load's fingerprint) and, per
+/// record key, the last record holding it.
+fn first_pass(path: &Path, rule: KeyRule) -> Result<(String, LastVersions)> {
+    let mut last = HashMap::new();
+    let mut position = 0;
+    let fingerprint = read_input(path, |item| {
+        position += 1;
+        if let Some(key) = item.record.as_ref().ok().and_then(|value| rule.key(value)) {
+            last.insert(key, (position, item.line));
+        }
+        true
+    })?;
+    Ok((fingerprint, LastVersions { rule, last }))
+}
+
+/// Reads the input's records to `push` and returns the SHA-256 of all its bytes (read to the
+/// end even when the records stop early), so a phase can prove it loaded the bytes the ledger
+/// is keyed by: a file rewritten mid-load is caught, not half-resumed.
+fn read_input(path: &Path, push: impl FnMut(Item) -> bool) -> Result<String> {
+    let file = std::fs::File::open(path).with_context(|| format!("--input {}", path.display()))?;
+    let hasher = std::sync::Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
+    let hashing = HashingReader { inner: file, hasher: hasher.clone() };
+    crate::input::read_records(Box::new(BufReader::with_capacity(1 << 16, hashing)), push)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let (mut hasher, read) = std::mem::take(&mut *hasher.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut rest = std::fs::File::open(path).with_context(|| format!("--input {}", path.display()))?;
+    std::io::Seek::seek(&mut rest, std::io::SeekFrom::Start(read))?;
+    std::io::copy(&mut rest, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
+    Ok(hex(&hasher.finalize()))
 }
 
 /// An import that is running, when to read its status next, and when to stop waiting.
@@ -254,20 +352,39 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         );
     }
     let _exclusive = lock::LoadLock::take(platform.data().path())?;
-    let fingerprint = fingerprint(&options.input)?;
+    let rule = KeyRule { flow: options.flow, order_types: platform.order_types() };
+    let (fingerprint, last_versions) = first_pass(&options.input, rule)?;
     let shape = hex(&Sha256::digest(options.shape.as_bytes()));
-    let load =
-        format!("{}:{fingerprint}:{}:{}:{shape}", options.flow.name(), options.batch_size, MAX_BATCH_INPUT_BYTES);
+    // `last-wins`: batches of a load without superseded records are cut otherwise; a ledger
+    // of an older harness is another load, never half-resumed.
+    let load = format!(
+        "{}:{fingerprint}:{}:{}:{shape}:last-wins",
+        options.flow.name(),
+        options.batch_size,
+        MAX_BATCH_INPUT_BYTES
+    );
     let ledger = Ledger::new(platform.data().clone(), load);
+    let pruned = ledger.prune(FINISHED_LOADS_KEPT).map_err(|e| anyhow!("{e}"))?;
+    if pruned > 0 {
+        platform.log().emit(
+            Level::Info,
+            &format!(
+                "{pruned} bulk load(s) finished more than {} days ago forgotten",
+                FINISHED_LOADS_KEPT.as_secs() / 86_400
+            ),
+        );
+    }
     if options.restart {
         let forgotten = ledger.forget().map_err(|e| anyhow!("{e}"))?;
         platform.log().emit(Level::Info, &format!("--restart: {forgotten} batch(es) of this load forgotten"));
     }
+    // Finished in an earlier run: every phase below finds each batch finished and sends nothing.
+    let finished = ledger.finished().map_err(|e| anyhow!("{e}"))?;
     let everything = Selection { only: None, stored_ids: true };
     let mut total = 0;
     let mut phases: Vec<Phase> = options.flow.phases().to_vec();
     for phase in &phases {
-        total = run_phase(platform, options, &ledger, *phase, &fingerprint, everything).await?;
+        total = run_phase(platform, options, &ledger, *phase, (&fingerprint, &last_versions), everything).await?;
     }
     if options.flow == BulkFlow::Contacts {
         // Records matched by a stored id Dotdigital no longer knows: once more, by email.
@@ -285,18 +402,32 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
                 &format!("{} contact(s) whose stored id Dotdigital no longer knows: sent again by email", again.len()),
             );
             let selection = Selection { only: Some(&again), stored_ids: false };
-            run_phase(platform, options, &ledger, Phase::ContactsAgain, &fingerprint, selection).await?;
+            run_phase(platform, options, &ledger, Phase::ContactsAgain, (&fingerprint, &last_versions), selection)
+                .await?;
             phases.push(Phase::ContactsAgain);
         }
     }
-    let mut summary = BulkSummary { flow: options.flow, total, records: PhaseTotals::default(), contacts: None };
+    let mut summary = BulkSummary {
+        flow: options.flow,
+        total,
+        records: PhaseTotals::default(),
+        contacts: None,
+        already_loaded: finished.is_some(),
+    };
     let mut removals = HashMap::new();
     if options.flow == BulkFlow::Contacts && platform.speaks_1_1() {
         let mut rows = Vec::new();
         for phase in phases.iter().filter(|phase| phase.reports_records()) {
             rows.extend(ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?);
         }
-        removals = leave_marketing_lists(platform, &rows).await;
+        removals = match &finished {
+            // Done when the load finished: its lines say what it did then.
+            Some(FinishedLoad { removal: Some(message), .. }) => {
+                leaving(&rows).into_iter().map(|id| (id, Ok(message.clone()))).collect()
+            }
+            Some(FinishedLoad { removal: None, .. }) => HashMap::new(),
+            None => leave_marketing_lists(platform, &rows).await,
+        };
     }
     let mut lines: Vec<(usize, Value)> = Vec::new();
     for phase in phases {
@@ -310,7 +441,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         for row in &rows {
             for failure in &row.failures {
                 let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": failure.id,
-                                  "error": failure.error, "attempts": 1});
+                                  "line": failure.line, "error": failure.error, "attempts": 1});
                 lines.push((failure.record, line));
             }
             let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
@@ -326,7 +457,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
                         summary.records.updated = summary.records.updated.saturating_sub(1);
                         summary.records.failed += 1;
                         let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": entry.id,
-                                          "error": error, "attempts": 1});
+                                          "line": entry.line, "error": error, "attempts": 1});
                         lines.push((entry.record, line));
                     }
                     Some(Ok(message)) => {
@@ -341,6 +472,35 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
     }
     // A record sent again has its line from the follow-up import only (its first gave none).
     lines.sort_by_key(|(record, _)| *record);
+    // A superseded record's line carries the external id its later version got.
+    let external_ids: HashMap<usize, Value> = lines
+        .iter()
+        .filter(|(_, line)| line["ok"] == true && !line["outcome"]["external_id"].is_null())
+        .map(|(record, line)| (*record, line["outcome"]["external_id"].clone()))
+        .collect();
+    for (_, line) in &mut lines {
+        if let Some(later) = line.get("superseded_by").and_then(Value::as_u64) {
+            if let Some(id) = external_ids.get(&(later as usize)) {
+                line["outcome"]["external_id"] = id.clone();
+            }
+            if let Some(fields) = line.as_object_mut() {
+                fields.remove("superseded_by");
+            }
+        }
+    }
+    let removal_failed = removals.values().any(Result::is_err);
+    match &finished {
+        Some(load) => platform.log().emit(
+            Level::Info,
+            &format!("already loaded at {}, nothing sent (use --restart to send it again)", load.at),
+        ),
+        // A removal that failed is asked again by the next run: the load is not done yet.
+        None if !removal_failed => {
+            let removal = removals.values().find_map(|outcome| outcome.as_ref().ok());
+            ledger.finish(removal.map(String::as_str)).map_err(|e| anyhow!("{e}"))?;
+        }
+        None => {}
+    }
     for (_, line) in lines {
         writeln!(out, "{}", platform.redact(line))?;
     }
@@ -352,10 +512,15 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
 /// A record's `ok` line, in `sync`'s shape. `api_calls` is 0: a bulk record makes no call of
 /// its own (its import's calls are shared by the whole batch).
 fn ok_line(flow: BulkFlow, entry: &Entry) -> Value {
-    json!({"ok": true, "flow": flow.record_flow(), "record": entry.id,
+    let mut line = json!({"ok": true, "flow": flow.record_flow(), "record": entry.id, "line": entry.line,
            "outcome": {"external_id": entry.external_id, "action": entry.action, "api_calls": 0,
                        "messages": entry.messages},
-           "attempts": 1})
+           "attempts": 1});
+    if let Some(later) = entry.superseded_by {
+        // Taken off once the later record's external id is known (`run_load`).
+        line["superseded_by"] = json!(later);
+    }
+    line
 }
 
 impl PhaseTotals {
@@ -379,25 +544,18 @@ fn totals(rows: &[BatchRow]) -> PhaseTotals {
     })
 }
 
-/// SHA-256 of the input: the same file resumes its load; another file is another load.
-fn fingerprint(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("--input {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Reads the input and hashes what it read, so a phase can prove it loaded the bytes the
-/// ledger is keyed by (a file rewritten mid-load is caught, not half-resumed).
+/// Reads the input and hashes what it read, counting the bytes ([`read_input`]).
 struct HashingReader<R> {
     inner: R,
-    hasher: std::sync::Arc<std::sync::Mutex<Sha256>>,
+    hasher: std::sync::Arc<std::sync::Mutex<(Sha256, u64)>>,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.lock().unwrap_or_else(|p| p.into_inner()).update(&buf[..n]);
+        let mut hasher = self.hasher.lock().unwrap_or_else(|p| p.into_inner());
+        hasher.0.update(&buf[..n]);
+        hasher.1 += n as u64;
         Ok(n)
     }
 }
@@ -409,23 +567,23 @@ async fn run_phase(
     options: &BulkOptions,
     ledger: &Ledger,
     phase: Phase,
-    fingerprint: &str,
+    (fingerprint, last_versions): (&str, &LastVersions),
     selection: Selection<'_>,
 ) -> Result<u64> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<InputRecord>(options.batch_size.min(4096));
-    let file = std::fs::File::open(&options.input).with_context(|| format!("--input {}", options.input.display()))?;
-    let length = file.metadata().ok().map(|m| m.len()).filter(|_| selection.only.is_none());
-    let hasher = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
-    let hashing = HashingReader { inner: file, hasher: hasher.clone() };
+    // The bar runs over the input's bytes (a follow-up phase reads only some records: no bar length).
+    let length = std::fs::metadata(&options.input).ok().map(|m| m.len()).filter(|_| selection.only.is_none());
+    let path = options.input.clone();
     let reader = std::thread::spawn(move || {
         let mut position = 0;
-        crate::input::read_records(Box::new(BufReader::with_capacity(1 << 16, hashing)), |item| {
+        read_input(&path, |item| {
             position += 1;
-            let (id, value) = match item {
+            let (id, value) = match item.record {
                 Ok(value) => (records::record_id(&value).unwrap_or_else(|| format!("#{position}")), Ok(value)),
                 Err(problem) => (format!("#{position}"), Err(Failure::NotJson(problem).to_json().to_string())),
             };
-            sender.blocking_send(InputRecord { position, id, value }).is_ok()
+            let record = InputRecord { position, id, line: item.line, value, superseded_by: None };
+            sender.blocking_send(record).is_ok()
         })
     });
     let mut progress = Progress::new(platform.log().clone(), phase.name(), length);
@@ -437,12 +595,16 @@ async fn run_phase(
     let mut more = true;
     while more {
         match receiver.recv().await {
-            Some(record) => {
+            Some(mut record) => {
                 total += 1;
                 if selection.only.is_some_and(|only| !only.contains(&record.position)) {
                     continue;
                 }
-                batch_bytes += record.value.as_ref().map(|v| v.to_string().len()).unwrap_or(0);
+                record.superseded_by =
+                    record.value.as_ref().ok().and_then(|value| last_versions.superseding(record.position, value));
+                if record.superseded_by.is_none() {
+                    batch_bytes += record.value.as_ref().map(|v| v.to_string().len()).unwrap_or(0);
+                }
                 batch.push(record);
                 if batch.len() < options.batch_size && batch_bytes < MAX_BATCH_INPUT_BYTES {
                     continue;
@@ -481,8 +643,7 @@ async fn run_phase(
         }
         batch_number += 1;
     }
-    reader.join().map_err(|_| anyhow!("the input reader panicked"))??;
-    let read = hex(&std::mem::take(&mut *hasher.lock().unwrap_or_else(|p| p.into_inner())).finalize());
+    let read = reader.join().map_err(|_| anyhow!("the input reader panicked"))??;
     if read != fingerprint {
         return Err(anyhow!(
             "--input {} changed while it was being loaded: the batches sent so far are kept; run again once it no longer changes",
@@ -519,8 +680,10 @@ async fn start(
     selection: Selection<'_>,
 ) -> Result<Option<Running>> {
     let mut failures = Vec::new();
-    // Positions in the batch the component sees → input records.
-    let mut sent: Vec<(usize, String)> = Vec::new();
+    // Positions in the batch the component sees → input records (position, id, line).
+    let mut sent: Vec<(usize, String, usize)> = Vec::new();
+    // Records a later record of the same key supersedes: not sent, their lines say so.
+    let mut superseded = Vec::new();
     let mut customers = Vec::new();
     let mut transactions = Vec::new();
     // Without the subscription id, a customer carries no stored contact id (matched by email).
@@ -531,8 +694,24 @@ async fn start(
         let failure = |error: Value| RecordFailure {
             record: record.position,
             id: record.id.clone(),
+            line: record.line,
             error: platform.redact(error),
         };
+        if let Some((later, later_line)) = record.superseded_by {
+            superseded.push(Entry {
+                record: record.position,
+                id: record.id,
+                line: record.line,
+                skipped: true,
+                superseded_by: Some(later),
+                action: Some("skipped".into()),
+                messages: vec![format!(
+                    "superseded by line {later_line} of the input: within one load the last version of a record wins"
+                )],
+                ..Entry::default()
+            });
+            continue;
+        }
         let value = match &record.value {
             Ok(value) => value,
             Err(not_json) => {
@@ -550,7 +729,7 @@ async fn start(
             }),
         };
         match read {
-            Ok(()) => sent.push((record.position, record.id)),
+            Ok(()) => sent.push((record.position, record.id, record.line)),
             Err(problem) => failures.push(failure(Failure::Record(problem).to_json())),
         }
     }
@@ -559,32 +738,39 @@ async fn start(
         Phase::OrderContacts => ImportBatch::OrderContacts(transactions),
         Phase::Orders => ImportBatch::Orders(transactions),
     };
-    let started = begin(platform, &batch).await.map_err(|failure| {
-        anyhow!(
-            "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
+    let started = if sent.is_empty() {
+        // Nothing left to send: no import, no call.
+        ImportBegun { import_id: None, entries: vec![], refused: vec![], skipped: vec![], api_calls: 0 }
+    } else {
+        begin(platform, &batch).await.map_err(|failure| {
+            anyhow!(
+                "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
              ledger: {}",
-            phase.name(),
-            failure.to_json(),
-            then_what(&failure)
-        )
-    })?;
+                phase.name(),
+                failure.to_json(),
+                then_what(&failure)
+            )
+        })?
+    };
     let at = |index: u32| sent.get(index as usize).cloned();
     let stored_id = |index: u32| match &batch {
         ImportBatch::Contacts(customers) => customers.get(index as usize).is_some_and(|c| c.contact_id.is_some()),
         _ => false,
     };
     for problem in &started.refused {
-        if let Some((record, id)) = at(problem.index) {
-            failures.push(RecordFailure { record, id, error: platform.redact(output::error_json(&problem.error)) });
+        if let Some((record, id, line)) = at(problem.index) {
+            let error = platform.redact(output::error_json(&problem.error));
+            failures.push(RecordFailure { record, id, line, error });
         }
     }
     let mut entries: Vec<Entry> = started
         .entries
         .iter()
         .filter_map(|entry| {
-            at(entry.index).map(|(record, id)| Entry {
+            at(entry.index).map(|(record, id, line)| Entry {
                 record,
                 id,
+                line,
                 key: entry.key.clone(),
                 leaves_marketing_lists: entry.leaves_marketing_lists,
                 stored_id: stored_id(entry.index),
@@ -593,10 +779,11 @@ async fn start(
         })
         .collect();
     for index in &started.skipped {
-        if let Some((record, id)) = at(*index) {
+        if let Some((record, id, line)) = at(*index) {
             entries.push(Entry {
                 record,
                 id,
+                line,
                 skipped: true,
                 external_id: skip_keys.get(*index as usize).cloned(),
                 action: Some("skipped".into()),
@@ -609,15 +796,10 @@ async fn start(
         // Refused here, the order is refused again (and reported) by the orders phase.
         failures.clear();
     }
-    let mut row = BatchRow {
-        state: BatchState::Finished,
-        imports: 0,
-        entries,
-        failures,
-        skipped: started.skipped.len() as u32,
-        created: 0,
-        updated: 0,
-    };
+    let skipped = (started.skipped.len() + superseded.len()) as u32;
+    entries.extend(superseded);
+    let mut row =
+        BatchRow { state: BatchState::Finished, imports: 0, entries, failures, skipped, created: 0, updated: 0 };
     let Some(import_id) = started.import_id else {
         ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
         return Ok(None);
@@ -774,6 +956,7 @@ async fn read_next(
             failures.push(RecordFailure {
                 record: entry.record,
                 id: entry.id.clone(),
+                line: entry.line,
                 error: platform.redact(json!({"kind": "rejected", "code": failed.code,
                               "message": failed.detail.clone().unwrap_or_else(|| failed.code.clone()),
                               "endpoint": endpoint, "import_id": import.import_id})),
@@ -859,6 +1042,7 @@ async fn identify(
                 None if phase.reports_records() => failures.push(RecordFailure {
                     record: entry.record,
                     id: entry.id.clone(),
+                    line: entry.line,
                     error: json!({"kind": "unavailable", "code": "notInReport",
                                   "message": "the import report names this contact neither as imported nor as failed: sync it again"}),
                 }),
@@ -875,24 +1059,7 @@ async fn identify(
 /// batch, or a follow-up import could re-apply an older record. Returns, per contact id, the
 /// message for its line, or the error its line carries when the removal failed for good.
 async fn leave_marketing_lists(platform: &Platform, rows: &[BatchRow]) -> HashMap<u64, Result<String, Value>> {
-    // The last imported entry of each key, in input order, decides.
-    let mut last: HashMap<&str, &Entry> = HashMap::new();
-    for row in rows {
-        let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
-        for entry in
-            row.entries.iter().filter(|e| !e.skipped && !e.retry_without_stored_id && !failed.contains(&e.record))
-        {
-            let slot = last.entry(entry.key.as_str()).or_insert(entry);
-            if entry.record > slot.record {
-                *slot = entry;
-            }
-        }
-    }
-    let leaving: Vec<u64> = last
-        .values()
-        .filter(|entry| entry.leaves_marketing_lists)
-        .filter_map(|entry| entry.external_id.as_deref()?.parse().ok())
-        .collect();
+    let leaving = leaving(rows);
     if leaving.is_empty() {
         return HashMap::new();
     }
@@ -914,6 +1081,27 @@ async fn leave_marketing_lists(platform: &Platform, rows: &[BatchRow]) -> HashMa
         }
     };
     leaving.into_iter().map(|id| (id, outcome.clone())).collect()
+}
+
+/// The contact ids of the customers whose **last** imported record in the input said no.
+fn leaving(rows: &[BatchRow]) -> Vec<u64> {
+    // The last imported entry of each key, in input order, decides.
+    let mut last: HashMap<&str, &Entry> = HashMap::new();
+    for row in rows {
+        let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
+        for entry in
+            row.entries.iter().filter(|e| !e.skipped && !e.retry_without_stored_id && !failed.contains(&e.record))
+        {
+            let slot = last.entry(entry.key.as_str()).or_insert(entry);
+            if entry.record > slot.record {
+                *slot = entry;
+            }
+        }
+    }
+    last.values()
+        .filter(|entry| entry.leaves_marketing_lists)
+        .filter_map(|entry| entry.external_id.as_deref()?.parse().ok())
+        .collect()
 }
 
 /// An import Dotdigital ended without importing fails each of its records, with its word: one

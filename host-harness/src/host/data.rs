@@ -37,7 +37,9 @@ const SCHEMA_VERSION: i64 = 2;
 
 /// `entries.expires_at` is Unix seconds by the database's clock (`unixepoch()`), so every
 /// process sharing the file judges expiry by one clock. `migrations` remembers which old
-/// `<name>.json` files were imported, so none is imported twice.
+/// `<name>.json` files were imported, so none is imported twice. `bulk_loads` says when a bulk
+/// load finished (Unix seconds, the database's clock); it came without a version change, as
+/// a harness that does not know it only leaves it alone.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entries (
     subscription TEXT NOT NULL,
@@ -66,6 +68,13 @@ CREATE TABLE IF NOT EXISTS bulk_batches (
     created      INTEGER NOT NULL,
     updated      INTEGER NOT NULL,
     PRIMARY KEY (subscription, load, phase, batch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bulk_loads (
+    subscription TEXT NOT NULL,
+    load         TEXT NOT NULL,
+    finished_at  INTEGER NOT NULL,
+    removal      TEXT,
+    PRIMARY KEY (subscription, load)
 ) WITHOUT ROWID;
 ";
 
