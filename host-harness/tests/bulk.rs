@@ -2,6 +2,11 @@
 //! that outlives it, so a run can be killed part-way and started again.
 
 mod bulk_support;
+// More of the operator's view, in this binary so the suite links wasmtime fewer times.
+#[path = "bulk_cases/last_wins.rs"]
+mod last_wins;
+#[path = "bulk_cases/terminal.rs"]
+mod terminal;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -3,12 +3,10 @@
 //! record's line in the input; a JSON array is read as a stream; a load that already
 //! finished says so when run again, and its ledger is pruned once old.
 
-mod bulk_support;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use bulk_support::*;
+use crate::bulk_support::*;
 use dotdigital_sim::Simulator;
 use serde_json::{json, Value};
 
@@ -95,11 +93,8 @@ async fn the_sample_ends_the_same_through_sync_and_bulk() {
     );
 
     // Nothing but the superseded record skipped: exit 0 when nothing failed.
-    let valid = bulk_support::write_lines(
-        &dir,
-        "valid.ndjson",
-        std::fs::read_to_string(input).unwrap().lines().take(3).map(str::to_string),
-    );
+    let valid =
+        write_lines(&dir, "valid.ndjson", std::fs::read_to_string(input).unwrap().lines().take(3).map(str::to_string));
     let output = run(bulk("contacts", settings, &valid, &simulator().await, &dir.join("state2"))).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(summary_of(&output)["skipped"], 1);

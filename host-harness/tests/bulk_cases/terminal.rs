@@ -1,14 +1,12 @@
 //! What a person at a terminal sees, and what Ctrl-C does: the harness binary with its stderr
 //! on a pseudo-terminal (`openpty`, as a terminal emulator gives it), or piped, as in a log file.
 
-mod bulk_support;
-
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use bulk_support::*;
+use crate::bulk_support::*;
 use serde_json::{json, Value};
 
 /// What a run under a terminal left: its status, its stdout, and every byte its terminal got.
