@@ -487,7 +487,7 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
     };
     let session = platform(&common, flow.name()).await?;
     let platform = &session.platform;
-    let mut stdout = std::io::stdout();
+    let mut stdout = crate::terminal::Stdout::new();
     let (input, mut progress) = crate::terminal::record_progress(flow.name(), input, record);
     crate::interrupt::listen();
     let summary = platform
@@ -498,7 +498,7 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
         })
         .await?;
     // Interrupted, the bar stays as it stopped; either way its line ends before the summary.
-    if let Some(progress) = progress.filter(|_| !summary.interrupted) {
+    if let Some(progress) = progress.filter(|_| !summary.interrupted && summary.stopped.is_none()) {
         progress.finish();
     }
     if platform.log().enabled(Level::Info) {
@@ -512,16 +512,20 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
         .to_string());
     }
     if summary.interrupted {
+        // Every sync is an upsert (and a certificate's email is claimed once in the state):
+        // running the whole input again is safe, and the simplest way to finish.
+        let again = "; run the same command again to finish (records already synced are updated in place)";
         let done = summary.ok + summary.failed;
         let (ok, failed, not_attempted) = (summary.ok, summary.failed, summary.not_attempted);
         return Err(CliError::Interrupted(crate::interrupt::Interrupted(if summary.rest_unread {
             format!(
                 "interrupted after {done} record(s) ({ok} ok, {failed} failed): {not_attempted} more read and not \
-                 attempted, and the rest of the input was not read"
+                 attempted, and the rest of the input was not read{again}"
             )
         } else {
             format!(
-                "interrupted after {done} of {} records ({ok} ok, {failed} failed): {not_attempted} not attempted",
+                "interrupted after {done} of {} records ({ok} ok, {failed} failed): {not_attempted} not \
+                 attempted{again}",
                 done + not_attempted
             )
         })));
@@ -579,7 +583,7 @@ async fn bulk(
     }
     let shape = format!("{settings}|{}", platform.plugin_sha256());
     let options = BulkOptions { flow, input, batch_size, poll_interval, restart, import_timeout, shape };
-    let mut stdout = std::io::stdout();
+    let mut stdout = crate::terminal::Stdout::new();
     crate::interrupt::listen();
     let summary = crate::bulk::run(platform, &options, &mut stdout).await?;
     Ok(Finished::from_all_ok(summary.records.failed == 0))

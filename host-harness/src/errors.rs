@@ -10,6 +10,10 @@ pub fn io_reason(error: &std::io::Error) -> String {
         ErrorKind::IsADirectory => "it is a folder, not a file".into(),
         ErrorKind::NotADirectory => "a part of the path is a file, not a folder".into(),
         ErrorKind::StorageFull => "the disk is full".into(),
+        ErrorKind::BrokenPipe => "the reader closed it".into(),
+        ErrorKind::ConnectionRefused => "connection refused".into(),
+        ErrorKind::ConnectionReset => "the connection was reset".into(),
+        ErrorKind::TimedOut => "timed out".into(),
         ErrorKind::InvalidData => "it is not UTF-8 text".into(),
         _ => {
             let text = error.to_string();

@@ -205,8 +205,9 @@ impl Stop {
                 said(error)
             ),
             Stop::Unreachable(error) => format!(
-                "stopped: {MAX_UNREACHABLE_IN_A_ROW} records in a row could not reach {upstream} (last: {}); \
-                 {untried}. Check the network or --upstream and run again",
+                "stopped: {MAX_UNREACHABLE_IN_A_ROW} records in a row failed in transport, each after its retries \
+                 (last: {}); {untried}. Check that {upstream} can be reached (the network, --upstream) and that the \
+                 state folder can be written, then run again",
                 said(error)
             ),
         }
@@ -378,10 +379,12 @@ impl Platform {
         let mut position = 0;
         let mut unreachable_in_a_row = 0;
         let mut write = |line: Value, summary: &mut Summary| -> Result<()> {
-            if line["error"]["kind"] == "transport" {
-                unreachable_in_a_row += 1;
-            } else {
-                unreachable_in_a_row = 0;
+            // A record refused before any request (bad input, bad data) says nothing of the
+            // upstream: only an answer, or a success, ends a run of transport failures.
+            match line["error"]["kind"].as_str() {
+                Some("transport") => unreachable_in_a_row += 1,
+                Some("input" | "invalid-record" | "plugin-fault") => {}
+                _ => unreachable_in_a_row = 0,
             }
             let stop = match &summary.stopped {
                 None => Stop::after(&line, unreachable_in_a_row),
@@ -399,8 +402,12 @@ impl Platform {
             } else {
                 summary.failed += 1
             }
-            writeln!(out, "{line}")?;
-            out.flush()?;
+            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| {
+                anyhow::anyhow!(
+                    "writing to stdout: {} (the run stopped there; the records after it were not attempted)",
+                    crate::errors::io_reason(&e)
+                )
+            })?;
             written(&line);
             Ok(())
         };
@@ -586,7 +593,10 @@ impl Platform {
             let failure = if denials.count() > 0 { Failure::Denied(error) } else { Failure::Sync(error) };
             match self.retry.next_wait(&failure, attempt) {
                 Some(wait) => {
-                    log.emit(Level::Warn, &format!("attempt {attempt}: {brief}; retrying in {wait:?}"));
+                    log.emit(
+                        Level::Warn,
+                        &format!("attempt {attempt}: {brief}; retrying in {:.1} s", wait.as_secs_f64()),
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 None => {

@@ -29,14 +29,14 @@ pub fn resolve_password(settings: &mut Value, path: &Path, env: Option<String>) 
         Some(Value::String(file)) => Some(file),
         Some(_) => return Err(format!("{PASSWORD_FILE_KEY}: must be the path of a file holding the password")),
     };
-    let given = object.get("api_password").is_some_and(|v| !v.is_null());
+    // An empty password is no password: the file's other source, or the environment, gives it.
+    let given = object.get("api_password").is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
     match (from_file, given) {
         (Some(_), true) => Err(format!("api_password and {PASSWORD_FILE_KEY} are both set: keep one")),
         (Some(file), false) => {
             let file = path.parent().unwrap_or(Path::new(".")).join(file);
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                format!("{PASSWORD_FILE_KEY}: {} cannot be read ({})", file.display(), crate::errors::io_reason(&e))
-            })?;
+            let text = read_password_file(&file)
+                .map_err(|why| format!("{PASSWORD_FILE_KEY}: {} cannot be read ({why})", file.display()))?;
             let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
             object.insert("api_password".into(), Value::String(password.to_string()));
             Ok(())
@@ -50,6 +50,26 @@ pub fn resolve_password(settings: &mut Value, path: &Path, env: Option<String>) 
         }
     }
 }
+
+/// A password file's text: a regular file (never a FIFO or a device, which could block or
+/// never end) of at most `MAX_PASSWORD_FILE_BYTES`.
+fn read_password_file(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(file).map_err(|e| crate::errors::io_reason(&e))?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    let opened = std::fs::File::open(file).map_err(|e| crate::errors::io_reason(&e))?;
+    opened.take(MAX_PASSWORD_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| crate::errors::io_reason(&e))?;
+    if bytes.len() as u64 > MAX_PASSWORD_FILE_BYTES {
+        return Err(format!("larger than {MAX_PASSWORD_FILE_BYTES} bytes: a password file holds the password only"));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".into())
+}
+
+/// A password file holds one password: anything larger is the wrong file.
+const MAX_PASSWORD_FILE_BYTES: u64 = 4096;
 
 /// The fields the host keeps for itself.
 const HOST_KEYS: &[&str] =
@@ -224,8 +244,9 @@ pub fn json_schema(plugin: &PluginInfo) -> Value {
             if let Some(default) = preset.default_value.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok()) {
                 property["default"] = default;
             }
-            // The password may come from api_password_file or DOTDIGITAL_API_PASSWORD instead.
-            if preset.required && preset.name != "api_password" {
+            // The password may come from api_password_file or DOTDIGITAL_API_PASSWORD instead;
+            // a key with a default (the host's throttle, the name) may be left out.
+            if preset.required && preset.name != "api_password" && preset.default_value.is_none() {
                 required.push(Value::String(preset.name.clone()));
             }
         }
@@ -405,7 +426,7 @@ mod tests {
 
     #[test]
     fn the_password_comes_from_the_file_then_the_environment() {
-        let dir = std::env::temp_dir().join(format!("dd-settings-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("dd-settings-{}-{}", std::process::id(), fastrand::u64(..)));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("secret"), "from-file\r\n").unwrap();
         let path = dir.join("settings.json");
@@ -419,6 +440,16 @@ mod tests {
         assert_eq!(resolve(json!({}), Some("")).unwrap(), json!({}), "an empty variable is no password");
         assert!(resolve(json!({"api_password": "x", "api_password_file": "secret"}), None).is_err());
         assert!(resolve(json!({"api_password_file": 7}), None).is_err());
+        // A FIFO would block, a device never end, a huge file is the wrong file: all refused.
+        let fifo = std::ffi::CString::new(dir.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path and a mode.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(resolve(json!({"api_password_file": "fifo"}), None).unwrap_err().contains("not a regular file"));
+        assert!(resolve(json!({"api_password_file": "/dev/zero"}), None).unwrap_err().contains("not a regular"));
+        std::fs::write(dir.join("big"), vec![b'x'; 5000]).unwrap();
+        assert!(resolve(json!({"api_password_file": "big"}), None).unwrap_err().contains("larger than 4096"));
+        // An empty password in the file is no password: the environment gives it.
+        assert_eq!(resolve(json!({"api_password": ""}), Some("from-env")).unwrap()["api_password"], "from-env");
         let missing = resolve(json!({"api_password_file": "nope"}), None).unwrap_err();
         assert!(missing.contains("nope") && missing.contains("no such file"), "{missing}");
     }

@@ -39,6 +39,52 @@ pub fn write_line(text: &str) {
     }
 }
 
+/// stdout for record lines: when it is the terminal the bar is drawn on, each whole line is
+/// written with the bar cleared first and redrawn after, as [`write_line`] does for stderr (a
+/// line written beside it would be glued to the bar's text). Otherwise lines pass straight on.
+pub struct Stdout {
+    pending: Vec<u8>,
+    terminal: bool,
+}
+
+impl Stdout {
+    pub fn new() -> Stdout {
+        Stdout { pending: Vec::new(), terminal: std::io::stdout().is_terminal() }
+    }
+
+    fn emit(&mut self, upto: usize) -> std::io::Result<()> {
+        let bytes: Vec<u8> = self.pending.drain(..upto).collect();
+        let mut result = Ok(());
+        let mut write = || result = std::io::stdout().lock().write_all(&bytes).and_then(|()| std::io::stdout().flush());
+        let bar = CURRENT.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(_, bar)| bar.clone());
+        match bar.filter(|_| self.terminal) {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+        result
+    }
+}
+
+impl Default for Stdout {
+    fn default() -> Self {
+        Stdout::new()
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(end) = self.pending.iter().rposition(|b| *b == b'\n') {
+            self.emit(end + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.emit(self.pending.len())
+    }
+}
+
 /// Leaves the bar on screen as it is and ends its line: for a process about to exit without
 /// unwinding (a second Ctrl-C).
 pub fn abandon() {

@@ -363,7 +363,12 @@ fn a_sandbox_refusal_stops_the_run() {
 fn an_unreachable_upstream_stops_after_a_few_records() {
     // A port nothing listens on: every request is refused at once.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let record = temp_file("customers.ndjson", &customers(10));
+    // Records refused before any request, between the others, do not reset the count.
+    let mut input = customers(10);
+    input.insert_str(0, &(customer("bad-1", "not-an-email") + "\n"));
+    let at = input[..input.find("\"id\":\"2\"").unwrap()].rfind('\n').unwrap() + 1;
+    input.insert_str(at, &(customer("bad-2", "still-not-an-email") + "\n"));
+    let record = temp_file("customers.ndjson", &input);
     let settings = settings(json!({}));
     let upstream = format!("http://{closed}");
     let output = run(&[
@@ -379,9 +384,10 @@ fn an_unreachable_upstream_stops_after_a_few_records() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let out = lines(&output);
-    assert_eq!(out.len(), dotdigital_harness::platform::MAX_UNREACHABLE_IN_A_ROW);
-    assert!(out.iter().all(|l| l["error"]["kind"] == "transport"), "{out:?}");
-    assert!(stderr.contains(&format!("could not reach the server at {upstream}")), "{stderr}");
+    let kinds: Vec<&str> = out.iter().map(|l| l["error"]["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["invalid-record", "transport", "transport", "invalid-record", "transport"]);
+    assert_eq!(dotdigital_harness::platform::MAX_UNREACHABLE_IN_A_ROW, 3);
+    assert!(stderr.contains(&format!("Check that the server at {upstream} can be reached")), "{stderr}");
     assert!(stderr.contains("7 record(s) not attempted"), "{stderr}");
 }
 
@@ -535,6 +541,8 @@ fn where_the_data_goes_is_said() {
         }
     }
     assert!(!String::from_utf8_lossy(&sync().stderr).contains("created a new state database"));
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(String::from_utf8_lossy(&sync().stderr).contains("may be read by others (mode 644)"));
 }
 
 #[test]

@@ -285,13 +285,13 @@ fn first_pass(path: &Path, rule: KeyRule) -> Result<(String, LastVersions)> {
 /// end even when the records stop early), so a phase can prove it loaded the bytes the ledger
 /// is keyed by: a file rewritten mid-load is caught, not half-resumed.
 fn read_input(path: &Path, push: impl FnMut(Item) -> bool) -> Result<String> {
-    let file = std::fs::File::open(path).with_context(|| format!("--input {}", path.display()))?;
+    let file = std::fs::File::open(path).map_err(|e| input_error(path, &e))?;
     let hasher = std::sync::Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
     let hashing = HashingReader { inner: file, hasher: hasher.clone() };
     crate::input::read_records(Box::new(BufReader::with_capacity(1 << 16, hashing)), push)
         .with_context(|| format!("reading {}", path.display()))?;
     let (mut hasher, read) = std::mem::take(&mut *hasher.lock().unwrap_or_else(|p| p.into_inner()));
-    let mut rest = std::fs::File::open(path).with_context(|| format!("--input {}", path.display()))?;
+    let mut rest = std::fs::File::open(path).map_err(|e| input_error(path, &e))?;
     std::io::Seek::seek(&mut rest, std::io::SeekFrom::Start(read))?;
     std::io::copy(&mut rest, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
     Ok(hex(&hasher.finalize()))
@@ -327,11 +327,12 @@ pub async fn run(platform: &Platform, options: &BulkOptions, out: &mut (dyn Writ
 }
 
 async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
-    let metadata = std::fs::metadata(&options.input).with_context(|| format!("--input {}", options.input.display()))?;
+    let metadata = std::fs::metadata(&options.input).map_err(|e| input_error(&options.input, &e))?;
     if !metadata.is_file() {
         // Each phase reads the input again, and resuming needs the same bytes: a pipe has neither.
         return Err(anyhow!(
-            "--input {}: not a regular file (save the records to a file first)",
+            "--input {}: not a regular file: a load reads its input more than once and resumes from it, so save the \
+             records to a file first",
             options.input.display()
         ));
     }
@@ -501,12 +502,25 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         }
         None => {}
     }
-    for (_, line) in lines {
-        writeln!(out, "{}", platform.redact(line))?;
-    }
-    writeln!(out, "{}", summary.to_json())?;
-    out.flush()?;
+    let print = || -> std::io::Result<()> {
+        for (_, line) in lines {
+            writeln!(out, "{}", platform.redact(line))?;
+        }
+        writeln!(out, "{}", summary.to_json())?;
+        out.flush()
+    };
+    print().map_err(|e| {
+        anyhow!(
+            "writing to stdout: {} (the load itself is done and kept: run the same command to print its lines again)",
+            crate::errors::io_reason(&e)
+        )
+    })?;
     Ok(summary)
+}
+
+/// `--input PATH: why`, in words.
+fn input_error(path: &Path, error: &std::io::Error) -> anyhow::Error {
+    anyhow!("--input {}: cannot be read ({})", path.display(), crate::errors::io_reason(error))
 }
 
 /// A record's `ok` line, in `sync`'s shape. `api_calls` is 0: a bulk record makes no call of

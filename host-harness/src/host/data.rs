@@ -188,6 +188,16 @@ impl DataStore {
         if created {
             // A mistyped --state starts an empty database: say where, so it is noticed.
             store.notes.push(format!("created a new state database at {}", path.display()));
+        } else if let Ok(metadata) = std::fs::metadata(&path) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                store.notes.push(format!(
+                    "the state database {} may be read by others (mode {mode:o}), and it holds customers' emails: \
+                     `chmod 600` it",
+                    path.display()
+                ));
+            }
         }
         if let Some(note) = store.migrate_legacy(dir)? {
             store.notes.push(note);

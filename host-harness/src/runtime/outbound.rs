@@ -532,11 +532,16 @@ async fn answer(
     let response = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
-            log.call_event(Level::Warn, &format!("{label}: {e}"));
+            let said = match &e {
+                HttpError::Connect(io) => format!("could not connect: {}", crate::errors::io_reason(io)),
+                other => other.to_string(),
+            };
+            log.call_event(Level::Warn, &format!("{label}: {said}"));
             return Err(e);
         }
         Err(_) => {
-            log.call_event(Level::Warn, &format!("{label}: no complete answer within {timeout:?}"));
+            let seconds = timeout.as_secs_f64();
+            log.call_event(Level::Warn, &format!("{label}: no complete answer within {seconds:.0} s"));
             return Err(HttpError::HttpResponseTimeout);
         }
     };

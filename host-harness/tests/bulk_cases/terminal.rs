@@ -16,8 +16,9 @@ struct TerminalRun {
     terminal: String,
 }
 
-/// Runs `command` with stderr on a fresh pseudo-terminal of 120 columns, stdout piped.
-fn run_on_terminal(mut command: Command) -> TerminalRun {
+/// Runs `command` with stderr on a fresh pseudo-terminal of 120 columns, and stdout piped or
+/// (`stdout_too`) on the same terminal, as in an interactive shell.
+fn run_on_terminal(mut command: Command, stdout_too: bool) -> TerminalRun {
     let (mut master, mut slave) = (-1, -1);
     let size = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two descriptors into the ints it is given and reads `size`; the
@@ -26,7 +27,11 @@ fn run_on_terminal(mut command: Command) -> TerminalRun {
     assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened and belong to nobody else.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(slave));
+    let stdout = match stdout_too {
+        true => Stdio::from(slave.try_clone().unwrap()),
+        false => Stdio::piped(),
+    };
+    command.stdin(Stdio::null()).stdout(stdout).stderr(Stdio::from(slave));
     let child = command.spawn().unwrap();
     // The command holds the terminal's other end: once it is gone, the child's exit closes the
     // last one, and reading the master ends (EIO).
@@ -54,7 +59,7 @@ fn run_on_terminal(mut command: Command) -> TerminalRun {
 }
 
 async fn on_terminal(command: Command) -> TerminalRun {
-    tokio::task::spawn_blocking(move || run_on_terminal(command)).await.unwrap()
+    tokio::task::spawn_blocking(move || run_on_terminal(command, false)).await.unwrap()
 }
 
 /// The terminal's text without escape sequences, cut where the cursor returns or moves down:
@@ -306,4 +311,19 @@ async fn errors_are_text_on_a_terminal_and_json_in_a_pipe() {
     let line: Value = serde_json::from_slice(&piped.stderr).expect("one JSON line");
     assert_eq!(line["level"], "error");
     assert!(line["message"].as_str().unwrap().contains("/no/such/settings.json"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_lines_on_the_bars_terminal_are_drawn_above_it() {
+    let dir = temp_dir("terminal-both");
+    let input = write_input(&dir, "contacts.ndjson", &(0..30).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let mut command = Command::new(BIN);
+    command.args(["sync", "contact", "-q", "--settings"]).arg(&settings).arg("--record").arg(&input);
+    let run = tokio::task::spawn_blocking(move || run_on_terminal(command, true)).await.unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", run.terminal);
+    // Every record's line is whole on a line of its own, never glued to the bar's text.
+    let records = drawn_pieces(&run.terminal).into_iter().filter(|p| p.contains("\"record\"")).count();
+    assert_eq!(assert_log_lines_whole(&run.terminal), 30, "{:?}", run.terminal);
+    assert_eq!(records, 30);
 }

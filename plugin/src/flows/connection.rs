@@ -27,18 +27,30 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
     if own_problems.iter().any(|p| p.field == "api_user" || p.field == "api_password") {
         return Err(SyncError::InvalidSettings(own_problems));
     }
+    // With problems of its own, a refusal of the account is one more problem of the settings,
+    // listed with them (else `unauthorized` alone would hide them until it is fixed).
+    let with_own = |error: SyncError, field: &str, problem: String| match own_problems.is_empty() {
+        true => error,
+        false => SyncError::InvalidSettings(own_problems.iter().cloned().chain([issue(field, problem)]).collect()),
+    };
     let mut session = Session::open(platform, &settings)?;
     let info = match session.account() {
         Some(info) => info.clone(),
-        None => session.discover()?,
+        None => match session.discover() {
+            Ok(info) => info,
+            Err(SyncError::Unauthorized(remote)) => {
+                let problem = format!("Dotdigital refused the API user or password ({})", remote.message);
+                return Err(with_own(SyncError::Unauthorized(remote), "api_password", problem));
+            }
+            Err(other) => return Err(other),
+        },
     };
     if let Some(configured) = &settings.api_endpoint {
         // Every probe would answer 403 from the wrong region: nothing else can be judged.
         if *configured != info.base {
-            return Err(SyncError::InvalidSettings(vec![issue(
-                "api_endpoint",
-                format!("the account is served by {}; set api_endpoint to it or leave it empty", info.base),
-            )]));
+            let problem = format!("the account is served by {}; set api_endpoint to it or leave it empty", info.base);
+            let alone = SyncError::InvalidSettings(vec![issue("api_endpoint", problem.clone())]);
+            return Err(with_own(alone, "api_endpoint", problem));
         }
     }
     let mut problems = own_problems;

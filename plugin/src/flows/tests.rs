@@ -532,6 +532,20 @@ fn validation_lists_the_settings_own_problems_beside_the_accounts() {
     let fields: Vec<&str> = account.problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["collection_name", "default_currency", "list_ids[0]"]);
 
+    // Credentials Dotdigital refuses: one more problem, listed with the settings' own.
+    let platform = FakePlatform::new().expect(
+        Get,
+        &url("/v2/account-info"),
+        401,
+        r#"{"message":"Authorization has been denied for this request."}"#,
+    );
+    let Err(wit::SyncError::InvalidSettings(issues)) = validate_connection(&platform, &raw) else {
+        panic!("the refusal is listed with the settings' problems")
+    };
+    let fields: Vec<&str> = issues.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["collection_name", "default_currency", "api_password"]);
+    platform.assert_done();
+
     // Credentials that cannot sign in: nothing else can be judged, nothing is sent.
     raw.api_user = " ".into();
     let platform = FakePlatform::new();
