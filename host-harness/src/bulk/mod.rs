@@ -581,9 +581,36 @@ async fn run_phase(
     options: &BulkOptions,
     ledger: &Ledger,
     phase: Phase,
-    (fingerprint, last_versions): (&str, &LastVersions),
+    input: (&str, &LastVersions),
     selection: Selection<'_>,
 ) -> Result<u64> {
+    // A batch whose import Dotdigital no longer knew is forgotten while the phase runs; one
+    // more pass sends it (and only it: every other batch is in the ledger).
+    for _ in 0..MAX_PASSES {
+        let (total, resend) = run_phase_once(platform, options, ledger, phase, input, selection).await?;
+        if !resend {
+            return Ok(total);
+        }
+    }
+    Err(anyhow!(
+        "{}: imports were still unknown to Dotdigital after {MAX_PASSES} passes; run the same command again",
+        phase.name()
+    ))
+}
+
+/// Passes over the input in one phase of one run, when imports turn out unknown (404).
+const MAX_PASSES: usize = 3;
+
+/// One pass: returns how many records the input holds, and whether a batch was forgotten
+/// (its import unknown) and must be sent again.
+async fn run_phase_once(
+    platform: &Platform,
+    options: &BulkOptions,
+    ledger: &Ledger,
+    phase: Phase,
+    (fingerprint, last_versions): (&str, &LastVersions),
+    selection: Selection<'_>,
+) -> Result<(u64, bool)> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<InputRecord>(options.batch_size.min(4096));
     // The bar runs over the input's bytes (a follow-up phase reads only some records: no bar length).
     let length = std::fs::metadata(&options.input).ok().map(|m| m.len()).filter(|_| selection.only.is_none());
@@ -671,7 +698,11 @@ async fn run_phase(
         return Err(progress.interrupted(true, running.len()).into());
     }
     progress.done();
-    Ok(total)
+    let mut forgotten = false;
+    for batch in 0..batch_number {
+        forgotten |= ledger.get(phase.name(), batch).map_err(|e| anyhow!("{e}"))?.is_none();
+    }
+    Ok((total, forgotten))
 }
 
 impl Running {
@@ -899,15 +930,20 @@ async fn read_next(
     let state = match read(platform, phase.kind(), &import_id).await {
         Ok(state) => state,
         Err(Failure::Sync(SyncError::Rejected(remote))) if remote.status == 404 => {
-            // Dotdigital no longer knows the import (an old id from an earlier run): its batch
-            // is forgotten, so the next run sends it again (imports are upserts).
-            ledger.forget_batch(phase.name(), running[next].batch).map_err(|e| anyhow!("{e}"))?;
-            return Err(anyhow!(
-                "{} import {import_id} is unknown to Dotdigital (404): its batch {} will be sent again by the next \
-                 run of the same command",
-                phase.name(),
-                running[next].batch
-            ));
+            // Dotdigital no longer knows the import (an old id from an earlier run, or a
+            // simulator that was restarted): its batch is forgotten, and sent again before the
+            // phase ends (imports are upserts).
+            let import = running.swap_remove(next);
+            ledger.forget_batch(phase.name(), import.batch).map_err(|e| anyhow!("{e}"))?;
+            platform.log().emit(
+                Level::Warn,
+                &format!(
+                    "{} import {import_id} is unknown to Dotdigital (404): its batch {} is sent again",
+                    phase.name(),
+                    import.batch
+                ),
+            );
+            return Ok(());
         }
         Err(failure) => {
             return Err(anyhow!(

@@ -210,6 +210,13 @@ async fn a_bulk_load_interrupted_by_ctrl_c_says_how_to_resume_and_resumes_exactl
     );
     assert!(interrupted.stdout.is_empty(), "no record's line before the load is done");
     assert_eq!(imports(&sim, "contacts"), 25, "nothing was sent after Ctrl-C");
+    // The ledger as Ctrl-C left it, for a resume against a Dotdigital that never saw its imports.
+    let copied = dir.join("state-copy");
+    std::fs::create_dir_all(&copied).unwrap();
+    for file in std::fs::read_dir(&state).unwrap() {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), copied.join(file.file_name())).unwrap();
+    }
 
     // The same command, with Dotdigital finishing imports again.
     config.contact_polls_to_finish = 1;
@@ -243,6 +250,21 @@ async fn a_bulk_load_interrupted_by_ctrl_c_says_how_to_resume_and_resumes_exactl
     let ids: Vec<&str> = lines.iter().map(|l| l["record"].as_str().unwrap()).collect();
     assert_eq!(ids, (0..300).map(|n| format!("c{n}")).collect::<Vec<_>>());
     assert_eq!((lines, summary), without_ids(&uninterrupted));
+
+    // Resumed where the 25 started imports are unknown (an embedded simulator that restarted):
+    // they are sent again in the same run, which ends the load, not one failed run per import.
+    let forgetful = simulator().await;
+    let mut limits = dotdigital_sim::SimConfig::demo().rate_limit;
+    limits.low_limit = 10_000;
+    forgetful.set_rate_limit(limits);
+    let mut resume = bulk("contacts", &settings, &input, &forgetful, &copied);
+    resume.args(args);
+    let resumed_elsewhere = run(resume).await;
+    let text = stderr(&resumed_elsewhere);
+    assert_eq!(resumed_elsewhere.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("is unknown to Dotdigital (404)").count(), 25, "{text}");
+    assert_eq!(forgetful.contacts(ACCOUNT).len(), before + 300);
+    assert_eq!(without_ids(&resumed_elsewhere).0.len(), 300);
 }
 
 #[tokio::test(flavor = "multi_thread")]
