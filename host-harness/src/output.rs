@@ -34,6 +34,27 @@ impl Failure {
         }
     }
 
+    /// The failure in words, for a message or a log line: its kind, then what the component
+    /// or Dotdigital said (each settings or record issue by its field), and where.
+    pub fn text(&self) -> String {
+        let error = self.to_json();
+        let mut text = self.kind().to_string();
+        if let Some(issues) = error["issues"].as_array() {
+            let issues: Vec<String> = issues
+                .iter()
+                .map(|i| format!("{}: {}", i["field"].as_str().unwrap_or("?"), i["problem"].as_str().unwrap_or("")))
+                .collect();
+            text += &format!(": {}", issues.join("; "));
+        }
+        if let Some(message) = error["message"].as_str().filter(|m| !m.is_empty()) {
+            text += &format!(": {message}");
+        }
+        if let Some(endpoint) = error["endpoint"].as_str() {
+            text += &format!(" ({endpoint})");
+        }
+        text
+    }
+
     /// The `error` object of an output line.
     pub fn to_json(&self) -> Value {
         match self {

@@ -638,5 +638,5 @@ fn record_key(flow: Flow, record: &Value) -> Option<String> {
 }
 
 fn brief(error: &SyncError) -> String {
-    output::error_json(error).to_string()
+    Failure::Sync(error.clone()).text()
 }

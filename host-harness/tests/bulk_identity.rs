@@ -275,6 +275,7 @@ async fn a_wrong_password_stops_the_load_with_the_settings_to_fix_not_a_resume()
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("concerns the whole subscription: fix the settings"), "{stderr}");
     assert!(!stderr.contains("run the same command again"), "{stderr}");
+    assert!(stderr.contains("(unauthorized: ") && !stderr.contains("{\\\"kind"), "in words, not JSON: {stderr}");
     assert!(!stderr.contains("not-the-password"), "{stderr}");
     assert_eq!(imports(&sim, "contacts"), 0);
 }

@@ -792,8 +792,8 @@ async fn start(
                 "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
              ledger: {}",
                 phase.name(),
-                failure.to_json(),
-                then_what(&failure)
+                failure.text(),
+                then_what(platform, &failure)
             )
         })?
     };
@@ -861,13 +861,17 @@ async fn start(
 
 /// What to do after a failure that stopped the load: a failure of the whole subscription
 /// (credentials, an area, settings) fails again on a rerun, so the settings come first.
-fn then_what(failure: &Failure) -> &'static str {
+fn then_what(platform: &Platform, failure: &Failure) -> String {
+    // Without --state the ledger was in memory: nothing is left to resume from.
+    let resume = match platform.data().path() == Path::new(":memory:") {
+        true => "run it again (with --state DIR, a later run resumes where one stopped)",
+        false => "run the same command to resume",
+    };
     match failure.kind() {
         "unauthorized" | "forbidden" | "invalid-settings" => {
-            "it concerns the whole subscription: fix the settings (or the API user's access), then run the same \
-             command to resume"
+            format!("it concerns the whole subscription: fix the settings (or the API user's access), then {resume}")
         }
-        _ => "run the same command again to resume",
+        _ => resume.to_string(),
     }
 }
 
@@ -949,8 +953,8 @@ async fn read_next(
             return Err(anyhow!(
                 "{} import {import_id}: its status could not be read ({}); {}",
                 phase.name(),
-                failure.to_json(),
-                then_what(&failure)
+                failure.text(),
+                then_what(platform, &failure)
             ))
         }
     };
