@@ -108,7 +108,7 @@ enum Command {
     /// Pins a subscription to the component: writes `dotdigital.lock` beside its settings.
     Pin {
         /// The subscription's settings file; the lock is written in its directory.
-        #[arg(long)]
+        #[arg(long, env = "DOTDIGITAL_SETTINGS")]
         settings: PathBuf,
         /// A component other than the embedded one.
         #[arg(long)]
@@ -320,6 +320,12 @@ fn exit_status(result: &Result<Finished, CliError>) -> u8 {
 }
 
 pub async fn main() -> ExitCode {
+    // An empty variable is an unset one (`DOTDIGITAL_STATE= cmd`), not an empty path.
+    for name in ["DOTDIGITAL_SETTINGS", "DOTDIGITAL_STATE", "DOTDIGITAL_UPSTREAM"] {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            std::env::remove_var(name);
+        }
+    }
     let mut command = Cli::command();
     if std::env::args_os().skip(1).any(|a| a == "--version" || a == "-V") {
         command = command.version(&*Box::leak(long_version().into_boxed_str()));
@@ -689,7 +695,9 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!("settings {}: cannot be read ({})", path.display(), crate::errors::io_reason(&e))
     })?;
-    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("settings {}: not JSON ({e})", path.display()))
+    // An editor's byte-order mark is not part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    serde_json::from_str(text).map_err(|e| anyhow::anyhow!("settings {}: not JSON ({e})", path.display()))
 }
 
 #[cfg(test)]

@@ -186,7 +186,17 @@ impl Stop {
         };
         match self {
             Stop::Settings(issues) => {
-                let problems: Vec<String> = issues.iter().map(|(key, problem)| format!("{key}: {problem}")).collect();
+                let problems: Vec<String> = issues
+                    .iter()
+                    .map(|(key, problem)| match key.as_str() {
+                        "api_password" => format!(
+                            "{key}: {problem} (in the settings, in the file named by {}, or in {})",
+                            crate::settings::PASSWORD_FILE_KEY,
+                            crate::settings::PASSWORD_ENV
+                        ),
+                        _ => format!("{key}: {problem}"),
+                    })
+                    .collect();
                 format!(
                     "stopped: the component refused the settings in {settings}, so nothing was sent: {}; {untried}. \
                      Fix the settings and run again",

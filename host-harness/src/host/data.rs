@@ -167,6 +167,10 @@ impl DataStore {
         // The database holds customers' emails: its folder and file are the user's alone
         // (SQLite gives its -wal and -shm files the database file's permissions).
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        if dir.exists() && !dir.is_dir() {
+            let detail = format!("--state {} is a file, not a folder", dir.display());
+            return Err(StateError::Open { path, detail });
+        }
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| StateError::Open {
             path: path.clone(),
             detail: format!("creating the folder {}: {}", dir.display(), crate::errors::io_reason(&e)),
