@@ -255,3 +255,50 @@ async fn r9_an_import_dotdigital_no_longer_knows_is_sent_again() {
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     assert_eq!(imports(&sim, "contacts"), 2);
 }
+
+/// Issue 19 (memory and log amplification through bulk answers): what a component says in
+/// `begin-import` / `read-import` is checked and clipped before the host stores or echoes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn r10_a_hostile_components_import_answers_are_checked_and_clipped() {
+    let sim = simulator().await;
+    let hostile = |attack: &str, name: &str| {
+        let dir = temp_dir(name);
+        let settings = dir.join("settings.json");
+        std::fs::write(&settings, json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string())
+            .unwrap();
+        let records: Vec<Value> = (0..3)
+            .map(|n| json!({"id": format!("h{n}"), "first_name": attack, "email_address": format!("h{n}@example.com")}))
+            .collect();
+        let input = write_input(&dir, "in.ndjson", &records);
+        let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("state"));
+        command.args(["--plugin", dotdigital_harness::guests::HOSTILE]);
+        (command, dir.join("state"))
+    };
+
+    // A 1 MiB import id: refused as not Dotdigital's, never stored or printed whole.
+    let (command, state) = hostile("bulk-import-id", "r10-id");
+    let output = run(command).await;
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{}", &text[..text.len().min(2000)]);
+    assert!(text.contains("is not a GUID as Dotdigital's are"), "{}", &text[..text.len().min(2000)]);
+    assert!(text.len() < 64 << 10, "stderr is {} bytes", text.len());
+    assert!(!contains(&state_bytes(&state), &"x".repeat(1000)), "the id is not in the ledger");
+
+    // One record index 100,000 times (within the result cap): refused, not 100,000 entries.
+    let (command, _) = hostile("bulk-repeat", "r10-repeat");
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("record index 0 is named more than once"), "{}", stderr(&output));
+
+    // An 8 MiB failure reason: each record's line carries it clipped.
+    let (command, _) = hostile("bulk-failed-huge", "r10-failed");
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let (lines, _) = record_lines(&output);
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let message = line["error"]["message"].as_str().unwrap();
+        assert!(message.len() < 2_000 && message.contains("more bytes"), "{}", &message[..message.len().min(200)]);
+    }
+    assert!(output.stdout.len() < 64 << 10, "stdout is {} bytes", output.stdout.len());
+}

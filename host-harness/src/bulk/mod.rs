@@ -797,6 +797,13 @@ async fn start(
             )
         })?
     };
+    check_begun(&started, sent.len()).map_err(|problem| {
+        anyhow!(
+            "{} batch {batch_number}: the component's answer to begin-import is not usable ({problem}); nothing of \
+             this batch is recorded: check the component (--plugin)",
+            phase.name()
+        )
+    })?;
     let at = |index: u32| sent.get(index as usize).cloned();
     let stored_id = |index: u32| match &batch {
         ImportBatch::Contacts(customers) => customers.get(index as usize).is_some_and(|c| c.contact_id.is_some()),
@@ -975,7 +982,7 @@ async fn read_next(
             return Ok(());
         }
         ImportProgress::Finished(report) => report,
-        ImportProgress::Failed(why) => every_entry_failed(&running[next].row.entries, &why),
+        ImportProgress::Failed(why) => every_entry_failed(&running[next].row.entries, &clip(&why, MAX_ECHO_CHARS)),
     };
     let import = running.swap_remove(next);
     let mut row = import.row;
@@ -1011,8 +1018,8 @@ async fn read_next(
                 record: entry.record,
                 id: entry.id.clone(),
                 line: entry.line,
-                error: platform.redact(json!({"kind": "rejected", "code": failed.code,
-                              "message": failed.detail.clone().unwrap_or_else(|| failed.code.clone()),
+                error: platform.redact(json!({"kind": "rejected", "code": clip(&failed.code, MAX_CODE_CHARS),
+                              "message": clip(failed.detail.as_deref().unwrap_or(&failed.code), MAX_ECHO_CHARS),
                               "endpoint": endpoint, "import_id": import.import_id})),
             });
         }
@@ -1156,6 +1163,54 @@ fn leaving(rows: &[BatchRow]) -> Vec<u64> {
         .filter(|entry| entry.leaves_marketing_lists)
         .filter_map(|entry| entry.external_id.as_deref()?.parse().ok())
         .collect()
+}
+
+/// The most of a component's text (a reason, a detail) the host keeps per record: a report
+/// line is read by a person, and a batch of 20,000 records would otherwise store it 20,000 times.
+const MAX_ECHO_CHARS: usize = 1_000;
+/// Dotdigital's failure codes are words (`invalidEmail`, `ContactEmailDoesNotExist`).
+const MAX_CODE_CHARS: usize = 100;
+/// The longest key an import entry may have: an email (254) or an insight record key.
+const MAX_KEY_CHARS: usize = 1_024;
+
+/// `text` cut to `max` characters, saying how much was left out.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
+    }
+}
+
+/// What the host keeps from a component's `begin-import` must be what Dotdigital could have
+/// said and the batch could hold: an import id shaped like Dotdigital's (a GUID, API.md §3b
+/// `{"importId": "<guid>"}`), each record index in the batch and used once, keys of a sane
+/// length. Anything else is the component's fault, refused before it is stored or echoed.
+fn check_begun(begun: &ImportBegun, records: usize) -> Result<(), String> {
+    if let Some(id) = &begun.import_id {
+        if !is_guid(id) {
+            return Err(format!("import id {:?} is not a GUID as Dotdigital's are", clip(id, 60)));
+        }
+    }
+    let mut seen = vec![false; records];
+    let indices = begun.entries.iter().map(|e| e.index).chain(begun.refused.iter().map(|r| r.index));
+    for index in indices.chain(begun.skipped.iter().copied()) {
+        match seen.get_mut(index as usize) {
+            None => return Err(format!("record index {index} is outside the batch of {records}")),
+            Some(true) => return Err(format!("record index {index} is named more than once")),
+            Some(slot) => *slot = true,
+        }
+    }
+    if let Some(entry) = begun.entries.iter().find(|e| e.key.chars().count() > MAX_KEY_CHARS) {
+        return Err(format!("the key of record index {} is longer than {MAX_KEY_CHARS} characters", entry.index));
+    }
+    Ok(())
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// An import Dotdigital ended without importing fails each of its records, with its word: one

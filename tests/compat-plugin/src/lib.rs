@@ -80,7 +80,8 @@ impl Guest for Compat {
         };
         let entries: Vec<ImportEntry> =
             keys.into_iter().enumerate().map(|(index, key)| ImportEntry { index: index as u32, key }).collect();
-        let import_id = Some(format!("compat-{}", entries.len()));
+        // Shaped like Dotdigital's (a GUID, which the host checks), the count in its last group.
+        let import_id = Some(format!("00000000-0000-4000-8000-{:012}", entries.len()));
         Ok(ImportStarted { import_id, entries, refused: vec![], skipped: vec![], api_calls: 0 })
     }
 
@@ -92,7 +93,7 @@ impl Guest for Compat {
     /// Finished, every record imported as new.
     #[cfg(feature = "v1-0")]
     fn import_status(_: Settings, _: ImportKind, import_id: String) -> Result<ImportState, SyncError> {
-        let count = import_id.trim_start_matches("compat-").parse().unwrap_or(0);
+        let count = import_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
         Ok(ImportState::Finished(ImportReport { created: count, updated: 0, failures: vec![] }))
     }
 

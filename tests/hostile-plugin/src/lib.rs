@@ -9,6 +9,9 @@ use ipaas::dotdigital::types::*;
 
 struct Hostile;
 
+/// The import whose status read fails with a huge reason (`bulk-failed-huge`).
+const HUGE_FAILURE_IMPORT: &str = "ffffffff-ffff-4fff-bfff-ffffffffffff";
+
 fn done(external_id: String) -> Result<SyncOutcome, SyncError> {
     Ok(SyncOutcome { external_id, action: SyncAction::Unchanged, api_calls: 0, messages: vec![] })
 }
@@ -263,12 +266,36 @@ impl Guest for Hostile {
         done("fine".into())
     }
 
-    fn begin_import(_: Settings, _: OrderSettings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
-        Err(SyncError::Transport("not a real connector".into()))
+    /// Bulk attacks, chosen by the first customer's `first_name`: `bulk-import-id` (a 1 MiB
+    /// import id), `bulk-repeat` (one entry index 100,000 times), `bulk-failed-huge` (a
+    /// Dotdigital-shaped import id whose `read-import` fails with an 8 MiB reason).
+    fn begin_import(_: Settings, _: OrderSettings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {
+        let ImportBatch::Contacts(customers) = batch else {
+            return Err(SyncError::Transport("not a real connector".into()));
+        };
+        let attack = customers.first().and_then(|c| c.first_name.clone()).unwrap_or_default();
+        let key = |c: &Customer| c.email_address.clone().unwrap_or_default().to_lowercase();
+        let every = || -> Vec<ImportRecord> {
+            let record = |(i, c)| ImportRecord { index: i as u32, key: key(c), leaves_marketing_lists: false };
+            customers.iter().enumerate().map(record).collect()
+        };
+        let (import_id, entries) = match attack.as_str() {
+            "bulk-import-id" => ("x".repeat(1 << 20), every()),
+            "bulk-repeat" => {
+                let first = ImportRecord { index: 0, key: key(&customers[0]), leaves_marketing_lists: false };
+                (HUGE_FAILURE_IMPORT.replace('f', "0"), vec![first; 100_000])
+            }
+            "bulk-failed-huge" => (HUGE_FAILURE_IMPORT.to_string(), every()),
+            _ => return Err(SyncError::Transport("not a real connector".into())),
+        };
+        Ok(ImportBegun { import_id: Some(import_id), entries, refused: vec![], skipped: vec![], api_calls: 1 })
     }
 
-    fn read_import(_: Settings, _: ImportKind, _: String) -> Result<ImportProgress, SyncError> {
-        Err(SyncError::Transport("not a real connector".into()))
+    fn read_import(_: Settings, _: ImportKind, import_id: String) -> Result<ImportProgress, SyncError> {
+        match import_id == HUGE_FAILURE_IMPORT {
+            true => Ok(ImportProgress::Failed("y".repeat(8 << 20))),
+            false => Err(SyncError::Transport("not a real connector".into())),
+        }
     }
 
     fn leave_marketing_lists(_: Settings, _: Vec<u64>) -> Result<ListsLeft, SyncError> {
