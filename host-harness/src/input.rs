@@ -55,6 +55,50 @@ impl std::error::Error for NotJson {}
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The largest record the harness reads (an iPaaS.com record is kilobytes): a longer one is
+/// that record's `input` error, and reading goes on after it, so one huge line (or
+/// `--record /dev/zero`) never holds gigabytes.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+
+/// The record at `line` is larger than [`MAX_RECORD_BYTES`].
+fn too_large(line: usize) -> NotJson {
+    NotJson::structure(format!(
+        "the record starting on line {line} is larger than {} MiB: it is skipped",
+        MAX_RECORD_BYTES >> 20
+    ))
+}
+
+/// One line into `buf` (cleared first), like `read_until(b'\n')`, but never more than
+/// `MAX_RECORD_BYTES`: the rest of a longer line is read and dropped, and `Ok((n, true))`
+/// says so. `n` is 0 at the end of the input.
+fn read_line_capped(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<(usize, bool)> {
+    buf.clear();
+    let mut total = 0;
+    let mut too_long = false;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok((total, too_long));
+        }
+        let (chunk, ends) = match available.iter().position(|b| *b == b'\n') {
+            Some(at) => (&available[..=at], true),
+            None => (available, false),
+        };
+        let used = chunk.len();
+        if !too_long && buf.len() + used <= MAX_RECORD_BYTES {
+            buf.extend_from_slice(chunk);
+        } else if !too_long {
+            too_long = true;
+            buf.clear();
+        }
+        total += used;
+        input.consume(used);
+        if ends {
+            return Ok((total, too_long));
+        }
+    }
+}
+
 /// Calls `push` for each record in order; stops early when `push` returns false. Every
 /// record gets an item, good or bad: nothing in the input is silently skipped. An array
 /// whose structure breaks (an element never closed, a missing comma) ends with an item
@@ -64,11 +108,18 @@ pub fn read_records(mut input: Box<dyn BufRead + Send>, mut push: impl FnMut(Ite
     let mut first = Vec::new();
     // Skip blank lines to find the first value.
     loop {
-        first.clear();
-        if input.read_until(b'\n', &mut first)? == 0 {
+        let (read, too_long) = read_line_capped(&mut input, &mut first)?;
+        if read == 0 {
             return Ok(());
         }
         line_number += 1;
+        if too_long {
+            // The input's shape is unknown yet: a huge first line is a record of its own (NDJSON).
+            if !push(Item { line: line_number, record: Err(too_large(line_number)) }) {
+                return Ok(());
+            }
+            continue;
+        }
         if line_number == 1 {
             if let Some(rest) = first.strip_prefix(BOM) {
                 first = rest.to_vec();
@@ -88,8 +139,8 @@ pub fn read_records(mut input: Box<dyn BufRead + Send>, mut push: impl FnMut(Ite
             let mut next = Vec::new();
             let mut blank_lines = Vec::new();
             loop {
-                next.clear();
-                if input.read_until(b'\n', &mut next)? == 0 || !next.trim_ascii().is_empty() {
+                let (read, too_long) = read_line_capped(&mut input, &mut next)?;
+                if read == 0 || too_long || !next.trim_ascii().is_empty() {
                     break;
                 }
                 blank_lines.extend_from_slice(&next);
@@ -115,11 +166,17 @@ fn read_lines(mut input: impl BufRead, first_line: usize, mut push: impl FnMut(I
     let mut line = Vec::new();
     let mut number = first_line - 1;
     loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
+        let (read, too_long) = read_line_capped(&mut input, &mut line)?;
+        if read == 0 {
             return Ok(());
         }
         number += 1;
+        if too_long {
+            if !push(Item { line: number, record: Err(too_large(number)) }) {
+                return Ok(());
+            }
+            continue;
+        }
         if line.trim_ascii().is_empty() {
             continue;
         }
@@ -254,9 +311,10 @@ impl<R: BufRead> Scanner<R> {
         let mut closers: Vec<u8> = Vec::new();
         let mut in_string = false;
         let mut escaped = false;
+        let mut oversized = false;
         loop {
             let Some(byte) = self.peek()? else {
-                if closers.is_empty() && !in_string && !text.is_empty() {
+                if closers.is_empty() && !in_string && (!text.is_empty() || oversized) {
                     break;
                 }
                 let what = if in_string { "a string" } else { "the value" };
@@ -265,6 +323,11 @@ impl<R: BufRead> Scanner<R> {
                     self.line
                 )))));
             };
+            if text.len() > MAX_RECORD_BYTES {
+                // Too large to keep: scanned to its end without storing, then reported.
+                text.clear();
+                oversized = true;
+            }
             if in_string {
                 self.bump()?;
                 text.push(byte);
@@ -306,6 +369,9 @@ impl<R: BufRead> Scanner<R> {
             }
             self.bump()?;
             text.push(byte);
+        }
+        if oversized {
+            return Ok(Ok(Item { line, record: Err(too_large(line)) }));
         }
         let record = serde_json::from_slice::<Value>(&text).map_err(|e| NotJson::parse(&e, line, column));
         Ok(Ok(Item { line, record }))
@@ -498,5 +564,21 @@ mod tests {
         assert_eq!(count, records);
         // 64 KiB of buffer is ~64 records of 1 KB.
         assert!(ahead < 100, "the reader ran {ahead} records ahead");
+    }
+
+    #[test]
+    fn a_record_larger_than_the_cap_is_its_own_error_and_the_next_is_read() {
+        let huge = format!("{{\"id\":\"{}\"}}", "x".repeat(MAX_RECORD_BYTES + 10));
+        // NDJSON: the huge line first, then in the middle.
+        for text in [format!("{huge}\n{{\"id\":2}}\n"), format!("{{\"id\":1}}\n{huge}\n{{\"id\":3}}\n")] {
+            let items = read(&text);
+            let bad = items.iter().find(|i| i.record.is_err()).expect("the huge record is an error");
+            assert!(bad.record.as_ref().unwrap_err().to_string().contains("larger than 16 MiB"));
+            assert_eq!(items.iter().filter(|i| i.record.is_ok()).count(), items.len() - 1, "the others are read");
+        }
+        // An array element too large: skipped, the next element read.
+        let items = read(&format!("[{{\"id\":1}},\n{huge},\n{{\"id\":3}}]"));
+        let lines: Vec<(usize, bool)> = items.iter().map(|i| (i.line, i.record.is_ok())).collect();
+        assert_eq!(lines, [(1, true), (2, false), (3, true)]);
     }
 }
