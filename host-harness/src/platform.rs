@@ -647,6 +647,11 @@ fn record_key(flow: Flow, record: &Value) -> Option<String> {
     record.get(field).and_then(text).or_else(|| record.get("id").and_then(text)).map(|k| format!("{field}:{k}"))
 }
 
+/// A retry line's account of the error: whatever the component put in it, a line's worth.
 fn brief(error: &SyncError) -> String {
-    Failure::Sync(error.clone()).text()
+    let text = Failure::Sync(error.clone()).text();
+    match text.char_indices().nth(1_000) {
+        None => text,
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
+    }
 }

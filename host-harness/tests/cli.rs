@@ -555,3 +555,30 @@ fn validate_lists_the_settings_problems_beside_the_accounts() {
         line["account"]["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
     assert!(fields.contains(&"collection_name") && fields.contains(&"list_ids[0]"), "{line}");
 }
+
+/// Issue 19 (log budget): refused writes log through the call's budget, each line clipped.
+#[test]
+fn a_flood_of_refused_writes_spends_the_calls_log_budget() {
+    let record =
+        json!({"id": "1", "first_name": "refused-writes", "last_name": "5000", "email_address": "a@example.com"});
+    let record = temp_file("flood.json", &record.to_string());
+    let settings =
+        temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
+    let output = run(&[
+        "sync",
+        "contact",
+        "--plugin",
+        dotdigital_harness::guests::HOSTILE,
+        "--settings",
+        settings.to_str().unwrap(),
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(lines(&output)[0]["outcome"]["external_id"] == "5000 writes refused");
+    let refusals = stderr.lines().filter(|l| l.contains("persistent data not stored")).count();
+    assert!((1..=1_000).contains(&refusals), "{refusals} refusal lines");
+    assert!(stderr.contains("the call logged more than"), "the budget says it was spent");
+    assert!(stderr.len() < 2 << 20, "stderr is {} bytes", stderr.len());
+}

@@ -224,6 +224,14 @@ impl Guest for Hostile {
             "proxy-headers" => proxy_headers(&argument),
             "held-open-body" => held_open_body(&argument),
             "http-show" => show(&argument),
+            // Writes the host refuses (a 1 MiB key), `last_name` times: each refusal is logged.
+            "refused-writes" => {
+                let key = "k".repeat(1 << 20);
+                let times: u32 = argument.parse().unwrap_or(5_000);
+                let refused =
+                    (0..times).filter(|_| ipaas::dotdigital::host::set_data(&key, "v", None).is_err()).count();
+                done(format!("{refused} writes refused"))
+            }
             "fields" => fields(&argument),
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
