@@ -3,12 +3,15 @@
 //! every load checks the component's SHA-256 against `--sha256` and the lock before it is
 //! compiled, so a subscription runs exactly the component it pinned.
 
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256_hex;
+use crate::errors::io_reason;
 use crate::runtime::contract::PACKAGE;
 use crate::runtime::outbound::ALLOWED_ORIGINS;
 use crate::runtime::Plugin;
@@ -57,23 +60,29 @@ impl Pins {
     }
 
     /// The lock beside `settings`, if there is one; an unreadable lock is an error, never
-    /// ignored (it would unpin the subscription).
+    /// ignored (it would unpin the subscription). When `settings` is a symlink, the lock beside
+    /// the file it resolves to pins too: the two must agree, or the run is refused.
     pub fn with_lock_beside(mut self, settings: &Path) -> Result<Pins> {
-        let path = lock_path(settings);
-        // Anything at the lock's path pins: a dangling symlink or a directory is an error, not
-        // "no lock".
-        match std::fs::symlink_metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-            Ok(_) => {}
+        let given = lock_path(settings);
+        let beside_real = std::fs::canonicalize(settings).ok().map(|real| lock_path(&real));
+        let mut found = read_lock(&given)?.map(|sha| (given.clone(), sha));
+        if let Some(real) = beside_real.filter(|real| !same_file(real, &given)) {
+            if let Some(sha) = read_lock(&real)? {
+                match &found {
+                    Some((path, other)) if *other != sha => anyhow::bail!(
+                        "{} pins {other} but {} (beside the file the settings link to) pins {sha}: \
+                         make them agree, or remove one",
+                        path.display(),
+                        real.display()
+                    ),
+                    Some(_) => {}
+                    None => found = Some((real, sha)),
+                }
+            }
         }
-        let bytes = std::fs::read(&path).with_context(|| format!("reading the lock {}", path.display()))?;
-        let lock: Lock = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a dotdigital lock file", path.display()))?;
-        let sha256 = digest(&lock.sha256).with_context(|| {
-            format!("{} is not a dotdigital lock file: its sha256 is not 64 hex digits", path.display())
-        })?;
-        self.pins.push((path.display().to_string(), sha256));
+        if let Some((path, sha256)) = found {
+            self.pins.push((path.display().to_string(), sha256));
+        }
         Ok(self)
     }
 
@@ -106,6 +115,56 @@ impl std::fmt::Display for PinError {
 }
 
 impl std::error::Error for PinError {}
+
+/// The lock's digest at `path`; `None` when nothing is there. Anything at the path pins: a
+/// dangling symlink, a directory or a FIFO is an error, not "no lock". Opened non-blocking
+/// (a FIFO planted there would otherwise hang the run) and read only if a small regular file.
+fn read_lock(path: &Path) -> Result<Option<String>> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("reading the lock {}: {}", path.display(), io_reason(&e)),
+        Ok(_) => {}
+    }
+    let bytes = read_regular(path, MAX_LOCK_BYTES)
+        .map_err(|why| anyhow::anyhow!("reading the lock {}: {why}", path.display()))?;
+    let lock: Lock =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a dotdigital lock file", path.display()))?;
+    let sha256 = digest(&lock.sha256).with_context(|| {
+        format!("{} is not a dotdigital lock file: its sha256 is not 64 hex digits", path.display())
+    })?;
+    Ok(Some(sha256))
+}
+
+/// A lock is a few hundred bytes; anything much bigger is not one.
+const MAX_LOCK_BYTES: u64 = 64 << 10;
+
+/// The bytes of `path` if it is a regular file of at most `max` bytes, checked on the open
+/// descriptor (`O_NONBLOCK`: opening a FIFO returns at once instead of waiting for a writer).
+fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| io_reason(&e))?;
+    let meta = file.metadata().map_err(|e| io_reason(&e))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.len() > max {
+        return Err(format!("it is {} bytes, too big for one", meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(|e| io_reason(&e))?;
+    Ok(bytes)
+}
+
+/// Whether two paths name one file (both must exist).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => std::fs::canonicalize(a).ok().zip(std::fs::canonicalize(b).ok()).is_some_and(|(a, b)| a == b),
+    }
+}
 
 /// A SHA-256 as 64 hex digits (any case, no spaces inside), lower-cased.
 fn digest(text: &str) -> Option<String> {
@@ -150,7 +209,9 @@ pub fn package(plugin: &Plugin, bytes: &[u8], out: &Path) -> Result<Manifest> {
     // The version names files: only a semver, never a path.
     semver::Version::parse(&version)
         .map_err(|e| anyhow::anyhow!("the component's version metadata {version:?} is not a semver version ({e})"))?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("creating the folder {}: {}", out.display(), io_reason(&e)))?;
+    check_private_dir(out)?;
     let file = format!("ipaas-dotdigital-{version}.wasm");
     let sha256 = sha256_hex(bytes);
     write_release(&out.join(&file), bytes)?;
@@ -174,7 +235,11 @@ pub fn package(plugin: &Plugin, bytes: &[u8], out: &Path) -> Result<Manifest> {
 fn write_release(path: &Path, bytes: &[u8]) -> Result<()> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(path, bytes),
-        Ok(meta) if meta.file_type().is_file() && std::fs::read(path).ok().as_deref() == Some(bytes) => Ok(()),
+        Ok(meta)
+            if meta.file_type().is_file() && read_regular(path, bytes.len() as u64).ok().as_deref() == Some(bytes) =>
+        {
+            Ok(())
+        }
         Ok(_) => Err(anyhow::anyhow!(
             "{} already exists with other contents: a release is never overwritten (package into an empty directory)",
             path.display()
@@ -183,11 +248,47 @@ fn write_release(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Writes through a temporary file and a rename, so a reader never sees half a file.
+/// Refuses a folder that another user may write: they could plant a file or a symlink
+/// under the release's names between our check and our rename. A sticky folder of ours
+/// (only a file's owner may replace it) is accepted.
+fn check_private_dir(dir: &Path) -> Result<()> {
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| anyhow::anyhow!("reading the folder {}: {}", dir.display(), io_reason(&e)))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let ours = meta.uid() == unsafe { libc::geteuid() };
+    let others_may_write = meta.mode() & 0o022 != 0;
+    let sticky = meta.mode() & 0o1000 != 0;
+    if others_may_write && !(sticky && ours) {
+        anyhow::bail!(
+            "the folder {} may be written by other users (mode {:o}): package into a folder only you can write",
+            dir.display(),
+            meta.mode() & 0o7777
+        );
+    }
+    Ok(())
+}
+
+/// Writes through a temporary file and a rename, so a reader never sees half a file. The
+/// temporary name has a random suffix and is created new without following symlinks: a file
+/// or symlink planted at a guessable name is never written through.
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&temp, bytes).with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, path).with_context(|| format!("writing {}", path.display()))
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("release");
+    let temp = path.with_file_name(format!(".{name}.{:016x}.tmp", fastrand::u64(..)));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        anyhow::bail!("writing {}: {}", path.display(), io_reason(&e));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -302,3 +302,38 @@ async fn r10_a_hostile_components_import_answers_are_checked_and_clipped() {
     }
     assert!(output.stdout.len() < 64 << 10, "stdout is {} bytes", output.stdout.len());
 }
+
+/// A FIFO at `<state>/dotdigital-bulk.lock` was opened blocking (write-only): the load waited
+/// forever for a reader, with no output. Opened non-blocking, it is refused naming the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn r10_a_fifo_in_place_of_the_bulk_lock_is_refused_at_once() {
+    let sim = simulator().await;
+    let dir = temp_dir("r10");
+    let input = write_input(&dir, "c.ndjson", &[customer(0)]);
+    let settings = settings_file(&dir, json!({}));
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let fifo = std::ffi::CString::new(state.join("dotdigital-bulk.lock").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let mut command = bulk("contacts", &settings, &input, &sim, &state);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("still running after 20 s (blocked on the FIFO?)");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("dotdigital-bulk.lock") && stderr.contains("not a regular file"), "{stderr}");
+    assert!(sim.imports(ACCOUNT).is_empty(), "nothing sent");
+}

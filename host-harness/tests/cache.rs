@@ -19,12 +19,19 @@ fn temp_dir() -> PathBuf {
 
 /// `describe` with the cache in `cache`: the component's SHA-256, and stderr.
 fn describe(cache: &Path) -> (String, String) {
-    let output = Command::new(BIN)
+    described(describe_with(cache, &[]).output().expect("the harness runs"))
+}
+
+/// The `describe` command, with the cache's key beside the cache folder (not in the user's
+/// config) and `extra` arguments.
+fn describe_with(cache: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args(["describe", "--cache-dir", cache.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .expect("the harness runs");
-    described(output)
+        .args(extra)
+        .env("XDG_CONFIG_HOME", cache.parent().unwrap().join("config"))
+        .stdin(Stdio::null());
+    command
 }
 
 fn described(output: Output) -> (String, String) {
@@ -117,15 +124,7 @@ fn a_symlink_is_never_followed() {
 #[test]
 fn two_processes_filling_an_empty_cache_at_once_both_succeed() {
     let cache = temp_dir().join("cache");
-    let start = || {
-        Command::new(BIN)
-            .args(["describe", "--cache-dir", cache.to_str().unwrap()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let start = || describe_with(&cache, &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (first, second) = (start(), start());
     let (a, a_err) = described(first.wait_with_output().unwrap());
     let (b, b_err) = described(second.wait_with_output().unwrap());
@@ -147,6 +146,7 @@ fn no_cache_writes_nothing_and_the_default_follows_xdg() {
             .arg("describe")
             .args(extra)
             .env("XDG_CACHE_HOME", &xdg)
+            .env("XDG_CONFIG_HOME", xdg.join("config"))
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -195,4 +195,68 @@ fn bench_json_has_every_figure() {
     number(&["connections_per_100_calls", "loopback"]);
     number(&["component_bytes"]);
     assert!(report["component_bytes"].as_u64().unwrap() > 0);
+}
+
+/// Runs `command`, killing it after 20 s: a run that waits on a planted FIFO fails the test
+/// instead of hanging it.
+fn output_within_20s(mut command: Command) -> Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("still running after 20 s (blocked on the FIFO?): {:?}", child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A FIFO in place of the cache file was opened blocking: the run waited forever for a
+/// writer. Opened non-blocking, it is refused as not a regular file and the run compiles.
+#[test]
+fn a_fifo_in_place_of_the_cache_file_is_rebuilt_not_waited_on() {
+    let cache = temp_dir().join("cache");
+    describe(&cache);
+    let file = the_cache_file(&cache);
+    std::fs::remove_file(&file).unwrap();
+    let fifo = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let (_, stderr) = described(output_within_20s(describe_with(&cache, &[])));
+    assert!(stderr.contains("not a regular file") && stderr.contains("rebuilt"), "{stderr}");
+    assert!(std::fs::symlink_metadata(&file).unwrap().is_file(), "replaced by a file of its own");
+}
+
+/// Whoever may write the cache folder could copy another component's compiled file under the
+/// pinned component's name, with the header's component digest rewritten and the checksum
+/// still right (it covered only the artifact): `--sha256` checked the component's bytes, then
+/// ran the other one's code. Here "another component" is the connector with one more byte of
+/// metadata; any compiled code would do. The file's MAC, under a key outside the cache, now
+/// refuses it.
+#[test]
+fn a_planted_artifact_never_runs_under_a_pin() {
+    let dir = temp_dir();
+    let cache = dir.join("cache");
+    let (sha, _) = describe(&cache);
+    let pinned_file = the_cache_file(&cache);
+    // The other component: a custom section appended (name "x", no payload).
+    let other = dir.join("other.wasm");
+    let mut bytes = dotdigital_harness::EMBEDDED_PLUGIN.to_vec();
+    bytes.extend_from_slice(&[0, 2, 1, b'x']);
+    std::fs::write(&other, &bytes).unwrap();
+    let output = describe_with(&cache, &["--plugin", other.to_str().unwrap()]).output().unwrap();
+    described(output);
+    let other_file = files(&cache).into_iter().find(|f| *f != pinned_file).expect("the other component's file");
+
+    let mut planted = std::fs::read(&other_file).unwrap();
+    let digest: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&sha[2 * i..2 * i + 2], 16).unwrap()).collect();
+    planted[16..48].copy_from_slice(&digest);
+    std::fs::write(&pinned_file, &planted).unwrap();
+
+    let output = describe_with(&cache, &["--sha256", &sha]).output().unwrap();
+    let (_, stderr) = described(output);
+    // Read silently and left in place, the planted file would have been what ran.
+    assert!(stderr.contains("does not match its checksum") && stderr.contains("rebuilt"), "planted code ran: {stderr}");
+    assert_ne!(std::fs::read(&pinned_file).unwrap(), planted, "rebuilt");
 }

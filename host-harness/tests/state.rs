@@ -228,3 +228,33 @@ fn a_truncated_database_or_old_state_file_is_a_setup_error_naming_it() {
     assert!(old.exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A foreign SQLite file at the database's name (another tool's, a mistyped `--state`) was
+/// switched to WAL, its header rewritten, before its application_id refused it. Refused now
+/// before anything is written: the file keeps every byte, and no `-wal` appears. Both kinds:
+/// another application's id, and tables without any id.
+#[test]
+fn a_foreign_database_is_refused_before_anything_is_written() {
+    let dir = temp_dir("foreign");
+    let records = dir.join("c.json");
+    std::fs::write(&records, certificate(1).to_string()).unwrap();
+    let settings = settings_file(&dir);
+    for (n, pragma) in ["PRAGMA application_id = 1234;", ""].iter().enumerate() {
+        let state = dir.join(format!("state-{n}"));
+        std::fs::create_dir_all(&state).unwrap();
+        let database = state.join(DATABASE);
+        let db = rusqlite::Connection::open(&database).unwrap();
+        db.execute_batch(&format!("{pragma} CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('theirs');"))
+            .unwrap();
+        drop(db);
+        let before = std::fs::read(&database).unwrap();
+        let output = sync(&settings, &records, "http://127.0.0.1:9", &state);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&database.display().to_string()), "names the database: {stderr}");
+        assert_eq!(std::fs::read(&database).unwrap(), before, "the foreign file was written to: {stderr}");
+        let names: Vec<_> = std::fs::read_dir(&state).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, [DATABASE], "nothing beside it");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 
 pub const LOCK_FILE: &str = "dotdigital-bulk.lock";
 
@@ -25,14 +25,24 @@ impl LoadLock {
             return Ok(LoadLock { _file: None });
         };
         let path = dir.join(LOCK_FILE);
+        // Read-write and O_NONBLOCK: a FIFO planted at the path opens at once (a write-only
+        // open would wait for a reader) and is refused by the check below.
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
             .mode(0o600)
             .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
+            .map_err(|e| anyhow!("opening the bulk lock {}: {}", path.display(), crate::errors::io_reason(&e)))?;
+        let regular = file.metadata().map(|meta| meta.is_file()).unwrap_or(false);
+        if !regular {
+            return Err(anyhow!(
+                "the bulk lock {} is not a regular file: remove it (a new one is made)",
+                path.display()
+            ));
+        }
         // SAFETY: flock on a descriptor this function owns; no memory is involved.
         let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
         if !taken {

@@ -218,25 +218,29 @@ impl DataStore {
     ) -> Result<Self, StateError> {
         let fail = |e: rusqlite::Error| open_error(&path, e);
         connection.busy_timeout(busy_timeout).map_err(fail)?;
-        // WAL: readers never wait for a writer, and a commit appends to the log instead of
-        // rewriting pages. `synchronous=FULL` makes each commit fsync the log: with WAL's
-        // default NORMAL a commit is durable only at the next checkpoint, and a power cut
-        // could forget a `pending` marker whose email was already sent.
-        let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(fail)?;
-        connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
-        let check: String = connection.query_row("PRAGMA quick_check", [], |row| row.get(0)).map_err(fail)?;
-        if check != "ok" {
-            return Err(StateError::Corrupt { path, detail: check });
-        }
-        let (application_id, version): (i64, i64) = connection
-            .query_row("SELECT * FROM pragma_application_id, pragma_user_version", [], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
+        // Whose file this is, asked first and only by reading: switching to WAL rewrites the
+        // header, so a database of another application is refused before anything is written.
+        let (application_id, version, objects): (i64, i64, i64) = connection
+            .query_row(
+                "SELECT * FROM pragma_application_id, pragma_user_version, (SELECT count(*) FROM sqlite_master)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
             .map_err(fail)?;
         if application_id != 0 && application_id != APPLICATION_ID {
             return Err(StateError::Open {
                 path,
                 detail: format!("it belongs to another application (application_id {application_id:#x})"),
+            });
+        }
+        // Every database this harness made carries its application_id from its first write: one
+        // with tables but no id is someone else's (a stray file under our name), not a new one.
+        if application_id == 0 && objects > 0 {
+            return Err(StateError::Open {
+                path,
+                detail: "it holds tables but is not a dotdigital-harness state database (no application_id): \
+                         move it away"
+                    .into(),
             });
         }
         if version > SCHEMA_VERSION {
@@ -245,6 +249,16 @@ impl DataStore {
                 detail: format!("it has schema {version}, newer than this harness's {SCHEMA_VERSION}"),
             });
         }
+        let check: String = connection.query_row("PRAGMA quick_check", [], |row| row.get(0)).map_err(fail)?;
+        if check != "ok" {
+            return Err(StateError::Corrupt { path, detail: check });
+        }
+        // WAL: readers never wait for a writer, and a commit appends to the log instead of
+        // rewriting pages. `synchronous=FULL` makes each commit fsync the log: with WAL's
+        // default NORMAL a commit is durable only at the next checkpoint, and a power cut
+        // could forget a `pending` marker whose email was already sent.
+        let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(fail)?;
+        connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
         connection
             .execute_batch(&format!(
                 "BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; \
