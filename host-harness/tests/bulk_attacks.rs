@@ -306,7 +306,7 @@ async fn r10_a_hostile_components_import_answers_are_checked_and_clipped() {
 /// A FIFO at `<state>/dotdigital-bulk.lock` was opened blocking (write-only): the load waited
 /// forever for a reader, with no output. Opened non-blocking, it is refused naming the file.
 #[tokio::test(flavor = "multi_thread")]
-async fn r10_a_fifo_in_place_of_the_bulk_lock_is_refused_at_once() {
+async fn r11_a_fifo_in_place_of_the_bulk_lock_is_refused_at_once() {
     let sim = simulator().await;
     let dir = temp_dir("r10");
     let input = write_input(&dir, "c.ndjson", &[customer(0)]);
