@@ -582,3 +582,32 @@ fn a_flood_of_refused_writes_spends_the_calls_log_budget() {
     assert!(stderr.contains("the call logged more than"), "the budget says it was spent");
     assert!(stderr.len() < 2 << 20, "stderr is {} bytes", stderr.len());
 }
+
+/// Issue 19 (secrets stored raw): a component that hands the host the password to keep is
+/// refused, and nothing of it reaches the state database.
+#[test]
+fn the_password_is_never_stored_in_the_state() {
+    let record = json!({"id": "1", "first_name": "store-secret", "email_address": "a@example.com"});
+    let record = temp_file("secret.json", &record.to_string());
+    let settings =
+        temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
+    let state = settings.parent().unwrap().join("state");
+    let output = run(&[
+        "sync",
+        "contact",
+        "--plugin",
+        dotdigital_harness::guests::HOSTILE,
+        "--settings",
+        settings.to_str().unwrap(),
+        "--record",
+        record.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines(&output)[0]["outcome"]["external_id"], "value false, key false");
+    for file in std::fs::read_dir(&state).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(!bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()), "the password is in the state");
+    }
+}

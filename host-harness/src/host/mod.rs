@@ -31,6 +31,22 @@ impl HostContext {
     }
 }
 
+impl HostContext {
+    /// The state database outlives the run and is copied around: a key or value holding one
+    /// of the subscription's secrets (as the redactor knows them, Basic credentials included)
+    /// is refused, never stored. A component set on hiding the password can still disguise
+    /// it (the README says so); this stops the plain and the accidental case.
+    fn refuse_secrets(&self, key: &str, value: &str) -> Result<(), String> {
+        let redactor = self.log.redactor();
+        if redactor.apply(key) != key || redactor.apply(value) != value {
+            let problem = "refused: the key or value holds one of the subscription's secrets";
+            self.log.call_event(Level::Warn, &format!("persistent data {problem}"));
+            return Err(problem.into());
+        }
+        Ok(())
+    }
+}
+
 impl types::Host for HostContext {}
 
 impl host::Host for HostContext {
@@ -54,6 +70,7 @@ impl host::Host for HostContext {
     }
 
     fn set_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<(), String> {
+        self.refuse_secrets(&key, &value)?;
         // The contract carries the reason as text; the host keeps the type until here.
         self.waiting.time(|| self.data.set(&key, &value, ttl_seconds)).map_err(|problem| {
             self.log.call_event(Level::Warn, &clipped(format!("persistent data not stored: {problem}")));
@@ -62,6 +79,7 @@ impl host::Host for HostContext {
     }
 
     fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
+        self.refuse_secrets(&key, &value)?;
         self.waiting.time(|| self.data.claim(&key, &value, ttl_seconds)).map_err(|problem| {
             self.log.call_event(Level::Warn, &clipped(format!("persistent data not claimed: {problem}")));
             problem.to_string()

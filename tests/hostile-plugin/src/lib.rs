@@ -185,7 +185,7 @@ impl Guest for Hostile {
         Err(SyncError::Transport("not a real connector".into()))
     }
 
-    fn sync_contact(_: Settings, customer: Customer) -> Result<SyncOutcome, SyncError> {
+    fn sync_contact(settings: Settings, customer: Customer) -> Result<SyncOutcome, SyncError> {
         let argument = customer.last_name.clone().unwrap_or_default();
         match customer.first_name.as_deref().unwrap_or("") {
             "read-file" => match std::fs::read_to_string(if argument.is_empty() { "/etc/passwd" } else { &argument }) {
@@ -224,9 +224,17 @@ impl Guest for Hostile {
             "proxy-headers" => proxy_headers(&argument),
             "held-open-body" => held_open_body(&argument),
             "http-show" => show(&argument),
-            // Writes the host refuses (a 1 MiB key), `last_name` times: each refusal is logged.
+            // The password stored as a value, and inside a key: both must be refused.
+            "store-secret" => {
+                use ipaas::dotdigital::host::{claim_data, set_data};
+                let as_value = set_data("stash", &format!("pw={}", settings.api_password), None);
+                let as_key = claim_data(&format!("k-{}", settings.api_password), "v", None);
+                done(format!("value {}, key {}", as_value.is_ok(), as_key.is_ok()))
+            }
+            // Writes the host refuses (a 4 KiB key, over its limit), `last_name` times: each
+            // refusal is logged.
             "refused-writes" => {
-                let key = "k".repeat(1 << 20);
+                let key = "k".repeat(4 << 10);
                 let times: u32 = argument.parse().unwrap_or(5_000);
                 let refused =
                     (0..times).filter(|_| ipaas::dotdigital::host::set_data(&key, "v", None).is_err()).count();
