@@ -649,9 +649,5 @@ fn record_key(flow: Flow, record: &Value) -> Option<String> {
 
 /// A retry line's account of the error: whatever the component put in it, a line's worth.
 fn brief(error: &SyncError) -> String {
-    let text = Failure::Sync(error.clone()).text();
-    match text.char_indices().nth(1_000) {
-        None => text,
-        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-    }
+    crate::host::log::clip(&Failure::Sync(error.clone()).text(), 1_000).into_owned()
 }

@@ -41,6 +41,17 @@ async fn sync_via(flow: &str, settings: &Path, record: &Path, upstream: &str, ex
     tokio::task::spawn_blocking(move || run(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
 }
 
+/// `sync contact` of `record` with the hostile test component (and the settings it declares).
+fn sync_hostile(record: &Path, extra: &[&str]) -> Output {
+    let settings =
+        temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
+    let (plugin, settings, record) =
+        (dotdigital_harness::guests::HOSTILE, settings.to_str().unwrap(), record.to_str().unwrap());
+    let mut args = vec!["sync", "contact", "--plugin", plugin, "--settings", settings, "--record", record];
+    args.extend(extra);
+    run(&args)
+}
+
 fn lines(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -335,19 +346,7 @@ fn a_sandbox_refusal_stops_the_run() {
         })
         .collect();
     let record = temp_file("hostile.ndjson", &input);
-    // The settings the hostile component declares.
-    let settings =
-        temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
-    let output = run(&[
-        "sync",
-        "contact",
-        "--plugin",
-        dotdigital_harness::guests::HOSTILE,
-        "--settings",
-        settings.to_str().unwrap(),
-        "--record",
-        record.to_str().unwrap(),
-    ]);
+    let output = sync_hostile(&record, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let out = lines(&output);
@@ -562,18 +561,7 @@ fn a_flood_of_refused_writes_spends_the_calls_log_budget() {
     let record =
         json!({"id": "1", "first_name": "refused-writes", "last_name": "5000", "email_address": "a@example.com"});
     let record = temp_file("flood.json", &record.to_string());
-    let settings =
-        temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
-    let output = run(&[
-        "sync",
-        "contact",
-        "--plugin",
-        dotdigital_harness::guests::HOSTILE,
-        "--settings",
-        settings.to_str().unwrap(),
-        "--record",
-        record.to_str().unwrap(),
-    ]);
+    let output = sync_hostile(&record, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{}", &stderr[..stderr.len().min(2000)]);
     assert!(lines(&output)[0]["outcome"]["external_id"] == "5000 writes refused");
@@ -589,21 +577,8 @@ fn a_flood_of_refused_writes_spends_the_calls_log_budget() {
 fn the_password_is_never_stored_in_the_state() {
     let record = json!({"id": "1", "first_name": "store-secret", "email_address": "a@example.com"});
     let record = temp_file("secret.json", &record.to_string());
-    let settings =
-        temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
-    let state = settings.parent().unwrap().join("state");
-    let output = run(&[
-        "sync",
-        "contact",
-        "--plugin",
-        dotdigital_harness::guests::HOSTILE,
-        "--settings",
-        settings.to_str().unwrap(),
-        "--record",
-        record.to_str().unwrap(),
-        "--state",
-        state.to_str().unwrap(),
-    ]);
+    let state = record.parent().unwrap().join("state");
+    let output = sync_hostile(&record, &["--state", state.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(lines(&output)[0]["outcome"]["external_id"], "value false, key false");
     for file in std::fs::read_dir(&state).unwrap() {

@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 use self::ledger::{BatchRow, BatchState, Entry, FinishedLoad, Ledger, RecordFailure, FINISHED_LOADS_KEPT};
 use self::progress::Progress;
 use crate::digest::hex;
-use crate::host::log::Level;
+use crate::host::log::{clip, Level};
 use crate::input::Item;
 use crate::interrupt::{self, Interrupted};
 use crate::output::{self, Failure};
@@ -982,7 +982,7 @@ async fn read_next(
             return Ok(());
         }
         ImportProgress::Finished(report) => report,
-        ImportProgress::Failed(why) => every_entry_failed(&running[next].row.entries, &clip(&why, MAX_ECHO_CHARS)),
+        ImportProgress::Failed(why) => every_entry_failed(&running[next].row.entries, &clip(&why, MAX_REASON_CHARS)),
     };
     let import = running.swap_remove(next);
     let mut row = import.row;
@@ -1019,7 +1019,7 @@ async fn read_next(
                 id: entry.id.clone(),
                 line: entry.line,
                 error: platform.redact(json!({"kind": "rejected", "code": clip(&failed.code, MAX_CODE_CHARS),
-                              "message": clip(failed.detail.as_deref().unwrap_or(&failed.code), MAX_ECHO_CHARS),
+                              "message": clip(failed.detail.as_deref().unwrap_or(&failed.code), MAX_REASON_CHARS),
                               "endpoint": endpoint, "import_id": import.import_id})),
             });
         }
@@ -1167,19 +1167,11 @@ fn leaving(rows: &[BatchRow]) -> Vec<u64> {
 
 /// The most of a component's text (a reason, a detail) the host keeps per record: a report
 /// line is read by a person, and a batch of 20,000 records would otherwise store it 20,000 times.
-const MAX_ECHO_CHARS: usize = 1_000;
+const MAX_REASON_CHARS: usize = 1_000;
 /// Dotdigital's failure codes are words (`invalidEmail`, `ContactEmailDoesNotExist`).
 const MAX_CODE_CHARS: usize = 100;
 /// The longest key an import entry may have: an email (254) or an insight record key.
 const MAX_KEY_CHARS: usize = 1_024;
-
-/// `text` cut to `max` characters, saying how much was left out.
-fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-    }
-}
 
 /// What the host keeps from a component's `begin-import` must be what Dotdigital could have
 /// said and the batch could hold: an import id shaped like Dotdigital's (a GUID, API.md §3b

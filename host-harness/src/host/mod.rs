@@ -64,7 +64,10 @@ impl host::Host for HostContext {
         // The contract has no error here: an unreadable value reads as absent, and the
         // certificate flow's claim (a write) still refuses a second send.
         self.waiting.time(|| self.data.get(&key)).unwrap_or_else(|problem| {
-            self.log.call_event(Level::Warn, &clipped(format!("persistent data not read: {problem}")));
+            self.log.call_event(
+                Level::Warn,
+                &log::clip(&format!("persistent data not read: {problem}"), MAX_REFUSAL_CHARS),
+            );
             None
         })
     }
@@ -73,7 +76,10 @@ impl host::Host for HostContext {
         self.refuse_secrets(&key, &value)?;
         // The contract carries the reason as text; the host keeps the type until here.
         self.waiting.time(|| self.data.set(&key, &value, ttl_seconds)).map_err(|problem| {
-            self.log.call_event(Level::Warn, &clipped(format!("persistent data not stored: {problem}")));
+            self.log.call_event(
+                Level::Warn,
+                &log::clip(&format!("persistent data not stored: {problem}"), MAX_REFUSAL_CHARS),
+            );
             problem.to_string()
         })
     }
@@ -81,19 +87,14 @@ impl host::Host for HostContext {
     fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
         self.refuse_secrets(&key, &value)?;
         self.waiting.time(|| self.data.claim(&key, &value, ttl_seconds)).map_err(|problem| {
-            self.log.call_event(Level::Warn, &clipped(format!("persistent data not claimed: {problem}")));
+            self.log.call_event(
+                Level::Warn,
+                &log::clip(&format!("persistent data not claimed: {problem}"), MAX_REFUSAL_CHARS),
+            );
             problem.to_string()
         })
     }
 }
 
-/// A refusal's text names what the component sent: at most a line's worth of it is logged
-/// (each line also spends the call's budget).
-fn clipped(text: String) -> String {
-    match text.char_indices().nth(MAX_REFUSAL_CHARS) {
-        None => text,
-        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-    }
-}
-
+/// A refusal's text names what the component sent: a line's worth of it is logged.
 const MAX_REFUSAL_CHARS: usize = 500;
