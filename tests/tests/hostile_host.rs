@@ -259,3 +259,57 @@ async fn a_password_of_json_syntax_or_one_character_never_breaks_or_reaches_a_li
         assert!(values.iter().any(|v| v.contains("***")), "{password:?}: the echo was masked, not lost: {values:#?}");
     }
 }
+
+/// Issue 19: CPU was the call's wall time minus the time a request was outstanding, so a
+/// component that kept two requests waiting on the throttle computed for free (283 s of CPU
+/// against a 10 s cap). It is now what the call executes: this one is stopped at the cap.
+#[tokio::test]
+async fn computing_beside_requests_on_the_throttle_is_charged() {
+    let limits =
+        SandboxLimits { cpu_time: Duration::from_millis(500), wall_time: Duration::from_secs(20), ..test_limits() };
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let upstream = Recorder::start();
+    // One call an hour: the second request waits on the throttle for the whole call.
+    let mut settings = hostile_settings();
+    settings["api_throttle_limit"] = json!(1);
+    settings["api_throttle_seconds"] = json!(3600);
+    let platform = hostile_platform(limits, Upstream::Forward(upstream.addr), &settings, logs).await;
+    let record =
+        json!({"id": "spin", "first_name": "spin-while-waiting", "last_name": "2", "email_address": "x@example.com"});
+    let line = platform.sync(Flow::Contact, 1, &record).await;
+    let message = failed(&line, "plugin-fault")["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("CPU limit"), "{line}");
+}
+
+/// Issue 19: persistent-data calls were all on the wait clock (meant for another process's
+/// lock), so a component writing in a loop spent 58 s of CPU uncharged. Their work is now the
+/// call's CPU.
+#[tokio::test]
+async fn persistent_data_work_is_charged() {
+    let limits =
+        SandboxLimits { cpu_time: Duration::from_millis(500), wall_time: Duration::from_secs(20), ..test_limits() };
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let upstream = Recorder::start();
+    let platform = hostile_platform(limits, Upstream::Forward(upstream.addr), &hostile_settings(), logs).await;
+    let record = json!({"id": "churn", "first_name": "data-churn", "email_address": "x@example.com"});
+    let line = platform.sync(Flow::Contact, 1, &record).await;
+    let message = failed(&line, "plugin-fault")["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("CPU limit"), "{line}");
+}
+
+/// Issue 19: one call may make at most `max_requests_per_call` requests, so it cannot spend
+/// the subscription's whole throttle window; the rest are refused, and the call is final.
+#[tokio::test]
+async fn one_call_makes_at_most_its_share_of_requests() {
+    let arena = arena().await;
+    let cap = SandboxLimits::default().max_requests_per_call;
+    let line = arena.attack("flood", "request-flood", &(cap + 30).to_string()).await;
+    let error = denied(&line, "transport");
+    assert_eq!(error["message"], format!("{cap} of {} requests answered", cap + 30), "{line}");
+    assert_eq!(arena.upstream.heads().len(), cap as usize);
+    let messages = arena.messages_of("flood");
+    assert!(
+        messages.iter().any(|m| m.contains(&format!("this call has already made {cap} requests, its most"))),
+        "{messages:#?}"
+    );
+}

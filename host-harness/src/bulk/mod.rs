@@ -1120,11 +1120,21 @@ async fn identify(
 /// batch, or a follow-up import could re-apply an older record. Returns, per contact id, the
 /// message for its line, or the error its line carries when the removal failed for good.
 async fn leave_marketing_lists(platform: &Platform, rows: &[BatchRow]) -> HashMap<u64, Result<String, Value>> {
-    let leaving = leaving(rows);
-    if leaving.is_empty() {
-        return HashMap::new();
+    let mut outcomes = HashMap::new();
+    for group in leaving(rows).chunks(LEAVING_PER_CALL) {
+        let outcome = leave_group(platform, group).await;
+        outcomes.extend(group.iter().map(|id| (*id, outcome.clone())));
     }
-    let outcome = match platform.leave_marketing_lists(&leaving).await {
+    outcomes
+}
+
+/// Contacts one `leave-marketing-lists` call takes off: the component removes up to 5,000 per
+/// request (Dotdigital's limit), so a call makes one request per marketing list, well within
+/// the sandbox's requests per call.
+const LEAVING_PER_CALL: usize = 5_000;
+
+async fn leave_group(platform: &Platform, leaving: &[u64]) -> Result<String, Value> {
+    match platform.leave_marketing_lists(leaving).await {
         Ok(left) => {
             let lists = left.list_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
             Ok(format!("consent is no: taken off marketing lists {lists}"))
@@ -1140,8 +1150,7 @@ async fn leave_marketing_lists(platform: &Platform, rows: &[BatchRow]) -> HashMa
             );
             Err(platform.redact(failure.to_json()))
         }
-    };
-    leaving.into_iter().map(|id| (id, outcome.clone())).collect()
+    }
 }
 
 /// The contact ids of the customers whose **last** imported record in the input said no.

@@ -7,7 +7,6 @@ pub mod log;
 use std::sync::Arc;
 
 use crate::runtime::bindings::ipaas::dotdigital::{host, types};
-use crate::runtime::outbound::WaitClock;
 use data::DataStore;
 use log::{Level, LogSink};
 
@@ -19,15 +18,14 @@ pub const MAX_LOG_LINES_PER_CALL: u32 = 1000;
 pub struct HostContext {
     /// The call's own sink: every clone (the outbound hooks hold one) spends the same budget.
     pub log: LogSink,
+    /// Its work is the call's CPU (it runs inside the call's poll); a wait for another
+    /// process's lock sleeps, and costs nothing.
     pub data: Arc<DataStore>,
-    /// The call's clock of time spent waiting outside the plugin: a data call that waits for
-    /// another process's lock (up to the busy timeout) is not the plugin's CPU.
-    waiting: Arc<WaitClock>,
 }
 
 impl HostContext {
-    pub fn new(log: LogSink, data: Arc<DataStore>, waiting: Arc<WaitClock>) -> Self {
-        HostContext { log: log.for_call(MAX_LOG_LINES_PER_CALL), data, waiting }
+    pub fn new(log: LogSink, data: Arc<DataStore>) -> Self {
+        HostContext { log: log.for_call(MAX_LOG_LINES_PER_CALL), data }
     }
 }
 
@@ -63,7 +61,7 @@ impl host::Host for HostContext {
     fn get_data(&mut self, key: String) -> Option<String> {
         // The contract has no error here: an unreadable value reads as absent, and the
         // certificate flow's claim (a write) still refuses a second send.
-        self.waiting.time(|| self.data.get(&key)).unwrap_or_else(|problem| {
+        self.data.get(&key).unwrap_or_else(|problem| {
             self.log.call_event(
                 Level::Warn,
                 &log::clip(&format!("persistent data not read: {problem}"), MAX_REFUSAL_CHARS),
@@ -75,7 +73,7 @@ impl host::Host for HostContext {
     fn set_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<(), String> {
         self.refuse_secrets(&key, &value)?;
         // The contract carries the reason as text; the host keeps the type until here.
-        self.waiting.time(|| self.data.set(&key, &value, ttl_seconds)).map_err(|problem| {
+        self.data.set(&key, &value, ttl_seconds).map_err(|problem| {
             self.log.call_event(
                 Level::Warn,
                 &log::clip(&format!("persistent data not stored: {problem}"), MAX_REFUSAL_CHARS),
@@ -86,7 +84,7 @@ impl host::Host for HostContext {
 
     fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
         self.refuse_secrets(&key, &value)?;
-        self.waiting.time(|| self.data.claim(&key, &value, ttl_seconds)).map_err(|problem| {
+        self.data.claim(&key, &value, ttl_seconds).map_err(|problem| {
             self.log.call_event(
                 Level::Warn,
                 &log::clip(&format!("persistent data not claimed: {problem}"), MAX_REFUSAL_CHARS),

@@ -7,7 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -21,9 +21,10 @@ use super::bindings::{
 };
 use super::cache::{self, CompileCache};
 use super::contract::{self, ContractError, ContractVersion};
+use super::cpu::CpuMeter;
 use super::engine::INSTANCE_SLOTS;
 use super::metadata::{Identity, MetadataError};
-use super::outbound::{Denials, OutboundPolicy, WaitClock};
+use super::outbound::{Denials, OutboundPolicy};
 use super::sandbox::{CallState, LimitExceeded, SandboxLimits};
 use crate::digest::hex;
 use crate::host::data::DataStore;
@@ -424,8 +425,8 @@ impl Plugin {
         F: for<'a> FnOnce(Api<'a>, &'a mut Store<CallState>) -> ExportCall<'a, T>,
     {
         let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
-        let mut store = self.store(context);
-        let run = async {
+        let (mut store, cpu) = self.store(context);
+        let run = cpu.run(async {
             match &self.pre {
                 Pre::Current(pre) => {
                     let connector = pre.instantiate_async(&mut store).await?;
@@ -436,7 +437,7 @@ impl Plugin {
                     call(Api::V1_0(connector.ipaas_dotdigital_connector()), &mut store).await
                 }
             }
-        };
+        });
         let output = match tokio::time::timeout(self.limits.wall_time, run).await {
             Err(_) => return Err(PluginFault::WallClock(self.limits.wall_time)),
             Ok(Err(error)) => return Err(classify(&error, &self.limits)),
@@ -452,7 +453,7 @@ impl Plugin {
     /// instantiated from the shared `InstancePre` (the benchmark's instantiation figure).
     pub async fn instantiate_only(&self, context: CallContext) -> Result<(), PluginFault> {
         let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
-        let mut store = self.store(context);
+        let (mut store, _cpu) = self.store(context);
         let instantiated = match &self.pre {
             Pre::Current(pre) => pre.instantiate_async(&mut store).await.map(drop),
             Pre::V1_0(pre) => pre.instantiate_async(&mut store).await.map(drop),
@@ -460,25 +461,25 @@ impl Plugin {
         instantiated.map_err(|error| classify(&error, &self.limits))
     }
 
-    /// A call's store: its limits, its host context, and a CPU deadline that does not count
-    /// the time spent waiting on the network, the throttle or the state database.
-    fn store(&self, context: CallContext) -> Store<CallState> {
-        let waiting = Arc::new(WaitClock::default());
-        let host = HostContext::new(context.log, context.data, waiting.clone());
-        let state = CallState::new(&self.limits, context.policy, host, waiting.clone(), context.denials);
+    /// A call's store: its limits, its host context, and a CPU deadline on what the call
+    /// executes (the meter charges the polls that `run` makes through it). The epoch callback
+    /// fires only while wasm runs, so it sees the meter from inside a poll.
+    fn store(&self, context: CallContext) -> (Store<CallState>, Arc<CpuMeter>) {
+        let host = HostContext::new(context.log, context.data);
+        let state = CallState::new(&self.limits, context.policy, host, context.denials);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        let started = Instant::now();
-        let cpu_limit = self.limits.cpu_time;
+        let cpu = Arc::new(CpuMeter::default());
+        let (meter, cpu_limit) = (cpu.clone(), self.limits.cpu_time);
         store.set_epoch_deadline(CHECK_TICKS);
         store.epoch_deadline_callback(move |_| {
-            if started.elapsed().saturating_sub(waiting.waited()) > cpu_limit {
+            if meter.spent() > cpu_limit {
                 return Err(CpuLimitExceeded.into());
             }
             // Yield so the wall-clock timeout can fire even for a plugin that never waits.
             Ok(UpdateDeadline::Yield(CHECK_TICKS))
         });
-        store
+        (store, cpu)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod cache;
 pub mod connections;
 pub mod contract;
+pub mod cpu;
 pub mod engine;
 pub mod loader;
 pub mod metadata;

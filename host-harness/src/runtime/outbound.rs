@@ -5,8 +5,8 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -231,6 +231,10 @@ pub enum Denial {
     TooManyOutstanding {
         limit: u32,
     },
+    /// The call has already made this many requests.
+    TooManyRequests {
+        limit: u32,
+    },
 }
 
 impl std::fmt::Display for Denial {
@@ -246,6 +250,7 @@ impl std::fmt::Display for Denial {
             Denial::TooManyOutstanding { limit } => {
                 write!(f, "{limit} requests already outstanding in this call: finish one first")
             }
+            Denial::TooManyRequests { limit } => write!(f, "this call has already made {limit} requests, its most"),
         }
     }
 }
@@ -305,66 +310,19 @@ impl Denials {
     }
 }
 
-/// Time a call spent with at least one request outstanding (network or throttle): time that
-/// is not the plugin's CPU. Overlapping requests count once, so firing many at a time does
-/// not buy a plugin extra CPU.
-#[derive(Default)]
-pub struct WaitClock {
-    state: Mutex<WaitState>,
-}
-
-#[derive(Default)]
-struct WaitState {
-    outstanding: u32,
-    since: Option<Instant>,
-    total: Duration,
-}
-
-impl WaitClock {
-    /// Runs `work` (a wait on something outside the plugin, e.g. the state database's lock)
-    /// on this clock.
-    pub fn time<T>(&self, work: impl FnOnce() -> T) -> T {
-        self.begin();
-        let result = work();
-        self.end();
-        result
-    }
-
-    fn begin(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.outstanding == 0 {
-            state.since = Some(Instant::now());
-        }
-        state.outstanding += 1;
-    }
-
-    fn end(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.outstanding = state.outstanding.saturating_sub(1);
-        if state.outstanding == 0 {
-            if let Some(since) = state.since.take() {
-                state.total += since.elapsed();
-            }
-        }
-    }
-
-    /// Waiting so far, including a wait still going on.
-    pub fn waited(&self) -> Duration {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.total + state.since.map(|s| s.elapsed()).unwrap_or_default()
-    }
-}
-
 /// The per-call hooks handed to wasmtime-wasi-http.
 pub struct OutboundHooks {
     pub policy: Arc<OutboundPolicy>,
     /// The call's sink: denial lines spend its budget.
     pub log: LogSink,
-    pub waiting: Arc<WaitClock>,
     pub denials: Arc<Denials>,
     /// Requests of this call not yet answered (or abandoned), at most `max_outstanding`.
     pub outstanding: Arc<AtomicU32>,
     pub max_outstanding: u32,
+    /// Requests this call has sent (or tried to), at most `max_requests`: one call cannot
+    /// spend the subscription's whole throttle window.
+    pub requests: u32,
+    pub max_requests: u32,
 }
 
 /// One outstanding request of a call, counted until its future ends or is dropped (the
@@ -414,13 +372,16 @@ impl WasiHttpHooks for OutboundHooks {
     > {
         let policy = self.policy.clone();
         let log = self.log.clone();
-        let waiting = self.waiting.clone();
         // Decided here, before any task or throttle slot: a refusal costs next to nothing.
         let verdict = match OutboundPolicy::check(request.uri()) {
             Ok(_) if policy.upstream == Upstream::Deny => Err(Denial::NoUpstream),
             verdict => verdict,
         };
         let slot = verdict.and_then(|host| {
+            if self.requests >= self.max_requests {
+                return Err(Denial::TooManyRequests { limit: self.max_requests });
+            }
+            self.requests += 1;
             let slot = OutstandingSlot::take(&self.outstanding, self.max_outstanding)
                 .ok_or(Denial::TooManyOutstanding { limit: self.max_outstanding })?;
             Ok((host, slot))
@@ -435,7 +396,7 @@ impl WasiHttpHooks for OutboundHooks {
             }
         };
         Box::new(async move {
-            let response = send(&policy, &log, &waiting, host, request).await;
+            let response = send(&policy, &log, host, request).await;
             drop(slot);
             let done: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
             Ok((response?, done))
@@ -448,15 +409,13 @@ impl WasiHttpHooks for OutboundHooks {
 async fn send(
     policy: &OutboundPolicy,
     log: &LogSink,
-    waiting: &WaitClock,
     host: &AllowedHost,
     request: http::Request<WasiBody>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
     let label = format!("{} {}", request.method(), clip(&request.uri().to_string(), MAX_ECHO_CHARS));
     let timeout = policy.call_timeout;
     // The whole request body first, within the call timeout and before a connection slot:
-    // the component is writing it, so this is its own time (not a wait), and a body held
-    // open ends here instead of pinning a slot. Reading it whole also means an early answer
+    // a body held open ends here instead of pinning a slot. Reading it whole also means an early answer
     // (a 429 sent before the body was read) reaches the plugin as an answer, not a closed
     // stream.
     let (mut parts, body) = request.into_parts();
@@ -471,7 +430,6 @@ async fn send(
             return Err(HttpError::ConnectionWriteTimeout);
         }
     };
-    // From here on the call waits on the throttle and the network, not on the component.
     canonical_headers(&mut parts.headers, host);
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
     parts.uri = match &policy.upstream {
@@ -483,11 +441,7 @@ async fn send(
     .map_err(|_| HttpError::HttpRequestUriInvalid)?;
     let request =
         http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
-    // From here on the call waits on the throttle and the network, not on the component.
-    waiting.begin();
-    let answer = answer(policy, log, &label, request).await;
-    waiting.end();
-    answer
+    answer(policy, log, &label, request).await
 }
 
 /// Takes a connection slot, sends the request and reads the answer whole, within the call
@@ -624,21 +578,6 @@ mod tests {
         left.sort();
         assert_eq!(left, ["authorization", "content-type", "host", "user-agent"]);
         assert_eq!(headers.get_all("host").iter().collect::<Vec<_>>(), ["r1-api.dotdigital.com"]);
-    }
-
-    #[test]
-    fn overlapping_waits_count_once() {
-        let clock = WaitClock::default();
-        clock.begin();
-        clock.begin();
-        std::thread::sleep(Duration::from_millis(50));
-        clock.end();
-        std::thread::sleep(Duration::from_millis(50));
-        clock.end();
-        let waited = clock.waited();
-        assert!(waited >= Duration::from_millis(100) && waited < Duration::from_millis(190), "{waited:?}");
-        std::thread::sleep(Duration::from_millis(30));
-        assert_eq!(clock.waited(), waited, "nothing outstanding, nothing added");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::outbound::{Denials, OutboundHooks, OutboundPolicy, WaitClock};
+use super::outbound::{Denials, OutboundHooks, OutboundPolicy};
 use crate::host::HostContext;
 
 /// Limits of one call.
@@ -17,7 +17,8 @@ use crate::host::HostContext;
 pub struct SandboxLimits {
     /// Linear memory the plugin may grow to, all its memories together.
     pub memory_bytes: usize,
-    /// Time the plugin may run its own code (waiting on the network does not count).
+    /// CPU time the call may spend: the component's execution and the host's work on its
+    /// behalf (waiting on the network, the throttle or another process's lock does not count).
     pub cpu_time: Duration,
     /// Wall-clock bound on the whole call, waits included.
     pub wall_time: Duration,
@@ -37,6 +38,9 @@ pub struct SandboxLimits {
     /// Requests one call may have outstanding at once: each may hold a request body (up to
     /// `max_request_bytes`) in host memory before it is sent.
     pub max_outstanding_requests: u32,
+    /// Requests one call may make in all: a contact sync makes a handful, plus one per
+    /// marketing list it leaves (at most 100 lists).
+    pub max_requests_per_call: u32,
 }
 
 impl Default for SandboxLimits {
@@ -58,6 +62,7 @@ impl Default for SandboxLimits {
             max_header_bytes: 8 << 10,
             // The connector sends one request at a time.
             max_outstanding_requests: 4,
+            max_requests_per_call: 250,
         }
     }
 }
@@ -148,13 +153,7 @@ impl ResourceLimiter for GuestLimiter {
 }
 
 impl CallState {
-    pub fn new(
-        limits: &SandboxLimits,
-        policy: Arc<OutboundPolicy>,
-        host: HostContext,
-        waiting: Arc<WaitClock>,
-        denials: Arc<Denials>,
-    ) -> Self {
+    pub fn new(limits: &SandboxLimits, policy: Arc<OutboundPolicy>, host: HostContext, denials: Arc<Denials>) -> Self {
         // No preopened directories, no env, no args, no stdio, and no sockets of any kind:
         // the only way out is wasi:http, through `OutboundHooks`.
         let wasi = WasiCtx::builder()
@@ -166,10 +165,11 @@ impl CallState {
         let hooks = OutboundHooks {
             policy,
             log: host.log.clone(),
-            waiting,
             denials,
             outstanding: Arc::default(),
             max_outstanding: limits.max_outstanding_requests,
+            requests: 0,
+            max_requests: limits.max_requests_per_call,
         };
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(limits.max_header_bytes);

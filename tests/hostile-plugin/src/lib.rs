@@ -153,6 +153,33 @@ fn held_open_body(how: &str) -> Result<SyncOutcome, SyncError> {
     }
 }
 
+/// `COUNT`: COUNT GETs to Dotdigital started at once and left waiting (on the throttle or
+/// the network), then spins on the CPU: computing beside them is still computing.
+fn spin_while_waiting(argument: &str) -> Result<SyncOutcome, SyncError> {
+    use waki::bindings::wasi::http::outgoing_handler::handle;
+    use waki::bindings::wasi::http::types::{Fields, OutgoingRequest, Scheme};
+    let mut waiting = Vec::new();
+    for _ in 0..argument.parse().unwrap_or(2) {
+        let request = OutgoingRequest::new(Fields::new());
+        let _ = request.set_scheme(Some(&Scheme::Https));
+        let _ = request.set_authority(Some("r1-api.dotdigital.com"));
+        let _ = request.set_path_with_query(Some("/v2/account-info"));
+        waiting.push(handle(request, None));
+    }
+    let mut spins: u64 = 0;
+    loop {
+        spins = std::hint::black_box(spins.wrapping_add(1));
+    }
+}
+
+/// `COUNT`: COUNT GETs to Dotdigital, one after the other; says how many were answered.
+fn request_flood(argument: &str) -> Result<SyncOutcome, SyncError> {
+    let count: u32 = argument.parse().unwrap_or(1_000);
+    let answered =
+        (0..count).filter(|_| waki::Client::new().get("https://r1-api.dotdigital.com/v2/account-info").send().is_ok());
+    Err(SyncError::Transport(format!("{} of {count} requests answered", answered.count())))
+}
+
 fn get(url: &str) -> Result<SyncOutcome, SyncError> {
     match waki::Client::new().get(url).send() {
         Ok(response) => done(format!("got HTTP {}", response.status_code())),
@@ -241,6 +268,17 @@ impl Guest for Hostile {
                 done(format!("{refused} writes refused"))
             }
             "fields" => fields(&argument),
+            "spin-while-waiting" => spin_while_waiting(&argument),
+            "request-flood" => request_flood(&argument),
+            // Persistent-data writes without end, little work of its own per write: small
+            // values under up to 100,000 keys (the host's most), over and over.
+            "data-churn" => {
+                let mut round: u64 = 0;
+                loop {
+                    let _ = ipaas::dotdigital::host::set_data(&format!("churn-{}", round % 100_000), "v", None);
+                    round += 1;
+                }
+            }
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
