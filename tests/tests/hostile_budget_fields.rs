@@ -10,6 +10,13 @@ use dotdigital_harness::Flow;
 use e2e_tests::*;
 use serde_json::{json, Value};
 
+/// Peak memory beyond the budget: the guests' own memories (up to 64 MiB each, a few MiB
+/// used here) and the host's working set.
+const MARGIN_MIB: u64 = 64;
+
+/// What a call the budget refused says.
+const SPENT: &str = "for bodies and headers of all calls is spent";
+
 /// The process's peak resident memory in MiB (Linux `VmHWM`).
 fn peak_rss_mib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -41,6 +48,16 @@ async fn fields_of_concurrent_calls_share_one_budget() {
 
     let grown = peak_rss_mib().saturating_sub(before);
     println!("peak resident memory {} MiB (grew {grown} MiB): {lines:#?}", peak_rss_mib());
+    // The budget, and the guests' own memories and the host's working set besides.
+    let bound = (limits.buffer_budget_bytes >> 20) as u64 + MARGIN_MIB;
+    assert!(grown < bound, "peak resident memory grew by {grown} MiB (bound {bound} MiB)");
+    let spent = |line: &&Value| line["error"]["message"].as_str().unwrap_or_default().contains(SPENT);
+    let refused: Vec<&Value> = lines.iter().filter(spent).collect();
+    assert!(!refused.is_empty(), "the budget refused some call: {lines:?}");
+    for line in refused {
+        assert_eq!(line["error"]["kind"], "plugin-fault", "{line}");
+        assert_eq!(line["attempts"], json!(1), "a budget fault is not retried: {line}");
+    }
     assert!(lines.iter().all(|line| line["ok"] == json!(false)), "every hoard is stopped: {lines:?}");
     let normal = platform.sync(Flow::Contact, 9, &json!({"id": "ok", "first_name": "ok"})).await;
     assert_eq!(normal["outcome"]["external_id"], "fine", "{normal}");
