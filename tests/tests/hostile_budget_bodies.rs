@@ -59,12 +59,13 @@ async fn request_bodies_of_concurrent_calls_share_one_budget() {
     let spent = |line: &&Value| line["error"]["message"].as_str().unwrap_or_default().contains(SPENT);
     let refused: Vec<&Value> = lines.iter().filter(spent).collect();
     assert!(!refused.is_empty(), "the budget refused some call: {lines:?}");
-    for line in refused {
+    for line in &refused {
         assert_eq!(line["error"]["kind"], "plugin-fault", "{line}");
         assert_eq!(line["attempts"], json!(1), "a budget fault is not retried: {line}");
     }
+    // The rest went on (which calls are refused depends on how they interleave).
     let unanswered = lines.iter().filter(|line| line["outcome"]["external_id"] == "0 of 4 answered");
-    assert!(unanswered.count() > 0, "the calls the budget took in go on: {lines:?}");
+    assert_eq!(refused.len() + unanswered.count(), lines.len(), "{lines:?}");
     let normal = platform.sync(Flow::Contact, 9, &json!({"id": "ok", "first_name": "ok"})).await;
     assert_eq!(normal["outcome"]["external_id"], "fine", "{normal}");
 }
