@@ -19,6 +19,7 @@ use super::bindings::{
     ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft, OrderSettings, PluginInfo, Settings, SyncError,
     SyncOutcome, Transaction,
 };
+use super::budget::{BufferBudget, CallBudget, OverBudget};
 use super::cache::{self, CompileCache};
 use super::contract::{self, ContractError, ContractVersion};
 use super::cpu::CpuMeter;
@@ -52,6 +53,8 @@ pub enum PluginFault {
     CpuLimit(Duration),
     WallClock(Duration),
     OversizedResult(usize),
+    /// The process's buffer budget refused a body or header of this call.
+    BufferBudget(OverBudget),
 }
 
 impl fmt::Display for PluginFault {
@@ -66,6 +69,7 @@ impl fmt::Display for PluginFault {
             PluginFault::OversizedResult(bytes) => {
                 write!(f, "the plugin returned {bytes} bytes of text, more than allowed")
             }
+            PluginFault::BufferBudget(over) => write!(f, "the plugin's HTTP bodies and headers did not fit: {over}"),
         }
     }
 }
@@ -184,6 +188,8 @@ pub struct Plugin {
     /// One per instance the engine's pool holds: a call beyond waits for a slot instead of
     /// failing to instantiate.
     instance_slots: Arc<tokio::sync::Semaphore>,
+    /// What all its calls together may hold in bodies and headers.
+    buffers: Arc<BufferBudget>,
 }
 
 impl Plugin {
@@ -215,6 +221,7 @@ impl Plugin {
             identity,
             contract,
             sha256,
+            buffers: BufferBudget::new(limits.buffer_budget_bytes),
             limits,
             instance_slots: Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize)),
         };
@@ -438,7 +445,12 @@ impl Plugin {
                 }
             }
         });
-        let output = match tokio::time::timeout(self.limits.wall_time, run).await {
+        let ended = tokio::time::timeout(self.limits.wall_time, run).await;
+        // Whatever the plugin made of the refusal, the budget's is the fault to report.
+        if let Some(over) = store.data().over_budget() {
+            return Err(PluginFault::BufferBudget(over.clone()));
+        }
+        let output = match ended {
             Err(_) => return Err(PluginFault::WallClock(self.limits.wall_time)),
             Ok(Err(error)) => return Err(classify(&error, &self.limits)),
             Ok(Ok(output)) => output,
@@ -466,7 +478,8 @@ impl Plugin {
     /// fires only while wasm runs, so it sees the meter from inside a poll.
     fn store(&self, context: CallContext) -> (Store<CallState>, Arc<CpuMeter>) {
         let host = HostContext::new(context.log, context.data);
-        let state = CallState::new(&self.limits, context.policy, host, context.denials);
+        let budget = CallBudget::new(self.buffers.clone());
+        let state = CallState::new(&self.limits, context.policy, host, context.denials, budget);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         let cpu = Arc::new(CpuMeter::default());

@@ -2,6 +2,7 @@
 //! one outbound path every HTTP request of the plugin takes.
 
 pub mod bindings;
+pub mod budget;
 pub mod cache;
 pub mod connections;
 pub mod contract;

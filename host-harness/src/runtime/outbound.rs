@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use http_body_util::{BodyExt, Full, Limited};
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use http_body_util::{BodyExt, Full};
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, DEFAULT_FORBIDDEN_HEADERS};
 
+use super::budget::{collect, CallBudget, Collect, OverBudget};
 use super::connections::{ConnectionPool, Destination};
 use super::throttle::Throttle;
 use crate::host::log::{clip, Level, LogSink, MAX_ECHO_CHARS};
@@ -323,6 +324,8 @@ pub struct OutboundHooks {
     /// spend the subscription's whole throttle window.
     pub requests: u32,
     pub max_requests: u32,
+    /// The call's share of the process's buffer budget: bodies read whole reserve from it.
+    pub budget: CallBudget,
 }
 
 /// One outstanding request of a call, counted until its future ends or is dropped (the
@@ -357,6 +360,12 @@ impl Drop for OutboundHooks {
 }
 
 impl WasiHttpHooks for OutboundHooks {
+    /// Once the buffer budget refused this call, no header may be set, appended or deleted:
+    /// a refused call's `fields` can grow no more (a delete would copy a shared map).
+    fn is_forbidden_header(&mut self, name: &HeaderName) -> bool {
+        self.budget.refused().is_some() || DEFAULT_FORBIDDEN_HEADERS.contains(name)
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
@@ -372,6 +381,7 @@ impl WasiHttpHooks for OutboundHooks {
     > {
         let policy = self.policy.clone();
         let log = self.log.clone();
+        let budget = self.budget.clone();
         // Decided here, before any task or throttle slot: a refusal costs next to nothing.
         let verdict = match OutboundPolicy::check(request.uri()) {
             Ok(_) if policy.upstream == Upstream::Deny => Err(Denial::NoUpstream),
@@ -396,7 +406,7 @@ impl WasiHttpHooks for OutboundHooks {
             }
         };
         Box::new(async move {
-            let response = send(&policy, &log, host, request).await;
+            let response = send(&policy, &log, &budget, host, request).await;
             drop(slot);
             let done: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
             Ok((response?, done))
@@ -409,6 +419,7 @@ impl WasiHttpHooks for OutboundHooks {
 async fn send(
     policy: &OutboundPolicy,
     log: &LogSink,
+    budget: &CallBudget,
     host: &AllowedHost,
     request: http::Request<WasiBody>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
@@ -417,13 +428,14 @@ async fn send(
     // The whole request body first, within the call timeout and before a connection slot:
     // a body held open ends here instead of pinning a slot. Reading it whole also means an early answer
     // (a 429 sent before the body was read) reaches the plugin as an answer, not a closed
-    // stream.
+    // stream. Its bytes are reserved from the budget as they arrive, until it is sent.
     let (mut parts, body) = request.into_parts();
-    let collect = Limited::new(body, policy.max_request_bytes).collect();
+    let collect = collect(body, policy.max_request_bytes, budget);
     let body = match tokio::time::timeout(timeout, collect).await {
-        Ok(collected) => collected.map_err(|e| match e.downcast::<HttpError>() {
-            Ok(e) => *e,
-            Err(_) => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
+        Ok(collected) => collected.map_err(|e| match e {
+            Collect::Body(e) => e,
+            Collect::TooLarge => HttpError::HttpRequestBodySize(Some(policy.max_request_bytes as u64)),
+            Collect::OverBudget(over) => over_budget(log, &label, &over),
         })?,
         Err(_) => {
             log.call_event(Level::Warn, &format!("{label}: the request body was not finished within {timeout:?}"));
@@ -439,9 +451,19 @@ async fn send(
     }
     .parse()
     .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    let request =
-        http::Request::from_parts(parts, Full::new(body.to_bytes()).map_err(|never| match never {}).boxed_unsync());
-    answer(policy, log, &label, request).await
+    let request = http::Request::from_parts(parts, Full::new(body).map_err(|never| match never {}).boxed_unsync());
+    answer(policy, log, budget, &label, request).await
+}
+
+/// A request whose body the buffer budget refused: logged, and failed as the host's own
+/// error (the call ends as a plugin fault, see `CallState::over_budget`).
+fn over_budget(log: &LogSink, label: &str, over: &OverBudget) -> HttpError {
+    log.call_event(Level::Warn, &format!("{label}: {over}"));
+    budget_error(over)
+}
+
+fn budget_error(over: &OverBudget) -> HttpError {
+    HttpError::InternalError(Some(over.to_string()))
 }
 
 /// Takes a connection slot, sends the request and reads the answer whole, within the call
@@ -449,6 +471,7 @@ async fn send(
 async fn answer(
     policy: &OutboundPolicy,
     log: &LogSink,
+    budget: &CallBudget,
     label: &str,
     request: http::Request<WasiBody>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
@@ -472,13 +495,12 @@ async fn answer(
         *request.uri_mut() = http::Uri::try_from(path).map_err(|_| HttpError::HttpRequestUriInvalid)?;
         let (response, connection) = policy.connections.send(&destination, request, timeout).await?;
         let (parts, body) = response.into_parts();
-        let collected = Limited::new(body, policy.max_response_bytes).collect().await;
-        let bytes = collected
-            .map_err(|e| match e.downcast::<hyper::Error>() {
-                Ok(e) => HttpError::Hyper(*e),
-                Err(_) => HttpError::HttpResponseBodySize(Some(policy.max_response_bytes as u64)),
-            })?
-            .to_bytes();
+        // Reserved from the budget as it arrives, until the component has read it.
+        let bytes = collect(body, policy.max_response_bytes, budget).await.map_err(|e| match e {
+            Collect::Body(e) => HttpError::Hyper(e),
+            Collect::TooLarge => HttpError::HttpResponseBodySize(Some(policy.max_response_bytes as u64)),
+            Collect::OverBudget(over) => budget_error(&over),
+        })?;
         // Read whole: the connection may serve the next request.
         connection.release();
         Ok::<_, HttpError>(http::Response::from_parts(parts, bytes))

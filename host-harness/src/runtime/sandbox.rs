@@ -7,8 +7,10 @@ use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::p2::types::{HostOutgoingRequest, HostOutgoingResponse};
+use wasmtime_wasi_http::{FieldMap, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::budget::{CallBudget, OverBudget, Reservation};
 use super::outbound::{Denials, OutboundHooks, OutboundPolicy};
 use crate::host::HostContext;
 
@@ -41,6 +43,9 @@ pub struct SandboxLimits {
     /// Requests one call may make in all: a contact sync makes a handful, plus one per
     /// marketing list it leaves (at most 100 lists).
     pub max_requests_per_call: u32,
+    /// Bytes of bodies read whole and of `fields` that all calls together may hold (the
+    /// per-call caps above, times the calls at once, would be gigabytes).
+    pub buffer_budget_bytes: usize,
 }
 
 impl Default for SandboxLimits {
@@ -63,6 +68,8 @@ impl Default for SandboxLimits {
             // The connector sends one request at a time.
             max_outstanding_requests: 4,
             max_requests_per_call: 250,
+            // Five of the largest request bodies at once; the connector holds a few MB.
+            buffer_budget_bytes: 256 << 20,
         }
     }
 }
@@ -73,6 +80,8 @@ pub struct CallState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
+    fields: FieldsAllowance,
+    budget: CallBudget,
     pub(crate) limits: GuestLimiter,
     pub(crate) host: HostContext,
 }
@@ -153,7 +162,13 @@ impl ResourceLimiter for GuestLimiter {
 }
 
 impl CallState {
-    pub fn new(limits: &SandboxLimits, policy: Arc<OutboundPolicy>, host: HostContext, denials: Arc<Denials>) -> Self {
+    pub fn new(
+        limits: &SandboxLimits,
+        policy: Arc<OutboundPolicy>,
+        host: HostContext,
+        denials: Arc<Denials>,
+        budget: CallBudget,
+    ) -> Self {
         // No preopened directories, no env, no args, no stdio, and no sockets of any kind:
         // the only way out is wasi:http, through `OutboundHooks`.
         let wasi = WasiCtx::builder()
@@ -170,13 +185,73 @@ impl CallState {
             max_outstanding: limits.max_outstanding_requests,
             requests: 0,
             max_requests: limits.max_requests_per_call,
+            budget: budget.clone(),
         };
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(limits.max_header_bytes);
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.max_resources);
-        CallState { wasi, http, table, hooks, limits: GuestLimiter::new(limits.memory_bytes), host }
+        let fields = FieldsAllowance::new(budget.empty(), limits);
+        CallState { wasi, http, table, hooks, fields, budget, limits: GuestLimiter::new(limits.memory_bytes), host }
     }
+
+    /// The buffer budget's refusal, if this call had one: it ends as a plugin fault.
+    pub fn over_budget(&self) -> Option<&OverBudget> {
+        self.budget.refused()
+    }
+}
+
+/// Fewest `fields` a call's reservation counts (128 KiB at 8 KiB each): a call with few is
+/// not recounted at every wasi:http call.
+const MIN_FIELDS_RESERVED: usize = 16;
+
+/// `fields` one wasi:http call can add at most (a constructor, `clone`, `from-list` or a
+/// `headers` getter adds one; twice that, to be safe).
+const MAX_NEW_FIELDS_PER_CALL: usize = 2;
+
+/// The process budget's share for a call's wasi:http `fields`. They live in the store's
+/// resource table, where wasmtime-wasi-http caps each one (`max_header_bytes`) but not their
+/// sum, and tells the host of neither their creation nor their drop. So they are counted
+/// (with the requests and responses that hold them), at most `max_header_bytes` each, and
+/// the reservation is resized to twice the count (at most the table's capacity); the next
+/// count comes before enough calls to outgrow it. A refused call may change no header again
+/// (`OutboundHooks`).
+struct FieldsAllowance {
+    reservation: Reservation,
+    per_fields: usize,
+    max_resources: usize,
+    calls_until_count: usize,
+}
+
+impl FieldsAllowance {
+    fn new(reservation: Reservation, limits: &SandboxLimits) -> Self {
+        let (per_fields, max_resources) = (limits.max_header_bytes, limits.max_resources);
+        FieldsAllowance { reservation, per_fields, max_resources, calls_until_count: 0 }
+    }
+
+    /// Called before each wasi:http call.
+    fn account(&mut self, table: &mut ResourceTable) {
+        if let Some(fewer) = self.calls_until_count.checked_sub(1) {
+            self.calls_until_count = fewer;
+            return;
+        }
+        let held = count_fields(table);
+        let reserved = held.saturating_mul(2).max(MIN_FIELDS_RESERVED).min(self.max_resources).max(held);
+        self.calls_until_count = match self.reservation.resize(reserved.saturating_mul(self.per_fields)) {
+            // This call and the ones before the next count add at most (reserved - held).
+            Ok(()) => ((reserved - held) / MAX_NEW_FIELDS_PER_CALL).saturating_sub(1),
+            // Refused: no header may grow any more, so there is nothing left to count.
+            Err(_) => usize::MAX,
+        };
+    }
+}
+
+/// The resources holding a mutable `fields` (or one made immutable by a request or response).
+fn count_fields(table: &mut ResourceTable) -> usize {
+    let holds_fields = |entry: &&mut (dyn std::any::Any + Send)| {
+        entry.is::<FieldMap>() || entry.is::<HostOutgoingRequest>() || entry.is::<HostOutgoingResponse>()
+    };
+    table.iter_mut().filter(holds_fields).count()
 }
 
 impl WasiView for CallState {
@@ -187,6 +262,54 @@ impl WasiView for CallState {
 
 impl WasiHttpView for CallState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
+        self.fields.account(&mut self.table);
         WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::budget::BufferBudget;
+
+    fn allowance(budget: &Arc<BufferBudget>) -> (FieldsAllowance, CallBudget) {
+        let limits = SandboxLimits { max_header_bytes: 1000, ..SandboxLimits::default() };
+        let call = CallBudget::new(budget.clone());
+        (FieldsAllowance::new(call.empty(), &limits), call)
+    }
+
+    #[test]
+    fn the_reservation_always_covers_the_fields_held_until_the_budget_refuses() {
+        let budget = BufferBudget::new(100_000);
+        let (mut allowance, call) = allowance(&budget);
+        let mut table = ResourceTable::new();
+        let mut held = 0;
+        // One wasi:http call after another, each making one `fields`.
+        while call.refused().is_none() {
+            allowance.account(&mut table);
+            table.push(FieldMap::new_mutable(1000)).unwrap();
+            held += 1;
+            assert!(call.refused().is_some() || budget.used() >= held * 1000, "{held} held, {}", budget.used());
+        }
+        assert!((50..=100).contains(&held), "refused at {held} fields");
+    }
+
+    #[test]
+    fn dropped_fields_give_their_share_back() {
+        let budget = BufferBudget::new(1 << 20);
+        let (mut allowance, _call) = allowance(&budget);
+        let mut table = ResourceTable::new();
+        let fields: Vec<_> = (0..100)
+            .map(|_| {
+                allowance.account(&mut table);
+                table.push(FieldMap::new_mutable(1000)).unwrap()
+            })
+            .collect();
+        assert!(budget.used() >= 100 * 1000);
+        fields.into_iter().for_each(|f| drop(table.delete(f)));
+        (0..200).for_each(|_| allowance.account(&mut table));
+        assert_eq!(budget.used(), MIN_FIELDS_RESERVED * 1000);
+        drop(allowance);
+        assert_eq!(budget.used(), 0);
     }
 }

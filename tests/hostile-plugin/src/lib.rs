@@ -180,6 +180,55 @@ fn request_flood(argument: &str) -> Result<SyncOutcome, SyncError> {
     Err(SyncError::Transport(format!("{} of {count} requests answered", answered.count())))
 }
 
+/// `COUNT MIB`: COUNT POSTs to Dotdigital (default 4, the most a call may have outstanding),
+/// each with a finished body of MIB MiB (default 50, the most one may hold), all outstanding at
+/// once: the host reads each whole before sending it. Returns how many were answered (an
+/// outcome, not an error: the platform would retry a transport error).
+fn big_bodies(argument: &str) -> Result<SyncOutcome, SyncError> {
+    use waki::bindings::wasi::http::outgoing_handler::handle;
+    use waki::bindings::wasi::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+    let mut numbers = argument.split(' ').map(|n| n.parse::<usize>().ok());
+    let count = numbers.next().flatten().unwrap_or(4);
+    let mebibytes = numbers.next().flatten().unwrap_or(50);
+    let chunk = vec![b'x'; 1 << 20];
+    let mut responses = Vec::new();
+    for _ in 0..count {
+        let request = OutgoingRequest::new(Fields::new());
+        let _ = request.set_method(&Method::Post);
+        let _ = request.set_scheme(Some(&Scheme::Https));
+        let _ = request.set_authority(Some("r1-api.dotdigital.com"));
+        let _ = request.set_path_with_query(Some("/v2/account-info"));
+        let Ok(body) = request.body() else { break };
+        let Ok(response) = handle(request, None) else { break };
+        if let Ok(stream) = body.write() {
+            // A refused body stops being read: its writes fail, and the next request starts.
+            let _ = (0..mebibytes).try_for_each(|_| write_all(&stream, &chunk));
+        }
+        let _ = OutgoingBody::finish(body, None);
+        responses.push(response);
+    }
+    let answered = responses.iter().filter(|response| {
+        response.subscribe().block();
+        matches!(response.get(), Some(Ok(Ok(_))))
+    });
+    done(format!("{} of {count} answered", answered.count()))
+}
+
+/// Writes `bytes` whole, as fast as the host takes them.
+fn write_all(stream: &waki::bindings::wasi::io::streams::OutputStream, mut bytes: &[u8]) -> Result<(), ()> {
+    while !bytes.is_empty() {
+        let permit = stream.check_write().map_err(drop)? as usize;
+        if permit == 0 {
+            stream.subscribe().block();
+            continue;
+        }
+        let (now, rest) = bytes.split_at(permit.min(bytes.len()));
+        stream.write(now).map_err(drop)?;
+        bytes = rest;
+    }
+    Ok(())
+}
+
 fn get(url: &str) -> Result<SyncOutcome, SyncError> {
     match waki::Client::new().get(url).send() {
         Ok(response) => done(format!("got HTTP {}", response.status_code())),
@@ -250,6 +299,7 @@ impl Guest for Hostile {
             }
             "proxy-headers" => proxy_headers(&argument),
             "held-open-body" => held_open_body(&argument),
+            "big-bodies" => big_bodies(&argument),
             "http-show" => show(&argument),
             // The password stored as a value, and inside a key: both must be refused.
             "store-secret" => {
