@@ -244,46 +244,27 @@
 //! `GET /_sim/sends` · `GET /_sim/requests` (the request log, redacted as above) ·
 //! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
 
-mod access;
-mod accounts;
-mod address_books;
-mod campaigns;
+mod api;
 mod clock;
 mod config;
-mod contact_body;
-mod contact_import;
-mod contacts;
-mod control;
-mod errors;
-mod faults;
-mod imports;
-mod insight;
-mod insight_import;
-mod limits;
-mod message;
 mod model;
 mod redacted;
-mod request_log;
-mod routes;
-mod serve;
 mod server;
-mod shared;
-mod simulator;
-mod state;
-mod transport;
+mod settings;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{
-    ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig,
-    UnknownDataField, UnprocessedListRemoval, VerifiedDoubleReading,
-};
-pub use faults::{Fault, FaultAction};
+pub use config::SimConfig;
 pub use model::{
     AddressBook, Area, Campaign, CampaignStatus, DataField, DataFieldType, Region, Send, SimAccount, Visibility,
 };
 pub use redacted::Redacted;
-pub use request_log::RequestRecord;
-pub use serve::serve_until_interrupted;
-pub use simulator::Simulator;
+pub use server::faults::{Fault, FaultAction};
+pub use server::request_log::RequestRecord;
+pub use server::serve::serve_until_interrupted;
+pub use server::simulator::Simulator;
+pub use settings::{
+    ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode,
+    UnknownDataField, UnprocessedListRemoval, VerifiedDoubleReading,
+};

@@ -11,13 +11,13 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::errors::{body_too_large, ApiFamily};
-use crate::faults::Fault;
-use crate::message::{SimRequest, SimResponse};
-use crate::shared::Shared;
-use crate::transport::{
+use super::faults::Fault;
+use super::shared::Shared;
+use super::transport::{
     self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse, CONTROL_MAX_BODY_BYTES,
 };
+use crate::api::errors::{body_too_large, ApiFamily};
+use crate::api::message::{SimRequest, SimResponse};
 
 /// Accepts control requests until the runtime shuts down.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
@@ -64,7 +64,7 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
     let account = request.query_param("account").map(|a| a.trim().parse::<i64>());
     let collection = request.query_param("collection");
     let mut state = shared.lock();
-    // Imports whose time is up finish before anything is read (see `imports.rs`).
+    // Imports whose time is up finish before anything is read (see `model/import_progress.rs`).
     state.advance_imports();
     let account_id = match account {
         Some(Ok(id)) if state.account(id).is_some() => Some(id),

@@ -9,15 +9,14 @@ use http::Request;
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 
-use crate::errors::{api_usage_exceeded, body_too_large, temporarily_unavailable, ApiFamily};
-use crate::faults::FaultAction;
-use crate::limits;
-use crate::message::{SimRequest, SimResponse};
+use super::faults::FaultAction;
+use super::request_log::{logged_body, RequestRecord};
+use super::shared::{InFlight, Shared};
+use super::transport::{self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse};
+use super::{rate_limits, routes};
+use crate::api::errors::{api_usage_exceeded, body_too_large, temporarily_unavailable, ApiFamily};
+use crate::api::message::{SimRequest, SimResponse};
 use crate::redacted::Redacted;
-use crate::request_log::{logged_body, RequestRecord};
-use crate::routes;
-use crate::shared::{InFlight, Shared};
-use crate::transport::{self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse};
 
 /// Accepts Dotdigital requests until the runtime shuts down.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
@@ -84,7 +83,7 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         Some(FaultAction::DelayBefore(delay)) => tokio::time::sleep(*delay).await,
         Some(FaultAction::RateLimited { seconds }) => {
             let config = shared.lock().rate_limit.clone();
-            return Ok(entry.answer(limits::forced_throttle(family, &request.path, *seconds, &config)));
+            return Ok(entry.answer(rate_limits::forced_throttle(family, &request.path, *seconds, &config)));
         }
         Some(FaultAction::ApiUsageExceeded) => return Ok(entry.answer(api_usage_exceeded())),
         Some(FaultAction::TemporarilyUnavailable) => return Ok(entry.answer(temporarily_unavailable())),
