@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use http::request::Parts;
 use http::Request;
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
@@ -25,37 +26,11 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 
 async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpResponse, ConnectionDropped> {
     let (parts, body) = request.into_parts();
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let host = header("host").or_else(|| parts.uri.authority().map(|a| a.to_string())).unwrap_or_default();
-    let content_length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
-    let chunked = parts
-        .headers
-        .get_all("transfer-encoding")
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
-    let method = parts.method.as_str().to_string();
-
     let in_flight = InFlight::enter(&shared);
-    let started_ms = shared.elapsed_ms();
-    let mut entry = LogEntry::open(
-        &shared,
-        RequestRecord {
-            method: method.clone(),
-            path: path_and_query.clone(),
-            host: host.clone(),
-            account_id: None,
-            status: 0,
-            started_ms,
-            finished_ms: started_ms,
-            in_flight_at_start: in_flight.count_at_entry,
-            content_length,
-            chunked,
-            user_agent: header("user-agent"),
-            integration_token: header("x-ddg-integration-token").map(|token| Redacted::of(&token)),
-            body: String::new(),
-        },
-    );
+    let record = arriving(&parts, shared.elapsed_ms(), in_flight.count_at_entry);
+    let (method, path_and_query, host) = (record.method.clone(), record.path.clone(), record.host.clone());
+    let content_length = record.content_length;
+    let mut entry = LogEntry::open(&shared, record);
     let family = ApiFamily::of_path(&path_and_query);
     let (limit, oversize_status) = {
         let state = shared.lock();
@@ -66,7 +41,7 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         Err(BodyError::TooLarge) => return Ok(entry.answer(body_too_large(family, oversize_status))),
         Err(BodyError::Broken) => return Err(ConnectionDropped),
     };
-    let request = SimRequest::new(&method, &path_and_query, &host, header("authorization"), body);
+    let request = SimRequest::new(&method, &path_and_query, &host, header(&parts, "authorization"), body);
     let fault = {
         let mut state = shared.lock();
         let account_id = routes::account_id(&state, &request);
@@ -101,6 +76,35 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         Some(FaultAction::DropAfter) => Err(ConnectionDropped),
         Some(FaultAction::MalformedAfter) => Ok(entry.answer(malformed(response))),
         _ => Ok(entry.answer(response)),
+    }
+}
+
+fn header(parts: &Parts, name: &str) -> Option<String> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// The log's record of a request as it arrives: no account, status or body yet.
+fn arriving(parts: &Parts, started_ms: f64, in_flight_at_start: u32) -> RequestRecord {
+    let host = header(parts, "host").or_else(|| parts.uri.authority().map(|a| a.to_string())).unwrap_or_default();
+    let chunked = parts
+        .headers
+        .get_all("transfer-encoding")
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
+    RequestRecord {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+        host,
+        account_id: None,
+        status: 0,
+        started_ms,
+        finished_ms: started_ms,
+        in_flight_at_start,
+        content_length: header(parts, "content-length").and_then(|v| v.trim().parse::<u64>().ok()),
+        chunked,
+        user_agent: header(parts, "user-agent"),
+        integration_token: header(parts, "x-ddg-integration-token").map(|token| Redacted::of(&token)),
+        body: String::new(),
     }
 }
 
