@@ -29,9 +29,10 @@ fn invalid_id(description: &str) -> V3Error {
     V3Error::new(400, "insightData:invalidId", description)
 }
 
-/// A collection enum (`collectionScope`, `collectionType`) as sent, matched in any casing (as
-/// the contacts enums are: the specs' own examples send enum values in other casings). `Err`
-/// holds the allowed spellings, for the caller's answer.
+/// A collection enum (`collectionScope`, `collectionType`) as sent, matched in any casing, as
+/// the contacts enums are (contacts-v3.json's own `importContacts` example sends
+/// `"emailType": "Html"` for the enum's `html`). `Err` holds the allowed spellings, for the
+/// caller's answer.
 pub(super) fn pick<T: Copy>(sent: Option<&str>, allowed: &[T], spelling: fn(T) -> &'static str) -> Result<T, String> {
     sent.and_then(|text| allowed.iter().copied().find(|a| spelling(*a).eq_ignore_ascii_case(text)))
         .ok_or_else(|| allowed.iter().map(|a| spelling(*a)).collect::<Vec<_>>().join(", "))

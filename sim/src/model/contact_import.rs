@@ -284,6 +284,8 @@ impl AccountState {
         report.into_json()
     }
 
+    /// One item, in order: read, then refused (listed in `failures`) or written (listed in
+    /// `created` / `updated`).
     fn import_contact(
         &mut self,
         item: &Map<String, Value>,
