@@ -1,18 +1,27 @@
 //! The embedded Dotdigital simulator: an HTTP/1.1 server on loopback that plays Dotdigital for
-//! every endpoint the connector uses, as `dotdigital/API.md` §9 lists it, and a control API on a
-//! second loopback port. [`Simulator::start`] starts both; [`serve_until_interrupted`] is the
-//! `dotdigital-harness sim` command.
+//! every endpoint the connector uses (the routes below, each from Dotdigital's OpenAPI files),
+//! and a control API on a second loopback port. [`Simulator::start`] starts both;
+//! [`serve_until_interrupted`] is the `dotdigital-harness sim` command.
 //!
 //! # Layers
 //!
-//! `model` (regions, areas, accounts with their typed data fields, lists and campaigns,
-//! contacts, collections, records, sends) at the bottom;
-//! `config` parses accounts into it once; `state` holds the accounts behind one lock and the
-//! handlers (`accounts`, `contacts`, `address_books`, `insight`, `campaigns`, `imports` with
-//! `contact_import` and `insight_import`) are methods on its `AccountState`;
-//! `routes` matches a request to a handler after credentials, region, area and rate limits;
-//! `server` (Dotdigital) and `control` (`/_sim/`) are the two listeners over `transport`;
-//! `simulator` is the public handle. Each module imports only from layers below it.
+//! Each layer imports only from the layers below it (`model` ← `api` ← `server`):
+//!
+//! * `clock`, `redacted` and `settings` (the run's knobs: [`ImportConfig`], [`ContactConfig`],
+//!   [`RateLimitConfig`] …) depend on nothing else in the crate.
+//! * `model/`: pure state and Dotdigital's rules, no HTTP. Regions, areas, accounts with their
+//!   typed data fields, lists and campaigns; contacts and how one is validated and written
+//!   (`contact_patch`, `merge`, `contact_writes`); Insight collections and records; the two
+//!   bulk imports (`import_book`, `import_progress`, `contact_import`, `insight_import`); sends;
+//!   the rate-limit counters (`usage`); and `AccountState`, one account with all it holds.
+//! * `config` parses accounts into the model once ([`SimConfig`]).
+//! * `api/`: one file per API family (`account`, `data_fields`, `contacts`, `address_books`,
+//!   `insight`, `campaigns`, `imports`), each reading its requests and building its answers,
+//!   over `errors` (Dotdigital's two error formats) and `message` (request and response).
+//! * `server/`: `routes` matches a request to a handler after credentials (`access`), region,
+//!   area and rate limits (`rate_limits`); `listener` (Dotdigital) and `control` (`/_sim/`) are
+//!   the two listeners over `transport`; `state` holds the accounts behind one lock; `simulator`
+//!   is the public handle and `serve` the `sim` command.
 //!
 //! # Requests
 //!
@@ -48,12 +57,13 @@
 //! Paths are matched case-insensitively,
 //! one trailing slash is ignored, a known path with another method gets 405, an unknown one 404,
 //! and a path with an encoded `/` (`%2F`, any case) in a segment 400.
-//! Request bodies over [`ImportConfig::max_body_bytes`] (default 50,000,000: API.md §3b/§3c
-//! "50 MB", read as decimal megabytes, the stricter reading; Content-Length or counted while
-//! reading) get [`ImportConfig::oversize_body_status`] (default 400, API.md §9.11) and
-//! `Connection: close`.
+//! Request bodies over [`ImportConfig::max_body_bytes`] (default 50,000,000: both import pages'
+//! "50 MB", developer.dotdigital.com/reference/importcontacts-1 and
+//! …/reference-link/importinsightdata, read as decimal megabytes, the stricter reading;
+//! Content-Length or counted while reading) get [`ImportConfig::oversize_body_status`] (default
+//! 400, assumed: the answer is not documented) and `Connection: close`.
 //!
-//! # Bulk imports (API.md §3b, §3c; §9 items 10, 11, 15-18, 24)
+//! # Bulk imports (contacts-v3.json `importContacts`, `getImportStatus`; insight-data-v3.json `importInsightData`, `getImportStatus`)
 //!
 //! Both imports are asynchronous, as Dotdigital's are: the `PUT` checks only the body's shape
 //! and the active-import cap, and answers `202 {"importId": "<guid>"}`; the import is
@@ -66,22 +76,24 @@
 //! taken. The running contact word is [`ImportConfig::contact_running_status`] (`NotStarted` or
 //! any word); [`ImportConfig::contact_end_status`] / `insight_end_status` make imports end with a
 //! failure word (`RejectedByWatchdog`, `Failed`, …) instead, applying nothing. Unfinished imports count against the caps ([`ImportConfig::max_active_contact_imports`]
-//! 25, contacts-v3.json's 429 example; [`ImportConfig::max_active_insight_imports`] 5, API.md
-//! §3c). An import belongs to its account: another account's id, or the other kind's, is 404.
+//! 25, contacts-v3.json's 429 example; [`ImportConfig::max_active_insight_imports`] 5,
+//! developer.dotdigital.com/reference-link/importinsightdata). An import belongs to its account: another account's id, or the other kind's, is 404.
 //! Import ids are version-4-shaped GUIDs; a status path with anything else gets 400 `invalidId`
 //! (braces and any casing are accepted).
 //!
-//! * **Contacts** (`contact_import.rs`): each contact is validated with the PATCH's rules, matched
+//! * **Contacts** (`model/contact_import.rs`): each contact is validated with the PATCH's rules, matched
 //!   by its `matchIdentifier` (`email`, `mobileNumber` or `contactId`; `identifiers.contactId` only
 //!   matches, contacts-v3.json `importContacts` note), then created or updated with the body's
 //!   `mergeOption` (`overwrite` default, `overwriteIfNotEmpty`, `overwriteIfEmpty`, any casing).
 //!   Problems never change the 202: they land in `failures` with a `failureCode` spelled per
 //!   [`ImportConfig::failure_code_casing`] (camel default). The mapping of problems to codes, and
-//!   which summary count each goes to, is tabled in `contact_import.rs`. A suppressed contact is
-//!   not updated and counts in `summary.globallySuppressed` (API.md §8).
-//! * **Insight** (`insight_import.rs`): the collection is created when the import is applied if
+//!   which summary count each goes to, is tabled in `model/contact_import.rs`. A suppressed contact is
+//!   not updated and counts in `summary.globallySuppressed` (contacts-v3.json
+//!   `inline_response_200_2.summary.globallySuppressed`: "suppressed at the account level, so
+//!   can't be updated").
+//! * **Insight** (`model/insight_import.rs`): the collection is created when the import is applied if
 //!   missing; records are upserted by key and owned by the contact their `contactIdentity` names;
-//!   contacts are never created. Per-record `failureReason`s are tabled in `insight_import.rs`;
+//!   contacts are never created. Per-record `failureReason`s are tabled in `model/insight_import.rs`;
 //!   a key another contact owns gets [`ImportConfig::key_owned_by_other_contact`]
 //!   (`DuplicateKey`); type clashes with the inferred schema are also listed in
 //!   `/_sim/schema-conflicts`. The finished word is [`ImportConfig::insight_finished_status`]
@@ -110,7 +122,7 @@
 //!   "contacts:idAlreadyExists", description}`, no `details`. `POST /contacts/v3` is create-only
 //!   (`createContact`); a new contact's channels default as on the PATCH.
 //!
-//! # Choices where Dotdigital is silent (API.md §10)
+//! # Choices where Dotdigital is silent
 //!
 //! Where the documents say nothing the simulator takes the stricter reading, and every error
 //! code the documents do not give for that call is marked `assumed:` beside the code.
@@ -135,7 +147,7 @@
 //! * **Contacts**: the contact `status` follows the email channel (the SMS one without email);
 //!   SMS starts `noSubscription` (its default is an account setting the simulator fixes).
 //!   Emails are stored lower-case. A PATCH by `contactId` that matches nothing creates the
-//!   contact from the body's identifiers (importcontact page, quoted in `contacts.rs`); with
+//!   contact from the body's identifiers (importcontact page, quoted in `api/contacts.rs`); with
 //!   neither email nor mobile number in the body it gets `400 contacts:badJson` naming
 //!   `identifiers` (assumed: no code is documented).
 //!   A list's `status` on a contact is `suppressed` / `pending` / `subscribed` after the email
@@ -153,7 +165,7 @@
 //!   `404 Error: ERROR_CONTACT_NOT_FOUND`; non-numeric v2 path ids get
 //!   `400 "… ERROR_PARAMETER_INVALID"`. A v2 removal of a contact whose email channel is
 //!   unsubscribed or suppressed is not processed (developer.dotdigital.com/reference/unified-contacts,
-//!   quoted in `address_books.rs`); how it is answered is not documented: assumed `400
+//!   quoted in `api/address_books.rs`); how it is answered is not documented: assumed `400
 //!   "Contact is suppressed. ERROR_CONTACT_SUPPRESSED"` (the stricter reading), or a `204` with
 //!   [`ContactConfig::unsubscribed_list_removal`] `ignored`.
 //! * **Encoded `/`** in a path segment: `400` with `<service>:invalidId` (v3) or
@@ -244,46 +256,27 @@
 //! `GET /_sim/sends` · `GET /_sim/requests` (the request log, redacted as above) ·
 //! `POST /_sim/faults` (a fault as above) · `DELETE /_sim/faults` · `POST /_sim/reset`.
 
-mod access;
-mod accounts;
-mod address_books;
-mod campaigns;
+mod api;
 mod clock;
 mod config;
-mod contact_body;
-mod contact_import;
-mod contacts;
-mod control;
-mod errors;
-mod faults;
-mod imports;
-mod insight;
-mod insight_import;
-mod limits;
-mod message;
 mod model;
 mod redacted;
-mod request_log;
-mod routes;
-mod serve;
 mod server;
-mod shared;
-mod simulator;
-mod state;
-mod transport;
+mod settings;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{
-    ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode, SimConfig,
-    UnknownDataField, UnprocessedListRemoval, VerifiedDoubleReading,
-};
-pub use faults::{Fault, FaultAction};
+pub use config::SimConfig;
 pub use model::{
     AddressBook, Area, Campaign, CampaignStatus, DataField, DataFieldType, Region, Send, SimAccount, Visibility,
 };
 pub use redacted::Redacted;
-pub use request_log::RequestRecord;
-pub use serve::serve_until_interrupted;
-pub use simulator::Simulator;
+pub use server::faults::{Fault, FaultAction};
+pub use server::request_log::RequestRecord;
+pub use server::serve::serve_until_interrupted;
+pub use server::simulator::Simulator;
+pub use settings::{
+    ContactConfig, FailureCodeCasing, ImportConfig, InsightFinishedStatus, RateLimitConfig, ResetMode,
+    UnknownDataField, UnprocessedListRemoval, VerifiedDoubleReading,
+};

@@ -21,7 +21,8 @@ pub struct SimAccount {
     #[serde(default)]
     pub region: Region,
     /// `account-info` reports the legacy host `https://rN-api.dotmailer.com/` as `ApiEndpoint`
-    /// (API.md §1 legacy hosts); requests still arrive on the `rN-api.dotdigital.com` hosts.
+    /// (Dotdigital's older hosts, developer.dotdigital.com/docs/api-end-points); requests still
+    /// arrive on the `rN-api.dotdigital.com` hosts.
     #[serde(default)]
     pub legacy_endpoint: bool,
     /// Email campaigns with their status; configured as ids (triggered) or `{id, name?, status?}`.

@@ -7,6 +7,11 @@ use serde_json::{Map, Value};
 use super::campaign::positive_id;
 use super::visibility::Visibility;
 
+/// Most contact ids one bulk removal from a list takes ("bulk deletes ≤ 5000",
+/// developer.dotdigital.com call limits); more are refused, the stricter reading of a limit the
+/// v2 schema does not state.
+pub(crate) const MAX_BULK_REMOVAL: usize = 5000;
+
 /// One list. Its `contacts` count is not stored: it is counted from the contacts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AddressBook {

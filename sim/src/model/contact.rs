@@ -111,6 +111,13 @@ impl Contact {
         }
     }
 
+    /// Whether v2 calls leave the contact alone: "API v2 is email centric … If a contacts email
+    /// channel status becomes unsubscribed or suppressed, then updates to the contact via API v2
+    /// are not processed" (developer.dotdigital.com/reference/unified-contacts).
+    pub(crate) fn ignores_v2_updates(&self) -> bool {
+        matches!(self.email_status, ChannelStatus::Unsubscribed | ChannelStatus::Suppressed)
+    }
+
     /// The contact-level status: the email channel's when there is an email, else the SMS one.
     fn status(&self) -> ChannelStatus {
         if self.email.is_some() {
@@ -246,8 +253,19 @@ impl ContactBook {
         Some(removed)
     }
 
-    /// Stores a new or changed contact and re-indexes its identifiers.
-    pub(crate) fn store(&mut self, contact: Contact) {
+    /// A v2 bulk removal from a list (v2.json `ApiContact_DeleteContactsFromAddressBook`):
+    /// contacts v2 does not process ([`Contact::ignores_v2_updates`]) stay on the list, and ids of
+    /// contacts not on it, or unknown, are skipped (a background job reports nothing per id).
+    pub(crate) fn remove_many_from_list(&mut self, ids: &[i64], list: u32, now: &str) {
+        for id in ids {
+            if !self.get(*id).is_some_and(Contact::ignores_v2_updates) {
+                self.remove_from_list(*id, list, now);
+            }
+        }
+    }
+
+    /// Stores a new or changed contact and re-indexes its identifiers; answers it as stored.
+    pub(crate) fn store(&mut self, contact: Contact) -> &Contact {
         if let Some(old) = self.by_id.get(&contact.id) {
             if let Some(email) = &old.email {
                 self.by_email.remove(email);
@@ -262,6 +280,8 @@ impl ContactBook {
         if let Some(number) = &contact.mobile_number {
             self.by_mobile_number.insert(number.clone(), contact.id);
         }
-        self.by_id.insert(contact.id, contact);
+        let id = contact.id;
+        self.by_id.insert(id, contact);
+        &self.by_id[&id]
     }
 }

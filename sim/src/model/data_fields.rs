@@ -59,7 +59,7 @@ impl DataFieldType {
     }
 
     /// The value as stored, or why it does not fit. `null` fits every type: it clears the field
-    /// (API.md §3b, "null clears a data field" [docs]).
+    /// (developer.dotdigital.com/reference-link/importcontact: `null` clears a data field).
     ///
     /// Documents silent, stricter reading chosen:
     /// * `String` takes JSON strings only (no numbers or booleans), at most `max_string_chars`
@@ -69,7 +69,7 @@ impl DataFieldType {
     /// * `Boolean` takes JSON `true`/`false` only, never `"true"`, `"Yes"` or 1.
     /// * `Date` takes a JSON string, either a calendar date `YYYY-MM-DD` or an RFC 3339 date-time
     ///   with `Z` or an offset; it is stored and returned as ISO-8601 UTC `YYYY-MM-DDTHH:MM:SSZ`
-    ///   (the form of every other timestamp, API.md intro), so a date-only value reads back at
+    ///   (the form of every timestamp in contacts-v3.json, e.g. `contact.created`), so a date-only value reads back at
     ///   midnight UTC. Local times without an offset and other layouts are refused.
     pub(crate) fn accept(self, value: &Value, max_string_chars: usize) -> Result<Value, String> {
         match (self, value) {

@@ -30,6 +30,17 @@ impl Region {
         Region::ALL.into_iter().find(|region| region.name() == name)
     }
 
+    /// Currency and time zone `account-info` reports, so the r2 demo account looks North
+    /// American (`CurrencyCode`, `TimeZoneIana`; the r1/r2/r3 areas are Europe, North America
+    /// and Asia Pacific, developer.dotdigital.com/docs/api-end-points).
+    pub(crate) fn locale(self) -> (&'static str, &'static str) {
+        match self {
+            Region::R1 => ("GBP", "Europe/London"),
+            Region::R2 => ("USD", "America/New_York"),
+            Region::R3 => ("AUD", "Australia/Sydney"),
+        }
+    }
+
     /// The region a request was sent to: the `rN-` prefix of its host; any other host is r1.
     pub(crate) fn of_host(host: &str) -> Region {
         let host = host.trim().to_ascii_lowercase();

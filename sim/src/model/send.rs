@@ -11,3 +11,11 @@ pub struct Send {
     /// Milliseconds since the simulator started.
     pub at_ms: u64,
 }
+
+/// Most addresses `toAddresses`, `ccAddresses` or `bccAddresses` may hold
+/// (transactional-email-v2.json `send-transactional-email-using-a-triggered-campaign`:
+/// `maxItems: 100`).
+pub(crate) const MAX_ADDRESSES: usize = 100;
+
+/// Longest `metadata` object, in characters of its JSON ("JSON object a max of 1500 characters").
+pub(crate) const MAX_METADATA_CHARS: usize = 1500;

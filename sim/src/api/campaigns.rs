@@ -1,19 +1,19 @@
-//! Triggered campaigns (v2), as methods on the account: `POST /v2/email/triggered-campaign`
+//! Triggered campaigns (v2): `POST /v2/email/triggered-campaign`
 //! records a send in the outbox, `/batch` does the same per item, and `GET /v2/campaigns/{id}`
 //! describes a campaign with its status.
 //!
 //! transactional-email-v2.json declares only the `200` of these sends, so every error here is
-//! assumed, in the v2 format of API.md §7 with the codes Dotdigital's v2 error list names:
-//! `400 "… ERROR_PARAMETER_INVALID"` (the batch example's wording), `404 "Error:
-//! ERROR_CAMPAIGN_NOT_FOUND"`, and `400 "… ERROR_CAMPAIGN_SENDNOTPERMITTED"` for a campaign that
-//! exists but is not a triggered campaign (status 400 = API.md §7's default for v2 codes).
+//! assumed, in the v2 format with the codes Dotdigital's v2 error list names
+//! (developer.dotdigital.com/docs/error-handling): `400 "… ERROR_PARAMETER_INVALID"` (the batch
+//! example's wording), `404 "Error: ERROR_CAMPAIGN_NOT_FOUND"`, and `400 "…
+//! ERROR_CAMPAIGN_SENDNOTPERMITTED"` for a campaign that exists but is not a triggered campaign
+//! (assumed: 400, the status v2 gives its other parameter errors).
 
 use serde_json::{json, Value};
 
-use crate::errors::V2Error;
-use crate::message::{decode_segment, SimResponse};
-use crate::model::{is_valid_email, Campaign, Send};
-use crate::state::AccountState;
+use super::errors::V2Error;
+use super::message::{decode_segment, SimResponse};
+use crate::model::{is_valid_email, AccountState, Campaign, Send, MAX_ADDRESSES, MAX_METADATA_CHARS};
 
 /// A send request that passed validation; the campaign is not checked yet.
 struct SendRequest {
@@ -21,9 +21,6 @@ struct SendRequest {
     to_addresses: Vec<String>,
     personalization_values: Vec<(String, String)>,
 }
-
-const MAX_ADDRESSES: usize = 100;
-const MAX_METADATA_CHARS: usize = 1500;
 
 fn campaign_not_found() -> V2Error {
     V2Error::new(404, "Error: ERROR_CAMPAIGN_NOT_FOUND")
@@ -116,83 +113,86 @@ fn parse_body(body: &[u8]) -> Result<Value, V2Error> {
     serde_json::from_slice(body).map_err(|_| V2Error::parameter_invalid("The request body is not valid JSON"))
 }
 
-impl AccountState {
-    /// Validates one send against this account; the v2 error otherwise.
-    fn triggered_send(&self, at_ms: u64, value: &Value) -> Result<Send, V2Error> {
-        let request = read_send(value).map_err(|what| V2Error::parameter_invalid(&what))?;
-        let campaign = self.account.campaign(request.campaign_id).ok_or_else(campaign_not_found)?;
-        if !campaign.can_be_triggered() {
-            return Err(send_not_permitted(campaign));
-        }
-        Ok(Send {
-            account_id: self.account.id,
-            campaign_id: request.campaign_id,
-            to_addresses: request.to_addresses,
-            personalization_values: request.personalization_values,
-            at_ms,
+/// Validates one send against this account; the v2 error otherwise.
+fn triggered_send(state: &AccountState, at_ms: u64, value: &Value) -> Result<Send, V2Error> {
+    let request = read_send(value).map_err(|what| V2Error::parameter_invalid(&what))?;
+    let campaign = state.account.campaign(request.campaign_id).ok_or_else(campaign_not_found)?;
+    if !campaign.can_be_triggered() {
+        return Err(send_not_permitted(campaign));
+    }
+    Ok(Send {
+        account_id: state.account.id,
+        campaign_id: request.campaign_id,
+        to_addresses: request.to_addresses,
+        personalization_values: request.personalization_values,
+        at_ms,
+    })
+}
+
+/// `POST /v2/email/triggered-campaign`: `200` with an empty body once put in the outbox.
+pub(crate) fn send(
+    state: &AccountState,
+    at_ms: u64,
+    body: &[u8],
+    outbox: &mut Vec<Send>,
+) -> Result<SimResponse, V2Error> {
+    let value = parse_body(body)?;
+    outbox.push(triggered_send(state, at_ms, &value)?);
+    Ok(SimResponse::empty(200))
+}
+
+/// `POST /v2/email/triggered-campaign/batch`: `200 [{index, failureCode?, failureReason?}]`.
+pub(crate) fn send_batch(
+    state: &AccountState,
+    at_ms: u64,
+    body: &[u8],
+    outbox: &mut Vec<Send>,
+) -> Result<SimResponse, V2Error> {
+    let Value::Array(items) = parse_body(body)? else {
+        return Err(V2Error::parameter_invalid("The request body must be a JSON array of sends"));
+    };
+    if items.is_empty() {
+        return Err(V2Error::parameter_invalid("The request body must hold at least one send"));
+    }
+    let results: Vec<Value> = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| match triggered_send(state, at_ms, item) {
+            Ok(send) => {
+                outbox.push(send);
+                json!({ "index": index })
+            }
+            Err(error) => {
+                let code = error.message.rsplit(' ').next().unwrap_or_default().to_string();
+                json!({ "index": index, "failureCode": code, "failureReason": error.message })
+            }
         })
-    }
+        .collect();
+    Ok(SimResponse::json(200, &Value::Array(results)))
+}
 
-    /// `POST /v2/email/triggered-campaign`: `200` with an empty body once put in the outbox.
-    pub(crate) fn send_triggered(
-        &self,
-        at_ms: u64,
-        body: &[u8],
-        outbox: &mut Vec<Send>,
-    ) -> Result<SimResponse, V2Error> {
-        let value = parse_body(body)?;
-        outbox.push(self.triggered_send(at_ms, &value)?);
-        Ok(SimResponse::empty(200))
-    }
-
-    /// `POST /v2/email/triggered-campaign/batch`: `200 [{index, failureCode?, failureReason?}]`.
-    pub(crate) fn send_batch(&self, at_ms: u64, body: &[u8], outbox: &mut Vec<Send>) -> Result<SimResponse, V2Error> {
-        let Value::Array(items) = parse_body(body)? else {
-            return Err(V2Error::parameter_invalid("The request body must be a JSON array of sends"));
-        };
-        if items.is_empty() {
-            return Err(V2Error::parameter_invalid("The request body must hold at least one send"));
-        }
-        let results: Vec<Value> = items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| match self.triggered_send(at_ms, item) {
-                Ok(send) => {
-                    outbox.push(send);
-                    json!({ "index": index })
-                }
-                Err(error) => {
-                    let code = error.message.rsplit(' ').next().unwrap_or_default().to_string();
-                    json!({ "index": index, "failureCode": code, "failureReason": error.message })
-                }
-            })
-            .collect();
-        Ok(SimResponse::json(200, &Value::Array(results)))
-    }
-
-    /// `GET /v2/campaigns/{id}` (v2.json `ApiCampaign_GetCampaignById`): `200` + `ApiCampaign`
-    /// with every required property (name, subject, fromName, htmlContent, plainTextContent) and
-    /// its `status`; an unknown id gets the 404 above, a non-numeric one 400 (assumed).
-    pub(crate) fn get_campaign(&self, raw_id: &str) -> Result<SimResponse, V2Error> {
-        let id = decode_segment(raw_id)
-            .and_then(|id| id.parse::<u32>().ok())
-            .ok_or_else(|| V2Error::parameter_invalid("The campaign id must be a positive integer"))?;
-        let account = &self.account;
-        let campaign = account.campaign(id).ok_or_else(campaign_not_found)?;
-        Ok(SimResponse::json(
-            200,
-            &json!({
-                "id": id,
-                "name": campaign.name,
-                "subject": format!("A message from {}", account.name),
-                "fromName": account.name,
-                "htmlContent": format!("<html><body><p>{}</p></body></html>", campaign.name),
-                "plainTextContent": campaign.name,
-                "replyAction": "Unset",
-                "replyToAddress": null,
-                "isSplitTest": false,
-                "status": campaign.status.name(),
-            }),
-        ))
-    }
+/// `GET /v2/campaigns/{id}` (v2.json `ApiCampaign_GetCampaignById`): `200` + `ApiCampaign`
+/// with every required property (name, subject, fromName, htmlContent, plainTextContent) and
+/// its `status`; an unknown id gets the 404 above, a non-numeric one 400 (assumed).
+pub(crate) fn get(state: &AccountState, raw_id: &str) -> Result<SimResponse, V2Error> {
+    let id = decode_segment(raw_id)
+        .and_then(|id| id.parse::<u32>().ok())
+        .ok_or_else(|| V2Error::parameter_invalid("The campaign id must be a positive integer"))?;
+    let account = &state.account;
+    let campaign = account.campaign(id).ok_or_else(campaign_not_found)?;
+    Ok(SimResponse::json(
+        200,
+        &json!({
+            "id": id,
+            "name": campaign.name,
+            "subject": format!("A message from {}", account.name),
+            "fromName": account.name,
+            "htmlContent": format!("<html><body><p>{}</p></body></html>", campaign.name),
+            "plainTextContent": campaign.name,
+            "replyAction": "Unset",
+            "replyToAddress": null,
+            "isSplitTest": false,
+            "status": campaign.status.name(),
+        }),
+    ))
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use crate::state::SimState;
+use super::state::SimState;
 
 pub(crate) struct Shared {
     state: Mutex<SimState>,

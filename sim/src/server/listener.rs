@@ -5,19 +5,19 @@
 
 use std::sync::Arc;
 
+use http::request::Parts;
 use http::Request;
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 
-use crate::errors::{api_usage_exceeded, body_too_large, temporarily_unavailable, ApiFamily};
-use crate::faults::FaultAction;
-use crate::limits;
-use crate::message::{SimRequest, SimResponse};
+use super::faults::FaultAction;
+use super::request_log::{logged_body, RequestRecord};
+use super::shared::{InFlight, Shared};
+use super::transport::{self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse};
+use super::{rate_limits, routes};
+use crate::api::errors::{api_usage_exceeded, body_too_large, temporarily_unavailable, ApiFamily};
+use crate::api::message::{SimRequest, SimResponse};
 use crate::redacted::Redacted;
-use crate::request_log::{logged_body, RequestRecord};
-use crate::routes;
-use crate::shared::{InFlight, Shared};
-use crate::transport::{self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse};
 
 /// Accepts Dotdigital requests until the runtime shuts down.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
@@ -26,37 +26,11 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 
 async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpResponse, ConnectionDropped> {
     let (parts, body) = request.into_parts();
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let host = header("host").or_else(|| parts.uri.authority().map(|a| a.to_string())).unwrap_or_default();
-    let content_length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
-    let chunked = parts
-        .headers
-        .get_all("transfer-encoding")
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
-    let method = parts.method.as_str().to_string();
-
     let in_flight = InFlight::enter(&shared);
-    let started_ms = shared.elapsed_ms();
-    let mut entry = LogEntry::open(
-        &shared,
-        RequestRecord {
-            method: method.clone(),
-            path: path_and_query.clone(),
-            host: host.clone(),
-            account_id: None,
-            status: 0,
-            started_ms,
-            finished_ms: started_ms,
-            in_flight_at_start: in_flight.count_at_entry,
-            content_length,
-            chunked,
-            user_agent: header("user-agent"),
-            integration_token: header("x-ddg-integration-token").map(|token| Redacted::of(&token)),
-            body: String::new(),
-        },
-    );
+    let record = arriving(&parts, shared.elapsed_ms(), in_flight.count_at_entry);
+    let (method, path_and_query, host) = (record.method.clone(), record.path.clone(), record.host.clone());
+    let content_length = record.content_length;
+    let mut entry = LogEntry::open(&shared, record);
     let family = ApiFamily::of_path(&path_and_query);
     let (limit, oversize_status) = {
         let state = shared.lock();
@@ -67,7 +41,7 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         Err(BodyError::TooLarge) => return Ok(entry.answer(body_too_large(family, oversize_status))),
         Err(BodyError::Broken) => return Err(ConnectionDropped),
     };
-    let request = SimRequest::new(&method, &path_and_query, &host, header("authorization"), body);
+    let request = SimRequest::new(&method, &path_and_query, &host, header(&parts, "authorization"), body);
     let fault = {
         let mut state = shared.lock();
         let account_id = routes::account_id(&state, &request);
@@ -84,7 +58,7 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         Some(FaultAction::DelayBefore(delay)) => tokio::time::sleep(*delay).await,
         Some(FaultAction::RateLimited { seconds }) => {
             let config = shared.lock().rate_limit.clone();
-            return Ok(entry.answer(limits::forced_throttle(family, &request.path, *seconds, &config)));
+            return Ok(entry.answer(rate_limits::forced_throttle(family, &request.path, *seconds, &config)));
         }
         Some(FaultAction::ApiUsageExceeded) => return Ok(entry.answer(api_usage_exceeded())),
         Some(FaultAction::TemporarilyUnavailable) => return Ok(entry.answer(temporarily_unavailable())),
@@ -102,6 +76,35 @@ async fn exchange(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Htt
         Some(FaultAction::DropAfter) => Err(ConnectionDropped),
         Some(FaultAction::MalformedAfter) => Ok(entry.answer(malformed(response))),
         _ => Ok(entry.answer(response)),
+    }
+}
+
+fn header(parts: &Parts, name: &str) -> Option<String> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// The log's record of a request as it arrives: no account, status or body yet.
+fn arriving(parts: &Parts, started_ms: f64, in_flight_at_start: u32) -> RequestRecord {
+    let host = header(parts, "host").or_else(|| parts.uri.authority().map(|a| a.to_string())).unwrap_or_default();
+    let chunked = parts
+        .headers
+        .get_all("transfer-encoding")
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
+    RequestRecord {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+        host,
+        account_id: None,
+        status: 0,
+        started_ms,
+        finished_ms: started_ms,
+        in_flight_at_start,
+        content_length: header(parts, "content-length").and_then(|v| v.trim().parse::<u64>().ok()),
+        chunked,
+        user_agent: header(parts, "user-agent"),
+        integration_token: header(parts, "x-ddg-integration-token").map(|token| Redacted::of(&token)),
+        body: String::new(),
     }
 }
 

@@ -1,10 +1,16 @@
-//! Dotdigital's two error formats (API.md §7): v2 paths answer `{"message": "… ERROR_CODE"}`,
-//! v3 paths `{"errorCode": "<service>:<code>", "description", "details"?}`.
+//! Dotdigital's two error formats (developer.dotdigital.com/docs/error-handling): v2 paths
+//! answer `{"message": "… ERROR_CODE"}`, v3 paths `{"errorCode": "<service>:<code>",
+//! "description", "details"?}` (contacts-v3.json / insight-data-v3.json `errorResponse`), and
+//! the answers every family shares.
 
 use serde_json::{json, Value};
 
-use crate::message::SimResponse;
+use super::message::SimResponse;
 use crate::model::ContactKey;
+
+/// The description of a `…:badJson` for a body that cannot be read (contacts-v3.json
+/// `importContacts` and insight-data-v3.json `importInsightData` 400 examples).
+pub(crate) const BADLY_FORMED: &str = "The request JSON is badly formed";
 
 /// Which error format a path gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,13 +130,14 @@ pub(crate) fn unauthorized(family: ApiFamily) -> SimResponse {
     response.with_headers(vec![("WWW-Authenticate".into(), "Basic realm=\"dotdigital\"".into())])
 }
 
-/// Wrong region or a denied area; the same body on every path (API.md §9.2 default).
-/// assumed: the docs give the status and the text "Forbidden: Access is denied", not the body.
+/// Wrong region or a denied area; the same body on every path. assumed: the docs give the
+/// status and the text "Forbidden: Access is denied" (developer.dotdigital.com/docs/api-end-points),
+/// not the body.
 pub(crate) fn forbidden() -> SimResponse {
     V2Error::new(403, "Forbidden: Access is denied").into()
 }
 
-/// The flat hourly cap (API.md §6), on every path.
+/// The flat hourly cap (developer.dotdigital.com/docs/call-rate-limits), on every path.
 pub(crate) fn api_usage_exceeded() -> SimResponse {
     V2Error::new(
         400,
@@ -139,7 +146,8 @@ pub(crate) fn api_usage_exceeded() -> SimResponse {
     .into()
 }
 
-/// The transient v2 outage code (API.md §7), on every path.
+/// The transient v2 outage code (Dotdigital's v2 error list,
+/// developer.dotdigital.com/docs/error-handling), on every path.
 pub(crate) fn temporarily_unavailable() -> SimResponse {
     V2Error::new(
         400,
@@ -187,7 +195,7 @@ pub(crate) fn method_not_allowed(family: ApiFamily, method: &str) -> SimResponse
 }
 
 /// A request body over the 50 MB limit. assumed: the docs give the limit, not the answer
-/// (API.md §9.11 **[cfg]**: `status`, default `400`).
+/// ([`crate::ImportConfig::oversize_body_status`], default `400`).
 pub(crate) fn body_too_large(family: ApiFamily, status: u16) -> SimResponse {
     family
         .error(status, "badJson", "The request body exceeds the 50 MB limit", "ERROR_MALFORMED_REQUEST")

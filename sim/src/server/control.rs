@@ -11,13 +11,15 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::errors::{body_too_large, ApiFamily};
-use crate::faults::Fault;
-use crate::message::{SimRequest, SimResponse};
-use crate::shared::Shared;
-use crate::transport::{
+use super::faults::Fault;
+use super::shared::Shared;
+use super::state::SimState;
+use super::transport::{
     self, into_http, read_body, BodyError, ConnectionDropped, HttpResponse, CONTROL_MAX_BODY_BYTES,
 };
+use crate::api::errors::{body_too_large, ApiFamily};
+use crate::api::message::{SimRequest, SimResponse};
+use crate::model::SimAccount;
 
 /// Accepts control requests until the runtime shuts down.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
@@ -62,9 +64,8 @@ fn merge_config<T: Serialize + DeserializeOwned>(current: &T, body: &[u8]) -> Re
 fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
     let path = request.path.trim_end_matches('/');
     let account = request.query_param("account").map(|a| a.trim().parse::<i64>());
-    let collection = request.query_param("collection");
     let mut state = shared.lock();
-    // Imports whose time is up finish before anything is read (see `imports.rs`).
+    // Imports whose time is up finish before anything is read (see `model/import_progress.rs`).
     state.advance_imports();
     let account_id = match account {
         Some(Ok(id)) if state.account(id).is_some() => Some(id),
@@ -72,42 +73,36 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
         Some(Err(_)) => return error(400, "account must be an account id"),
         None => None,
     };
+    match request.method.as_str() {
+        "GET" => read(&state, path, account_id, request.query_param("collection")),
+        method => steer(&mut state, method, path, &request.body),
+    }
+}
+
+/// The `GET` routes: what the simulator holds.
+fn read(state: &SimState, path: &str, account_id: Option<i64>, collection: Option<&str>) -> SimResponse {
     let needs_account = || error(400, "add ?account=ID");
     let needs_collection = || error(400, "add &collection=NAME");
-    match (request.method.as_str(), path) {
-        ("GET", "/_sim/accounts") => list(
-            state
-                .accounts
-                .iter()
-                .map(|a| {
-                    let a = &a.account;
-                    json!({
-                        "id": a.id, "name": a.name, "api_user": a.api_user, "region": a.region,
-                        "legacy_endpoint": a.legacy_endpoint,
-                        "campaigns": a.campaigns, "lists": a.lists, "data_fields": a.data_fields,
-                        "denied_areas": a.denied_areas,
-                    })
-                })
-                .collect(),
-        ),
-        ("GET", "/_sim/contacts") => match account_id {
+    match path {
+        "/_sim/accounts" => list(state.accounts.iter().map(|a| account_json(&a.account)).collect()),
+        "/_sim/contacts" => match account_id {
             Some(id) => list(state.contacts(id)),
             None => needs_account(),
         },
-        ("GET", "/_sim/confirmation-emails") => match account_id {
+        "/_sim/confirmation-emails" => match account_id {
             Some(id) => list(state.confirmation_emails(id)),
             None => needs_account(),
         },
-        ("GET", "/_sim/records") => match (account_id, collection) {
+        "/_sim/records" => match (account_id, collection) {
             (Some(id), Some(collection)) => list(state.insight_records(id, collection)),
             (None, _) => needs_account(),
             (_, None) => needs_collection(),
         },
-        ("GET", "/_sim/collections") => match account_id {
+        "/_sim/collections" => match account_id {
             Some(id) => list(state.collections(id)),
             None => needs_account(),
         },
-        ("GET", "/_sim/schema") => match (account_id, collection) {
+        "/_sim/schema" => match (account_id, collection) {
             (Some(id), Some(collection)) => match state.collection_schema(id, collection) {
                 Some(schema) => SimResponse::json(200, &schema),
                 None => error(404, &format!("no collection {collection}")),
@@ -115,30 +110,47 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
             (None, _) => needs_account(),
             (_, None) => needs_collection(),
         },
-        ("GET", "/_sim/schema-conflicts") => match account_id {
+        "/_sim/schema-conflicts" => match account_id {
             Some(id) => list(state.schema_conflicts(id).into_iter().map(Value::String).collect()),
             None => needs_account(),
         },
-        ("GET", "/_sim/imports") => list(state.imports(account_id)),
-        ("GET", "/_sim/import-config") => SimResponse::json(200, &json!(state.import_config)),
-        ("PATCH", "/_sim/import-config") => match merge_config(&state.import_config, &request.body) {
+        "/_sim/imports" => list(state.imports(account_id)),
+        "/_sim/import-config" => SimResponse::json(200, &json!(state.import_config)),
+        "/_sim/contact-config" => SimResponse::json(200, &json!(state.contact_config)),
+        "/_sim/sends" => SimResponse::json(200, &json!(state.outbox)),
+        "/_sim/requests" => SimResponse::json(200, &json!(state.log.records())),
+        _ => unknown_route(),
+    }
+}
+
+/// An account as `GET /_sim/accounts` lists it: everything but the password.
+fn account_json(account: &SimAccount) -> Value {
+    json!({
+        "id": account.id, "name": account.name, "api_user": account.api_user, "region": account.region,
+        "legacy_endpoint": account.legacy_endpoint,
+        "campaigns": account.campaigns, "lists": account.lists, "data_fields": account.data_fields,
+        "denied_areas": account.denied_areas,
+    })
+}
+
+/// The routes that change the simulator: settings, faults, reset.
+fn steer(state: &mut SimState, method: &str, path: &str, body: &[u8]) -> SimResponse {
+    match (method, path) {
+        ("PATCH", "/_sim/import-config") => match merge_config(&state.import_config, body) {
             Ok(config) => {
                 state.import_config = config;
                 SimResponse::json(200, &json!(state.import_config))
             }
             Err(e) => error(400, &format!("not an import config: {e}")),
         },
-        ("GET", "/_sim/contact-config") => SimResponse::json(200, &json!(state.contact_config)),
-        ("PATCH", "/_sim/contact-config") => match merge_config(&state.contact_config, &request.body) {
+        ("PATCH", "/_sim/contact-config") => match merge_config(&state.contact_config, body) {
             Ok(config) => {
                 state.contact_config = config;
                 SimResponse::json(200, &json!(state.contact_config))
             }
             Err(e) => error(400, &format!("not a contact config: {e}")),
         },
-        ("GET", "/_sim/sends") => SimResponse::json(200, &json!(state.outbox)),
-        ("GET", "/_sim/requests") => SimResponse::json(200, &json!(state.log.records())),
-        ("POST", "/_sim/faults") => match serde_json::from_slice::<Fault>(&request.body) {
+        ("POST", "/_sim/faults") => match serde_json::from_slice::<Fault>(body) {
             Ok(fault) => {
                 state.faults.arm(fault);
                 SimResponse::json(201, &json!({ "armed": true }))
@@ -153,9 +165,13 @@ fn handle(shared: &Shared, request: &SimRequest) -> SimResponse {
             state.reset();
             SimResponse::empty(204)
         }
-        _ => error(
-            404,
-            "unknown control route; see GET /_sim/{accounts,contacts,confirmation-emails,records,collections,schema,schema-conflicts,imports,import-config,contact-config,sends,requests}, PATCH /_sim/{import-config,contact-config}, POST|DELETE /_sim/faults, POST /_sim/reset",
-        ),
+        _ => unknown_route(),
     }
+}
+
+fn unknown_route() -> SimResponse {
+    error(
+        404,
+        "unknown control route; see GET /_sim/{accounts,contacts,confirmation-emails,records,collections,schema,schema-conflicts,imports,import-config,contact-config,sends,requests}, PATCH /_sim/{import-config,contact-config}, POST|DELETE /_sim/faults, POST /_sim/reset",
+    )
 }

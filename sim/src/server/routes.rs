@@ -3,15 +3,15 @@
 
 use std::time::Instant;
 
-use crate::access::authenticate;
-use crate::accounts::server_time;
-use crate::contacts::ContactContext;
-use crate::errors::{encoded_slash, forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
-use crate::imports::{ImportContext, ImportKind};
-use crate::limits::{self, Admission, Tier};
-use crate::message::{SimRequest, SimResponse};
-use crate::model::{Area, Region};
-use crate::state::SimState;
+use super::access::authenticate;
+use super::rate_limits::{self, tier_of_path};
+use super::state::SimState;
+use crate::api::contacts::ContactContext;
+use crate::api::errors::{encoded_slash, forbidden, method_not_allowed, not_found, unauthorized, ApiFamily};
+use crate::api::message::{SimRequest, SimResponse};
+use crate::api::{account, address_books, campaigns, contacts, data_fields, imports, insight};
+use crate::model::{AccountState, Admission, Area, ImportContext, ImportKind, Region, Send};
+use crate::settings::{ContactConfig, RateLimitConfig};
 
 /// A request matched to an endpoint; path parts are still percent-encoded.
 enum Route<'a> {
@@ -120,7 +120,8 @@ impl<'a> Route<'a> {
         }
     }
 
-    /// Triggered sends do not count toward the call allowance (API.md §3e).
+    /// Triggered sends do not count toward the call allowance
+    /// (developer.dotdigital.com/reference/send-transactional-email-using-a-triggered-campaign).
     fn is_rate_counted(&self) -> bool {
         !matches!(self, Route::TriggeredSend | Route::TriggeredBatch)
     }
@@ -130,6 +131,20 @@ impl<'a> Route<'a> {
 pub(crate) fn account_id(state: &SimState, request: &SimRequest) -> Option<i64> {
     let index = authenticate(state.accounts.iter().map(|a| &a.account), request.authorization.as_deref())?;
     Some(state.accounts[index].account.id)
+}
+
+/// What a handler may need besides the account: the request, and the run's settings, counters
+/// and outbox.
+struct Call<'a> {
+    request: &'a SimRequest,
+    /// Milliseconds since the simulator started.
+    at_ms: u64,
+    rate_limit: &'a RateLimitConfig,
+    contact_config: &'a ContactConfig,
+    imports: ImportContext<'a>,
+    /// Run-wide job counter (import ids, bulk-removal ids).
+    import_seq: &'a mut u64,
+    outbox: &'a mut Vec<Send>,
 }
 
 /// Answers one Dotdigital request. `at_ms` is the time since the simulator started.
@@ -154,79 +169,102 @@ pub(crate) fn dispatch(state: &mut SimState, request: &SimRequest, at_ms: u64) -
     // Imports whose time is up finish before the account's next call is answered.
     account.advance_imports(Instant::now(), &mut imports);
     let route = Route::parse(&request.method, &request.path);
+    let rate_headers = match admit(account, &route, request, family, rate_limit) {
+        Ok(headers) => headers,
+        Err(refused) => return refused,
+    };
+    let call = Call { request, at_ms, rate_limit, contact_config, imports, import_seq, outbox };
+    answer(route, account, family, call).with_headers(rate_headers)
+}
+
+/// The checks after credentials: region (403), denied area (403), then the rate limit (429 or
+/// the flat cap's 400). Answers the `X-RateLimit-*` headers of a counted call.
+fn admit(
+    account: &mut AccountState,
+    route: &Route,
+    request: &SimRequest,
+    family: ApiFamily,
+    rate_limit: &RateLimitConfig,
+) -> Result<Vec<(String, String)>, SimResponse> {
     let region = Region::of_host(&request.host);
-    // account-info answers on r1 for every account: that is how a client finds its region.
+    // account-info answers on r1 for every account: that is how a client finds its region
+    // (developer.dotdigital.com/docs/api-end-points).
     let region_ok = account.account.region == region || (matches!(route, Route::AccountInfo) && region == Region::R1);
     if !region_ok {
-        return forbidden();
+        return Err(forbidden());
     }
     if Area::of_path(&request.path).is_some_and(|area| account.account.denies(area)) {
-        return forbidden();
+        return Err(forbidden());
     }
-
-    let mut rate_headers = Vec::new();
-    if route.is_rate_counted() {
-        let tier = Tier::of_path(&request.path);
-        match account.usage.admit(tier, rate_limit, Instant::now()) {
-            Admission::Allowed(report) => rate_headers = limits::headers(&report, rate_limit, false),
-            Admission::Throttled(report) => return limits::throttled(family, &report, rate_limit),
-            Admission::FlatCapped => return limits::flat_capped(),
-        }
+    if !route.is_rate_counted() {
+        return Ok(Vec::new());
     }
+    let tier = tier_of_path(&request.path);
+    match account.usage.admit(tier, rate_limit, Instant::now()) {
+        Admission::Allowed(report) => Ok(rate_limits::headers(&report, rate_limit, false)),
+        Admission::Throttled(report) => Err(rate_limits::throttled(family, &report, rate_limit)),
+        Admission::FlatCapped => Err(rate_limits::flat_capped()),
+    }
+}
 
-    let response = match route {
-        Route::AccountInfo => account.account_info(rate_limit),
-        Route::ServerTime => server_time(),
-        Route::GetContact { identifier, value } => answer(account.get_contact(identifier, value, contact_config)),
+/// The route's handler, with what it needs.
+fn answer(route: Route, account: &mut AccountState, family: ApiFamily, call: Call) -> SimResponse {
+    let Call { request, at_ms, rate_limit, contact_config, mut imports, import_seq, outbox } = call;
+    let body = &request.body;
+    match route {
+        Route::AccountInfo => account::account_info(account, rate_limit),
+        Route::ServerTime => account::server_time(),
+        Route::GetContact { identifier, value } => either(contacts::get(account, identifier, value, contact_config)),
         Route::PatchContact { identifier, value } => {
-            let merge_option = request.query_param("merge-option");
-            let context = ContactContext {
-                policy: *contact_policy,
-                config: contact_config,
-                next_contact_id: &mut *imports.next_contact_id,
-            };
-            answer(account.upsert_contact(identifier, value, merge_option, &request.body, context))
+            let merge = request.query_param("merge-option");
+            either(contacts::upsert(
+                account,
+                identifier,
+                value,
+                merge,
+                body,
+                contact_context(&mut imports, contact_config),
+            ))
         }
-        Route::CreateContact => {
-            let context = ContactContext {
-                policy: *contact_policy,
-                config: contact_config,
-                next_contact_id: &mut *imports.next_contact_id,
-            };
-            answer(account.create_contact(&request.body, context))
-        }
-        Route::ImportContacts => account.put_contact_import(&request.body, import_config, import_seq),
-        Route::ContactImportStatus { id } => answer(account.import_status(ImportKind::Contacts, id, &mut imports)),
-        Route::ImportInsight => account.put_insight_import(&request.body, import_config, import_seq),
-        Route::InsightImportStatus { id } => answer(account.import_status(ImportKind::Insight, id, &mut imports)),
-        Route::GetRecord(parts) => answer(account.get_record(parts)),
-        Route::PutRecord(parts) => answer(account.put_record(parts, &request.body)),
-        Route::DeleteRecord(parts) => answer(account.delete_record(parts)),
-        Route::ListCollections => account.list_collections(),
-        Route::CreateCollection { name } => answer(account.create_collection(
+        Route::CreateContact => either(contacts::create(account, body, contact_context(&mut imports, contact_config))),
+        Route::ImportContacts => imports::put_contacts(account, body, imports.config, import_seq),
+        Route::ContactImportStatus { id } => either(imports::status(account, ImportKind::Contacts, id, &mut imports)),
+        Route::ImportInsight => imports::put_insight(account, body, imports.config, import_seq),
+        Route::InsightImportStatus { id } => either(imports::status(account, ImportKind::Insight, id, &mut imports)),
+        Route::GetRecord(parts) => either(insight::get_record(account, parts)),
+        Route::PutRecord(parts) => either(insight::put_record(account, parts, body)),
+        Route::DeleteRecord(parts) => either(insight::delete_record(account, parts)),
+        Route::ListCollections => insight::list_collections(account),
+        Route::CreateCollection { name } => either(insight::create_collection(
+            account,
             name,
             request.query_param("collectionScope"),
             request.query_param("collectionType"),
         )),
-        Route::CollectionSchema { name } => answer(account.collection_schema(name)),
-        Route::TriggeredSend => answer(account.send_triggered(at_ms, &request.body, outbox)),
-        Route::TriggeredBatch => answer(account.send_batch(at_ms, &request.body, outbox)),
-        Route::GetCampaign { id } => answer(account.get_campaign(id)),
-        Route::DataFields => account.data_fields(),
-        Route::GetAddressBook { id } => answer(account.get_address_book(id)),
+        Route::CollectionSchema { name } => either(insight::collection_schema(account, name)),
+        Route::TriggeredSend => either(campaigns::send(account, at_ms, body, outbox)),
+        Route::TriggeredBatch => either(campaigns::send_batch(account, at_ms, body, outbox)),
+        Route::GetCampaign { id } => either(campaigns::get(account, id)),
+        Route::DataFields => data_fields::list(account),
+        Route::GetAddressBook { id } => either(address_books::get(account, id)),
         Route::RemoveFromAddressBook { book, contact } => {
-            answer(account.remove_from_address_book(book, contact, contact_config))
+            either(address_books::remove(account, book, contact, contact_config))
         }
         Route::RemoveManyFromAddressBook { book } => {
-            answer(account.remove_many_from_address_book(book, &request.body, import_seq))
+            either(address_books::remove_many(account, book, body, import_seq))
         }
         Route::EncodedSlash => encoded_slash(family, &request.path),
         Route::MethodNotAllowed => method_not_allowed(family, &request.method),
         Route::NotFound => not_found(family, &request.path),
-    };
-    response.with_headers(rate_headers)
+    }
 }
 
-fn answer<E: Into<SimResponse>>(result: Result<SimResponse, E>) -> SimResponse {
+/// The single-contact calls' share of the run: they count contact ids with the imports.
+fn contact_context<'a>(imports: &'a mut ImportContext, config: &'a ContactConfig) -> ContactContext<'a> {
+    ContactContext { policy: imports.policy, config, next_contact_id: &mut *imports.next_contact_id }
+}
+
+/// A handler's answer, success or error.
+fn either<E: Into<SimResponse>>(result: Result<SimResponse, E>) -> SimResponse {
     result.unwrap_or_else(Into::into)
 }

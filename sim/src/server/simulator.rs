@@ -8,13 +8,14 @@ use anyhow::Context;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::config::{check_accounts, ContactConfig, ImportConfig, RateLimitConfig, SimConfig};
-use crate::faults::Fault;
+use super::faults::Fault;
+use super::request_log::RequestRecord;
+use super::shared::Shared;
+use super::state::SimState;
+use super::{control, listener};
+use crate::config::{check_accounts, SimConfig};
 use crate::model::Send;
-use crate::request_log::RequestRecord;
-use crate::shared::Shared;
-use crate::state::SimState;
-use crate::{control, server};
+use crate::settings::{ContactConfig, ImportConfig, RateLimitConfig};
 
 /// A running simulator; clones share it. It serves until the tokio runtime shuts down, even
 /// after every handle is dropped.
@@ -40,7 +41,7 @@ impl Simulator {
         let addr = api.local_addr().context("the simulator's listening address is unknown")?;
         let control_addr = control.local_addr().context("the control API's listening address is unknown")?;
         let shared = Arc::new(Shared::new(SimState::new(config)));
-        tokio::spawn(server::serve(api, shared.clone()));
+        tokio::spawn(listener::serve(api, shared.clone()));
         tokio::spawn(control::serve(control, shared.clone()));
         Ok(Simulator { shared, addr, control_addr })
     }

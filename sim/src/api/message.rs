@@ -1,6 +1,6 @@
 //! One HTTP exchange as the handlers see it: a request already read into memory, and the
-//! response they want written. Keeps hyper out of the handlers: only the
-//! listeners (`transport.rs`, `server.rs`, `control.rs`) speak it.
+//! response they want written. Keeps hyper out of the handlers: only the listeners
+//! (`server/transport.rs`, `server/listener.rs`, `server/control.rs`) speak it.
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value;

@@ -1,59 +1,16 @@
-//! The simulator's state behind one lock: accounts with their contacts, Insight data and rate
-//! counters, plus the outbox, the request log and the armed faults. Also the read-outs that
-//! [`crate::Simulator`] and the control API share. Handlers live beside their routes, as
-//! methods on [`AccountState`].
+//! The simulator's state behind one lock: the accounts (`model::AccountState`), the run's
+//! settings, the outbox, the request log and the armed faults. Also the read-outs that
+//! [`crate::Simulator`] and the control API share.
 
 use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::config::{ContactConfig, ImportConfig, RateLimitConfig, SimConfig};
-use crate::contact_body::ContactPolicy;
-use crate::faults::FaultPlan;
-use crate::imports::{ImportBook, ImportContext};
-use crate::limits::Usage;
-use crate::model::{
-    ConfirmationEmail, ContactBook, ContactKey, DataField, InsightStore, Send, SimAccount, FIRST_CONTACT_ID,
-};
-use crate::request_log::RequestLog;
-
-/// One account and everything it holds.
-pub(crate) struct AccountState {
-    /// The account as it is now (password changes and auto-created data fields included).
-    pub account: SimAccount,
-    /// The data fields it was configured with, restored by a reset.
-    pub configured_data_fields: Vec<DataField>,
-    pub contacts: ContactBook,
-    /// Confirmation emails verified double opt-in sent, oldest first.
-    pub confirmation_emails: Vec<ConfirmationEmail>,
-    pub insight: InsightStore,
-    pub imports: ImportBook,
-    pub usage: Usage,
-}
-
-impl AccountState {
-    fn new(account: SimAccount) -> AccountState {
-        AccountState {
-            configured_data_fields: account.data_fields.clone(),
-            account,
-            contacts: ContactBook::default(),
-            confirmation_emails: Vec::new(),
-            insight: InsightStore::default(),
-            imports: ImportBook::default(),
-            usage: Usage::default(),
-        }
-    }
-
-    /// Back to the configured account with no data and fresh counters; the password stays.
-    fn reset(&mut self) {
-        self.account.data_fields = self.configured_data_fields.clone();
-        self.contacts = ContactBook::default();
-        self.confirmation_emails.clear();
-        self.insight = InsightStore::default();
-        self.imports = ImportBook::default();
-        self.usage = Usage::default();
-    }
-}
+use super::faults::FaultPlan;
+use super::request_log::RequestLog;
+use crate::config::SimConfig;
+use crate::model::{AccountState, ConfirmationEmail, ContactKey, ContactPolicy, ImportContext, Send, FIRST_CONTACT_ID};
+use crate::settings::{ContactConfig, ImportConfig, RateLimitConfig};
 
 pub(crate) struct SimState {
     pub accounts: Vec<AccountState>,
@@ -98,7 +55,7 @@ impl SimState {
         self.faults.clear();
     }
 
-    /// Finishes every import whose time is up, in every account (see `imports.rs`).
+    /// Finishes every import whose time is up, in every account (see `model/import_progress.rs`).
     pub(crate) fn advance_imports(&mut self) {
         let now = Instant::now();
         let SimState { accounts, contact_policy, import_config, next_contact_id, .. } = self;

@@ -4,8 +4,8 @@
 use anyhow::Context;
 use serde_json::json;
 
+use super::simulator::Simulator;
 use crate::config::SimConfig;
-use crate::simulator::Simulator;
 
 /// Starts a simulator, prints `{"api":"http://127.0.0.1:P","control":"http://127.0.0.1:Q"}` on
 /// stdout (and a log line on stderr), then serves until interrupted.

@@ -17,8 +17,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::message::SimResponse;
-use crate::shared::Shared;
+use super::shared::Shared;
+use crate::api::message::SimResponse;
 
 /// Largest request body the control API accepts; the Dotdigital listener's cap is
 /// [`crate::ImportConfig::max_body_bytes`].

@@ -1,21 +1,17 @@
-//! The body of a v3 contact PATCH or POST, validated the way Dotdigital's schema reads it
-//! (contacts-v3.json `updateContactRequest`, `createContactRequest`): known keys only, enums in
-//! any casing (kept in read casing), valid identifiers, known data fields with values that fit
-//! their type, known lists.
-//!
-//! Every problem is answered `400 contacts:badJson` with one `details` entry per problem
-//! (`item` = the JSON path). assumed: contacts-v3.json declares a 400 `errorResponse` for the
-//! PATCH but names no code for a bad body; `contacts:badJson` ("The request JSON is badly
-//! formed", declared on `PUT /contacts/v3/import`) is the closest declared one.
+//! A contact as a v3 request asks for it, validated the way Dotdigital's schema reads it
+//! (contacts-v3.json `updateContactRequest`, `createContactRequest`, and each `contactRequest`
+//! of `v3_import_body`): known keys only, enums in any casing (kept in read casing), valid
+//! identifiers, known data fields with values that fit their type, known lists. Every problem is
+//! reported as `(JSON path, description)`; how a problem is answered is the caller's (a `400` for
+//! the PATCH and POST, a report `failure` for an import).
 
 use serde_json::{Map, Value};
 
-use crate::config::UnknownDataField;
-use crate::errors::V3Error;
-use crate::model::{
-    is_valid_data_field_name, is_valid_email, is_valid_mobile_number, AddressBook, ChannelStatus, DataField,
-    DataFieldType, EmailType, OptInType,
-};
+use super::address_book::AddressBook;
+use super::contact::{ChannelStatus, EmailType, OptInType};
+use super::data_fields::{is_valid_data_field_name, DataField, DataFieldType};
+use super::identifiers::{is_valid_email, is_valid_mobile_number};
+use crate::settings::UnknownDataField;
 
 /// The run-wide choices a PATCH body is checked against (from [`crate::SimConfig`]).
 #[derive(Clone, Copy, Debug)]
@@ -68,7 +64,8 @@ pub(crate) struct ContactPatch {
     pub lists: Vec<u32>,
 }
 
-/// Request spelling → value (API.md §4: accept any casing; the model emits the read casing).
+/// Request spelling → value, matched in any casing (the spec's own `importContacts` example
+/// sends `"emailType": "Html"`, where the enum says `html`); the model emits the read casing.
 const EMAIL_TYPES: [(&str, EmailType); 2] = [("plainText", EmailType::PlainText), ("html", EmailType::Html)];
 const OPT_IN_TYPES: [(&str, OptInType); 4] = [
     ("unknown", OptInType::Unknown),
@@ -94,27 +91,6 @@ const TOP_LEVEL_KEYS: [&str; 7] =
 /// `createContactRequest`: the same without `matchIdentifier`.
 const CREATE_KEYS: [&str; 6] =
     ["identifiers", "dataFields", "channelProperties", "lists", "preferences", "consentRecords"];
-
-/// Parses and validates the whole body, reporting every problem at once.
-pub(crate) fn parse_contact_patch(body: &[u8], rules: &ContactRules) -> Result<ContactPatch, V3Error> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        V3Error::new(400, "contacts:badJson", "The request JSON is badly formed").detail("body", &e.to_string())
-    })?;
-    let Value::Object(object) = value else {
-        return Err(V3Error::new(400, "contacts:badJson", "The request JSON is badly formed")
-            .detail("body", "The contact must be a JSON object"));
-    };
-    let (patch, problems) = read_contact(&object, rules);
-    if problems.is_empty() {
-        return Ok(patch);
-    }
-    let first = problems[0].1.clone();
-    let mut error = V3Error::new(400, "contacts:badJson", &first);
-    for (item, description) in &problems {
-        error = error.detail(item, description);
-    }
-    Err(error)
-}
 
 /// Validates one contact object: what it asks for, and every problem as `(JSON path,
 /// description)` (empty when it is valid). The PATCH and each contact of an import share it.
@@ -145,7 +121,8 @@ impl PatchReader<'_> {
                 "lists" => self.read_lists(value),
                 "preferences" => self.read_preferences(value),
                 "consentRecords" => self.read_consent_records(value),
-                // Tolerated, as both official connectors send it (API.md §3b).
+                // Tolerated: Dotdigital's own connectors send it in PATCH bodies (e.g.
+                // github.com/dotmailer/dotmailer-magento2-extension); the spec has it on import items.
                 "matchIdentifier" if !create => {
                     if !value.is_string() {
                         self.problem("matchIdentifier", "matchIdentifier must be a string".into());
