@@ -1388,3 +1388,46 @@ fn is_guid(text: &str) -> bool {
     groups.len() == 5
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a phase reads of `text` after the first pass read `first`: the records' ids, then
+    /// the error that stopped it, if any.
+    fn phase_reads(first: &str, text: &str) -> (Vec<String>, Option<String>) {
+        let path = std::env::temp_dir().join(format!("dd-bulk-phase-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::write(&path, first).unwrap();
+        let pass = first_pass(&path, KeyRule { flow: BulkFlow::Contacts, order_types: None }).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(100);
+        read_phase(&path, &pass.digests, &sender);
+        drop(sender);
+        let _ = std::fs::remove_file(&path);
+        let (mut ids, mut stop) = (Vec::new(), None);
+        while let Some(read) = receiver.blocking_recv() {
+            match read {
+                Ok(record) => ids.push(record.id),
+                Err(e) => stop = Some(format!("{e:#}")),
+            }
+        }
+        (ids, stop)
+    }
+
+    #[test]
+    fn a_phase_sends_on_only_the_records_the_first_pass_read() {
+        let a = "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n";
+        assert_eq!(phase_reads(a, a), (vec!["a".into(), "b".into(), "c".into()], None));
+        // Other whitespace around the same records sends the same.
+        assert_eq!(phase_reads(a, &a.replace(':', ": ")).1, None);
+        let changed = phase_reads(a, "{\"id\":\"a\"}\n{\"id\":\"B\"}\n{\"id\":\"c\"}\n");
+        assert_eq!(changed.0, vec!["a".to_string()]);
+        assert!(changed.1.unwrap().contains("the input changed since this load began (line 2)"));
+        // A record moved to another line is another record: its line is in its output.
+        assert!(phase_reads(a, &format!("\n{a}")).1.unwrap().contains("(line 2)"));
+        let shorter = phase_reads(a, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n");
+        assert_eq!(shorter.0.len(), 2);
+        assert!(shorter.1.unwrap().contains("it now ends after 2 of its 3 records"));
+        assert!(phase_reads(a, &format!("{a}{{\"id\":\"d\"}}\n")).1.unwrap().contains("(line 4)"));
+    }
+}
