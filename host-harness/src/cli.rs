@@ -68,8 +68,10 @@ enum Command {
         /// Forgets this load's ledger and sends every batch again.
         #[arg(long)]
         restart: bool,
-        /// Seconds one import may stay unfinished before the run stops (exit 2) with it kept
-        /// in the ledger, to be read by the next run (default 3600).
+        /// The age in seconds an import may reach, counted from when it was started, across
+        /// runs: one still running past it stops the load (exit 2), kept in the ledger; run
+        /// again with a larger value to wait longer, or with --restart to send it again
+        /// (default 3600).
         #[arg(long, default_value_t = crate::bulk::DEFAULT_IMPORT_TIMEOUT.as_secs_f64())]
         import_timeout: f64,
     },

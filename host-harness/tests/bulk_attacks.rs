@@ -4,11 +4,11 @@
 mod bulk_support;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use bulk_support::*;
-use dotdigital_sim::{Fault, FaultAction};
+use dotdigital_sim::{Fault, FaultAction, SimConfig};
 use serde_json::{json, Value};
 
 fn state_bytes(state: &Path) -> Vec<u8> {
@@ -21,6 +21,22 @@ fn state_bytes(state: &Path) -> Vec<u8> {
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// `bulk contacts` of `count` records through the hostile component, whose attack is `attack`
+/// (the records' `first_name`); returns the command and its state directory.
+fn hostile_load(sim: &dotdigital_sim::Simulator, attack: &str, name: &str, count: usize) -> (Command, PathBuf) {
+    let dir = temp_dir(name);
+    let settings = dir.join("settings.json");
+    std::fs::write(&settings, json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string())
+        .unwrap();
+    let records: Vec<Value> = (0..count)
+        .map(|n| json!({"id": format!("h{n}"), "first_name": attack, "email_address": format!("h{n}@example.com")}))
+        .collect();
+    let input = write_input(&dir, "in.ndjson", &records);
+    let mut command = bulk("contacts", &settings, &input, sim, &dir.join("state"));
+    command.args(["--plugin", dotdigital_harness::guests::HOSTILE]);
+    (command, dir.join("state"))
 }
 
 /// README "Command line": the password "never appears in logs, errors, outputs". The error
@@ -261,19 +277,7 @@ async fn r9_an_import_dotdigital_no_longer_knows_is_sent_again() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r10_a_hostile_components_import_answers_are_checked_and_clipped() {
     let sim = simulator().await;
-    let hostile = |attack: &str, name: &str| {
-        let dir = temp_dir(name);
-        let settings = dir.join("settings.json");
-        std::fs::write(&settings, json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string())
-            .unwrap();
-        let records: Vec<Value> = (0..3)
-            .map(|n| json!({"id": format!("h{n}"), "first_name": attack, "email_address": format!("h{n}@example.com")}))
-            .collect();
-        let input = write_input(&dir, "in.ndjson", &records);
-        let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("state"));
-        command.args(["--plugin", dotdigital_harness::guests::HOSTILE]);
-        (command, dir.join("state"))
-    };
+    let hostile = |attack: &str, name: &str| hostile_load(&sim, attack, name, 3);
 
     // A 1 MiB import id: refused as not Dotdigital's, never stored or printed whole.
     let (command, state) = hostile("bulk-import-id", "r10-id");
@@ -336,4 +340,142 @@ async fn r11_a_fifo_in_place_of_the_bulk_lock_is_refused_at_once() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("dotdigital-bulk.lock") && stderr.contains("not a regular file"), "{stderr}");
     assert!(sim.imports(ACCOUNT).is_empty(), "nothing sent");
+}
+
+/// Issue 19 #6: a load is the bytes it sent. The input was hashed once and read again per
+/// phase; rewritten meanwhile, batches of the new bytes were sent and kept under the old
+/// load, so a rerun on the restored file reported records `created` that were never sent.
+/// Each record is now checked against the first pass before its batch goes: the load stops
+/// (exit 2) with nothing of the changed records sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn r12_an_input_changed_mid_load_sends_nothing_of_the_change() {
+    let sim = simulator().await;
+    // The first import's PUT answers after 3 s: the file is rewritten while the run waits, the
+    // reader having read a few hundred records ahead at most.
+    sim.inject(Fault {
+        method: Some("PUT".into()),
+        path_prefix: "/contacts/v3/import".into(),
+        times: Some(1),
+        action: FaultAction::DelayAfter(std::time::Duration::from_secs(3)),
+    });
+    // 20 imports and their reads: more than the Low tier's 35 calls a minute.
+    let mut limits = SimConfig::demo().rate_limit;
+    limits.low_limit = 10_000;
+    sim.set_rate_limit(limits);
+    let dir = temp_dir("r12");
+    let original: Vec<Value> = (0..2_000).map(customer).collect();
+    let input = write_input(&dir, "c.ndjson", &original);
+    // As long, but from record 1,000 on other emails.
+    let mut changed = original.clone();
+    for (n, record) in changed.iter_mut().enumerate().skip(1_000) {
+        record["email_address"] = json!(format!("bulk-{n}@example.org"));
+    }
+    let settings = settings_file(&dir, json!({}));
+    let state = dir.join("state");
+    let mut command = bulk("contacts", &settings, &input, &sim, &state);
+    command.args(["--batch-size", "100"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while imports(&sim, "contacts") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no import started");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    write_input(&dir, "c.ndjson", &changed);
+    let first = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert_eq!(first.status.code(), Some(2), "{}", stderr(&first));
+
+    // The file restored, the load resumes: every record reported created reached Dotdigital.
+    write_input(&dir, "c.ndjson", &original);
+    let mut again = bulk("contacts", &settings, &input, &sim, &state);
+    again.args(["--batch-size", "100"]);
+    let second = run(again).await;
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let (lines, summary) = record_lines(&second);
+    assert_eq!(summary["created"], 2_000, "{summary}");
+    let unsent: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["outcome"]["action"] == "created")
+        .filter(|line| {
+            let n: usize = line["record"].as_str().unwrap()[1..].parse().unwrap();
+            sim.contact(ACCOUNT, &format!("bulk-{n}@example.com")).is_none()
+        })
+        .collect();
+    assert!(unsent.is_empty(), "{} record(s) reported created were never sent: {:?}", unsent.len(), unsent.first());
+    let sent_changed = sim.contacts(ACCOUNT).iter().filter(|c| c.to_string().contains("@example.org")).count();
+    assert_eq!(sent_changed, 0, "records of the rewritten file were sent");
+    assert!(stderr(&first).contains("the input changed since this load began (line 1001)"), "{}", stderr(&first));
+}
+
+/// Issue 19 #3: an import Dotdigital ended without importing fails each of its records with
+/// the import's reason. Clipped to 1,000 characters, it was still copied into every record's
+/// failure, in memory and in the ledger: 20,000 records made 20 MB of one sentence. The
+/// batch's reason is now stored once.
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_failed_imports_reason_is_stored_once_per_batch() {
+    let sim = simulator().await;
+    let records = 5_000;
+    let (command, state) = hostile_load(&sim, "bulk-failed-huge", "r13", records);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let (lines, summary) = record_lines(&output);
+    assert_eq!(summary["failed"], records, "{summary}");
+    assert!(lines.iter().all(|line| line["error"]["message"].as_str().is_some_and(|m| m.len() > 1_000)));
+    // Each record's entry and failure take well under 100 bytes; its own copy of the reason
+    // would take 1,000.
+    let stored = state_bytes(&state).len();
+    assert!(stored < records * 400, "the state holds {stored} bytes for {records} records");
+}
+
+/// Issue 19 #8: the bulk ledger stored what a component handed the host as it came: a key
+/// holding the password landed in the state database. Every string of the component's the
+/// ledger keeps is redacted, and a long text is redacted before it is clipped (clipped first,
+/// the part of the password before the cut survived redaction).
+#[tokio::test(flavor = "multi_thread")]
+async fn r14_a_components_keys_and_report_never_store_or_print_the_password() {
+    let sim = simulator().await;
+    let (command, state) = hostile_load(&sim, "bulk-secret", "r14", 3);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let (lines, summary) = record_lines(&output);
+    assert_eq!((summary["created"].clone(), summary["failed"].clone()), (json!(2), json!(1)), "{summary}");
+    assert_eq!(line_of(&lines, "h1")["outcome"]["external_id"], "1001");
+    let part = &PASSWORD[..8];
+    for (name, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr), ("the state", &state_bytes(&state))] {
+        assert!(!contains(bytes, part), "{name} holds {part:?}: {}", String::from_utf8_lossy(bytes));
+    }
+}
+
+/// Issue 19 #15: `--import-timeout` bounded the wait of one run only: an import that never
+/// finishes was polled for another full timeout by every rerun. It is the import's maximum
+/// age, counted from when it was started: a rerun past it reads the import once and stops.
+#[tokio::test(flavor = "multi_thread")]
+async fn r15_an_import_older_than_the_timeout_stops_a_rerun_at_once() {
+    let sim = simulator().await;
+    let mut config = sim.import_config();
+    config.contact_polls_to_finish = u32::MAX;
+    sim.set_import_config(config);
+    let dir = temp_dir("r15");
+    let input = write_input(&dir, "c.ndjson", &(0..3).map(customer).collect::<Vec<_>>());
+    let settings = settings_file(&dir, json!({}));
+    let state = dir.join("state");
+    let reads = || {
+        let requests = sim.requests();
+        requests.iter().filter(|r| r.method == "GET" && r.path.starts_with("/contacts/v3/import/")).count()
+    };
+    let load = || {
+        let mut command = bulk("contacts", &settings, &input, &sim, &state);
+        command.args(["--import-timeout", "2"]);
+        command
+    };
+    let first = run(load()).await;
+    assert_eq!(first.status.code(), Some(2), "{}", stderr(&first));
+    assert!(reads() >= 3, "the first run waited, reading: {}", reads());
+
+    let before = reads();
+    let second = run(load()).await;
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(reads() - before <= 1, "the rerun read the import {} more times", reads() - before);
+    let text = stderr(&second);
+    assert!(text.contains("--import-timeout") && text.contains("--restart"), "{text}");
+    assert_eq!(imports(&sim, "contacts"), 1, "never sent again");
 }

@@ -5,6 +5,10 @@
 //! When the whole load finished, that is recorded too (`bulk_loads`): a run of the same load
 //! then says so instead of replaying it silently, and the load's rows are pruned
 //! [`FINISHED_LOADS_KEPT`] after it finished.
+//!
+//! A batch's row keeps when its import was started (the database's clock), so an import's age
+//! counts across runs, and the error of an import that failed as a whole once, for all its
+//! records. Every text of the component's in a row is redacted before it is stored.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +64,9 @@ pub struct RecordFailure {
     /// The line of the input file the record starts on.
     #[serde(default)]
     pub line: usize,
-    pub error: Value,
+    /// Its own error; `None`: its batch's ([`BatchRow::import_error`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
 }
 
 /// Where a batch stands.
@@ -82,6 +88,19 @@ pub struct BatchRow {
     pub skipped: u32,
     pub created: u32,
     pub updated: u32,
+    /// When its import was started (Unix seconds, the database's clock; `None` in a row of an
+    /// older harness, or of a batch that sent nothing).
+    pub started_at: Option<i64>,
+    /// The error of an import that failed as a whole: stored once, for every record it held.
+    pub import_error: Option<Value>,
+}
+
+impl BatchRow {
+    /// A failure's output `error`: its own, or its batch's.
+    pub fn error_of<'a>(&'a self, failure: &'a RecordFailure) -> &'a Value {
+        static NONE: Value = Value::Null;
+        failure.error.as_ref().or(self.import_error.as_ref()).unwrap_or(&NONE)
+    }
 }
 
 /// How long the ledger of a finished load is kept: a run of the same input within it says
@@ -111,8 +130,10 @@ impl Ledger {
     pub fn get(&self, phase: &str, batch: usize) -> Result<Option<BatchRow>, DataError> {
         self.data.ledger(|tx, subscription| {
             tx.query_row(
-                "SELECT state, import_id, imports, entries, failures, skipped, created, updated FROM bulk_batches \
-                 WHERE subscription = ?1 AND load = ?2 AND phase = ?3 AND batch = ?4",
+                &format!(
+                    "SELECT {COLUMNS} FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 \
+                          AND batch = ?4"
+                ),
                 params![subscription, self.load, phase, batch as i64],
                 read_row,
             )
@@ -127,11 +148,13 @@ impl Ledger {
         };
         let entries = serde_json::to_string(&row.entries).expect("entries serialise");
         let failures = serde_json::to_string(&row.failures).expect("failures serialise");
+        let import_error = row.import_error.as_ref().map(Value::to_string);
         self.data.ledger(|tx, subscription| {
             tx.execute(
                 "INSERT OR REPLACE INTO bulk_batches \
-                 (subscription, load, phase, batch, state, import_id, imports, entries, failures, skipped, created, updated) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 (subscription, load, phase, batch, state, import_id, imports, entries, failures, skipped, created, updated, \
+                  started_at, import_error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     subscription,
                     self.load,
@@ -144,7 +167,9 @@ impl Ledger {
                     failures,
                     row.skipped,
                     row.created,
-                    row.updated
+                    row.updated,
+                    row.started_at,
+                    import_error
                 ],
             )
             .map(drop)
@@ -154,13 +179,17 @@ impl Ledger {
     /// Every batch of a phase, in batch order.
     pub fn all(&self, phase: &str) -> Result<Vec<BatchRow>, DataError> {
         self.data.ledger(|tx, subscription| {
-            let mut statement = tx.prepare(
-                "SELECT state, import_id, imports, entries, failures, skipped, created, updated FROM bulk_batches \
-                 WHERE subscription = ?1 AND load = ?2 AND phase = ?3 ORDER BY batch",
-            )?;
+            let mut statement = tx.prepare(&format!(
+                "SELECT {COLUMNS} FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 ORDER BY batch"
+            ))?;
             let rows = statement.query_map(params![subscription, self.load, phase], read_row)?;
             rows.collect()
         })
+    }
+
+    /// Now, by the clock [`BatchRow::started_at`] is read with (Unix seconds).
+    pub fn now(&self) -> Result<i64, DataError> {
+        self.data.ledger(|tx, _| tx.query_row("SELECT unixepoch()", [], |row| row.get(0)))
     }
 
     /// Forgets one batch: the next run sends it again.
@@ -229,6 +258,10 @@ impl Ledger {
     }
 }
 
+/// The columns [`read_row`] reads, in its order.
+const COLUMNS: &str =
+    "state, import_id, imports, entries, failures, skipped, created, updated, started_at, import_error";
+
 fn read_row(row: &rusqlite::Row) -> rusqlite::Result<BatchRow> {
     let state: String = row.get(0)?;
     let import_id: Option<String> = row.get(1)?;
@@ -238,6 +271,8 @@ fn read_row(row: &rusqlite::Row) -> rusqlite::Result<BatchRow> {
     };
     let entries = serde_json::from_str(&json(3)?).map_err(|e| corrupt(3, e))?;
     let failures = serde_json::from_str(&json(4)?).map_err(|e| corrupt(4, e))?;
+    let import_error: Option<String> = row.get(9)?;
+    let import_error = import_error.map(|text| serde_json::from_str(&text).map_err(|e| corrupt(9, e))).transpose()?;
     let state = match (state.as_str(), import_id) {
         ("started", Some(import_id)) => BatchState::Started { import_id },
         _ => BatchState::Finished,
@@ -250,6 +285,8 @@ fn read_row(row: &rusqlite::Row) -> rusqlite::Result<BatchRow> {
         skipped: row.get(5)?,
         created: row.get(6)?,
         updated: row.get(7)?,
+        started_at: row.get(8)?,
+        import_error,
     })
 }
 
@@ -271,11 +308,13 @@ mod tests {
                 record: 4,
                 id: "c4".into(),
                 line: 4,
-                error: json!({"kind": "invalid-record"}),
+                error: Some(json!({"kind": "invalid-record"})),
             }],
             skipped: 0,
             created: 0,
             updated: 0,
+            started_at: Some(ledger.now().unwrap()),
+            import_error: None,
         };
         ledger.put("contacts", 0, &row).unwrap();
         assert_eq!(ledger.get("contacts", 0).unwrap(), Some(row.clone()));
@@ -296,7 +335,32 @@ mod tests {
             skipped: 0,
             created: 1,
             updated: 0,
+            started_at: None,
+            import_error: None,
         }
+    }
+
+    #[test]
+    fn a_failed_imports_error_is_stored_once_for_its_records() {
+        let data = Arc::new(DataStore::in_memory("Shop").unwrap());
+        let ledger = Ledger::new(data, "contacts:abc:100".into());
+        let failure = |record: usize| RecordFailure { record, id: format!("c{record}"), line: record, error: None };
+        let row = BatchRow {
+            failures: (0..1_000).map(failure).collect(),
+            import_error: Some(json!({"kind": "rejected", "message": "y".repeat(1_000)})),
+            ..finished_row()
+        };
+        ledger.put("contacts", 0, &row).unwrap();
+        let stored: i64 = ledger
+            .data
+            .ledger(|tx, _| {
+                tx.query_row("SELECT length(failures) + length(import_error) FROM bulk_batches", [], |r| r.get(0))
+            })
+            .unwrap();
+        assert!(stored < 60_000, "{stored} bytes for 1,000 failures of one 1,000-character error");
+        let read = ledger.get("contacts", 0).unwrap().unwrap();
+        assert_eq!(read, row);
+        assert_eq!(read.error_of(&read.failures[999])["message"].as_str().map(str::len), Some(1_000));
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! number, as the component keys its imports), the last record holding it; earlier ones are
 //! not sent, and their lines say which line superseded them. A load that already finished
 //! says so when run again, and its ledger is pruned a while after it finished.
+//!
+//! A load is the bytes it sent: the first pass keeps a digest of each record, and every later
+//! pass checks each record it reads against it before a batch holding it is sent. An input
+//! changed since the load began stops the load (exit 2) with nothing of the change sent, so
+//! the ledger, keyed by the input's hash, never holds a batch of other bytes.
 
 pub mod ledger;
 mod lock;
@@ -28,6 +33,7 @@ mod progress;
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -37,7 +43,7 @@ use sha2::{Digest, Sha256};
 use self::ledger::{BatchRow, BatchState, Entry, FinishedLoad, Ledger, RecordFailure, FINISHED_LOADS_KEPT};
 use self::progress::Progress;
 use crate::digest::hex;
-use crate::host::log::{clip, Level};
+use crate::host::log::{clip, Level, Redactor};
 use crate::input::Item;
 use crate::interrupt::{self, Interrupted};
 use crate::output::{self, Failure};
@@ -66,8 +72,8 @@ pub const MAX_ACTIVE_INSIGHT_IMPORTS: usize = 5;
 /// Dotdigital asks for a status read every 5–30 s (API.md §3c): the first after
 /// `poll_interval`, then half as long again each time, up to this.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
-/// How long a run waits for one import before it stops (exit 2) with the import kept in the
-/// ledger: an import of 20,000 contacts takes minutes, never an hour.
+/// The age an import may reach, from its start, across runs, before the load stops (exit 2)
+/// with the import kept in the ledger: an import of 20,000 contacts takes minutes, never an hour.
 pub const DEFAULT_IMPORT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -157,7 +163,8 @@ pub struct BulkOptions {
     pub poll_interval: Duration,
     /// Forget the ledger of this load and send everything again.
     pub restart: bool,
-    /// How long one import may stay unfinished in this run before the run stops (resumably).
+    /// The age an import may reach, counted from its start across runs, before the load stops
+    /// (resumably).
     pub import_timeout: Duration,
     /// What shapes the imports besides the input: the settings without their secrets, and the
     /// component's SHA-256. A load resumes only with the same; changed settings are a new load.
@@ -229,6 +236,31 @@ struct KeyRule {
 /// few dozen bytes per distinct record, never by the records.
 type KeyHash = u128;
 
+/// A record as the first pass read it: 16 bytes of the SHA-256 of its line and its JSON (or
+/// why it is not JSON), what a batch would send of it. 16 bytes a record, never the records.
+type RecordDigest = u128;
+
+fn record_digest(item: &Item) -> RecordDigest {
+    let mut hasher = Sha256::new();
+    hasher.update((item.line as u64).to_be_bytes());
+    match &item.record {
+        Ok(value) => {
+            hasher.update(b"+");
+            // Writing to a hasher cannot fail.
+            let _ = serde_json::to_writer(&mut hasher, value);
+        }
+        Err(not_json) => hasher.update(format!("-{not_json}")),
+    }
+    first_16(&hasher.finalize())
+}
+
+/// The first 16 bytes of a SHA-256 digest.
+fn first_16(digest: &[u8]) -> u128 {
+    let mut bytes = [0; 16];
+    bytes.iter_mut().zip(digest).for_each(|(to, from)| *to = *from);
+    u128::from_be_bytes(bytes)
+}
+
 impl KeyRule {
     fn key(&self, value: &Value) -> Option<KeyHash> {
         let text = match self.flow {
@@ -247,8 +279,7 @@ impl KeyRule {
         if text.is_empty() {
             return None;
         }
-        let digest = Sha256::digest(text.as_bytes());
-        Some(u128::from_be_bytes(digest[..16].try_into().ok()?))
+        Some(first_16(&Sha256::digest(text.as_bytes())))
     }
 }
 
@@ -266,24 +297,29 @@ impl LastVersions {
     }
 }
 
-/// The first pass over the input: the SHA-256 of its bytes (the load's fingerprint) and, per
-/// record key, the last record holding it.
-fn first_pass(path: &Path, rule: KeyRule) -> Result<(String, LastVersions)> {
+/// What the first pass over the input found: the SHA-256 of its bytes (the load's
+/// fingerprint), per record key the last record holding it, and each record's digest.
+struct FirstPass {
+    fingerprint: String,
+    last_versions: LastVersions,
+    digests: Arc<[RecordDigest]>,
+}
+
+fn first_pass(path: &Path, rule: KeyRule) -> Result<FirstPass> {
     let mut last = HashMap::new();
-    let mut position = 0;
+    let mut digests = Vec::new();
     let fingerprint = read_input(path, |item| {
-        position += 1;
+        digests.push(record_digest(&item));
         if let Some(key) = item.record.as_ref().ok().and_then(|value| rule.key(value)) {
-            last.insert(key, (position, item.line));
+            last.insert(key, (digests.len(), item.line));
         }
         true
     })?;
-    Ok((fingerprint, LastVersions { rule, last }))
+    Ok(FirstPass { fingerprint, last_versions: LastVersions { rule, last }, digests: digests.into() })
 }
 
 /// Reads the input's records to `push` and returns the SHA-256 of all its bytes (read to the
-/// end even when the records stop early), so a phase can prove it loaded the bytes the ledger
-/// is keyed by: a file rewritten mid-load is caught, not half-resumed.
+/// end even when the records stop early).
 fn read_input(path: &Path, push: impl FnMut(Item) -> bool) -> Result<String> {
     let file = std::fs::File::open(path).map_err(|e| input_error(path, &e))?;
     let hasher = std::sync::Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
@@ -297,14 +333,67 @@ fn read_input(path: &Path, push: impl FnMut(Item) -> bool) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-/// An import that is running, when to read its status next, and when to stop waiting.
+/// Reads the input for a phase, sending on each record once it proved to be the one the first
+/// pass read: a record that differs, or an input that ends sooner, is sent as the error that
+/// stops the phase, so no batch holding it (or cut otherwise) is sent.
+fn read_phase(path: &Path, digests: &[RecordDigest], sender: &tokio::sync::mpsc::Sender<Result<InputRecord>>) {
+    let mut position = 0;
+    let mut changed = None;
+    let mut open = true;
+    let read = std::fs::File::open(path).map_err(|e| input_error(path, &e)).and_then(|file| {
+        crate::input::read_records(Box::new(BufReader::with_capacity(1 << 16, file)), |item| {
+            position += 1;
+            if digests.get(position - 1) != Some(&record_digest(&item)) {
+                changed = Some(item.line);
+                return false;
+            }
+            open = sender.blocking_send(Ok(InputRecord::new(position, item))).is_ok();
+            open
+        })
+        .with_context(|| format!("reading {}", path.display()))
+    });
+    let stop = match (read, changed) {
+        (Err(e), _) => e,
+        (Ok(()), Some(line)) => input_changed(path, &format!("line {line}")),
+        (Ok(()), None) if open && position < digests.len() => {
+            input_changed(path, &format!("it now ends after {position} of its {} records", digests.len()))
+        }
+        (Ok(()), None) => return,
+    };
+    let _ = sender.blocking_send(Err(stop));
+}
+
+/// The error that stops a load whose input is not the one its first pass read.
+fn input_changed(path: &Path, at: &str) -> anyhow::Error {
+    anyhow!(
+        "--input {}: the input changed since this load began ({at}): nothing more was sent; run again to load the \
+         file as it is now",
+        path.display()
+    )
+}
+
+impl InputRecord {
+    /// The record at `position` of the input (1-based), as a batch holds it.
+    fn new(position: usize, item: Item) -> InputRecord {
+        let (id, value) = match item.record {
+            Ok(value) => (records::record_id(&value).unwrap_or_else(|| format!("#{position}")), Ok(value)),
+            Err(problem) => (format!("#{position}"), Err(Failure::NotJson(problem).to_json().to_string())),
+        };
+        InputRecord { position, id, line: item.line, value, superseded_by: None }
+    }
+}
+
+/// An import that is running, when to read its status next, and when it is too old.
 struct Running {
     batch: usize,
     import_id: String,
     row: BatchRow,
     next_read: Instant,
     interval: Duration,
+    /// When it reaches `--import-timeout`'s age, counted from its start, across runs.
     deadline: Instant,
+    /// How old it was when this run took it up, and when that was.
+    taken_up: (Duration, Instant),
 }
 
 /// Which records a phase reads from the input, and how.
@@ -354,13 +443,15 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
     }
     let _exclusive = lock::LoadLock::take(platform.data().path())?;
     let rule = KeyRule { flow: options.flow, order_types: platform.order_types() };
-    let (fingerprint, last_versions) = first_pass(&options.input, rule)?;
+    let input = first_pass(&options.input, rule)?;
     let shape = hex(&Sha256::digest(options.shape.as_bytes()));
-    // `last-wins`: batches of a load without superseded records are cut otherwise; a ledger
-    // of an older harness is another load, never half-resumed.
+    // `last-wins`: batches of a load without superseded records are cut otherwise; `ledger2`:
+    // rows whose failures may refer to their batch's error. A ledger of an older harness is
+    // another load, never half-resumed.
     let load = format!(
-        "{}:{fingerprint}:{}:{}:{shape}:last-wins",
+        "{}:{}:{}:{}:{shape}:last-wins:ledger2",
         options.flow.name(),
+        input.fingerprint,
         options.batch_size,
         MAX_BATCH_INPUT_BYTES
     );
@@ -385,7 +476,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
     let mut total = 0;
     let mut phases: Vec<Phase> = options.flow.phases().to_vec();
     for phase in &phases {
-        total = run_phase(platform, options, &ledger, *phase, (&fingerprint, &last_versions), everything).await?;
+        total = run_phase(platform, options, &ledger, *phase, &input, everything).await?;
     }
     if options.flow == BulkFlow::Contacts {
         // Records matched by a stored id Dotdigital no longer knows: once more, by email.
@@ -403,8 +494,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
                 &format!("{} contact(s) whose stored id Dotdigital no longer knows: sent again by email", again.len()),
             );
             let selection = Selection { only: Some(&again), stored_ids: false };
-            run_phase(platform, options, &ledger, Phase::ContactsAgain, (&fingerprint, &last_versions), selection)
-                .await?;
+            run_phase(platform, options, &ledger, Phase::ContactsAgain, &input, selection).await?;
             phases.push(Phase::ContactsAgain);
         }
     }
@@ -430,7 +520,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
             None => leave_marketing_lists(platform, &rows).await,
         };
     }
-    let mut lines: Vec<(usize, Value)> = Vec::new();
+    let mut reported = Vec::new();
     for phase in phases {
         let rows = ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?;
         let totals = totals(&rows);
@@ -439,47 +529,51 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
             continue;
         }
         summary.records.add(&totals);
-        for row in &rows {
-            for failure in &row.failures {
-                let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": failure.id,
-                                  "line": failure.line, "error": failure.error, "attempts": 1});
-                lines.push((failure.record, line));
-            }
-            let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
-            for entry in row.entries.iter().filter(|e| !e.retry_without_stored_id && !failed.contains(&e.record)) {
-                let removal = entry
-                    .external_id
-                    .as_deref()
-                    .and_then(|id| id.parse::<u64>().ok())
-                    .filter(|_| entry.leaves_marketing_lists)
-                    .and_then(|id| removals.get(&id));
-                match removal {
-                    Some(Err(error)) => {
-                        summary.records.updated = summary.records.updated.saturating_sub(1);
-                        summary.records.failed += 1;
-                        let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": entry.id,
-                                          "line": entry.line, "error": error, "attempts": 1});
-                        lines.push((entry.record, line));
-                    }
-                    Some(Ok(message)) => {
-                        let mut entry = entry.clone();
-                        entry.messages.push(message.clone());
-                        lines.push((entry.record, ok_line(options.flow, &entry)));
-                    }
-                    None => lines.push((entry.record, ok_line(options.flow, entry))),
+        reported.push(rows);
+    }
+    // Each record's line, with its batch's error when that is the record's: put in as the line
+    // is printed, so the batch's reason is held once, not once a record.
+    let mut lines: Vec<(usize, Value, Option<&Value>)> = Vec::new();
+    for row in reported.iter().flatten() {
+        for failure in &row.failures {
+            let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": failure.id,
+                              "line": failure.line, "error": failure.error, "attempts": 1});
+            lines.push((failure.record, line, failure.error.is_none().then(|| row.error_of(failure))));
+        }
+        let failed: std::collections::HashSet<usize> = row.failures.iter().map(|f| f.record).collect();
+        for entry in row.entries.iter().filter(|e| !e.retry_without_stored_id && !failed.contains(&e.record)) {
+            let removal = entry
+                .external_id
+                .as_deref()
+                .and_then(|id| id.parse::<u64>().ok())
+                .filter(|_| entry.leaves_marketing_lists)
+                .and_then(|id| removals.get(&id));
+            let line = match removal {
+                Some(Err(error)) => {
+                    summary.records.updated = summary.records.updated.saturating_sub(1);
+                    summary.records.failed += 1;
+                    json!({"ok": false, "flow": options.flow.record_flow(), "record": entry.id,
+                           "line": entry.line, "error": error, "attempts": 1})
                 }
-            }
+                Some(Ok(message)) => {
+                    let mut entry = entry.clone();
+                    entry.messages.push(message.clone());
+                    ok_line(options.flow, &entry)
+                }
+                None => ok_line(options.flow, entry),
+            };
+            lines.push((entry.record, line, None));
         }
     }
     // A record sent again has its line from the follow-up import only (its first gave none).
-    lines.sort_by_key(|(record, _)| *record);
+    lines.sort_by_key(|(record, _, _)| *record);
     // A superseded record's line carries the external id its later version got.
     let external_ids: HashMap<usize, Value> = lines
         .iter()
-        .filter(|(_, line)| line["ok"] == true && !line["outcome"]["external_id"].is_null())
-        .map(|(record, line)| (*record, line["outcome"]["external_id"].clone()))
+        .filter(|(_, line, _)| line["ok"] == true && !line["outcome"]["external_id"].is_null())
+        .map(|(record, line, _)| (*record, line["outcome"]["external_id"].clone()))
         .collect();
-    for (_, line) in &mut lines {
+    for (_, line, _) in &mut lines {
         if let Some(later) = line.get("superseded_by").and_then(Value::as_u64) {
             if let Some(id) = external_ids.get(&(later as usize)) {
                 line["outcome"]["external_id"] = id.clone();
@@ -503,7 +597,10 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         None => {}
     }
     let print = || -> std::io::Result<()> {
-        for (_, line) in lines {
+        for (_, mut line, batch_error) in lines {
+            if let Some(error) = batch_error {
+                line["error"] = error.clone();
+            }
             writeln!(out, "{}", platform.redact(line))?;
         }
         writeln!(out, "{}", summary.to_json())?;
@@ -581,7 +678,7 @@ async fn run_phase(
     options: &BulkOptions,
     ledger: &Ledger,
     phase: Phase,
-    input: (&str, &LastVersions),
+    input: &FirstPass,
     selection: Selection<'_>,
 ) -> Result<u64> {
     // A batch whose import Dotdigital no longer knew is forgotten while the phase runs; one
@@ -608,25 +705,14 @@ async fn run_phase_once(
     options: &BulkOptions,
     ledger: &Ledger,
     phase: Phase,
-    (fingerprint, last_versions): (&str, &LastVersions),
+    input: &FirstPass,
     selection: Selection<'_>,
 ) -> Result<(u64, bool)> {
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<InputRecord>(options.batch_size.min(4096));
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<InputRecord>>(options.batch_size.min(4096));
     // The bar runs over the input's bytes (a follow-up phase reads only some records: no bar length).
     let length = std::fs::metadata(&options.input).ok().map(|m| m.len()).filter(|_| selection.only.is_none());
-    let path = options.input.clone();
-    let reader = std::thread::spawn(move || {
-        let mut position = 0;
-        read_input(&path, |item| {
-            position += 1;
-            let (id, value) = match item.record {
-                Ok(value) => (records::record_id(&value).unwrap_or_else(|| format!("#{position}")), Ok(value)),
-                Err(problem) => (format!("#{position}"), Err(Failure::NotJson(problem).to_json().to_string())),
-            };
-            let record = InputRecord { position, id, line: item.line, value, superseded_by: None };
-            sender.blocking_send(record).is_ok()
-        })
-    });
+    let (path, digests) = (options.input.clone(), input.digests.clone());
+    let reader = std::thread::spawn(move || read_phase(&path, &digests, &sender));
     let mut progress = Progress::new(platform.log().clone(), phase.name(), length);
     let mut running: Vec<Running> = Vec::new();
     let mut batch_number = 0;
@@ -636,13 +722,18 @@ async fn run_phase_once(
     let mut more = true;
     while more {
         match receiver.recv().await {
-            Some(mut record) => {
+            // The input changed (or could not be read): the batch read so far is not sent.
+            Some(Err(stop)) => return Err(stop),
+            Some(Ok(mut record)) => {
                 total += 1;
                 if selection.only.is_some_and(|only| !only.contains(&record.position)) {
                     continue;
                 }
-                record.superseded_by =
-                    record.value.as_ref().ok().and_then(|value| last_versions.superseding(record.position, value));
+                record.superseded_by = record
+                    .value
+                    .as_ref()
+                    .ok()
+                    .and_then(|value| input.last_versions.superseding(record.position, value));
                 if record.superseded_by.is_none() {
                     batch_bytes += record.value.as_ref().map(|v| v.to_string().len()).unwrap_or(0);
                 }
@@ -663,8 +754,12 @@ async fn run_phase_once(
             Some(row) if row.state == BatchState::Finished => progress.resumed(&row),
             Some(row) => {
                 let BatchState::Started { import_id } = row.state.clone() else { unreachable!("not finished") };
-                platform.log().emit(Level::Info, &format!("batch {batch_number}: import {import_id} resumed"));
-                running.push(Running::new(batch_number, import_id, row, options));
+                let age = import_age(ledger, &row)?;
+                platform.log().emit(
+                    Level::Info,
+                    &format!("batch {batch_number}: import {import_id} resumed (started {}s ago)", age.as_secs()),
+                );
+                running.push(Running::new(batch_number, import_id, row, age, options));
             }
             None => {
                 while running.len() >= phase.max_active() && !interrupt::requested() {
@@ -684,13 +779,7 @@ async fn run_phase_once(
         }
         batch_number += 1;
     }
-    let read = reader.join().map_err(|_| anyhow!("the input reader panicked"))??;
-    if read != fingerprint {
-        return Err(anyhow!(
-            "--input {} changed while it was being loaded: the batches sent so far are kept; run again once it no longer changes",
-            options.input.display()
-        ));
-    }
+    reader.join().map_err(|_| anyhow!("the input reader panicked"))?;
     while !running.is_empty() && !interrupt::requested() {
         read_next(platform, ledger, phase, &mut running, &mut progress, options).await?;
     }
@@ -706,11 +795,23 @@ async fn run_phase_once(
 }
 
 impl Running {
-    fn new(batch: usize, import_id: String, row: BatchRow, options: &BulkOptions) -> Running {
+    /// `age`: how long ago the import was started (zero for one this run started).
+    fn new(batch: usize, import_id: String, row: BatchRow, age: Duration, options: &BulkOptions) -> Running {
         let now = Instant::now();
         let interval = options.poll_interval;
-        Running { batch, import_id, row, next_read: now + interval, interval, deadline: now + options.import_timeout }
+        let deadline = now + options.import_timeout.saturating_sub(age);
+        // One already too old is read once, at once: it may have finished since.
+        let next_read = (now + interval).min(deadline);
+        Running { batch, import_id, row, next_read, interval, deadline, taken_up: (age, now) }
     }
+}
+
+/// How long ago a batch's import was started, by the ledger's clock (a row without a start
+/// time, which this harness never writes for a started import, counts as new).
+fn import_age(ledger: &Ledger, row: &BatchRow) -> Result<Duration> {
+    let Some(started_at) = row.started_at else { return Ok(Duration::ZERO) };
+    let now = ledger.now().map_err(|e| anyhow!("{e}"))?;
+    Ok(Duration::from_secs(u64::try_from(now - started_at).unwrap_or(0)))
 }
 
 /// Sends one batch as an import and records it: `Started` with the import id, or
@@ -740,7 +841,7 @@ async fn start(
             record: record.position,
             id: record.id.clone(),
             line: record.line,
-            error: platform.redact(error),
+            error: Some(platform.redact(error)),
         };
         if let Some((later, later_line)) = record.superseded_by {
             superseded.push(Entry {
@@ -797,7 +898,7 @@ async fn start(
             )
         })?
     };
-    check_begun(&started, sent.len()).map_err(|problem| {
+    check_begun(&started, sent.len(), platform.log().redactor()).map_err(|problem| {
         anyhow!(
             "{} batch {batch_number}: the component's answer to begin-import is not usable ({problem}); nothing of \
              this batch is recorded: check the component (--plugin)",
@@ -811,10 +912,12 @@ async fn start(
     };
     for problem in &started.refused {
         if let Some((record, id, line)) = at(problem.index) {
-            let error = platform.redact(output::error_json(&problem.error));
+            let error = Some(platform.redact(output::error_json(&problem.error)));
             failures.push(RecordFailure { record, id, line, error });
         }
     }
+    // Keys are the component's text: stored redacted (the report's are matched redacted too).
+    let redactor = platform.log().redactor();
     let mut entries: Vec<Entry> = started
         .entries
         .iter()
@@ -823,7 +926,7 @@ async fn start(
                 record,
                 id,
                 line,
-                key: entry.key.clone(),
+                key: redactor.apply(&entry.key),
                 leaves_marketing_lists: entry.leaves_marketing_lists,
                 stored_id: stored_id(entry.index),
                 ..Entry::default()
@@ -850,20 +953,30 @@ async fn start(
     }
     let skipped = (started.skipped.len() + superseded.len()) as u32;
     entries.extend(superseded);
-    let mut row =
-        BatchRow { state: BatchState::Finished, imports: 0, entries, failures, skipped, created: 0, updated: 0 };
+    let mut row = BatchRow {
+        state: BatchState::Finished,
+        imports: 0,
+        entries,
+        failures,
+        skipped,
+        created: 0,
+        updated: 0,
+        started_at: None,
+        import_error: None,
+    };
     let Some(import_id) = started.import_id else {
         ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
         return Ok(None);
     };
     row.imports += 1;
     row.state = BatchState::Started { import_id: import_id.clone() };
+    row.started_at = Some(ledger.now().map_err(|e| anyhow!("{e}"))?);
     ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
     platform.log().emit(
         Level::Info,
         &format!("{} batch {batch_number}: import {import_id} started ({} records)", phase.name(), row.entries.len()),
     );
-    Ok(Some(Running::new(batch_number, import_id, row, options)))
+    Ok(Some(Running::new(batch_number, import_id, row, Duration::ZERO, options)))
 }
 
 /// What to do after a failure that stopped the load: a failure of the whole subscription
@@ -965,31 +1078,119 @@ async fn read_next(
             ))
         }
     };
-    let report = match state {
+    let outcome = match state {
         ImportProgress::Running => {
             let import = &mut running[next];
             if Instant::now() >= import.deadline {
-                return Err(anyhow!(
-                    "{} import {import_id} (batch {}) is still running after --import-timeout {}s: it stays in the \
-                     ledger; run the same command again to resume (it is read, not sent again)",
-                    phase.name(),
-                    import.batch,
-                    options.import_timeout.as_secs()
-                ));
+                return Err(too_old(phase, import, options));
             }
             import.interval = (import.interval.mul_f32(1.5)).min(MAX_POLL_INTERVAL);
             import.next_read = (Instant::now() + import.interval).min(import.deadline);
             return Ok(());
         }
-        ImportProgress::Finished(report) => report,
-        ImportProgress::Failed(why) => every_entry_failed(&running[next].row.entries, &clip(&why, MAX_REASON_CHARS)),
+        ImportProgress::Finished(report) => Ok(report),
+        ImportProgress::Failed(why) => Err(why),
     };
     let import = running.swap_remove(next);
     let mut row = import.row;
-    let endpoint = match phase.kind() {
+    match outcome {
+        Ok(report) => record_report(platform, phase, &mut row, &import.import_id, report).await?,
+        Err(why) => fail_batch(platform, phase, &mut row, &import.import_id, &why),
+    }
+    row.state = BatchState::Finished;
+    ledger.put(phase.name(), import.batch, &row).map_err(|e| anyhow!("{e}"))?;
+    platform.log().emit(
+        Level::Info,
+        &format!(
+            "{} batch {}: import {} finished: {} created, {} updated, {} failed",
+            phase.name(),
+            import.batch,
+            import.import_id,
+            row.created,
+            row.updated,
+            row.failures.len()
+        ),
+    );
+    progress.finished(&row);
+    Ok(())
+}
+
+/// The error that stops a load when an import is older than `--import-timeout`: the import
+/// stays in the ledger, and a later run reads it again (or `--restart` sends the load again).
+fn too_old(phase: Phase, import: &Running, options: &BulkOptions) -> anyhow::Error {
+    let (age, taken_up) = import.taken_up;
+    anyhow!(
+        "{} import {} (batch {}) is still running {}s after it was started, past --import-timeout {}s (the age an \
+         import may reach, across runs): it stays in the ledger; to wait longer, run the same command with a \
+         larger --import-timeout; to send the load again, add --restart",
+        phase.name(),
+        import.import_id,
+        import.batch,
+        (age + taken_up.elapsed()).as_secs(),
+        options.import_timeout.as_secs()
+    )
+}
+
+/// The endpoint a phase's imports go to, for its records' errors.
+fn endpoint(phase: Phase) -> &'static str {
+    match phase.kind() {
         ImportKind::Contacts => "PUT /contacts/v3/import",
         ImportKind::Orders => "PUT /insightData/v3/import",
-    };
+    }
+}
+
+/// A component's text as the host keeps it: redacted, then clipped (clipped first, the part of
+/// a secret before the cut would survive redaction).
+fn redacted(platform: &Platform, text: &str, max_chars: usize) -> String {
+    clip(&platform.log().redactor().apply(text), max_chars).into_owned()
+}
+
+/// An import Dotdigital ended without importing fails each record it held, with its word. The
+/// error is the batch's, stored once: its records' failures refer to it, so a batch of 20,000
+/// records does not hold 20,000 copies of one reason. A key the batch holds twice fails both.
+fn fail_batch(platform: &Platform, phase: Phase, row: &mut BatchRow, import_id: &str, why: &str) {
+    let failures: Vec<RecordFailure> = row
+        .entries
+        .iter()
+        .filter(|entry| !entry.skipped)
+        .map(|entry| RecordFailure { record: entry.record, id: entry.id.clone(), line: entry.line, error: None })
+        .collect();
+    if !phase.reports_records() {
+        refused_for_orders(platform, failures.len(), import_id);
+        return;
+    }
+    row.import_error = Some(json!({"kind": "rejected", "code": "importFailed",
+        "message": redacted(platform, why, MAX_REASON_CHARS), "endpoint": endpoint(phase), "import_id": import_id}));
+    row.failures.extend(failures);
+}
+
+/// The order-contacts phase only prepares: its refused contacts are logged, and their orders
+/// are refused (and reported) by the orders phase.
+fn refused_for_orders(platform: &Platform, count: usize, import_id: &str) {
+    if count > 0 {
+        platform.log().emit(Level::Warn, &format!("{count} contact(s) for orders were refused by import {import_id}"));
+    }
+}
+
+/// The report's keys redacted as its entries' are ([`start`]), so the two still match.
+fn redact_keys(platform: &Platform, mut report: ImportResult) -> ImportResult {
+    let redactor = platform.log().redactor();
+    report.failures.iter_mut().for_each(|failed| failed.key = redactor.apply(&failed.key));
+    report.contacts.iter_mut().for_each(|contact| contact.key = redactor.apply(&contact.key));
+    report.retry_without_contact_id.iter_mut().for_each(|key| *key = redactor.apply(key));
+    report
+}
+
+/// A finished import's report into its batch's row: the counts, each record's failure, and
+/// each imported record's external id and action.
+async fn record_report(
+    platform: &Platform,
+    phase: Phase,
+    row: &mut BatchRow,
+    import_id: &str,
+    report: ImportResult,
+) -> Result<()> {
+    let report = redact_keys(platform, report);
     let mut by_key: HashMap<&str, Vec<&Entry>> = HashMap::new();
     for entry in row.entries.iter().filter(|e| !e.skipped) {
         by_key.entry(entry.key.as_str()).or_default().push(entry);
@@ -1007,20 +1208,21 @@ async fn read_next(
     if unmatched > 0 {
         platform.log().emit(
             Level::Warn,
-            &format!("import {}: {unmatched} failure(s) in its report name no record of the batch", import.import_id),
+            &format!("import {import_id}: {unmatched} failure(s) in its report name no record of the batch"),
         );
     }
     for (key, failed) in failed_per_key {
         let entries = by_key.get(key).map(Vec::as_slice).unwrap_or_default();
         let skip = entries.len().saturating_sub(failed.len());
         for (entry, failed) in entries.iter().skip(skip).zip(failed.iter().cycle()) {
+            let message = failed.detail.as_deref().unwrap_or(&failed.code);
             failures.push(RecordFailure {
                 record: entry.record,
                 id: entry.id.clone(),
                 line: entry.line,
-                error: platform.redact(json!({"kind": "rejected", "code": clip(&failed.code, MAX_CODE_CHARS),
-                              "message": clip(failed.detail.as_deref().unwrap_or(&failed.code), MAX_REASON_CHARS),
-                              "endpoint": endpoint, "import_id": import.import_id})),
+                error: Some(json!({"kind": "rejected", "code": redacted(platform, &failed.code, MAX_CODE_CHARS),
+                    "message": redacted(platform, message, MAX_REASON_CHARS), "endpoint": endpoint(phase),
+                    "import_id": import_id})),
             });
         }
     }
@@ -1028,29 +1230,11 @@ async fn read_next(
     identify(platform, phase, &mut row.entries, &report, &failed, &mut failures).await?;
     if phase.reports_records() {
         row.failures.extend(failures);
-    } else if !failures.is_empty() {
-        platform.log().emit(
-            Level::Warn,
-            &format!("{} contact(s) for orders were refused by import {}", failures.len(), import.import_id),
-        );
+    } else {
+        refused_for_orders(platform, failures.len(), import_id);
     }
     row.created = report.created;
     row.updated = report.updated;
-    row.state = BatchState::Finished;
-    ledger.put(phase.name(), import.batch, &row).map_err(|e| anyhow!("{e}"))?;
-    platform.log().emit(
-        Level::Info,
-        &format!(
-            "{} batch {}: import {} finished: {} created, {} updated, {} failed",
-            phase.name(),
-            import.batch,
-            import.import_id,
-            row.created,
-            row.updated,
-            row.failures.len()
-        ),
-    );
-    progress.finished(&row);
     Ok(())
 }
 
@@ -1104,8 +1288,8 @@ async fn identify(
                     record: entry.record,
                     id: entry.id.clone(),
                     line: entry.line,
-                    error: json!({"kind": "unavailable", "code": "notInReport",
-                                  "message": "the import report names this contact neither as imported nor as failed: sync it again"}),
+                    error: Some(json!({"kind": "unavailable", "code": "notInReport",
+                                  "message": "the import report names this contact neither as imported nor as failed: sync it again"})),
                 }),
                 None => {}
             },
@@ -1174,8 +1358,8 @@ fn leaving(rows: &[BatchRow]) -> Vec<u64> {
         .collect()
 }
 
-/// The most of a component's text (a reason, a detail) the host keeps per record: a report
-/// line is read by a person, and a batch of 20,000 records would otherwise store it 20,000 times.
+/// The most of a component's text (a reason, a detail) the host keeps: a report line is read by
+/// a person, and a report may give each of 20,000 records a detail of its own.
 const MAX_REASON_CHARS: usize = 1_000;
 /// Dotdigital's failure codes are words (`invalidEmail`, `ContactEmailDoesNotExist`).
 const MAX_CODE_CHARS: usize = 100;
@@ -1186,10 +1370,10 @@ const MAX_KEY_CHARS: usize = 1_024;
 /// said and the batch could hold: an import id shaped like Dotdigital's (a GUID, API.md §3b
 /// `{"importId": "<guid>"}`), each record index in the batch and used once, keys of a sane
 /// length. Anything else is the component's fault, refused before it is stored or echoed.
-fn check_begun(begun: &ImportBegun, records: usize) -> Result<(), String> {
+fn check_begun(begun: &ImportBegun, records: usize, redactor: &Redactor) -> Result<(), String> {
     if let Some(id) = &begun.import_id {
         if !is_guid(id) {
-            return Err(format!("import id {:?} is not a GUID as Dotdigital's are", clip(id, 60)));
+            return Err(format!("import id {:?} is not a GUID as Dotdigital's are", clip(&redactor.apply(id), 60)));
         }
     }
     let mut seen = vec![false; records];
@@ -1214,17 +1398,45 @@ fn is_guid(text: &str) -> bool {
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// An import Dotdigital ended without importing fails each of its records, with its word: one
-/// failure per entry, so a key the batch holds twice fails both of its records.
-fn every_entry_failed(entries: &[Entry], why: &str) -> ImportResult {
-    let failures = entries
-        .iter()
-        .filter(|entry| !entry.skipped)
-        .map(|entry| ImportFailure {
-            key: entry.key.clone(),
-            code: "importFailed".into(),
-            detail: Some(why.to_string()),
-        })
-        .collect();
-    ImportResult { created: 0, updated: 0, contacts: vec![], failures, retry_without_contact_id: vec![] }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a phase reads of `text` after the first pass read `first`: the records' ids, then
+    /// the error that stopped it, if any.
+    fn phase_reads(first: &str, text: &str) -> (Vec<String>, Option<String>) {
+        let path = std::env::temp_dir().join(format!("dd-bulk-phase-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::write(&path, first).unwrap();
+        let pass = first_pass(&path, KeyRule { flow: BulkFlow::Contacts, order_types: None }).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(100);
+        read_phase(&path, &pass.digests, &sender);
+        drop(sender);
+        let _ = std::fs::remove_file(&path);
+        let (mut ids, mut stop) = (Vec::new(), None);
+        while let Some(read) = receiver.blocking_recv() {
+            match read {
+                Ok(record) => ids.push(record.id),
+                Err(e) => stop = Some(format!("{e:#}")),
+            }
+        }
+        (ids, stop)
+    }
+
+    #[test]
+    fn a_phase_sends_on_only_the_records_the_first_pass_read() {
+        let a = "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n";
+        assert_eq!(phase_reads(a, a), (vec!["a".into(), "b".into(), "c".into()], None));
+        // Other whitespace around the same records sends the same.
+        assert_eq!(phase_reads(a, &a.replace(':', ": ")).1, None);
+        let changed = phase_reads(a, "{\"id\":\"a\"}\n{\"id\":\"B\"}\n{\"id\":\"c\"}\n");
+        assert_eq!(changed.0, vec!["a".to_string()]);
+        assert!(changed.1.unwrap().contains("the input changed since this load began (line 2)"));
+        // A record moved to another line is another record: its line is in its output.
+        assert!(phase_reads(a, &format!("\n{a}")).1.unwrap().contains("(line 2)"));
+        let shorter = phase_reads(a, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n");
+        assert_eq!(shorter.0.len(), 2);
+        assert!(shorter.1.unwrap().contains("it now ends after 2 of its 3 records"));
+        assert!(phase_reads(a, &format!("{a}{{\"id\":\"d\"}}\n")).1.unwrap().contains("(line 4)"));
+    }
 }

@@ -99,6 +99,8 @@ CREATE TABLE IF NOT EXISTS bulk_batches (
     skipped      INTEGER NOT NULL,
     created      INTEGER NOT NULL,
     updated      INTEGER NOT NULL,
+    started_at   INTEGER,
+    import_error TEXT,
     PRIMARY KEY (subscription, load, phase, batch)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bulk_loads (
@@ -115,6 +117,29 @@ const EXPIRE: &str = "DELETE FROM entries WHERE subscription = ?1 AND expires_at
 const USAGE: &str = "SELECT entries, bytes FROM usage WHERE subscription = ?1";
 const KEY_SIZE: &str = "SELECT length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) FROM entries \
                         WHERE subscription = ?1 AND key = ?2";
+
+/// Columns [`SCHEMA`]'s tables gained after they were first made, added to an older file's on
+/// open. No version change: an older harness names the columns it reads and writes, and leaves
+/// these alone.
+const ADDED_COLUMNS: &[(&str, &str, &str)] =
+    &[("bulk_batches", "started_at", "INTEGER"), ("bulk_batches", "import_error", "TEXT")];
+
+/// Adds the [`ADDED_COLUMNS`] a table lacks, in one write transaction (two processes opening
+/// the file at once add each column once).
+fn add_columns(connection: &mut Connection) -> rusqlite::Result<()> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (table, column, kind) in ADDED_COLUMNS {
+        let present: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            params![table, column],
+            |row| row.get(0),
+        )?;
+        if !present {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    tx.commit()
+}
 
 /// Why a value was not stored (or read). The plugin sees the message; the host logs it.
 #[derive(Debug)]
@@ -249,7 +274,7 @@ impl DataStore {
 
     /// Pragmas, an integrity check and the schema, on a fresh connection.
     fn prepare(
-        connection: Connection,
+        mut connection: Connection,
         path: PathBuf,
         subscription: &str,
         busy_timeout: Duration,
@@ -297,8 +322,8 @@ impl DataStore {
         // could forget a `pending` marker whose email was already sent.
         let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(fail)?;
         connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
-        let mut connection = connection;
         create_schema(&mut connection).map_err(fail)?;
+        add_columns(&mut connection).map_err(fail)?;
         Ok(DataStore {
             subscription: subscription.to_string(),
             path,
@@ -579,6 +604,31 @@ mod tests {
 
     fn open(dir: &Path, subscription: &str) -> DataStore {
         DataStore::open(dir, subscription, BUSY_TIMEOUT).unwrap()
+    }
+
+    #[test]
+    fn an_older_files_bulk_ledger_gains_the_added_columns() {
+        let dir = temp_dir("columns");
+        drop(open(&dir, "Shop"));
+        let path = dir.join(DATABASE_FILE);
+        let older = Connection::open(&path).unwrap();
+        older
+            .execute_batch(
+                "ALTER TABLE bulk_batches DROP COLUMN started_at; \
+                             ALTER TABLE bulk_batches DROP COLUMN import_error;",
+            )
+            .unwrap();
+        drop(older);
+        drop(open(&dir, "Shop"));
+        let columns: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('bulk_batches') WHERE name IN ('started_at', 'import_error')",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(columns, 2);
     }
 
     #[test]

@@ -11,6 +11,8 @@ struct Hostile;
 
 /// The import whose status read fails with a huge reason (`bulk-failed-huge`).
 const HUGE_FAILURE_IMPORT: &str = "ffffffff-ffff-4fff-bfff-ffffffffffff";
+/// The import whose report carries the password (`bulk-secret`).
+const SECRET_IMPORT: &str = "5ec2e700-0000-4000-8000-000000000000";
 
 fn done(external_id: String) -> Result<SyncOutcome, SyncError> {
     Ok(SyncOutcome { external_id, action: SyncAction::Unchanged, api_calls: 0, messages: vec![] })
@@ -372,8 +374,9 @@ impl Guest for Hostile {
 
     /// Bulk attacks, chosen by the first customer's `first_name`: `bulk-import-id` (a 1 MiB
     /// import id), `bulk-repeat` (one entry index 100,000 times), `bulk-failed-huge` (a
-    /// Dotdigital-shaped import id whose `read-import` fails with an 8 MiB reason).
-    fn begin_import(_: Settings, _: OrderSettings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {
+    /// Dotdigital-shaped import id whose `read-import` fails with an 8 MiB reason), `bulk-secret`
+    /// (the password in each key, and in the report's failure code and detail).
+    fn begin_import(settings: Settings, _: OrderSettings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {
         let ImportBatch::Contacts(customers) = batch else {
             return Err(SyncError::Transport("not a real connector".into()));
         };
@@ -390,15 +393,44 @@ impl Guest for Hostile {
                 (HUGE_FAILURE_IMPORT.replace('f', "0"), vec![first; 100_000])
             }
             "bulk-failed-huge" => (HUGE_FAILURE_IMPORT.to_string(), every()),
+            "bulk-secret" => {
+                let mut entries = every();
+                for entry in &mut entries {
+                    entry.key = format!("{}+{}", settings.api_password, entry.key);
+                }
+                (SECRET_IMPORT.to_string(), entries)
+            }
             _ => return Err(SyncError::Transport("not a real connector".into())),
         };
         Ok(ImportBegun { import_id: Some(import_id), entries, refused: vec![], skipped: vec![], api_calls: 1 })
     }
 
-    fn read_import(_: Settings, _: ImportKind, import_id: String) -> Result<ImportProgress, SyncError> {
-        match import_id == HUGE_FAILURE_IMPORT {
-            true => Ok(ImportProgress::Failed("y".repeat(8 << 20))),
-            false => Err(SyncError::Transport("not a real connector".into())),
+    fn read_import(settings: Settings, _: ImportKind, import_id: String) -> Result<ImportProgress, SyncError> {
+        match import_id.as_str() {
+            HUGE_FAILURE_IMPORT => Ok(ImportProgress::Failed("y".repeat(8 << 20))),
+            // The keys `begin-import` gave (the password, then `h<n>@example.com`): the first
+            // fails, with the password in its code and at the end of a detail as long as the
+            // host keeps (so clipping first would keep part of it), the others are imported.
+            SECRET_IMPORT => {
+                let password = settings.api_password;
+                let key = |n: u64| format!("{password}+h{n}@example.com");
+                let contacts = (1..3)
+                    .map(|n| ImportedContact { key: key(n), contact_id: 1000 + n, action: SyncAction::Created })
+                    .collect();
+                let failure = ImportFailure {
+                    key: key(0),
+                    code: format!("code-{password}"),
+                    detail: Some(format!("{}{password}", "y".repeat(992))),
+                };
+                Ok(ImportProgress::Finished(ImportResult {
+                    created: 2,
+                    updated: 0,
+                    contacts,
+                    failures: vec![failure],
+                    retry_without_contact_id: vec![],
+                }))
+            }
+            _ => Err(SyncError::Transport("not a real connector".into())),
         }
     }
 
