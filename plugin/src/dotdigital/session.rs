@@ -7,7 +7,7 @@ use base64::Engine as _;
 use super::errors::{classify, is_blocking, unreadable};
 use super::region::{self, Endpoint, EndpointSource, DISCOVERY_BASE};
 use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
-use crate::settings::Settings;
+use crate::settings::{normalise_api_endpoint, Settings};
 use crate::wit::{RemoteError, SyncError};
 
 const USER_AGENT: &str = concat!("ipaas-dotdigital-connector/", env!("CARGO_PKG_VERSION"));
@@ -251,7 +251,7 @@ fn parse_account_info(body: &[u8]) -> Result<AccountInfo, AccountInfoProblem> {
             .map(str::to_string)
     };
     let raw_endpoint = property("ApiEndpoint").ok_or_else(|| Unreadable("no ApiEndpoint property".into()))?;
-    let base = region::normalise_api_endpoint(&raw_endpoint)
+    let base = normalise_api_endpoint(&raw_endpoint)
         .map_err(|why| AccountInfoProblem::ForeignEndpoint(format!("account-info's ApiEndpoint: {why}")))?;
     Ok(AccountInfo { id, name: property("Name").unwrap_or_default(), base })
 }

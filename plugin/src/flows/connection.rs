@@ -3,9 +3,9 @@
 //! fail? Run when the subscription is saved; every problem is listed at once.
 
 use crate::dotdigital::{data_fields, segment, Session};
-use crate::mapping::values::issue;
 use crate::platform::Platform;
 use crate::settings::Settings;
+use crate::validation::issue;
 use crate::wit::{Account, AreaAccess, FieldIssue, RemoteError, Settings as RawSettings, SyncError};
 
 /// An address no account holds: a 404 for it proves contacts are readable.
