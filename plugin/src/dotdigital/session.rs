@@ -45,10 +45,21 @@ impl Reply {
         classify(&self.response, &self.endpoint, self.now_unix)
     }
 
+    /// This answer as a `rejected` error, explained in the connector's own words.
+    pub fn rejected(self, message: String) -> SyncError {
+        let code = self.error_code();
+        SyncError::Rejected(RemoteError { status: self.status(), code, message, endpoint: self.endpoint })
+    }
+
     /// The JSON body of a success; a body that does not parse is an outage, not a success.
     pub fn json(&self) -> Result<serde_json::Value, SyncError> {
         serde_json::from_slice(&self.response.body)
             .map_err(|e| unreadable(self.response.status, &self.endpoint, &e.to_string()))
+    }
+
+    /// A success's body read by `read`; what it cannot read is an outage, as [`Reply::json`].
+    pub fn read<T>(&self, read: impl FnOnce(&serde_json::Value) -> Result<T, String>) -> Result<T, SyncError> {
+        read(&self.json()?).map_err(|what| unreadable(self.response.status, &self.endpoint, &what))
     }
 }
 
