@@ -1,12 +1,14 @@
 //! Bulk imports: contacts (contacts-v3.json `importContacts`, `getImportStatus`) and
 //! contact-scoped insight records (insight-data-v3.json `importInsightData`,
-//! `getImportStatus`). The body is built whole by `mapping::import`.
+//! `getImportStatus`). The body is built whole by `mapping::import`; the status answer is read
+//! by `import_report`.
 
 use serde_json::Value;
 
+use super::import_report::{import_progress, import_state};
 use super::{segment, Session};
 use crate::platform::Method;
-use crate::wit::SyncError;
+use crate::wit::{ImportProgress, ImportState, SyncError};
 
 /// Which import service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +37,18 @@ pub fn start(session: &mut Session, import: Import, body: Vec<u8>) -> Result<Str
     })
 }
 
+/// Where the import stands, record by record.
+pub fn progress(session: &mut Session, import: Import, import_id: &str) -> Result<ImportProgress, SyncError> {
+    read_status(session, import, import_id, |status| import_progress(import, status))
+}
+
+/// Where the import stands, counts and failures only.
+pub fn state(session: &mut Session, import: Import, import_id: &str) -> Result<ImportState, SyncError> {
+    read_status(session, import, import_id, |status| import_state(import, status))
+}
+
 /// `GET` an import's status (200), read by `read`.
-pub fn read_status<T>(
+fn read_status<T>(
     session: &mut Session,
     import: Import,
     import_id: &str,

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod data_fields;
 pub mod errors;
+pub mod import_report;
 pub mod imports;
 pub mod insight;
 pub mod lists;

@@ -63,6 +63,7 @@ impl Reply {
     }
 }
 
+/// The transport: only `dotdigital`'s area files make calls through it.
 pub struct Session<'a> {
     platform: &'a dyn Platform,
     settings: &'a Settings,
@@ -152,28 +153,33 @@ impl<'a> Session<'a> {
         Ok(info)
     }
 
-    pub fn get(&mut self, path: &str) -> Result<Reply, SyncError> {
+    pub(super) fn get(&mut self, path: &str) -> Result<Reply, SyncError> {
         self.call(Method::Get, path, None)
     }
 
-    pub fn send_json(&mut self, method: Method, path: &str, body: &serde_json::Value) -> Result<Reply, SyncError> {
+    pub(super) fn send_json(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Reply, SyncError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| SyncError::Transport(format!("could not encode the request body: {e}")))?;
         self.call(method, path, Some(bytes))
     }
 
     /// A call with a body already encoded as JSON (an import of many records).
-    pub fn send_encoded(&mut self, method: Method, path: &str, body: Vec<u8>) -> Result<Reply, SyncError> {
+    pub(super) fn send_encoded(&mut self, method: Method, path: &str, body: Vec<u8>) -> Result<Reply, SyncError> {
         self.call(method, path, Some(body))
     }
 
     /// A call without a body, e.g. taking a contact out of a list.
-    pub fn delete(&mut self, path: &str) -> Result<Reply, SyncError> {
+    pub(super) fn delete(&mut self, path: &str) -> Result<Reply, SyncError> {
         self.call(Method::Delete, path, None)
     }
 
     /// A call with an empty body (`Content-Length: 0`), e.g. creating a collection.
-    pub fn send_empty(&mut self, method: Method, path: &str) -> Result<Reply, SyncError> {
+    pub(super) fn send_empty(&mut self, method: Method, path: &str) -> Result<Reply, SyncError> {
         self.call(method, path, Some(Vec::new()))
     }
 

@@ -13,8 +13,7 @@ use crate::dotdigital::imports::{self, Import};
 use crate::dotdigital::{lists, Session};
 use crate::mapping::contact::{contact_for_order, customer_contact};
 use crate::mapping::import::{
-    contact_item, contact_key, contacts_body, import_merge_option, import_progress, import_state, order_item,
-    orders_body, StatusOf, MAX_IMPORT_BODY_BYTES,
+    contact_item, contact_key, contacts_body, import_merge_option, order_item, orders_body, MAX_IMPORT_BODY_BYTES,
 };
 use crate::mapping::order::{plan_order, OrderPlan, ValidOrder};
 use crate::platform::{LogLevel, Platform};
@@ -189,7 +188,7 @@ pub fn import_status(
     kind: ImportKind,
     import_id: &str,
 ) -> Result<ImportState, SyncError> {
-    read_status(platform, raw, kind, import_id, import_state)
+    read_status(platform, raw, kind, import_id, imports::state)
 }
 
 /// `import-progress` (1.1): the report record by record.
@@ -199,24 +198,24 @@ pub fn import_progress_of(
     kind: ImportKind,
     import_id: &str,
 ) -> Result<ImportProgress, SyncError> {
-    read_status(platform, raw, kind, import_id, import_progress)
+    read_status(platform, raw, kind, import_id, imports::progress)
 }
 
-/// One status read, interpreted by `read`.
+/// One status read, by `read` (the 1.0 or the 1.1 reading).
 fn read_status<T>(
     platform: &dyn Platform,
     raw: &RawSettings,
     kind: ImportKind,
     import_id: &str,
-    read: fn(StatusOf, &Value) -> Result<T, String>,
+    read: fn(&mut Session, Import, &str) -> Result<T, SyncError>,
 ) -> Result<T, SyncError> {
     let settings = validated_settings(raw)?;
     let mut session = Session::open(platform, &settings)?;
-    let (import, of) = match kind {
-        ImportKind::Contacts => (Import::Contacts, StatusOf::Contacts),
-        ImportKind::Orders => (Import::Insight, StatusOf::Insight),
+    let import = match kind {
+        ImportKind::Contacts => Import::Contacts,
+        ImportKind::Orders => Import::Insight,
     };
-    imports::read_status(&mut session, import, import_id, |status| read(of, status))
+    read(&mut session, import, import_id)
 }
 
 /// Takes `contact_ids` off every marketing list, in bulk.
