@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn contact_import_status_reads_the_documented_report() {
-        // API.md §3b's example status.
+        // A report in the shape of contacts-v3.json `getImportStatus`.
         let status = json!({"importId": "3f1c0a52", "status": "Finished",
             "summary": {"newContacts": 1, "updatedContacts": 1, "globallySuppressed": 0, "invalidEntries": 1, "duplicateIdentifiers": 0},
             "created": [{"contactId": 40001300, "identifiers": {"email": "ana.silva@example.com"}}], "updated": [],
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn insight_import_status_accepts_both_success_words() {
-        // API.md §3c's example status.
+        // A report in the shape of insight-data-v3.json `getImportStatus`.
         let status = json!({"importId": "9b2e4f1a", "status": "Finished", "collectionName": "Orders",
             "summary": {"totalRecords": 2, "totalImported": 1, "totalRejected": 1},
             "failures": [{"collectionOwner": {"ownerType": "contact", "contactIdentity": {"identifier": "email", "value": "ghost@example.com"}},

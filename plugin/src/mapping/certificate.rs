@@ -219,8 +219,9 @@ pub fn certificate_record(cert: &Certificate, announced_at: Option<&str>) -> Val
 ///
 /// Two sets of names: the connector's own (`CERTIFICATE_VALUE`, …) and the ones iPaaS.com's
 /// certified Dotdigital integration documents for its loyalty-certificate mapping
-/// (`GiftCardValue`, `GiftCardURL`, `ReceivingCustomerEmail`, `TriggeredCampaignId`; IPAAS.md
-/// §4.3), so a campaign built for either fills in.
+/// (`GiftCardValue`, `GiftCardURL`, `ReceivingCustomerEmail`, `TriggeredCampaignId`;
+/// support.ipaas.com/en/articles/12844580-dotdigital-loyalty-certificate-from-ipaas-com-mapping-documentation),
+/// so a campaign built for either fills in.
 pub fn triggered_send(cert: &Certificate, campaign_id: u32) -> Value {
     let value = cents_text(cert.value_cents);
     let pairs = [
@@ -310,7 +311,7 @@ mod tests {
         Settings::validate(&raw).unwrap()
     }
 
-    /// The IPAAS.md §3.4 example gift card.
+    /// A gift card in iPaaS.com's Gift Card shape (support.ipaas.com/en/articles/9052441-gift-cards).
     fn example() -> wit::GiftCard {
         wit::GiftCard {
             id: "7741".into(),

@@ -8,11 +8,11 @@ use serde_json::{json, Map, Value};
 use super::contact::ContactUpsert;
 use super::order::ValidOrder;
 
-/// Dotdigital refuses an import body over 50 MB (API.md §3b, §3c "Limits").
+/// Dotdigital refuses an import body over 50 MB (contacts and insight data alike).
 pub const MAX_IMPORT_BODY_BYTES: usize = 50_000_000;
 
 /// The key an import report names a contact by: its email, compared case-insensitively
-/// (API.md §9 item 7: email lookup ignores case).
+/// (Dotdigital matches emails ignoring case).
 pub fn contact_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
@@ -40,8 +40,8 @@ pub fn contact_item(upsert: &ContactUpsert) -> Value {
     Value::Object(item)
 }
 
-/// The import body's `mergeOption` for a PATCH's `merge-option` (API.md §4: the import body
-/// spells them in camel case).
+/// The import body's `mergeOption` for a PATCH's `merge-option`: contacts-v3.json spells the
+/// same three in camel case in `importContacts` and in kebab case in `importContact`.
 pub fn import_merge_option(patch_option: &str) -> &'static str {
     match patch_option {
         "overwrite-if-empty" => "overwriteIfEmpty",

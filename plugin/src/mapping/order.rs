@@ -269,7 +269,7 @@ mod tests {
         }
     }
 
-    /// The IPAAS.md §3.3 example transaction.
+    /// A transaction in iPaaS.com's Transaction shape (support.ipaas.com/en/articles/9512081-transactions).
     fn example() -> wit::Transaction {
         wit::Transaction {
             id: "902114".into(),
