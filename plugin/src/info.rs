@@ -7,7 +7,8 @@ use crate::settings::{
 };
 use crate::wit::{PluginInfo, SettingPreset};
 
-/// The subscription name iPaaS.com pre-fills: "[Product] - [Environment]" (IPAAS.md §2).
+/// The subscription name iPaaS.com pre-fills: "[Product] - [Environment]"
+/// (support.ipaas.com/en/articles/15704793-dotdigital-connections-and-settings).
 pub const DEFAULT_SUBSCRIPTION_NAME: &str = "Dotdigital - Production";
 
 /// Host settings the platform pre-fills (iPaaS.com's own defaults); the host owns and enforces

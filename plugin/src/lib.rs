@@ -20,6 +20,7 @@ pub mod info;
 pub mod mapping;
 pub mod platform;
 pub mod settings;
+pub mod validation;
 
 #[cfg(test)]
 mod test_support;

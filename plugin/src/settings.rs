@@ -4,9 +4,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::dotdigital::region::normalise_api_endpoint;
-use crate::mapping::values::{char_len, iso_currency, issue, non_empty};
-use crate::wit;
+use crate::validation::currency::iso_currency;
+use crate::validation::text::{char_len, non_empty, shown};
+use crate::validation::{issue, At, Issues};
+use crate::wit::{self, FieldIssue};
 
 /// Insight collection for orders when `collection_name` is blank.
 pub const DEFAULT_COLLECTION: &str = "Purchases";
@@ -32,11 +33,11 @@ pub const ORDER_CONTACTS: [&str; 2] = ["create", "require"];
 impl OrderContacts {
     /// The setting's value (`create` when absent or blank), or the issue naming it.
     pub fn validate(raw: Option<&str>) -> Result<OrderContacts, wit::SyncError> {
-        let mut issues = Vec::new();
-        let value = one_of(raw, &ORDER_CONTACTS, "create", "order_contacts", &mut issues);
-        if !issues.is_empty() {
-            return Err(wit::SyncError::InvalidSettings(issues));
-        }
+        let value = match non_empty(raw) {
+            None => ORDER_CONTACTS[0],
+            Some(text) => one_of(text, &ORDER_CONTACTS, "order_contacts")
+                .map_err(|problem| wit::SyncError::InvalidSettings(vec![problem]))?,
+        };
         Ok(if value == "require" { OrderContacts::Require } else { OrderContacts::Create })
     }
 }
@@ -92,7 +93,7 @@ pub struct DataFieldMapping {
 
 impl Settings {
     /// Validates the platform's settings, listing every problem, not just the first.
-    pub fn validate(raw: &wit::Settings) -> Result<Settings, Vec<wit::FieldIssue>> {
+    pub fn validate(raw: &wit::Settings) -> Result<Settings, Vec<FieldIssue>> {
         let (settings, issues) = Settings::read(raw);
         if !issues.is_empty() {
             return Err(issues);
@@ -103,105 +104,41 @@ impl Settings {
     /// The settings with each refused value left at its default (absent, or empty), and every
     /// problem: `validate-connection` checks the account with what is usable and lists the
     /// settings' own problems beside the account's.
-    pub fn read(raw: &wit::Settings) -> (Settings, Vec<wit::FieldIssue>) {
-        let mut issues = Vec::new();
-
+    pub fn read(raw: &wit::Settings) -> (Settings, Vec<FieldIssue>) {
+        let mut found = Issues::default();
         let api_user = raw.api_user.trim().to_string();
-        if api_user.is_empty() {
-            issues.push(issue("api_user", "required: the Dotdigital API user (apiuser-…@apiconnector.com)"));
-        } else if api_user.contains(':') || api_user.chars().any(char::is_control) {
-            issues.push(issue(
-                "api_user",
-                "must not contain `:` or control characters (HTTP Basic authentication cannot carry them)",
-            ));
-        }
-        // The password is used exactly as typed, and never quoted back in a problem.
-        if raw.api_password.is_empty() {
-            issues.push(issue("api_password", "required: the API user's password"));
-        } else if raw.api_password.chars().any(char::is_control) {
-            issues.push(issue("api_password", "must not contain control characters"));
-        }
-
+        found.check(check_api_user(&api_user));
+        found.check(check_api_password(&raw.api_password));
         let api_endpoint = non_empty(raw.api_endpoint.as_deref()).and_then(|text| {
-            normalise_api_endpoint(text)
-                .map_err(|problem| {
-                    issues.push(issue("api_endpoint", format!("{problem}, or leave it blank to discover the region")))
-                })
-                .ok()
+            let blank_too = |problem| format!("{problem}, or leave it blank to discover the region");
+            found.check(normalise_api_endpoint(text).map_err(blank_too).at("api_endpoint"))
         });
-
-        let integration_token = non_empty(raw.integration_token.as_deref()).and_then(|text| {
-            if is_guid(text) {
-                Some(text.to_string())
-            } else {
-                issues.push(issue(
-                    "integration_token",
-                    "must be a GUID such as 5a96bc79-19a7-4544-973b-e2da0c9136f9 (braces optional)",
-                ));
-                None
-            }
-        });
-
-        let email_type = one_of(raw.email_type.as_deref(), &EMAIL_TYPES, EMAIL_TYPES[0], "email_type", &mut issues);
-        let opt_in_type =
-            one_of(raw.opt_in_type.as_deref(), &OPT_IN_TYPES, DEFAULT_OPT_IN_TYPE, "opt_in_type", &mut issues);
-
-        let list_ids = lists(&raw.list_ids, "list_ids", &mut issues);
-        let marketing_list_ids = lists(&raw.marketing_list_ids, "marketing_list_ids", &mut issues);
-        marketing_lists_apart(&list_ids, &marketing_list_ids, &mut issues);
-        let consent_field = non_empty(raw.consent_field.as_deref()).unwrap_or(DEFAULT_CONSENT_FIELD).to_string();
-
-        let data_field_map = data_field_map(&raw.data_field_map, &mut issues);
-
-        let collection_name =
-            collection(raw.collection_name.as_deref(), DEFAULT_COLLECTION, "collection_name", &mut issues);
-        let certificate_collection = collection(
-            raw.certificate_collection.as_deref(),
-            DEFAULT_CERTIFICATE_COLLECTION,
-            "certificate_collection",
-            &mut issues,
-        );
-        if collection_name.eq_ignore_ascii_case(&certificate_collection) {
-            // One collection holds one inferred schema; orders and certificates would clash.
-            issues.push(issue(
-                "certificate_collection",
-                format!("must differ from collection_name (`{collection_name}`)"),
-            ));
-        }
-
-        let default_currency = non_empty(raw.default_currency.as_deref()).and_then(|code| {
-            let valid = iso_currency(code);
-            if valid.is_none() {
-                issues.push(issue("default_currency", format!("`{code}` is not an active ISO 4217 currency code")));
-            }
-            valid
-        });
-
-        let order_types = match &raw.order_types {
-            None => vec![DEFAULT_ORDER_TYPE.to_string()],
-            Some(types) => {
-                if types.is_empty() {
-                    issues.push(issue("order_types", "must name at least one transaction type (e.g. [\"Order\"])"));
-                }
-                let mut kept = Vec::with_capacity(types.len());
-                for (i, t) in types.iter().enumerate() {
-                    match non_empty(Some(t)) {
-                        Some(t) => kept.push(t.to_string()),
-                        None => issues.push(issue(format!("order_types[{i}]"), "must not be empty")),
-                    }
-                }
-                kept
-            }
-        };
-
-        let certificate_campaign_id = raw.certificate_campaign_id.and_then(|id| match positive_int32(id) {
-            Ok(()) => Some(id),
-            Err(problem) => {
-                issues.push(issue("certificate_campaign_id", problem));
-                None
-            }
-        });
-
+        let integration_token =
+            non_empty(raw.integration_token.as_deref()).and_then(|text| found.check(integration_token(text)));
+        let email_type = non_empty(raw.email_type.as_deref())
+            .and_then(|text| found.check(one_of(text, &EMAIL_TYPES, "email_type")))
+            .unwrap_or(EMAIL_TYPES[0]);
+        let opt_in_type = non_empty(raw.opt_in_type.as_deref())
+            .and_then(|text| found.check(one_of(text, &OPT_IN_TYPES, "opt_in_type")))
+            .unwrap_or(DEFAULT_OPT_IN_TYPE);
+        found.extend(list_problems(&raw.list_ids, "list_ids"));
+        found.extend(list_problems(&raw.marketing_list_ids, "marketing_list_ids"));
+        found.extend(marketing_lists_apart(&raw.list_ids, &raw.marketing_list_ids));
+        let data_field_map = found.merge(data_field_map(&raw.data_field_map));
+        let collection_name = non_empty(raw.collection_name.as_deref())
+            .and_then(|name| found.check(collection(name, "collection_name")))
+            .unwrap_or(DEFAULT_COLLECTION)
+            .to_string();
+        let certificate_collection = non_empty(raw.certificate_collection.as_deref())
+            .and_then(|name| found.check(collection(name, "certificate_collection")))
+            .unwrap_or(DEFAULT_CERTIFICATE_COLLECTION)
+            .to_string();
+        found.check(collections_apart(&collection_name, &certificate_collection));
+        let default_currency = non_empty(raw.default_currency.as_deref()).and_then(|code| found.check(currency(code)));
+        let order_types = found.merge(order_types(raw.order_types.as_deref()));
+        let certificate_campaign_id = raw
+            .certificate_campaign_id
+            .and_then(|id| found.check(positive_int32(id).map(|()| id).at("certificate_campaign_id")));
         let settings = Settings {
             api_user,
             api_password: raw.api_password.clone(),
@@ -209,9 +146,9 @@ impl Settings {
             integration_token,
             email_type,
             opt_in_type,
-            list_ids,
-            marketing_list_ids,
-            consent_field,
+            list_ids: raw.list_ids.clone(),
+            marketing_list_ids: raw.marketing_list_ids.clone(),
+            consent_field: non_empty(raw.consent_field.as_deref()).unwrap_or(DEFAULT_CONSENT_FIELD).to_string(),
             data_field_map,
             collection_name,
             default_currency,
@@ -219,7 +156,7 @@ impl Settings {
             certificate_campaign_id,
             certificate_collection,
         };
-        (settings, issues)
+        (settings, found.into_vec())
     }
 
     /// Whether a transaction type is one of the synced order types (case-insensitive).
@@ -252,6 +189,60 @@ impl fmt::Debug for Settings {
     }
 }
 
+/// The API user, trimmed: HTTP Basic authentication cannot carry `:` or control characters.
+fn check_api_user(user: &str) -> Result<(), FieldIssue> {
+    if user.is_empty() {
+        Err("required: the Dotdigital API user (apiuser-…@apiconnector.com)").at("api_user")
+    } else if user.contains(':') || user.chars().any(char::is_control) {
+        Err("must not contain `:` or control characters (HTTP Basic authentication cannot carry them)").at("api_user")
+    } else {
+        Ok(())
+    }
+}
+
+/// The password is used exactly as typed, and never quoted back in a problem.
+fn check_api_password(password: &str) -> Result<(), FieldIssue> {
+    if password.is_empty() {
+        Err("required: the API user's password").at("api_password")
+    } else if password.chars().any(char::is_control) {
+        Err("must not contain control characters").at("api_password")
+    } else {
+        Ok(())
+    }
+}
+
+/// Dotdigital's regions; each is served at `https://{region}-api.dotdigital.com` (the
+/// `servers` entry of Dotdigital's OpenAPI files).
+const REGIONS: [&str; 3] = ["r1", "r2", "r3"];
+
+/// The one reading of a Dotdigital API endpoint, shared by the `api_endpoint` setting and by
+/// region discovery (`ApiEndpoint`): `https://r1|r2|r3-api.dotdigital.com`, any casing, an
+/// optional trailing `/`. The legacy `rN-api.dotmailer.com` hosts name the same regions and are
+/// rewritten to the current ones. Anything else is refused rather than followed.
+pub fn normalise_api_endpoint(text: &str) -> Result<String, String> {
+    let lower = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let host = lower.strip_prefix("https://").ok_or_else(|| format!("`{}` must start with https://", shown(text)))?;
+    for region in REGIONS {
+        if host == format!("{region}-api.dotdigital.com") || host == format!("{region}-api.dotmailer.com") {
+            return Ok(format!("https://{region}-api.dotdigital.com"));
+        }
+    }
+    let bases: Vec<String> = REGIONS.iter().map(|region| format!("https://{region}-api.dotdigital.com")).collect();
+    Err(format!(
+        "`{}` is not a Dotdigital API endpoint: use {} (or the legacy rN-api.dotmailer.com)",
+        shown(text),
+        bases.join(", ")
+    ))
+}
+
+fn integration_token(text: &str) -> Result<String, FieldIssue> {
+    if is_guid(text) {
+        Ok(text.to_string())
+    } else {
+        Err("must be a GUID such as 5a96bc79-19a7-4544-973b-e2da0c9136f9 (braces optional)").at("integration_token")
+    }
+}
+
 /// Dotdigital ids are int32 in every schema; 0 is never an id.
 pub fn positive_int32(id: u32) -> Result<(), String> {
     if id == 0 {
@@ -263,43 +254,50 @@ pub fn positive_int32(id: u32) -> Result<(), String> {
     }
 }
 
-/// A list-id setting: at most [`MAX_LISTS`], each a positive int32, none twice.
-fn lists(raw: &[u32], key: &str, issues: &mut Vec<wit::FieldIssue>) -> Vec<u32> {
+/// A list-id setting's problems: more than [`MAX_LISTS`], an id that is not a positive int32,
+/// an id given twice.
+fn list_problems(raw: &[u32], key: &str) -> Vec<FieldIssue> {
+    let mut problems = Vec::new();
     if raw.len() > MAX_LISTS {
-        issues.push(issue(key, format!("{} lists given; Dotdigital accepts at most {MAX_LISTS}", raw.len())));
+        problems.push(issue(key, format!("{} lists given; Dotdigital accepts at most {MAX_LISTS}", raw.len())));
     }
     let mut seen = BTreeSet::new();
     for (i, &id) in raw.iter().enumerate() {
-        if let Err(problem) = positive_int32(id) {
-            issues.push(issue(format!("{key}[{i}]"), problem));
-        } else if !seen.insert(id) {
-            issues.push(issue(format!("{key}[{i}]"), format!("list {id} is listed twice")));
-        }
+        let problem = match positive_int32(id) {
+            Err(problem) => problem,
+            Ok(()) if !seen.insert(id) => format!("list {id} is listed twice"),
+            Ok(()) => continue,
+        };
+        problems.push(issue(format!("{key}[{i}]"), problem));
     }
-    raw.to_vec()
+    problems
 }
 
 /// A marketing list is one a customer leaves when consent is withdrawn, so it cannot also be
 /// a list every customer joins; and a consenting customer's request names both sets at once.
-fn marketing_lists_apart(list_ids: &[u32], marketing: &[u32], issues: &mut Vec<wit::FieldIssue>) {
+fn marketing_lists_apart(list_ids: &[u32], marketing: &[u32]) -> Vec<FieldIssue> {
     let everyone: BTreeSet<u32> = list_ids.iter().copied().collect();
-    for (i, id) in marketing.iter().enumerate() {
-        if everyone.contains(id) {
-            issues.push(issue(
+    let mut problems: Vec<FieldIssue> = marketing
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| everyone.contains(id))
+        .map(|(i, id)| {
+            issue(
                 format!("marketing_list_ids[{i}]"),
                 format!(
                     "list {id} is also in list_ids: a list is either for every customer or for consenting ones only"
                 ),
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     let total = list_ids.len() + marketing.len();
     if list_ids.len() <= MAX_LISTS && marketing.len() <= MAX_LISTS && total > MAX_LISTS {
-        issues.push(issue(
+        problems.push(issue(
             "marketing_list_ids",
             format!("list_ids and marketing_list_ids name {total} lists together; Dotdigital accepts at most {MAX_LISTS} per contact"),
         ));
     }
+    problems
 }
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex, optionally inside one pair of braces.
@@ -329,39 +327,53 @@ pub fn is_collection_name(name: &str) -> bool {
         && bytes.iter().all(valid_char)
 }
 
-/// A blank value takes `default`; any other must be one of `allowed` (any case), returned in its
-/// canonical casing.
-fn one_of(
-    raw: Option<&str>,
-    allowed: &[&'static str],
-    default: &'static str,
-    key: &str,
-    issues: &mut Vec<wit::FieldIssue>,
-) -> &'static str {
-    let Some(text) = non_empty(raw) else { return default };
-    match allowed.iter().find(|known| text.eq_ignore_ascii_case(known)) {
-        Some(known) => known,
-        None => {
-            let names: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
-            let (last, rest) = names.split_last().expect("a setting allows at least one value");
-            issues.push(issue(key, format!("`{text}` is not {} or {last}", rest.join(", "))));
-            default
-        }
+/// A non-blank value that must be one of `allowed` (any case), returned in its canonical casing.
+fn one_of(text: &str, allowed: &[&'static str], key: &str) -> Result<&'static str, FieldIssue> {
+    if let Some(known) = allowed.iter().find(|known| text.eq_ignore_ascii_case(known)) {
+        return Ok(known);
     }
+    let names: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
+    let (last, rest) = names.split_last().expect("a setting allows at least one value");
+    Err(issue(key, format!("`{text}` is not {} or {last}", rest.join(", "))))
 }
 
-fn collection(raw: Option<&str>, default: &str, key: &str, issues: &mut Vec<wit::FieldIssue>) -> String {
-    match non_empty(raw) {
-        None => default.to_string(),
-        Some(name) if is_collection_name(name) => name.to_string(),
-        Some(name) => {
-            issues.push(issue(
-                key,
-                format!("`{name}` is not a valid collection name: 2-255 characters of letters, digits, `-` and `_`, not starting with a digit"),
-            ));
-            default.to_string()
-        }
+fn collection<'a>(name: &'a str, key: &str) -> Result<&'a str, FieldIssue> {
+    if is_collection_name(name) {
+        return Ok(name);
     }
+    Err(issue(
+        key,
+        format!("`{name}` is not a valid collection name: 2-255 characters of letters, digits, `-` and `_`, not starting with a digit"),
+    ))
+}
+
+/// One collection holds one inferred schema; orders and certificates would clash.
+fn collections_apart(orders: &str, certificates: &str) -> Result<(), FieldIssue> {
+    if orders.eq_ignore_ascii_case(certificates) {
+        return Err(issue("certificate_collection", format!("must differ from collection_name (`{orders}`)")));
+    }
+    Ok(())
+}
+
+fn currency(code: &str) -> Result<String, FieldIssue> {
+    iso_currency(code)
+        .ok_or_else(|| issue("default_currency", format!("`{code}` is not an active ISO 4217 currency code")))
+}
+
+/// `order_types` trimmed, blank entries left out (and refused); absent means [`DEFAULT_ORDER_TYPE`].
+fn order_types(raw: Option<&[String]>) -> (Vec<String>, Issues) {
+    let mut found = Issues::default();
+    let Some(types) = raw else { return (vec![DEFAULT_ORDER_TYPE.to_string()], found) };
+    if types.is_empty() {
+        found.add(issue("order_types", "must name at least one transaction type (e.g. [\"Order\"])"));
+    }
+    let kept = types
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| found.check(non_empty(Some(t)).ok_or("must not be empty").at(format!("order_types[{i}]"))))
+        .map(str::to_string)
+        .collect();
+    (kept, found)
 }
 
 /// Dotdigital's data field name rule: 1–20 characters of `[A-Za-z0-9_-]`.
@@ -370,43 +382,46 @@ pub fn is_data_field_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn data_field_map(raw: &[wit::FieldMapping], issues: &mut Vec<wit::FieldIssue>) -> Vec<DataFieldMapping> {
-    let mut map: Vec<DataFieldMapping> = Vec::with_capacity(raw.len());
+/// Every entry whose custom field is named, each data field uppercased; the problems of all.
+fn data_field_map(raw: &[wit::FieldMapping]) -> (Vec<DataFieldMapping>, Issues) {
+    let mut found = Issues::default();
     let mut seen = BTreeSet::new();
-    for (i, entry) in raw.iter().enumerate() {
-        let custom_field = non_empty(Some(&entry.custom_field));
-        if custom_field.is_none() {
-            issues.push(issue(
-                format!("data_field_map[{i}].custom_field"),
-                "required: the customer custom field to copy",
-            ));
-        }
-        let data_field = entry.data_field.trim().to_ascii_uppercase();
-        let data_problem = if data_field.is_empty() {
-            Some("required: the Dotdigital contact data field to fill".to_string())
-        } else if !is_data_field_name(&data_field) {
-            Some(format!(
-                "`{}` is not a data field name: at most {MAX_DATA_FIELD_CHARS} characters of letters, digits, `-` and `_` ({} given)",
-                entry.data_field.trim(),
-                char_len(entry.data_field.trim())
-            ))
-        } else if NAME_DATA_FIELDS.contains(&data_field.as_str()) {
-            Some(format!(
-                "{data_field} is filled from the customer's names; map the custom field to another data field"
-            ))
-        } else if !seen.insert(data_field.clone()) {
-            Some(format!("{data_field} is mapped twice"))
-        } else {
-            None
-        };
-        if let Some(problem) = data_problem {
-            issues.push(issue(format!("data_field_map[{i}].data_field"), problem));
-        }
-        if let Some(custom_field) = custom_field {
-            map.push(DataFieldMapping { custom_field: custom_field.to_string(), data_field });
-        }
+    let map = raw
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entry)| {
+            let custom_field = non_empty(Some(&entry.custom_field)).ok_or_else(|| {
+                issue(format!("data_field_map[{i}].custom_field"), "required: the customer custom field to copy")
+            });
+            let custom_field = found.check(custom_field);
+            let data_field = entry.data_field.trim().to_ascii_uppercase();
+            found.check(
+                mapped_data_field(entry.data_field.trim(), &data_field, &mut seen)
+                    .map_err(|problem| issue(format!("data_field_map[{i}].data_field"), problem)),
+            );
+            Some(DataFieldMapping { custom_field: custom_field?.to_string(), data_field })
+        })
+        .collect();
+    (map, found)
+}
+
+/// A mapping's data field, `given` trimmed and `upper` uppercased: a valid name, not one the
+/// names fill, and not mapped before (`seen`).
+fn mapped_data_field(given: &str, upper: &str, seen: &mut BTreeSet<String>) -> Result<(), String> {
+    if upper.is_empty() {
+        Err("required: the Dotdigital contact data field to fill".to_string())
+    } else if !is_data_field_name(upper) {
+        Err(format!(
+            "`{given}` is not a data field name: at most {MAX_DATA_FIELD_CHARS} characters of letters, digits, `-` and `_` ({} given)",
+            char_len(given)
+        ))
+    } else if NAME_DATA_FIELDS.contains(&upper) {
+        Err(format!("{upper} is filled from the customer's names; map the custom field to another data field"))
+    } else if !seen.insert(upper.to_string()) {
+        Err(format!("{upper} is mapped twice"))
+    } else {
+        Ok(())
     }
-    map
 }
 
 #[cfg(test)]
@@ -523,6 +538,34 @@ mod tests {
             let mut r = raw();
             r.api_endpoint = Some(bad.into());
             assert_eq!(fields(&issues_of(&r)), ["api_endpoint"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn api_endpoint_is_normalised_and_checked() {
+        for (given, expected) in [
+            ("https://r2-api.dotdigital.com/", "https://r2-api.dotdigital.com"),
+            (" HTTPS://R3-api.dotdigital.com ", "https://r3-api.dotdigital.com"),
+            ("https://r1-api.dotdigital.com", "https://r1-api.dotdigital.com"),
+            ("https://r3-api.dotdigital.com//", "https://r3-api.dotdigital.com"),
+            ("HTTPS://r2-api.dotmailer.com/", "https://r2-api.dotdigital.com"),
+            ("https://r1-api.dotmailer.com", "https://r1-api.dotdigital.com"),
+        ] {
+            assert_eq!(normalise_api_endpoint(given).as_deref(), Ok(expected), "{given}");
+        }
+        for bad in [
+            "http://r1-api.dotdigital.com/",
+            "https://evil.example.com/",
+            "https://r1-api.dotdigital.com.evil.com",
+            "https://r4-api.dotdigital.com",
+            "https://evil.example/r1-api.dotdigital.com",
+            "https://r1-api.dotdigital.com/v2",
+            "https://r1-api.dotdigital.com:8443",
+            "https://r1-api.dotmailer.co.uk",
+            "https://apiconnector.com",
+            "r1-api.dotdigital.com",
+        ] {
+            assert!(normalise_api_endpoint(bad).is_err(), "{bad}");
         }
     }
 

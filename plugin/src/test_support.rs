@@ -1,5 +1,5 @@
 //! Fixtures the plugin's unit tests share: settings as the platform sends them, and the
-//! IPAAS.md §3.2 example customer.
+//! example customer in iPaaS.com's Customer shape.
 
 use crate::wit;
 
@@ -53,7 +53,7 @@ pub fn s(text: &str) -> Option<String> {
     Some(text.to_string())
 }
 
-/// The IPAAS.md §3.2 example customer.
+/// A customer in iPaaS.com's Customer shape (support.ipaas.com/en/articles/9052184-customers).
 pub fn jane() -> wit::Customer {
     wit::Customer {
         id: "150437".into(),

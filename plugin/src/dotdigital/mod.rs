@@ -1,8 +1,16 @@
-//! The only place that speaks HTTP to Dotdigital: request building, region resolution and
-//! error reading. Flows ask a [`Session`] for calls and get answers or typed errors back.
+//! The only place that speaks HTTP to Dotdigital: a typed client over one [`Session`] (the
+//! transport: region resolution, headers, retries of a moved region, error reading). Each
+//! area's file holds its paths, the statuses it tells apart and the bodies it reads, and
+//! answers flows with typed outcomes or the typed errors the platform acts on.
 
+pub mod campaigns;
+pub mod contacts;
 pub mod data_fields;
 pub mod errors;
+pub mod import_report;
+pub mod imports;
+pub mod insight;
+pub mod lists;
 pub mod region;
 pub mod session;
 

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use super::errors::{classify, is_blocking, unreadable};
 use super::region::{self, Endpoint, EndpointSource, DISCOVERY_BASE};
 use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
-use crate::settings::Settings;
+use crate::settings::{normalise_api_endpoint, Settings};
 use crate::wit::{RemoteError, SyncError};
 
 const USER_AGENT: &str = concat!("ipaas-dotdigital-connector/", env!("CARGO_PKG_VERSION"));
@@ -45,13 +45,25 @@ impl Reply {
         classify(&self.response, &self.endpoint, self.now_unix)
     }
 
+    /// This answer as a `rejected` error, explained in the connector's own words.
+    pub fn rejected(self, message: String) -> SyncError {
+        let code = self.error_code();
+        SyncError::Rejected(RemoteError { status: self.status(), code, message, endpoint: self.endpoint })
+    }
+
     /// The JSON body of a success; a body that does not parse is an outage, not a success.
     pub fn json(&self) -> Result<serde_json::Value, SyncError> {
         serde_json::from_slice(&self.response.body)
             .map_err(|e| unreadable(self.response.status, &self.endpoint, &e.to_string()))
     }
+
+    /// A success's body read by `read`; what it cannot read is an outage, as [`Reply::json`].
+    pub fn read<T>(&self, read: impl FnOnce(&serde_json::Value) -> Result<T, String>) -> Result<T, SyncError> {
+        read(&self.json()?).map_err(|what| unreadable(self.response.status, &self.endpoint, &what))
+    }
 }
 
+/// The transport: only `dotdigital`'s area files make calls through it.
 pub struct Session<'a> {
     platform: &'a dyn Platform,
     settings: &'a Settings,
@@ -141,28 +153,33 @@ impl<'a> Session<'a> {
         Ok(info)
     }
 
-    pub fn get(&mut self, path: &str) -> Result<Reply, SyncError> {
+    pub(super) fn get(&mut self, path: &str) -> Result<Reply, SyncError> {
         self.call(Method::Get, path, None)
     }
 
-    pub fn send_json(&mut self, method: Method, path: &str, body: &serde_json::Value) -> Result<Reply, SyncError> {
+    pub(super) fn send_json(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Reply, SyncError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| SyncError::Transport(format!("could not encode the request body: {e}")))?;
         self.call(method, path, Some(bytes))
     }
 
     /// A call with a body already encoded as JSON (an import of many records).
-    pub fn send_encoded(&mut self, method: Method, path: &str, body: Vec<u8>) -> Result<Reply, SyncError> {
+    pub(super) fn send_encoded(&mut self, method: Method, path: &str, body: Vec<u8>) -> Result<Reply, SyncError> {
         self.call(method, path, Some(body))
     }
 
     /// A call without a body, e.g. taking a contact out of a list.
-    pub fn delete(&mut self, path: &str) -> Result<Reply, SyncError> {
+    pub(super) fn delete(&mut self, path: &str) -> Result<Reply, SyncError> {
         self.call(Method::Delete, path, None)
     }
 
     /// A call with an empty body (`Content-Length: 0`), e.g. creating a collection.
-    pub fn send_empty(&mut self, method: Method, path: &str) -> Result<Reply, SyncError> {
+    pub(super) fn send_empty(&mut self, method: Method, path: &str) -> Result<Reply, SyncError> {
         self.call(method, path, Some(Vec::new()))
     }
 
@@ -251,7 +268,7 @@ fn parse_account_info(body: &[u8]) -> Result<AccountInfo, AccountInfoProblem> {
             .map(str::to_string)
     };
     let raw_endpoint = property("ApiEndpoint").ok_or_else(|| Unreadable("no ApiEndpoint property".into()))?;
-    let base = region::normalise_api_endpoint(&raw_endpoint)
+    let base = normalise_api_endpoint(&raw_endpoint)
         .map_err(|why| AccountInfoProblem::ForeignEndpoint(format!("account-info's ApiEndpoint: {why}")))?;
     Ok(AccountInfo { id, name: property("Name").unwrap_or_default(), base })
 }

@@ -9,16 +9,16 @@
 //! keyed by API user, certificate collection and number. The record's `announcedAt` mirrors
 //! the marker in Dotdigital, so a host that lost its data still does not send twice.
 
-use super::order::{create_contact, put_contact_record, RecordTarget, CONTACT_NOT_FOUND};
+use super::contact_record::{create_contact, put_contact_record};
 use super::{outcome, validated_settings};
-use crate::dotdigital::Session;
+use crate::dotdigital::insight::{self, RecordTarget, Stored};
+use crate::dotdigital::{campaigns, Session};
 use crate::mapping::certificate::{certificate, certificate_record, triggered_send, Certificate};
 use crate::mapping::contact::contact_for_certificate;
-use crate::platform::{LogLevel, Method, Platform};
+use crate::platform::{LogLevel, Platform};
 use crate::settings::Settings;
 use crate::wit::{GiftCard, Settings as RawSettings, SyncAction, SyncError, SyncOutcome};
 
-const SEND_PATH: &str = "/v2/email/triggered-campaign";
 /// Host data forgets a sent marker after about 13 months; the record's `announcedAt` stays.
 const SENT_MARKER_TTL_SECONDS: u32 = 400 * 24 * 3600;
 
@@ -87,7 +87,7 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
         collection_type: "custom",
         key: &cert.number,
     };
-    let existing = match read_record(&mut session, &target)? {
+    let existing = match insight::get_record(&mut session, &target)? {
         Stored::Record(json) => Some(json),
         Stored::Absent => None,
         Stored::NoContact => {
@@ -115,29 +115,15 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
         ));
     }
     if cert.wants_announcement() && announced_at.is_none() {
-        if let Marker::Pending(at) = &marker {
-            messages.push(unconfirmed(at));
-        } else {
-            match send_email(&mut session, &settings, &cert) {
-                Ok(Announcement::Sent(at)) => {
-                    announced_at = Some(at);
-                    sent = true;
+        match announce(&mut session, &settings, &cert, &marker, &mut messages) {
+            Ok((at, by_this_call)) => (announced_at, sent) = (at, by_this_call),
+            Err(error) => {
+                // Keep the certificate visible even when its email was refused.
+                let record = certificate_record(&cert, None);
+                if existing.as_ref() != Some(&record) {
+                    let _ = put_contact_record(&mut session, &target, &record, &mut messages, Some(&make_contact));
                 }
-                // Another run claimed the marker between our read and our claim.
-                Ok(Announcement::HeldElsewhere(Marker::Sent(at))) => {
-                    messages.push(format!("certificate email sent by another run at {at}"));
-                    announced_at = Some(at);
-                }
-                Ok(Announcement::HeldElsewhere(Marker::Pending(at))) => messages.push(unconfirmed(&at)),
-                Ok(Announcement::HeldElsewhere(Marker::None)) => messages.push(unconfirmed("an unknown time")),
-                Err(error) => {
-                    // Keep the certificate visible even when its email was refused.
-                    let record = certificate_record(&cert, None);
-                    if existing.as_ref() != Some(&record) {
-                        let _ = put_contact_record(&mut session, &target, &record, &mut messages, Some(&make_contact));
-                    }
-                    return Err(error);
-                }
+                return Err(error);
             }
         }
     }
@@ -157,32 +143,35 @@ pub fn sync_certificate(platform: &dyn Platform, raw: &RawSettings, card: &GiftC
     Ok(outcome(cert.number.clone(), action, session.calls(), messages))
 }
 
-/// What Dotdigital holds for a certificate.
-#[derive(Debug, PartialEq)]
-enum Stored {
-    /// The record's JSON.
-    Record(serde_json::Value),
-    /// No record, or no collection yet; the contact exists.
-    Absent,
-    /// No contact with the certificate's email, so no record either.
-    NoContact,
-}
-
-/// `GET` the certificate's record (`200 {key, json, …}`, or a 404 that says whether the
-/// contact, the collection or only the record is missing).
-fn read_record(session: &mut Session, target: &RecordTarget) -> Result<Stored, SyncError> {
-    let reply = session.get(&target.path())?;
-    match reply.status() {
-        // The spec types `json` as a string holding JSON; the simulator returns the object.
-        200 => Ok(match reply.json()?.get("json") {
-            Some(serde_json::Value::String(text)) => serde_json::from_str(text).map_or(Stored::Absent, Stored::Record),
-            Some(json) => Stored::Record(json.clone()),
-            None => Stored::Absent,
-        }),
-        404 if reply.error_code().as_deref() == Some(CONTACT_NOT_FOUND) => Ok(Stored::NoContact),
-        404 => Ok(Stored::Absent),
-        _ => Err(reply.into_error()),
+/// The email of a certificate that has none recorded: sent unless a send is pending (here or
+/// in another run). Returns when the email went out, if known, and whether this call sent it.
+fn announce(
+    session: &mut Session,
+    settings: &Settings,
+    cert: &Certificate,
+    marker: &Marker,
+    messages: &mut Vec<String>,
+) -> Result<(Option<String>, bool), SyncError> {
+    if let Marker::Pending(at) = marker {
+        messages.push(unconfirmed(at));
+        return Ok((None, false));
     }
+    Ok(match send_email(session, settings, cert)? {
+        Announcement::Sent(at) => (Some(at), true),
+        // Another run claimed the marker between our read and our claim.
+        Announcement::HeldElsewhere(Marker::Sent(at)) => {
+            messages.push(format!("certificate email sent by another run at {at}"));
+            (Some(at), false)
+        }
+        Announcement::HeldElsewhere(Marker::Pending(at)) => {
+            messages.push(unconfirmed(&at));
+            (None, false)
+        }
+        Announcement::HeldElsewhere(Marker::None) => {
+            messages.push(unconfirmed("an unknown time"));
+            (None, false)
+        }
+    })
 }
 
 /// What `send_email` did when it did not fail.
@@ -213,12 +202,7 @@ fn send_email(session: &mut Session, settings: &Settings, cert: &Certificate) ->
     if !claimed {
         return Ok(Announcement::HeldElsewhere(read_marker(platform, settings, &cert.number)));
     }
-    let result = match session.send_json(Method::Post, SEND_PATH, &triggered_send(cert, campaign_id)) {
-        Ok(reply) if (200..300).contains(&reply.status()) => Ok(()),
-        Ok(reply) => Err(reply.into_error()),
-        Err(error) => Err(error),
-    };
-    match result {
+    match campaigns::send_triggered(session, &triggered_send(cert, campaign_id)) {
         Ok(()) => {
             if let Err(why) = platform.set_data(&key, &format!("sent:{now}"), Some(SENT_MARKER_TTL_SECONDS)) {
                 // The record's announcedAt, written next, still proves the send.
@@ -303,6 +287,7 @@ mod tests {
     }
 
     const RECORD: &str = "/insightData/v3/contacts/email/jane.doe%40example.com/LoyaltyCertificates/10573";
+    const SEND_PATH: &str = "/v2/email/triggered-campaign";
     const NO_CONTACT: &str = r#"{"errorCode":"insightData:contactNotFound","description":"Contact not found"}"#;
     const NO_RECORD: &str = r#"{"errorCode":"insightData:recordNotFound","description":"Not found"}"#;
 

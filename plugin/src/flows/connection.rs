@@ -2,23 +2,12 @@
 //! API user use each area the flows need, and will anything the settings name make a sync
 //! fail? Run when the subscription is saved; every problem is listed at once.
 
-use crate::dotdigital::{data_fields, segment, Session};
-use crate::mapping::values::issue;
+use crate::dotdigital::campaigns::{self, TRIGGERABLE_STATUSES};
+use crate::dotdigital::{contacts, data_fields, insight, lists, Session};
 use crate::platform::Platform;
 use crate::settings::Settings;
+use crate::validation::issue;
 use crate::wit::{Account, AreaAccess, FieldIssue, RemoteError, Settings as RawSettings, SyncError};
-
-/// An address no account holds: a 404 for it proves contacts are readable.
-const PROBE_EMAIL: &str = "connection-check@example.com";
-
-/// Campaign statuses a triggered send can use. v2.json `ApiCampaign.status` (enum
-/// `ApiCampaignStatuses`) lists Unsent, Sending, Sent, Paused, Cancelled,
-/// RequiresSystemApproval, RequiresSMSApproval, RequiresWorkflowApproval, Triggered and
-/// NotAvailableInThisVersion, but neither the spec nor the docs say which of them a
-/// triggered send accepts. The stricter reading is taken: only `Triggered`. A campaign that
-/// is `Unsent` may be one built for triggered sends that never fired, or a draft meant for a
-/// list; `validate` says so rather than let the first certificate find out.
-const TRIGGERABLE_STATUSES: [&str; 1] = ["Triggered"];
 
 pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result<Account, SyncError> {
     // The settings' own problems are listed with the account's, not instead of them: only
@@ -55,9 +44,7 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
     }
     let mut problems = own_problems;
 
-    let mut contacts = probe(&mut session, "contacts", &format!("/contacts/v3/email/{}", segment(PROBE_EMAIL)), |s| {
-        matches!(s, 200 | 404)
-    })?;
+    let mut contacts = area("contacts", contacts::can_read(&mut session))?;
     if contacts.allowed {
         // Fresh, not cached: the settings are being saved, and the syncs reuse this read.
         let fields = data_fields::fetch(&mut session)?;
@@ -73,9 +60,13 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
         }
         problems.extend(missing_lists(&mut session, &settings)?);
     }
-    let insight = probe(&mut session, "insight-data", "/insightData/v3/collections", |s| s == 200)?;
+    let insight = area("insight-data", insight::can_read(&mut session))?;
     let campaigns = match settings.certificate_campaign_id {
-        Some(id) => campaign(&mut session, id, &mut problems)?,
+        Some(id) => {
+            let (access, problem) = campaign(&mut session, id)?;
+            problems.extend(problem);
+            access
+        }
         None => AreaAccess {
             area: "triggered-campaigns".into(),
             allowed: true,
@@ -92,58 +83,46 @@ pub fn validate_connection(platform: &dyn Platform, raw: &RawSettings) -> Result
     Ok(Account { id: info.id, name: info.name, api_endpoint: info.base, areas, problems })
 }
 
-/// `GET /v2/address-books/{id}` for each list the settings name: 200 exists, 404 missing.
+/// Each list the settings name that the account lacks.
 fn missing_lists(session: &mut Session, settings: &Settings) -> Result<Vec<FieldIssue>, SyncError> {
     let mut problems = Vec::new();
     for (key, ids) in [("list_ids", &settings.list_ids), ("marketing_list_ids", &settings.marketing_list_ids)] {
         for (i, id) in ids.iter().enumerate() {
-            let reply = session.get(&format!("/v2/address-books/{id}"))?;
-            match reply.status() {
-                200 => {}
-                404 => problems.push(issue(format!("{key}[{i}]"), format!("the account has no list {id}"))),
-                _ => return Err(reply.into_error()),
+            if !lists::exists(session, *id)? {
+                problems.push(issue(format!("{key}[{i}]"), format!("the account has no list {id}")));
             }
         }
     }
     Ok(problems)
 }
 
-/// `GET /v2/campaigns/{id}`: the campaign exists and its status allows a triggered send.
-fn campaign(session: &mut Session, id: u32, problems: &mut Vec<FieldIssue>) -> Result<AreaAccess, SyncError> {
+/// The certificate campaign exists and its status allows a triggered send; if not, the
+/// settings problem that says so.
+fn campaign(session: &mut Session, id: u32) -> Result<(AreaAccess, Option<FieldIssue>), SyncError> {
     let area = "triggered-campaigns";
-    let reply = match session.get(&format!("/v2/campaigns/{id}")) {
-        Ok(reply) => reply,
-        Err(SyncError::Forbidden(remote)) => return Ok(denied(area, &remote)),
+    let campaign = match campaigns::get(session, id) {
+        Ok(campaign) => campaign,
+        Err(SyncError::Forbidden(remote)) => return Ok((denied(area, &remote), None)),
         Err(other) => return Err(other),
     };
-    let mut unusable = None;
-    match reply.status() {
-        200 => {
-            let json = reply.json()?;
-            let status = json.get("status").and_then(|s| s.as_str());
-            if !status.is_some_and(|s| TRIGGERABLE_STATUSES.iter().any(|ok| ok.eq_ignore_ascii_case(s))) {
-                unusable = Some(format!(
-                    "campaign {id} has status {}, so it cannot be used for a triggered send (usable: {})",
-                    status.unwrap_or("(none given)"),
-                    TRIGGERABLE_STATUSES.join(" or ")
-                ));
-            }
-        }
-        404 => unusable = Some(format!("campaign {id} does not exist in the account")),
-        _ => return Err(reply.into_error()),
-    }
-    if let Some(problem) = &unusable {
-        problems.push(issue("certificate_campaign_id", problem.clone()));
-    }
-    Ok(AreaAccess { area: area.into(), allowed: true, detail: unusable })
+    let unusable = match campaign {
+        Some(campaign) if campaign.triggerable() => None,
+        Some(campaign) => Some(format!(
+            "campaign {id} has status {}, so it cannot be used for a triggered send (usable: {})",
+            campaign.status.as_deref().unwrap_or("(none given)"),
+            TRIGGERABLE_STATUSES.join(" or ")
+        )),
+        None => Some(format!("campaign {id} does not exist in the account")),
+    };
+    let problem = unusable.clone().map(|problem| issue("certificate_campaign_id", problem));
+    Ok((AreaAccess { area: area.into(), allowed: true, detail: unusable }, problem))
 }
 
-/// One cheap read in an area: `usable` says which statuses prove access; a 403 means no
-/// permission; any other answer is the call's typed error.
-fn probe(session: &mut Session, area: &str, path: &str, usable: impl Fn(u16) -> bool) -> Result<AreaAccess, SyncError> {
-    match session.get(path) {
-        Ok(reply) if usable(reply.status()) => Ok(AreaAccess { area: area.into(), allowed: true, detail: None }),
-        Ok(reply) => Err(reply.into_error()),
+/// What one cheap read in an area says of access: a 403 means no permission; any other
+/// failure is the call's typed error.
+fn area(area: &str, read: Result<(), SyncError>) -> Result<AreaAccess, SyncError> {
+    match read {
+        Ok(()) => Ok(AreaAccess { area: area.into(), allowed: true, detail: None }),
         Err(SyncError::Forbidden(remote)) => Ok(denied(area, &remote)),
         Err(other) => Err(other),
     }

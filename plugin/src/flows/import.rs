@@ -1,35 +1,27 @@
-//! Many records → one Dotdigital import (API.md §3b, §3c), and an import's status. Every
-//! record is validated and mapped by its single-record flow's own code; a bad one is left
-//! out and reported by its position, never failing the batch. The host decides the batches
-//! and does the waiting between status reads.
+//! Many records → one Dotdigital import, and an import's status. Every record is validated
+//! and mapped by its single-record flow's own code; a bad one is left out and reported by its
+//! position, never failing the batch. The host decides the batches and does the waiting
+//! between status reads.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::{contact_schema, name_fields, validated_settings};
-use crate::dotdigital::{segment, Session};
+use super::contact_schema::{contact_schema, name_fields};
+use super::validated_settings;
+use crate::dotdigital::imports::{self, Import};
+use crate::dotdigital::{lists, Session};
 use crate::mapping::contact::{contact_for_order, customer_contact};
 use crate::mapping::import::{
-    contact_item, contact_key, contacts_body, import_merge_option, import_progress, import_state, order_item,
-    orders_body, StatusOf, MAX_IMPORT_BODY_BYTES,
+    contact_item, contact_key, contacts_body, import_merge_option, order_item, orders_body, MAX_IMPORT_BODY_BYTES,
 };
-use crate::mapping::order::{plan_order, OrderPlan};
-use crate::platform::{LogLevel, Method, Platform};
-use crate::settings::OrderContacts;
+use crate::mapping::order::{plan_order, OrderPlan, ValidOrder};
+use crate::platform::{LogLevel, Platform};
+use crate::settings::{OrderContacts, Settings};
 use crate::wit::{
-    BatchProblem, FieldIssue, ImportBatch, ImportBegun, ImportEntry, ImportKind, ImportProgress, ImportRecord,
-    ImportStarted, ImportState, ListsLeft, Settings as RawSettings, SyncError,
+    BatchProblem, Customer, FieldIssue, ImportBatch, ImportBegun, ImportEntry, ImportKind, ImportProgress,
+    ImportRecord, ImportStarted, ImportState, ListsLeft, Settings as RawSettings, SyncError, Transaction,
 };
-
-const CONTACTS_IMPORT: &str = "/contacts/v3/import";
-const INSIGHT_IMPORT: &str = "/insightData/v3/import";
-/// v2.json `ApiContact_DeleteContactsFromAddressBook`: `POST` a JSON array of contact ids.
-fn list_removal_path(list: u32) -> String {
-    format!("/v2/address-books/{list}/contacts/delete")
-}
-/// Contact ids per bulk removal ("bulk deletes ≤ 5000", developer.dotdigital.com call limits).
-const MAX_IDS_PER_REMOVAL: usize = 5000;
 
 /// What a batch became before anything is sent.
 #[derive(Default)]
@@ -48,6 +40,19 @@ impl Prepared {
     fn take(&mut self, index: usize, key: String, item: Value) {
         self.entries.push(ImportRecord { index: index as u32, key, leaves_marketing_lists: false });
         self.items.push(item);
+    }
+
+    /// The valid orders of a batch; the others are skipped or refused.
+    fn orders(&mut self, settings: &Settings, transactions: &[Transaction]) -> Vec<(usize, ValidOrder)> {
+        let mut orders = Vec::new();
+        for (index, tx) in transactions.iter().enumerate() {
+            match plan_order(settings, tx) {
+                Ok(OrderPlan::Upsert(order)) => orders.push((index, order)),
+                Ok(OrderPlan::Skip { .. }) => self.skipped.push(index as u32),
+                Err(issues) => self.refuse(index, SyncError::InvalidRecord(issues)),
+            }
+        }
+        orders
     }
 }
 
@@ -78,72 +83,12 @@ pub fn begin_import(
     let settings = validated_settings(raw)?;
     let order_contacts = OrderContacts::validate(order_contacts)?;
     let mut session = Session::open(platform, &settings)?;
-    let mut prepared = Prepared::default();
-    let (path, body) = match batch {
-        ImportBatch::Contacts(customers) => {
-            // Record-only checks first: a batch of bad records makes no call at all.
-            let contacts: Vec<_> = customers.iter().map(|c| customer_contact(&settings, c)).collect();
-            let schema =
-                if contacts.iter().any(Result::is_ok) { Some(contact_schema(&mut session, &settings)?) } else { None };
-            for (index, contact) in contacts.into_iter().enumerate() {
-                let upsert = contact.and_then(|c| {
-                    let (names, mappings) = schema.as_ref().expect("read when any record is valid");
-                    c.upsert(&settings, *names, mappings)
-                });
-                match upsert {
-                    Ok(upsert) => {
-                        prepared.take(index, contact_key(&upsert.email), contact_item(&upsert));
-                        // The item joins the marketing lists only on a yes (the single-record
-                        // mapping's three-state consent); an explicit no must also leave them,
-                        // which an import cannot do.
-                        if let Some(entry) = prepared.entries.last_mut() {
-                            entry.leaves_marketing_lists = !upsert.leave_lists.is_empty();
-                        }
-                    }
-                    Err(issues) => prepared.refuse(index, SyncError::InvalidRecord(issues)),
-                }
-            }
-            (CONTACTS_IMPORT, contacts_body(import_merge_option("overwrite"), &prepared.items))
-        }
+    let (import, prepared, body) = match batch {
+        ImportBatch::Contacts(customers) => customers_batch(&mut session, &settings, customers)?,
         ImportBatch::OrderContacts(transactions) => {
-            let mut seen = HashSet::new();
-            let mut orders = Vec::new();
-            for (index, tx) in transactions.iter().enumerate() {
-                match plan_order(&settings, tx) {
-                    Ok(OrderPlan::Upsert(order)) => orders.push((index, order)),
-                    Ok(OrderPlan::Skip { .. }) => prepared.skipped.push(index as u32),
-                    Err(issues) => prepared.refuse(index, SyncError::InvalidRecord(issues)),
-                }
-            }
-            // With `require` an order never makes its contact: nothing is sent, and an order
-            // whose email Dotdigital does not know fails in the orders import.
-            if order_contacts == OrderContacts::Require {
-                orders.clear();
-            }
-            let names = if orders.is_empty() { None } else { Some(name_fields(&mut session)?) };
-            for (index, order) in orders {
-                let key = contact_key(&order.email);
-                // One contact per email: the first order names it, as a single sync would.
-                if seen.insert(key.clone()) {
-                    let upsert = contact_for_order(&order, names.expect("read when any order is valid"));
-                    prepared.take(index, key, contact_item(&upsert));
-                } else {
-                    prepared.entries.push(ImportRecord { index: index as u32, key, leaves_marketing_lists: false });
-                }
-            }
-            // Contacts made for orders never overwrite what the customer sync wrote.
-            (CONTACTS_IMPORT, contacts_body(import_merge_option("overwrite-if-empty"), &prepared.items))
+            order_contacts_batch(&mut session, &settings, order_contacts, transactions)?
         }
-        ImportBatch::Orders(transactions) => {
-            for (index, tx) in transactions.iter().enumerate() {
-                match plan_order(&settings, tx) {
-                    Ok(OrderPlan::Upsert(order)) => prepared.take(index, order.key.clone(), order_item(&order)),
-                    Ok(OrderPlan::Skip { .. }) => prepared.skipped.push(index as u32),
-                    Err(issues) => prepared.refuse(index, SyncError::InvalidRecord(issues)),
-                }
-            }
-            (INSIGHT_IMPORT, orders_body(&settings.collection_name, &prepared.items))
-        }
+        ImportBatch::Orders(transactions) => orders_batch(&settings, transactions),
     };
     let Prepared { items, entries, refused, skipped } = prepared;
     if items.is_empty() {
@@ -158,15 +103,82 @@ pub fn begin_import(
             ),
         }]));
     }
-    let reply = session.send_encoded(Method::Put, path, body)?;
-    if reply.status() != 202 {
-        return Err(reply.into_error());
-    }
-    let import_id = reply.json()?.get("importId").and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
-        crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, "no importId in the answer")
-    })?;
+    let import_id = imports::start(&mut session, import, body)?;
     platform.log(LogLevel::Info, &format!("import {import_id} started with {} records", items.len()));
     Ok(ImportBegun { import_id: Some(import_id), entries, refused, skipped, api_calls: session.calls() })
+}
+
+/// Customers as a contact import.
+fn customers_batch(
+    session: &mut Session,
+    settings: &Settings,
+    customers: &[Customer],
+) -> Result<(Import, Prepared, Vec<u8>), SyncError> {
+    let mut prepared = Prepared::default();
+    // Record-only checks first: a batch of bad records makes no call at all.
+    let contacts: Vec<_> = customers.iter().map(|c| customer_contact(settings, c)).collect();
+    let schema = if contacts.iter().any(Result::is_ok) { Some(contact_schema(session, settings)?) } else { None };
+    for (index, contact) in contacts.into_iter().enumerate() {
+        let upsert = contact.and_then(|c| {
+            let (names, mappings) = schema.as_ref().expect("read when any record is valid");
+            c.upsert(settings, *names, mappings)
+        });
+        match upsert {
+            Ok(upsert) => {
+                prepared.take(index, contact_key(&upsert.email), contact_item(&upsert));
+                // The item joins the marketing lists only on a yes (the single-record
+                // mapping's three-state consent); an explicit no must also leave them,
+                // which an import cannot do.
+                if let Some(entry) = prepared.entries.last_mut() {
+                    entry.leaves_marketing_lists = !upsert.leave_lists.is_empty();
+                }
+            }
+            Err(issues) => prepared.refuse(index, SyncError::InvalidRecord(issues)),
+        }
+    }
+    let body = contacts_body(import_merge_option("overwrite"), &prepared.items);
+    Ok((Import::Contacts, prepared, body))
+}
+
+/// The contacts a batch of orders belongs to, as a contact import.
+fn order_contacts_batch(
+    session: &mut Session,
+    settings: &Settings,
+    order_contacts: OrderContacts,
+    transactions: &[Transaction],
+) -> Result<(Import, Prepared, Vec<u8>), SyncError> {
+    let mut prepared = Prepared::default();
+    let mut orders = prepared.orders(settings, transactions);
+    // With `require` an order never makes its contact: nothing is sent, and an order
+    // whose email Dotdigital does not know fails in the orders import.
+    if order_contacts == OrderContacts::Require {
+        orders.clear();
+    }
+    let names = if orders.is_empty() { None } else { Some(name_fields(session)?) };
+    let mut seen = HashSet::new();
+    for (index, order) in orders {
+        let key = contact_key(&order.email);
+        // One contact per email: the first order names it, as a single sync would.
+        if seen.insert(key.clone()) {
+            let upsert = contact_for_order(&order, names.expect("read when any order is valid"));
+            prepared.take(index, key, contact_item(&upsert));
+        } else {
+            prepared.entries.push(ImportRecord { index: index as u32, key, leaves_marketing_lists: false });
+        }
+    }
+    // Contacts made for orders never overwrite what the customer sync wrote.
+    let body = contacts_body(import_merge_option("overwrite-if-empty"), &prepared.items);
+    Ok((Import::Contacts, prepared, body))
+}
+
+/// Orders as an insight import.
+fn orders_batch(settings: &Settings, transactions: &[Transaction]) -> (Import, Prepared, Vec<u8>) {
+    let mut prepared = Prepared::default();
+    for (index, order) in prepared.orders(settings, transactions) {
+        prepared.take(index, order.key.clone(), order_item(&order));
+    }
+    let body = orders_body(&settings.collection_name, &prepared.items);
+    (Import::Insight, prepared, body)
 }
 
 /// `import-status` (1.0): counts and failures.
@@ -176,7 +188,7 @@ pub fn import_status(
     kind: ImportKind,
     import_id: &str,
 ) -> Result<ImportState, SyncError> {
-    read_status(platform, raw, kind, import_id, import_state)
+    read_status(platform, raw, kind, import_id, imports::state)
 }
 
 /// `import-progress` (1.1): the report record by record.
@@ -186,35 +198,27 @@ pub fn import_progress_of(
     kind: ImportKind,
     import_id: &str,
 ) -> Result<ImportProgress, SyncError> {
-    read_status(platform, raw, kind, import_id, import_progress)
+    read_status(platform, raw, kind, import_id, imports::progress)
 }
 
-/// One status GET, read by `read`.
+/// One status read, by `read` (the 1.0 or the 1.1 reading).
 fn read_status<T>(
     platform: &dyn Platform,
     raw: &RawSettings,
     kind: ImportKind,
     import_id: &str,
-    read: fn(StatusOf, &Value) -> Result<T, String>,
+    read: fn(&mut Session, Import, &str) -> Result<T, SyncError>,
 ) -> Result<T, SyncError> {
     let settings = validated_settings(raw)?;
     let mut session = Session::open(platform, &settings)?;
-    let (base, of) = match kind {
-        ImportKind::Contacts => (CONTACTS_IMPORT, StatusOf::Contacts),
-        ImportKind::Orders => (INSIGHT_IMPORT, StatusOf::Insight),
+    let import = match kind {
+        ImportKind::Contacts => Import::Contacts,
+        ImportKind::Orders => Import::Insight,
     };
-    let reply = session.get(&format!("{base}/{}", segment(import_id)))?;
-    if reply.status() != 200 {
-        return Err(reply.into_error());
-    }
-    let status = reply.json()?;
-    read(of, &status)
-        .map_err(|problem| crate::dotdigital::errors::unreadable(reply.status(), &reply.endpoint, &problem))
+    read(&mut session, import, import_id)
 }
 
-/// Takes `contact_ids` off every marketing list: one bulk removal per list and 5000 ids
-/// (v2.json `ApiContact_DeleteContactsFromAddressBook`, `202 ApiBulkContactDeletion`; the
-/// removal runs in Dotdigital's background, so its acceptance is the answer).
+/// Takes `contact_ids` off every marketing list, in bulk.
 pub fn leave_marketing_lists(
     platform: &dyn Platform,
     raw: &RawSettings,
@@ -235,12 +239,7 @@ pub fn leave_marketing_lists(
     }
     let mut session = Session::open(platform, &settings)?;
     for list in &settings.marketing_list_ids {
-        for chunk in ids.chunks(MAX_IDS_PER_REMOVAL) {
-            let reply = session.send_json(Method::Post, &list_removal_path(*list), &serde_json::json!(chunk))?;
-            if reply.status() != 202 {
-                return Err(reply.into_error());
-            }
-        }
+        lists::remove_all(&mut session, *list, &ids)?;
     }
     platform.log(
         LogLevel::Info,

@@ -4,11 +4,14 @@
 use serde_json::{json, Value};
 
 use super::values::{
-    cents_json, cents_text, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty,
-    opt_cents_json, shown, text_or_null, utc_timestamp, Offset, RECORD_KEY_MAX_CHARS,
+    cents_json, cents_text, check_email, check_key, custom_value, money_cents, opt_cents_json, text_or_null,
+    utc_timestamp, Offset, RECORD_KEY_MAX_CHARS,
 };
 use crate::settings::{positive_int32, Settings};
-use crate::wit;
+use crate::validation::currency::iso_currency;
+use crate::validation::text::{non_empty, shown};
+use crate::validation::{issue, At, Issues};
+use crate::wit::{self, FieldIssue};
 
 /// Custom field with the link to the certificate.
 pub const URL_FIELD: &str = "Certificate URL";
@@ -83,108 +86,41 @@ impl Certificate {
 }
 
 /// Validates a gift card as a certificate, listing every problem.
-pub fn certificate(settings: &Settings, card: &wit::GiftCard) -> Result<Certificate, Vec<wit::FieldIssue>> {
-    let mut issues = Vec::new();
-
-    let number =
-        check_key(card.number.as_deref(), RECORD_KEY_MAX_CHARS).map_err(|p| issues.push(issue("number", p))).ok();
-
-    let recipient_email = non_empty(card.receiving_customer_email.as_deref());
-    let (email, email_path, recipient_name) = match recipient_email {
-        Some(email) => {
-            // The purchaser's name only when the purchaser is the recipient.
-            let same_person = non_empty(card.customer_email.as_deref()).is_some_and(|c| c.eq_ignore_ascii_case(email));
-            let name = non_empty(card.receiving_customer.as_deref())
-                .or_else(|| non_empty(card.customer_name.as_deref()).filter(|_| same_person));
-            (Some(email), "receiving_customer_email", name)
-        }
-        None => (non_empty(card.customer_email.as_deref()), "customer_email", non_empty(card.customer_name.as_deref())),
-    };
-    let email = match email {
-        None => {
-            issues.push(issue(
-                "receiving_customer_email",
-                "required: receiving_customer_email (or customer_email), the address the certificate is sent to",
-            ));
-            None
-        }
-        Some(email) => {
-            check_email(email).map(|()| email.to_string()).map_err(|p| issues.push(issue(email_path, p))).ok()
-        }
-    };
-
-    let balance = amount(card.balance, "balance", &mut issues);
-    let original = amount(card.original_amount, "original_amount", &mut issues);
+pub fn certificate(settings: &Settings, card: &wit::GiftCard) -> Result<Certificate, Vec<FieldIssue>> {
+    let mut found = Issues::default();
+    let number = found.check(check_key(card.number.as_deref(), RECORD_KEY_MAX_CHARS).at("number"));
+    let (email, recipient_name) = recipient(card);
+    let email = found.check(email);
+    let balance = found.check(amount(card.balance).at("balance")).flatten();
+    let original = found.check(amount(card.original_amount).at("original_amount")).flatten();
     let value = match (card.balance, card.original_amount) {
         (None, None) => {
-            issues.push(issue("balance", "required: the certificate's value (balance, or original_amount)"));
+            found.add(issue("balance", "required: the certificate's value (balance, or original_amount)"));
             None
         }
         (Some(_), _) => balance,
         (None, Some(_)) => original,
     };
-
-    let status = match non_empty(card.status.as_deref()) {
-        None => {
-            issues.push(issue("status", "required: Active, Pending, Redeemed, Expired or Void"));
-            None
-        }
-        Some(text) => {
-            let status = CertificateStatus::parse(text);
-            if status.is_none() {
-                issues.push(issue(
-                    "status",
-                    format!("`{}` is not Active, Pending, Redeemed, Expired or Void", shown(text)),
-                ));
-            }
-            status
-        }
-    };
-
+    let status = found.check(status(card.status.as_deref()));
     let url_path = format!("custom_fields.{URL_FIELD}");
-    let url = custom_value(&card.custom_fields, URL_FIELD).and_then(|url| {
-        check_https_url(url).map(|()| url.to_string()).map_err(|p| issues.push(issue(&url_path, p))).ok()
-    });
-
-    let campaign_field = custom_value(&card.custom_fields, CAMPAIGN_FIELD);
-    let campaign_id = match campaign_field {
-        Some(text) => {
-            let parsed =
-                text.parse::<u32>().map_err(|_| format!("`{}` is not a campaign id (a whole number)", shown(text)));
-            parsed
-                .and_then(|id| positive_int32(id).map(|()| id))
-                .map_err(|p| issues.push(issue(format!("custom_fields.{CAMPAIGN_FIELD}"), p)))
-                .ok()
-        }
-        None => settings.certificate_campaign_id,
-    };
-    // A bad custom field is reported once, above, not again as a missing campaign.
-    if status == Some(CertificateStatus::Active) && campaign_field.is_none() && campaign_id.is_none() {
-        issues.push(issue(
-            "certificate_campaign_id",
-            format!("required for an Active certificate, which is emailed: set the certificate_campaign_id setting or the card's {CAMPAIGN_FIELD} custom field"),
-        ));
-    }
-
+    let url = custom_value(&card.custom_fields, URL_FIELD)
+        .and_then(|url| found.check(check_https_url(url).map(|()| url.to_string()).at(&url_path)));
+    let campaign_id = found.check(campaign(settings, card, status));
     let currency = match custom_value(&card.custom_fields, "Currency") {
-        Some(code) => iso_currency(code).or_else(|| {
-            issues.push(issue(
-                "custom_fields.Currency",
-                format!("`{}` is not an active ISO 4217 currency code", shown(code)),
-            ));
-            None
-        }),
+        Some(code) => found.check(
+            iso_currency(code)
+                .ok_or_else(|| format!("`{}` is not an active ISO 4217 currency code", shown(code)))
+                .at("custom_fields.Currency"),
+        ),
         None => settings.default_currency.clone(),
     };
-
-    let issue_date = date(card.purchase_date.as_deref(), "purchase_date", &mut issues);
-    let expiry_date = date(card.expiration_date.as_deref(), "expiration_date", &mut issues);
+    let issue_date = found.check(date(card.purchase_date.as_deref()).at("purchase_date")).flatten();
+    let expiry_date = found.check(date(card.expiration_date.as_deref()).at("expiration_date")).flatten();
     let expiry_day = expiry_date.as_ref().and_then(|_| calendar_day(card.expiration_date.as_deref()?));
-
     let (Some(number), Some(email), Some(value_cents), Some(status), true) =
-        (number, email, value, status, issues.is_empty())
+        (number, email, value, status, found.is_empty())
     else {
-        return Err(issues);
+        return Err(found.into_vec());
     };
     Ok(Certificate {
         number,
@@ -196,13 +132,65 @@ pub fn certificate(settings: &Settings, card: &wit::GiftCard) -> Result<Certific
         original_cents: original,
         currency,
         url,
-        campaign_id,
+        campaign_id: campaign_id.flatten(),
         issue_date,
         expiry_date,
         expiry_day,
         card_type: non_empty(card.card_type.as_deref()).map(str::to_string),
         description: non_empty(card.description.as_deref()).map(str::to_string),
     })
+}
+
+/// Who receives the certificate (`receiving_customer_email`, else `customer_email`) and the
+/// name that goes with that address.
+fn recipient(card: &wit::GiftCard) -> (Result<String, FieldIssue>, Option<&str>) {
+    let (email, email_path, name) = match non_empty(card.receiving_customer_email.as_deref()) {
+        Some(email) => {
+            // The purchaser's name only when the purchaser is the recipient.
+            let same_person = non_empty(card.customer_email.as_deref()).is_some_and(|c| c.eq_ignore_ascii_case(email));
+            let name = non_empty(card.receiving_customer.as_deref())
+                .or_else(|| non_empty(card.customer_name.as_deref()).filter(|_| same_person));
+            (Some(email), "receiving_customer_email", name)
+        }
+        None => (non_empty(card.customer_email.as_deref()), "customer_email", non_empty(card.customer_name.as_deref())),
+    };
+    let email = match email {
+        None => Err(issue(
+            "receiving_customer_email",
+            "required: receiving_customer_email (or customer_email), the address the certificate is sent to",
+        )),
+        Some(email) => check_email(email).map(|()| email.to_string()).at(email_path),
+    };
+    (email, name)
+}
+
+fn status(text: Option<&str>) -> Result<CertificateStatus, FieldIssue> {
+    let text = non_empty(text).ok_or("required: Active, Pending, Redeemed, Expired or Void").at("status")?;
+    CertificateStatus::parse(text)
+        .ok_or_else(|| format!("`{}` is not Active, Pending, Redeemed, Expired or Void", shown(text)))
+        .at("status")
+}
+
+/// The card's `TriggeredCampaignId`, else the subscription's; an Active certificate, which is
+/// emailed, needs one. A bad custom field is one problem, not also a missing campaign.
+fn campaign(
+    settings: &Settings,
+    card: &wit::GiftCard,
+    status: Option<CertificateStatus>,
+) -> Result<Option<u32>, FieldIssue> {
+    if let Some(text) = custom_value(&card.custom_fields, CAMPAIGN_FIELD) {
+        let parsed =
+            text.parse::<u32>().map_err(|_| format!("`{}` is not a campaign id (a whole number)", shown(text)));
+        let id = parsed.and_then(|id| positive_int32(id).map(|()| id)).at(format!("custom_fields.{CAMPAIGN_FIELD}"))?;
+        return Ok(Some(id));
+    }
+    if status == Some(CertificateStatus::Active) && settings.certificate_campaign_id.is_none() {
+        return Err(issue(
+            "certificate_campaign_id",
+            format!("required for an Active certificate, which is emailed: set the certificate_campaign_id setting or the card's {CAMPAIGN_FIELD} custom field"),
+        ));
+    }
+    Ok(settings.certificate_campaign_id)
 }
 
 /// The certificate's insight record: every key always present, `null` when absent.
@@ -231,8 +219,9 @@ pub fn certificate_record(cert: &Certificate, announced_at: Option<&str>) -> Val
 ///
 /// Two sets of names: the connector's own (`CERTIFICATE_VALUE`, …) and the ones iPaaS.com's
 /// certified Dotdigital integration documents for its loyalty-certificate mapping
-/// (`GiftCardValue`, `GiftCardURL`, `ReceivingCustomerEmail`, `TriggeredCampaignId`; IPAAS.md
-/// §4.3), so a campaign built for either fills in.
+/// (`GiftCardValue`, `GiftCardURL`, `ReceivingCustomerEmail`, `TriggeredCampaignId`;
+/// support.ipaas.com/en/articles/12844580-dotdigital-loyalty-certificate-from-ipaas-com-mapping-documentation),
+/// so a campaign built for either fills in.
 pub fn triggered_send(cert: &Certificate, campaign_id: u32) -> Value {
     let value = cents_text(cert.value_cents);
     let pairs = [
@@ -267,13 +256,16 @@ fn calendar_day(text: &str) -> Option<String> {
 }
 
 /// An amount on the card: at most two decimals, not negative.
-fn amount(value: Option<f64>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<i64> {
-    let cents = money_cents(value?).and_then(|c| if c < 0 { Err("must not be negative".to_string()) } else { Ok(c) });
-    cents.map_err(|p| issues.push(issue(path, p))).ok()
+fn amount(value: Option<f64>) -> Result<Option<i64>, String> {
+    let Some(value) = value else { return Ok(None) };
+    match money_cents(value)? {
+        cents if cents < 0 => Err("must not be negative".to_string()),
+        cents => Ok(Some(cents)),
+    }
 }
 
-fn date(text: Option<&str>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<String> {
-    utc_timestamp(non_empty(text)?, Offset::OptionalUtc).map_err(|p| issues.push(issue(path, p))).ok()
+fn date(text: Option<&str>) -> Result<Option<String>, String> {
+    non_empty(text).map(|text| utc_timestamp(text, Offset::OptionalUtc)).transpose()
 }
 
 /// `https://host[:port][/…]`: https only (the link goes into an email), a host, and no
@@ -319,7 +311,7 @@ mod tests {
         Settings::validate(&raw).unwrap()
     }
 
-    /// The IPAAS.md §3.4 example gift card.
+    /// A gift card in iPaaS.com's Gift Card shape (support.ipaas.com/en/articles/9052441-gift-cards).
     fn example() -> wit::GiftCard {
         wit::GiftCard {
             id: "7741".into(),

@@ -25,9 +25,11 @@ use serde_json::{json, Map, Value};
 use super::certificate::Certificate;
 use super::data_fields::{convert, NameFields, TypedMapping};
 use super::order::ValidOrder;
-use super::values::{char_len, check_email, custom_field, custom_value, issue, non_empty, shown, yes_no, YES_NO_WORDS};
+use super::values::{check_email, custom_field, custom_value, yes_no, YES_NO_WORDS};
 use crate::settings::{positive_int32, Settings, NAME_DATA_FIELDS, OPT_IN_TYPES};
-use crate::wit;
+use crate::validation::text::{char_len, non_empty, shown};
+use crate::validation::{issue, At, Issues};
+use crate::wit::{self, FieldIssue};
 
 /// Dotdigital's limit on `first_name` / `last_name`.
 pub const NAME_MAX_CHARS: usize = 50;
@@ -103,63 +105,19 @@ struct MappedText {
 }
 
 /// Checks a Customer against everything the record alone decides, listing every problem.
-pub fn customer_contact(
-    settings: &Settings,
-    customer: &wit::Customer,
-) -> Result<CustomerContact, Vec<wit::FieldIssue>> {
-    let mut issues = Vec::new();
-    let mut notes = Vec::new();
-
+pub fn customer_contact(settings: &Settings, customer: &wit::Customer) -> Result<CustomerContact, Vec<FieldIssue>> {
+    let mut found = Issues::default();
     let email = non_empty(customer.email_address.as_deref()).unwrap_or_default().to_string();
-    if let Err(problem) = check_email(&email) {
-        issues.push(issue("email_address", problem));
-    }
-    let first = name(customer.first_name.as_deref(), "first_name", &mut issues);
-    let last = name(customer.last_name.as_deref(), "last_name", &mut issues);
+    found.check(check_email(&email).at("email_address"));
+    let first = non_empty(customer.first_name.as_deref()).and_then(|text| found.check(name(text).at("first_name")));
+    let last = non_empty(customer.last_name.as_deref()).and_then(|text| found.check(name(text).at("last_name")));
     let contact_id = non_empty(customer.contact_id.as_deref())
-        .and_then(|text| stored_contact_id(text).map_err(|problem| issues.push(issue("contact_id", problem))).ok());
-    let opt_in_field = custom_value(&customer.custom_fields, OPT_IN_FIELD).and_then(|text| {
-        let known = OPT_IN_TYPES.into_iter().find(|known| known.eq_ignore_ascii_case(text));
-        if known.is_none() {
-            issues.push(issue(
-                format!("custom_fields.{OPT_IN_FIELD}"),
-                format!("`{}` is not Single, Double, VerifiedDouble or Unknown", shown(text)),
-            ));
-        }
-        known
-    });
-    let consent = match custom_value(&customer.custom_fields, &settings.consent_field) {
-        None => Consent::Unknown,
-        Some(text) => match yes_no(text) {
-            Some(true) => Consent::Yes,
-            Some(false) => Consent::No,
-            None => {
-                issues.push(issue(
-                    format!("custom_fields.{}", settings.consent_field),
-                    format!("`{}` is not a consent answer: use {YES_NO_WORDS}", shown(text)),
-                ));
-                Consent::Unknown
-            }
-        },
-    };
-
-    // An absent custom field leaves the data field alone; a blank one clears it.
-    let mapped = settings
-        .data_field_map
-        .iter()
-        .filter_map(|mapping| {
-            let field = custom_field(&customer.custom_fields, &mapping.custom_field)?;
-            Some(MappedText {
-                data_field: mapping.data_field.clone(),
-                custom_field: field.name.trim().to_string(),
-                text: non_empty(field.value.as_deref()).map(str::to_string),
-            })
-        })
-        .collect();
-
-    if !issues.is_empty() {
-        return Err(issues);
-    }
+        .and_then(|text| found.check(stored_contact_id(text).at("contact_id")));
+    let opt_in_field = custom_value(&customer.custom_fields, OPT_IN_FIELD).and_then(|text| found.check(opt_in(text)));
+    let consent = found.check(consent(settings, &customer.custom_fields)).unwrap_or(Consent::Unknown);
+    let mapped = mapped_texts(settings, &customer.custom_fields);
+    found.finish(())?;
+    let mut notes = Vec::new();
     let mobile = mobile_number(customer, &mut notes);
     Ok(CustomerContact {
         email,
@@ -174,6 +132,50 @@ pub fn customer_contact(
     })
 }
 
+/// The customer's own `Email Opt In Type`, in Dotdigital's casing.
+fn opt_in(text: &str) -> Result<&'static str, FieldIssue> {
+    OPT_IN_TYPES.into_iter().find(|known| known.eq_ignore_ascii_case(text)).ok_or_else(|| {
+        issue(
+            format!("custom_fields.{OPT_IN_FIELD}"),
+            format!("`{}` is not Single, Double, VerifiedDouble or Unknown", shown(text)),
+        )
+    })
+}
+
+/// What the consent field says; absent or blank is unknown.
+fn consent(settings: &Settings, fields: &[wit::CustomField]) -> Result<Consent, FieldIssue> {
+    let Some(text) = custom_value(fields, &settings.consent_field) else { return Ok(Consent::Unknown) };
+    match yes_no(text) {
+        Some(true) => Ok(Consent::Yes),
+        Some(false) => Ok(Consent::No),
+        None => Err(issue(
+            format!("custom_fields.{}", settings.consent_field),
+            format!("`{}` is not a consent answer: use {YES_NO_WORDS}", shown(text)),
+        )),
+    }
+}
+
+/// The mapped custom fields the customer has. An absent custom field leaves the data field
+/// alone; a blank one clears it.
+fn mapped_texts(settings: &Settings, fields: &[wit::CustomField]) -> Vec<MappedText> {
+    settings
+        .data_field_map
+        .iter()
+        .filter_map(|mapping| {
+            let field = custom_field(fields, &mapping.custom_field)?;
+            Some(MappedText {
+                data_field: mapping.data_field.clone(),
+                custom_field: field.name.trim().to_string(),
+                text: non_empty(field.value.as_deref()).map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// `verifiedDouble` sends a confirmation email and makes the contact pendingOptIn
+/// (contacts-v3.json, `optInType`), so it never reaches a contact that exists.
+const VERIFIED: &str = "verifiedDouble";
+
 impl CustomerContact {
     /// The upsert for an account whose name fields are `names` and whose mapped data fields
     /// have the types in `mappings`; a value that does not fit its type is a record problem.
@@ -182,32 +184,43 @@ impl CustomerContact {
         settings: &Settings,
         names: NameFields,
         mappings: &[TypedMapping],
-    ) -> Result<ContactUpsert, Vec<wit::FieldIssue>> {
-        let mut issues = Vec::new();
+    ) -> Result<ContactUpsert, Vec<FieldIssue>> {
         let mut notes = self.notes.clone();
         let mut data_fields = name_fields(self.first.as_deref(), self.last.as_deref(), names, &mut notes);
+        let mut found = Issues::default();
         for mapped in &self.mapped {
-            let path = format!("custom_fields.{}", mapped.custom_field);
-            let Some(typed) = mappings.iter().find(|t| t.mapping.data_field == mapped.data_field) else {
-                issues.push(issue(path, format!("the account has no contact data field {}", mapped.data_field)));
-                continue;
-            };
-            let value = match &mapped.text {
-                None => Value::Null,
-                Some(text) => match convert(text, &typed.kind) {
-                    Ok(value) => value,
-                    Err(problem) => {
-                        issues.push(issue(path, format!("for data field {}: {problem}", mapped.data_field)));
-                        continue;
-                    }
-                },
-            };
-            data_fields.insert(mapped.data_field.clone(), value);
+            if let Some(value) = found.check(typed_value(mapped, mappings)) {
+                data_fields.insert(mapped.data_field.clone(), value);
+            }
         }
-        if !issues.is_empty() {
-            return Err(issues);
+        found.finish(())?;
+        let body = self.body(settings, data_fields);
+        let leave_lists = if self.consent == Consent::No { settings.marketing_list_ids.clone() } else { Vec::new() };
+        if self.consent == Consent::Unknown && !settings.marketing_list_ids.is_empty() {
+            notes.push(format!(
+                "marketing consent unknown ({} is absent or blank): marketing lists left as they are",
+                settings.consent_field
+            ));
         }
+        // The subscription's email type, like its opt-in type, is a default for new contacts:
+        // a contact's own preference (set in Dotdigital) is not rewritten by the PATCH by id.
+        let email_type = settings.email_type;
+        let for_new = self.opt_in_field.unwrap_or(settings.opt_in_type);
+        Ok(ContactUpsert {
+            email: self.email.clone(),
+            contact_id: self.contact_id,
+            merge_option: "overwrite",
+            body: with_channel(&body, None, self.opt_in_field.filter(|&kind| kind != VERIFIED)),
+            email_body: with_channel(&body, Some(email_type), Some(for_new).filter(|&kind| kind != VERIFIED)),
+            create: (for_new == VERIFIED).then(|| with_channel(&body, Some(email_type), Some(VERIFIED))),
+            leave_lists,
+            held_back_opt_in: self.opt_in_field.filter(|&kind| kind == VERIFIED),
+            notes,
+        })
+    }
 
+    /// The body every variant shares: identifiers, data fields and the lists to join.
+    fn body(&self, settings: &Settings, data_fields: Map<String, Value>) -> Map<String, Value> {
         let mut identifiers = Map::new();
         identifiers.insert("email".into(), Value::String(self.email.clone()));
         if let Some(mobile) = &self.mobile {
@@ -225,46 +238,37 @@ impl CustomerContact {
         if !lists.is_empty() {
             body.insert("lists".into(), json!(lists));
         }
-        let leave_lists = if self.consent == Consent::No { settings.marketing_list_ids.clone() } else { Vec::new() };
-        if self.consent == Consent::Unknown && !settings.marketing_list_ids.is_empty() {
-            notes.push(format!(
-                "marketing consent unknown ({} is absent or blank): marketing lists left as they are",
-                settings.consent_field
-            ));
-        }
-
-        // `verifiedDouble` sends a confirmation email and makes the contact pendingOptIn
-        // (contacts-v3.json, `optInType`), so it never reaches a contact that exists.
-        const VERIFIED: &str = "verifiedDouble";
-        // The subscription's email type, like its opt-in type, is a default for new contacts:
-        // a contact's own preference (set in Dotdigital) is not rewritten by the PATCH by id.
-        let channel = |email_type: bool, opt_in: Option<&str>| {
-            let mut email = Map::new();
-            if email_type {
-                email.insert("emailType".into(), json!(settings.email_type));
-            }
-            if let Some(opt_in) = opt_in {
-                email.insert("optInType".into(), json!(opt_in));
-            }
-            let mut body = body.clone();
-            if !email.is_empty() {
-                body.insert("channelProperties".into(), json!({ "email": email }));
-            }
-            Value::Object(body)
-        };
-        let for_new = self.opt_in_field.unwrap_or(settings.opt_in_type);
-        Ok(ContactUpsert {
-            email: self.email.clone(),
-            contact_id: self.contact_id,
-            merge_option: "overwrite",
-            body: channel(false, self.opt_in_field.filter(|&kind| kind != VERIFIED)),
-            email_body: channel(true, Some(for_new).filter(|&kind| kind != VERIFIED)),
-            create: (for_new == VERIFIED).then(|| channel(true, Some(VERIFIED))),
-            leave_lists,
-            held_back_opt_in: self.opt_in_field.filter(|&kind| kind == VERIFIED),
-            notes,
-        })
+        body
     }
+}
+
+/// A mapped custom field as its data field's type takes it (`null` clears the field).
+fn typed_value(mapped: &MappedText, mappings: &[TypedMapping]) -> Result<Value, FieldIssue> {
+    let path = format!("custom_fields.{}", mapped.custom_field);
+    let Some(typed) = mappings.iter().find(|t| t.mapping.data_field == mapped.data_field) else {
+        return Err(issue(path, format!("the account has no contact data field {}", mapped.data_field)));
+    };
+    match &mapped.text {
+        None => Ok(Value::Null),
+        Some(text) => convert(text, &typed.kind)
+            .map_err(|problem| issue(path, format!("for data field {}: {problem}", mapped.data_field))),
+    }
+}
+
+/// `body` with `channelProperties.email` holding the email type and opt-in type given, if any.
+fn with_channel(body: &Map<String, Value>, email_type: Option<&str>, opt_in: Option<&str>) -> Value {
+    let mut email = Map::new();
+    if let Some(email_type) = email_type {
+        email.insert("emailType".into(), json!(email_type));
+    }
+    if let Some(opt_in) = opt_in {
+        email.insert("optInType".into(), json!(opt_in));
+    }
+    let mut body = body.clone();
+    if !email.is_empty() {
+        body.insert("channelProperties".into(), json!({ "email": email }));
+    }
+    Value::Object(body)
 }
 
 /// A stored contactId: a positive int32 written in decimal digits.
@@ -352,14 +356,12 @@ fn name_fields(
     fields
 }
 
-/// A customer's name: trimmed, blank = absent, too long = an issue.
-fn name<'a>(text: Option<&'a str>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<&'a str> {
-    let name = non_empty(text)?;
+/// A customer's name (trimmed, not blank): too long is a problem.
+fn name(name: &str) -> Result<&str, String> {
     if char_len(name) > NAME_MAX_CHARS {
-        issues.push(issue(path, format!("longer than {NAME_MAX_CHARS} characters")));
-        return None;
+        return Err(format!("longer than {NAME_MAX_CHARS} characters"));
     }
-    Some(name)
+    Ok(name)
 }
 
 /// A name on a contact made for another record: too long is left out with a note, since the

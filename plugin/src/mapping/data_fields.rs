@@ -4,9 +4,11 @@
 
 use serde_json::{json, Number, Value};
 
-use super::values::{char_len, issue, shown, utc_timestamp, yes_no, Offset, YES_NO_WORDS};
+use super::values::{utc_timestamp, yes_no, Offset, YES_NO_WORDS};
 use crate::settings::{DataFieldMapping, NAME_DATA_FIELDS};
-use crate::wit;
+use crate::validation::text::{char_len, shown};
+use crate::validation::{issue, Issues};
+use crate::wit::FieldIssue;
 
 /// The longest string value sent to a String data field. The data-field list gives no length,
 /// and Dotdigital's documented overflow example says 256; one less keeps clear of the edge.
@@ -97,30 +99,28 @@ impl AccountFields {
     /// The `data_field_map` checked against the account: each mapping with its field's type,
     /// or one settings problem per data field that is missing or of a type the connector
     /// cannot write.
-    pub fn typed_mappings(&self, map: &[DataFieldMapping]) -> Result<Vec<TypedMapping>, Vec<wit::FieldIssue>> {
-        let mut issues = Vec::new();
-        let mut typed = Vec::with_capacity(map.len());
-        for (i, mapping) in map.iter().enumerate() {
-            let path = format!("data_field_map[{i}].data_field");
-            match self.type_of(&mapping.data_field) {
-                None => issues.push(issue(
-                    path,
-                    format!(
-                        "the account has no contact data field {} (create it in Settings > Contacts > Contact data fields)",
-                        mapping.data_field
-                    ),
-                )),
-                Some(DataFieldType::Unsupported(kind)) => issues.push(issue(
-                    path,
-                    format!("data field {} has type {kind}, which the connector cannot write", mapping.data_field),
-                )),
-                Some(kind) => typed.push(TypedMapping { mapping: mapping.clone(), kind: kind.clone() }),
-            }
-        }
-        if issues.is_empty() {
-            Ok(typed)
-        } else {
-            Err(issues)
+    pub fn typed_mappings(&self, map: &[DataFieldMapping]) -> Result<Vec<TypedMapping>, Vec<FieldIssue>> {
+        let mut found = Issues::default();
+        let typed = map.iter().enumerate().filter_map(|(i, mapping)| found.check(self.typed(i, mapping))).collect();
+        found.finish(typed)
+    }
+
+    /// The `i`th mapping with its field's type, if the connector can write that field.
+    fn typed(&self, i: usize, mapping: &DataFieldMapping) -> Result<TypedMapping, FieldIssue> {
+        let path = || format!("data_field_map[{i}].data_field");
+        match self.type_of(&mapping.data_field) {
+            None => Err(issue(
+                path(),
+                format!(
+                    "the account has no contact data field {} (create it in Settings > Contacts > Contact data fields)",
+                    mapping.data_field
+                ),
+            )),
+            Some(DataFieldType::Unsupported(kind)) => Err(issue(
+                path(),
+                format!("data field {} has type {kind}, which the connector cannot write", mapping.data_field),
+            )),
+            Some(kind) => Ok(TypedMapping { mapping: mapping.clone(), kind: kind.clone() }),
         }
     }
 

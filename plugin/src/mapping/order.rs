@@ -11,11 +11,14 @@
 use serde_json::{json, Map, Value};
 
 use super::values::{
-    cents_json, check_email, check_key, custom_value, iso_currency, issue, money_cents, non_empty, opt_cents_json,
-    shown, text_or_null, utc_timestamp, Offset, RECORD_KEY_MAX_CHARS,
+    cents_json, check_email, check_key, custom_value, money_cents, opt_cents_json, text_or_null, utc_timestamp, Offset,
+    RECORD_KEY_MAX_CHARS,
 };
 use crate::settings::Settings;
-use crate::wit;
+use crate::validation::currency::iso_currency;
+use crate::validation::text::{non_empty, shown};
+use crate::validation::{issue, At, Issues};
+use crate::wit::{self, FieldIssue};
 
 /// Largest line quantity accepted (exclusive), to keep numbers within what Dotdigital stores.
 const QTY_LIMIT: f64 = 1e12;
@@ -45,12 +48,11 @@ pub struct ValidOrder {
 }
 
 /// Decides whether a transaction is synced, and maps it when it is. Every problem is listed.
-pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPlan, Vec<wit::FieldIssue>> {
-    let mut issues = Vec::new();
-
+pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPlan, Vec<FieldIssue>> {
+    let mut found = Issues::default();
     // The type decides first: a Quote is skipped whatever else is wrong with it.
     match non_empty(tx.transaction_type.as_deref()) {
-        None => issues.push(issue("type", "required: the transaction type (e.g. Order)")),
+        None => found.add(issue("type", "required: the transaction type (e.g. Order)")),
         Some(t) if !settings.is_order_type(t) => {
             return Ok(OrderPlan::Skip {
                 reason: format!(
@@ -62,55 +64,25 @@ pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPla
         }
         Some(_) => {}
     }
-
-    let key = check_key(tx.transaction_number.as_deref(), RECORD_KEY_MAX_CHARS)
-        .map_err(|problem| issues.push(issue("transaction_number", problem)))
-        .ok();
-
+    let key = found.check(check_key(tx.transaction_number.as_deref(), RECORD_KEY_MAX_CHARS).at("transaction_number"));
     let email = non_empty(tx.email_address.as_deref()).unwrap_or_default().to_string();
-    if let Err(problem) = check_email(&email) {
-        issues.push(issue("email_address", problem));
-    }
-
-    let currency = order_currency(settings, &tx.custom_fields)
-        .map_err(|problem| issues.push(issue("custom_fields.Currency", problem)))
-        .ok();
-
-    let purchase_date = match non_empty(tx.created_datetime.as_deref()) {
-        None => {
-            issues.push(issue("created_datetime", "required: when the order was placed"));
-            None
-        }
-        Some(text) => utc_timestamp(text, Offset::Required).map_err(|p| issues.push(issue("created_datetime", p))).ok(),
-    };
-
-    let subtotal = required_money(tx.subtotal, "subtotal", &mut issues);
-    let total = required_money(tx.total, "total", &mut issues);
-    let discount = optional_money(tx.discount_amount, "discount_amount", &mut issues);
-    let tax = optional_money(tx.tax_amount, "tax_amount", &mut issues);
-    let shipping = optional_money(tx.shipping_amount, "shipping_amount", &mut issues);
-
+    found.check(check_email(&email).at("email_address"));
+    let currency = found.check(order_currency(settings, &tx.custom_fields).at("custom_fields.Currency"));
+    let purchase_date = found.check(purchase_date(tx.created_datetime.as_deref()).at("created_datetime"));
+    let subtotal = found.check(required_money(tx.subtotal).at("subtotal"));
+    let total = found.check(required_money(tx.total).at("total"));
+    let discount = found.check(optional_money(tx.discount_amount).at("discount_amount")).flatten();
+    let tax = found.check(optional_money(tx.tax_amount).at("tax_amount")).flatten();
+    let shipping = found.check(optional_money(tx.shipping_amount).at("shipping_amount")).flatten();
     let products: Vec<Value> =
-        tx.lines.iter().enumerate().filter_map(|(i, line)| product(i, line, &mut issues)).collect();
-
+        tx.lines.iter().enumerate().filter_map(|(i, line)| found.check_all(product(i, line))).collect();
     let (Some(key), Some(currency), Some(purchase_date), Some(subtotal), Some(total), true) =
-        (key, currency, purchase_date, subtotal, total, issues.is_empty())
+        (key, currency, purchase_date, subtotal, total, found.is_empty())
     else {
-        return Err(issues);
+        return Err(found.into_vec());
     };
-
-    let billing = tx
-        .addresses
-        .iter()
-        .find(|a| a.is_primary_billing)
-        .or_else(|| tx.addresses.iter().find(|a| has_type(a, "Billing")));
-    let delivery = tx
-        .addresses
-        .iter()
-        .find(|a| a.is_primary_shipping)
-        .or_else(|| tx.addresses.iter().find(|a| has_type(a, "Shipping")));
-    let payment = tx.payments.iter().find_map(|p| non_empty(p.method.as_deref()));
-
+    let billing = billing_address(tx);
+    let delivery = delivery_address(tx);
     let mut record = json!({
         "id": key,
         "email": email,
@@ -122,7 +94,7 @@ pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPla
         "deliveryTotal": opt_cents_json(shipping),
         "taxAmount": opt_cents_json(tax),
         "currency": currency,
-        "payment": text_or_null(payment),
+        "payment": text_or_null(tx.payments.iter().find_map(|p| non_empty(p.method.as_deref()))),
         "deliveryMethod": text_or_null(delivery.and_then(|a| a.shipping_method.as_deref())),
         "storeName": text_or_null(custom_value(&tx.custom_fields, "Store Name")),
         "billingAddress": address_json("billing", billing),
@@ -131,7 +103,6 @@ pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPla
     if !products.is_empty() {
         record["products"] = Value::Array(products);
     }
-
     Ok(OrderPlan::Upsert(ValidOrder {
         key,
         email,
@@ -139,6 +110,19 @@ pub fn plan_order(settings: &Settings, tx: &wit::Transaction) -> Result<OrderPla
         billing_first_name: billing.and_then(|a| non_empty(a.first_name.as_deref())).map(str::to_string),
         billing_last_name: billing.and_then(|a| non_empty(a.last_name.as_deref())).map(str::to_string),
     }))
+}
+
+/// The primary billing address, else the first of type Billing.
+fn billing_address(tx: &wit::Transaction) -> Option<&wit::Address> {
+    tx.addresses.iter().find(|a| a.is_primary_billing).or_else(|| tx.addresses.iter().find(|a| has_type(a, "Billing")))
+}
+
+/// The primary shipping address, else the first of type Shipping.
+fn delivery_address(tx: &wit::Transaction) -> Option<&wit::Address> {
+    tx.addresses
+        .iter()
+        .find(|a| a.is_primary_shipping)
+        .or_else(|| tx.addresses.iter().find(|a| has_type(a, "Shipping")))
 }
 
 /// The `Currency` custom field, else the subscription's default; required, ISO 4217.
@@ -153,57 +137,46 @@ fn order_currency(settings: &Settings, fields: &[wit::CustomField]) -> Result<St
     }
 }
 
-fn required_money(amount: Option<f64>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<i64> {
-    match amount {
-        None => {
-            issues.push(issue(path, "required"));
-            None
-        }
-        Some(_) => optional_money(amount, path, issues),
+/// When the order was placed, as UTC.
+fn purchase_date(text: Option<&str>) -> Result<String, String> {
+    let text = non_empty(text).ok_or("required: when the order was placed")?;
+    utc_timestamp(text, Offset::Required)
+}
+
+fn required_money(amount: Option<f64>) -> Result<i64, String> {
+    money_cents(amount.ok_or("required")?)
+}
+
+fn optional_money(amount: Option<f64>) -> Result<Option<i64>, String> {
+    amount.map(money_cents).transpose()
+}
+
+/// A line's quantity: required, finite, not negative, in range.
+fn quantity(qty: Option<f64>) -> Result<f64, String> {
+    match qty {
+        None => Err("required".into()),
+        Some(q) if !q.is_finite() => Err("not a finite number".into()),
+        Some(q) if q < 0.0 => Err("must not be negative".into()),
+        Some(q) if q >= QTY_LIMIT => Err(format!("out of range: must be less than {QTY_LIMIT:e}")),
+        // `+ 0.0` turns -0.0 into 0.0.
+        Some(q) => Ok(q + 0.0),
     }
 }
 
-fn optional_money(amount: Option<f64>, path: &str, issues: &mut Vec<wit::FieldIssue>) -> Option<i64> {
-    money_cents(amount?).map_err(|problem| issues.push(issue(path, problem))).ok()
-}
-
-/// One line as a flat product object, or `None` with its problems recorded under `lines[i]`.
-fn product(i: usize, line: &wit::TransactionLine, issues: &mut Vec<wit::FieldIssue>) -> Option<Value> {
-    let before = issues.len();
+/// One line as a flat product object, or its problems under `lines[i]`.
+fn product(i: usize, line: &wit::TransactionLine) -> Result<Value, Vec<FieldIssue>> {
+    let mut found = Issues::default();
     let path = |field: &str| format!("lines[{i}].{field}");
-
     let name = non_empty(line.description.as_deref());
     let sku = non_empty(line.sku.as_deref());
     if name.is_none() && sku.is_none() {
-        issues.push(issue(path("description"), "a line needs a description (the product name) or a sku"));
+        found.add(issue(path("description"), "a line needs a description (the product name) or a sku"));
     }
-    let qty = match line.qty {
-        None => {
-            issues.push(issue(path("qty"), "required"));
-            None
-        }
-        Some(q) if !q.is_finite() => {
-            issues.push(issue(path("qty"), "not a finite number"));
-            None
-        }
-        Some(q) if q < 0.0 => {
-            issues.push(issue(path("qty"), "must not be negative"));
-            None
-        }
-        Some(q) if q >= QTY_LIMIT => {
-            issues.push(issue(path("qty"), format!("out of range: must be less than {QTY_LIMIT:e}")));
-            None
-        }
-        // `+ 0.0` turns -0.0 into 0.0.
-        Some(q) => Some(q + 0.0),
-    };
-    let price = optional_money(line.unit_price, &path("unit_price"), issues);
-    let total_price = optional_money(line.extended_price, &path("extended_price"), issues);
-    let discount = optional_money(line.discount_amount, &path("discount_amount"), issues);
-    if issues.len() > before {
-        return None;
-    }
-
+    let qty = found.check(quantity(line.qty).at(path("qty")));
+    let price = found.check(optional_money(line.unit_price).at(path("unit_price"))).flatten();
+    let total_price = found.check(optional_money(line.extended_price).at(path("extended_price"))).flatten();
+    let discount = found.check(optional_money(line.discount_amount).at(path("discount_amount"))).flatten();
+    found.finish(())?;
     let options: Vec<Value> = line
         .options
         .iter()
@@ -225,7 +198,7 @@ fn product(i: usize, line: &wit::TransactionLine, issues: &mut Vec<wit::FieldIss
     if !options.is_empty() {
         product["options"] = Value::Array(options);
     }
-    Some(product)
+    Ok(product)
 }
 
 fn has_type(address: &wit::Address, kind: &str) -> bool {
@@ -296,7 +269,7 @@ mod tests {
         }
     }
 
-    /// The IPAAS.md §3.3 example transaction.
+    /// A transaction in iPaaS.com's Transaction shape (support.ipaas.com/en/articles/9512081-transactions).
     fn example() -> wit::Transaction {
         wit::Transaction {
             id: "902114".into(),

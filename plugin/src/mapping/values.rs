@@ -1,28 +1,12 @@
-//! Shared value rules of the mapping: custom-field lookup, email and text checks, money in
-//! whole cents, ISO 4217 codes and date normalisation. All pure and total: any input gives a
+//! Shared value rules of the mapping: custom-field lookup, email and key checks, money in
+//! whole cents and date normalisation. All pure and total: any input gives a
 //! value or a problem sentence, never a panic.
 
-use super::datetime;
 use serde_json::Value;
 
+use super::datetime;
+use crate::validation::text::{char_len, non_empty, shown};
 use crate::wit;
-
-/// How much of a bad value a message quotes: enough to recognise it, never the whole of a
-/// hostile megabyte.
-const SHOWN_CHARS: usize = 64;
-
-/// `text` as a message quotes it: cut to a recognisable prefix.
-pub fn shown(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
-/// An iPaaS.com field problem, by the record's JSON path.
-pub fn issue(field: impl Into<String>, problem: impl Into<String>) -> wit::FieldIssue {
-    wit::FieldIssue { field: field.into(), problem: problem.into() }
-}
 
 /// The custom field named `name` (case-insensitive, surrounding spaces ignored), if present.
 pub fn custom_field<'a>(fields: &'a [wit::CustomField], name: &str) -> Option<&'a wit::CustomField> {
@@ -32,11 +16,6 @@ pub fn custom_field<'a>(fields: &'a [wit::CustomField], name: &str) -> Option<&'
 /// The trimmed, non-empty value of the custom field `name`; a blank value counts as absent.
 pub fn custom_value<'a>(fields: &'a [wit::CustomField], name: &str) -> Option<&'a str> {
     custom_field(fields, name).and_then(|f| non_empty(f.value.as_deref()))
-}
-
-/// `Some(trimmed)` when the text has anything besides whitespace.
-pub fn non_empty(text: Option<&str>) -> Option<&str> {
-    text.map(str::trim).filter(|t| !t.is_empty())
 }
 
 /// An optional text as JSON: the trimmed string, or `null` when absent or blank.
@@ -59,11 +38,6 @@ pub fn yes_no(text: &str) -> Option<bool> {
 
 /// How [`yes_no`] answers are spelled, for problems.
 pub const YES_NO_WORDS: &str = "true, yes, 1 or Y, or false, no, 0 or N";
-
-/// Length in characters, as Dotdigital counts field limits.
-pub fn char_len(text: &str) -> usize {
-    text.chars().count()
-}
 
 /// Dotdigital's limit on an email address.
 pub const EMAIL_MAX_CHARS: usize = 255;
@@ -163,30 +137,6 @@ pub fn cents_text(cents: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
-/// The trimmed, uppercased code when it is an active ISO 4217 code.
-pub fn iso_currency(code: &str) -> Option<String> {
-    let upper = code.trim().to_ascii_uppercase();
-    ISO_4217.binary_search(&upper.as_str()).ok().map(|_| upper)
-}
-
-/// ISO 4217 list one (active codes), sorted. `XTS` (testing) and `XXX` (no currency) are left
-/// out on purpose: neither prices anything. Codes in a published transition (`ANG`/`XCG`,
-/// `SLL`/`SLE`) are both kept so records from either side of the switch pass.
-const ISO_4217: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
-    "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF",
-    "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB",
-    "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR",
-    "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD",
-    "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
-    "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
-    "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP",
-    "SLE", "SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD",
-    "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAD",
-    "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG", "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XUA",
-    "YER", "ZAR", "ZMW", "ZWG",
-];
-
 /// Whether a date-time without an offset is acceptable (gift cards) or one is required
 /// (transactions, whose `created_datetime` carries one).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -225,15 +175,6 @@ pub fn utc_timestamp(text: &str, offset: Offset) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shown_cuts_long_values_on_a_char_boundary() {
-        assert_eq!(shown("GBP"), "GBP");
-        let long = "é".repeat(1000);
-        let cut = shown(&long);
-        assert_eq!(cut.chars().count(), SHOWN_CHARS + 1);
-        assert!(cut.ends_with('…'));
-    }
 
     fn field(name: &str, value: Option<&str>) -> wit::CustomField {
         wit::CustomField { name: name.into(), value: value.map(Into::into) }
@@ -316,16 +257,6 @@ mod tests {
         assert_eq!(cents_text(-5), "-0.05");
         assert_eq!(cents_text(-123_456), "-1234.56");
         assert_eq!(cents_text(i64::MIN), "-92233720368547758.08");
-    }
-
-    #[test]
-    fn currencies() {
-        assert_eq!(iso_currency("gbp").as_deref(), Some("GBP"));
-        assert_eq!(iso_currency(" EUR ").as_deref(), Some("EUR"));
-        for bad in ["", "GB", "GBPX", "XXX", "XTS", "ABC", "£", "HRK", "ZWL", "g b"] {
-            assert_eq!(iso_currency(bad), None, "{bad}");
-        }
-        assert!(ISO_4217.windows(2).all(|w| w[0] < w[1]), "the list must stay sorted for binary search");
     }
 
     #[test]
