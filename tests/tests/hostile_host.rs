@@ -313,3 +313,15 @@ async fn one_call_makes_at_most_its_share_of_requests() {
         "{messages:#?}"
     );
 }
+
+/// Issue 19 review: wasmtime-wasi-http keeps a request's authority and method as the component
+/// sets them, of any length and outside its memory, where the buffer budget did not see them
+/// (20 requests × 8 MiB were all kept). An oversized one is dropped before the next wasi:http
+/// call, so a call holds at most one, no larger than its own memory.
+#[tokio::test]
+async fn oversized_request_text_is_not_kept_by_the_host() {
+    let arena = arena().await;
+    let line = arena.attack("authority", "long-authority", "20 8").await;
+    assert_eq!(ok(&line)["external_id"], "0 of 20 kept the authority", "{line}");
+    assert!(arena.upstream.heads().is_empty());
+}

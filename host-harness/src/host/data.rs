@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS usage (
     entries      INTEGER NOT NULL,
     bytes        INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- Writes to entries are INSERT … ON CONFLICT DO UPDATE (the UPDATE trigger) and DELETE, never
+-- INSERT OR REPLACE: its implicit delete fires no trigger without recursive_triggers.
 CREATE TRIGGER IF NOT EXISTS usage_insert AFTER INSERT ON entries BEGIN
     INSERT INTO usage SELECT new.subscription, 0, 0
      WHERE NOT EXISTS (SELECT 1 FROM usage WHERE subscription = new.subscription);

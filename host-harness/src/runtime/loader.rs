@@ -465,12 +465,18 @@ impl Plugin {
     /// instantiated from the shared `InstancePre` (the benchmark's instantiation figure).
     pub async fn instantiate_only(&self, context: CallContext) -> Result<(), PluginFault> {
         let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
-        let (mut store, _cpu) = self.store(context);
-        let instantiated = match &self.pre {
-            Pre::Current(pre) => pre.instantiate_async(&mut store).await.map(drop),
-            Pre::V1_0(pre) => pre.instantiate_async(&mut store).await.map(drop),
-        };
-        instantiated.map_err(|error| classify(&error, &self.limits))
+        let (mut store, cpu) = self.store(context);
+        // Metered and timed like a call: a start function that spins is stopped here too.
+        let instantiate = cpu.run(async {
+            match &self.pre {
+                Pre::Current(pre) => pre.instantiate_async(&mut store).await.map(drop),
+                Pre::V1_0(pre) => pre.instantiate_async(&mut store).await.map(drop),
+            }
+        });
+        match tokio::time::timeout(self.limits.wall_time, instantiate).await {
+            Err(_) => Err(PluginFault::WallClock(self.limits.wall_time)),
+            Ok(instantiated) => instantiated.map_err(|error| classify(&error, &self.limits)),
+        }
     }
 
     /// A call's store: its limits, its host context, and a CPU deadline on what the call

@@ -231,6 +231,7 @@ impl FieldsAllowance {
 
     /// Called before each wasi:http call.
     fn account(&mut self, table: &mut ResourceTable) {
+        disarm_oversized_requests(table);
         if let Some(fewer) = self.calls_until_count.checked_sub(1) {
             self.calls_until_count = fewer;
             return;
@@ -246,12 +247,48 @@ impl FieldsAllowance {
     }
 }
 
-/// The resources holding a mutable `fields` (or one made immutable by a request or response).
+/// The resources holding a mutable `fields` (or one made immutable by a request or response),
+/// a request counting twice: its headers, and its method, authority and path (at most
+/// [`MAX_REQUEST_TEXT`] together, see [`disarm_oversized_requests`]).
 fn count_fields(table: &mut ResourceTable) -> usize {
-    let holds_fields = |entry: &&mut (dyn std::any::Any + Send)| {
-        entry.is::<FieldMap>() || entry.is::<HostOutgoingRequest>() || entry.is::<HostOutgoingResponse>()
-    };
-    table.iter_mut().filter(holds_fields).count()
+    table
+        .iter_mut()
+        .map(|entry| match () {
+            _ if entry.is::<HostOutgoingRequest>() => 2,
+            _ if entry.is::<FieldMap>() || entry.is::<HostOutgoingResponse>() => 1,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Bytes of method, authority and path one request may keep: Dotdigital's are a few hundred.
+/// wasmtime-wasi-http stores what the component sets (an authority or a method of any length),
+/// outside the component's memory and without a hook.
+const MAX_REQUEST_TEXT: usize = 8 << 10;
+
+/// What an oversized request's authority becomes: a reserved name (RFC 2606) the allowlist
+/// refuses, so sending it is a denial like any other host's.
+const OVERSIZED_AUTHORITY: &str = "oversized-request.invalid";
+
+/// A request whose method, authority and path together exceed [`MAX_REQUEST_TEXT`] loses them
+/// (before the next wasi:http call, so a call holds at most one such string, no larger than its
+/// own memory), and can only be refused.
+fn disarm_oversized_requests(table: &mut ResourceTable) {
+    use wasmtime_wasi_http::p2::bindings::http::types::Method;
+    for entry in table.iter_mut() {
+        let Some(request) = entry.downcast_mut::<HostOutgoingRequest>() else { continue };
+        let method = match &request.method {
+            Method::Other(name) => name.len(),
+            _ => 0,
+        };
+        let text = method
+            + request.authority.as_ref().map_or(0, String::len)
+            + request.path_with_query.as_ref().map_or(0, String::len);
+        if text > MAX_REQUEST_TEXT {
+            let refused = Some(OVERSIZED_AUTHORITY.to_string());
+            (request.method, request.authority, request.path_with_query) = (Method::Get, refused, None);
+        }
+    }
 }
 
 impl WasiView for CallState {

@@ -231,6 +231,23 @@ fn write_all(stream: &waki::bindings::wasi::io::streams::OutputStream, mut bytes
     Ok(())
 }
 
+/// `COUNT MIB`: COUNT requests, never sent, each given an authority of MIB MiB (a valid one:
+/// wasmtime-wasi-http sets no length limit); says how many still hold it afterwards.
+fn long_authority(argument: &str) -> Result<SyncOutcome, SyncError> {
+    use waki::bindings::wasi::http::types::{Fields, OutgoingRequest};
+    let mut numbers = argument.split(' ').map(|n| n.parse::<usize>().ok());
+    let count = numbers.next().flatten().unwrap_or(20);
+    let big = "a".repeat(numbers.next().flatten().unwrap_or(8) << 20);
+    let mut held = Vec::new();
+    for _ in 0..count {
+        let request = OutgoingRequest::new(Fields::new());
+        let _ = request.set_authority(Some(&big));
+        held.push(request);
+    }
+    let kept = held.iter().filter(|request| request.authority().is_some_and(|a| a.len() == big.len())).count();
+    done(format!("{kept} of {count} kept the authority"))
+}
+
 fn get(url: &str) -> Result<SyncOutcome, SyncError> {
     match waki::Client::new().get(url).send() {
         Ok(response) => done(format!("got HTTP {}", response.status_code())),
@@ -322,6 +339,7 @@ impl Guest for Hostile {
             "fields" => fields(&argument),
             "spin-while-waiting" => spin_while_waiting(&argument),
             "request-flood" => request_flood(&argument),
+            "long-authority" => long_authority(&argument),
             // Persistent-data writes without end, little work of its own per write: small
             // values under up to 100,000 keys (the host's most), over and over.
             "data-churn" => {
