@@ -1,4 +1,4 @@
-//! The `dotdigital-harness` command line (DESIGN §5): stdout carries one JSON line per
+//! The `dotdigital-harness` command line: stdout carries one JSON line per
 //! record; logs go to stderr; exit 0 = every record ok, 1 = some failed, 2 = usage or set-up,
 //! 130 = interrupted (Ctrl-C).
 

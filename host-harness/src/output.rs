@@ -1,4 +1,4 @@
-//! The stdout contract (DESIGN §5): one JSON line per record, in input order, with `ok`,
+//! The stdout contract: one JSON line per record, in input order, with `ok`,
 //! `flow`, `record`, then `outcome` and `attempts`, or `error` with its `kind`.
 
 use serde_json::{json, Value};

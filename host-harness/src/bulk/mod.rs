@@ -1,5 +1,6 @@
 //! `bulk contacts|orders`: a subscription's existing records loaded through Dotdigital's
-//! import APIs (API.md §3b, §3c) instead of one call per record. The input is cut in
+//! import APIs (contacts-v3.json `importContacts`, insight-data-v3.json `importInsightData`) instead
+//! of one call per record. The input is cut in
 //! batches in input order; each batch becomes one import, built by the component (which
 //! validates and maps every record as its single-record flow does). The host keeps at most
 //! the documented number of imports running, waits between status reads, and records each
@@ -56,7 +57,7 @@ use crate::runtime::bindings::{
 
 /// Contacts per import: about 200 bytes each in the body, so ~4 MB, far under the 50 MB
 /// limit, and 100,000 contacts take 5 imports: 5 `PUT`s and about 10 status reads, inside
-/// the Low tier's 35 import calls a minute (API.md §6). (Magento's 2,000 paces a cron job;
+/// the Low tier's 35 calls a minute (Dotdigital's support pages on API rate limits). (Magento's 2,000 paces a cron job;
 /// a one-off load wants few, large imports.)
 pub const CONTACTS_PER_IMPORT: usize = 20_000;
 /// Orders per import: a record with lines is ~1 KB, so ~10 MB per import.
@@ -66,10 +67,12 @@ pub const MAX_RECORDS_PER_IMPORT: usize = 100_000;
 /// Input JSON per import, whatever the record count: a batch of large orders (many lines) is
 /// cut sooner, so the component's memory and Dotdigital's 50 MB body limit are never near.
 pub const MAX_BATCH_INPUT_BYTES: usize = 12 << 20;
-/// Running imports per account: 25 contact imports, 5 insight imports (API.md §3b, §3c).
+/// Running imports per account: 25 contact imports (contacts-v3.json `importContacts`, its 429
+/// example), 5 insight imports (developer.dotdigital.com/reference-link/importinsightdata).
 pub const MAX_ACTIVE_CONTACT_IMPORTS: usize = 25;
 pub const MAX_ACTIVE_INSIGHT_IMPORTS: usize = 5;
-/// Dotdigital asks for a status read every 5–30 s (API.md §3c): the first after
+/// Dotdigital asks for a status read every 5–30 s (developer.dotdigital.com/reference-link/
+/// importinsightdata): the first after
 /// `poll_interval`, then half as long again each time, up to this.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
 /// The age an import may reach, from its start, across runs, before the load stops (exit 2)
@@ -107,7 +110,8 @@ impl BulkFlow {
     }
 
     /// The phases, in order: orders need their contacts first, since Dotdigital's insight
-    /// import never creates contacts (API.md §3c) and rejects records for unknown ones.
+    /// import never creates contacts (developer.dotdigital.com/reference-link/importinsightdata) and
+    /// rejects records for unknown ones.
     fn phases(self) -> &'static [Phase] {
         match self {
             BulkFlow::Contacts => &[Phase::Contacts],
@@ -1197,7 +1201,7 @@ async fn record_report(
     }
     // A key the batch holds more than once (a repeated email) may fail once for all: the
     // report names the key, so its failures go to its last entries, the first having been
-    // imported (API.md §3b counts such records in `duplicateIdentifiers`).
+    // imported (contacts-v3.json `getImportStatus` counts such records in `duplicateIdentifiers`).
     let mut failed_per_key: HashMap<&str, Vec<&ImportFailure>> = HashMap::new();
     for failed in &report.failures {
         failed_per_key.entry(failed.key.as_str()).or_default().push(failed);
@@ -1367,8 +1371,8 @@ const MAX_CODE_CHARS: usize = 100;
 const MAX_KEY_CHARS: usize = 1_024;
 
 /// What the host keeps from a component's `begin-import` must be what Dotdigital could have
-/// said and the batch could hold: an import id shaped like Dotdigital's (a GUID, API.md §3b
-/// `{"importId": "<guid>"}`), each record index in the batch and used once, keys of a sane
+/// said and the batch could hold: an import id shaped like Dotdigital's (a GUID: contacts-v3.json
+/// `importContacts` answers `{"importId": "<guid>"}`), each record index in the batch and used once, keys of a sane
 /// length. Anything else is the component's fault, refused before it is stored or echoed.
 fn check_begun(begun: &ImportBegun, records: usize, redactor: &Redactor) -> Result<(), String> {
     if let Some(id) = &begun.import_id {
