@@ -357,3 +357,53 @@ pub async fn hostile_platform(
 pub fn hostile_settings() -> Value {
     json!({"api_user": "a@apiconnector.com", "api_password": "hostile-secret"})
 }
+
+/// The process's peak resident memory in MiB (Linux `VmHWM`): a test measuring it runs in a
+/// binary of its own, so the peak is its attack's alone.
+pub fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() >> 10
+}
+
+/// Runs the hostile component's `attack` with `argument` in `calls` calls at once (records
+/// `{attack}-0`, `{attack}-1`, …); returns their lines in call order.
+pub async fn attacks_at_once(platform: &Arc<Platform>, calls: usize, attack: &str, argument: &str) -> Vec<Value> {
+    let running: Vec<_> = (0..calls)
+        .map(|n| {
+            let platform = platform.clone();
+            let record = json!({"id": format!("{attack}-{n}"), "first_name": attack, "last_name": argument});
+            tokio::spawn(async move { platform.sync(Flow::Contact, n, &record).await })
+        })
+        .collect();
+    let mut lines = Vec::new();
+    for call in running {
+        lines.push(call.await.unwrap());
+    }
+    lines
+}
+
+/// What a call the buffer budget refused says.
+const BUDGET_SPENT: &str = "for bodies and headers of all calls is spent";
+
+/// Peak memory beyond the buffer budget: the guests' own memories (up to 64 MiB each, a few MiB
+/// used here) and the host's working set.
+const BUDGET_MARGIN_MIB: u64 = 64;
+
+/// Asserts the peak resident memory grew (since `before`) by less than the buffer budget and
+/// a margin, and that the budget refused some of `lines`, each as a final `plugin-fault`;
+/// returns those.
+pub fn refused_by_the_budget<'a>(limits: &SandboxLimits, before: u64, lines: &'a [Value]) -> Vec<&'a Value> {
+    let grown = peak_rss_mib().saturating_sub(before);
+    println!("peak resident memory {} MiB (grew {grown} MiB): {lines:#?}", peak_rss_mib());
+    let bound = (limits.buffer_budget_bytes >> 20) as u64 + BUDGET_MARGIN_MIB;
+    assert!(grown < bound, "peak resident memory grew by {grown} MiB (bound {bound} MiB)");
+    let spent = |line: &&Value| line["error"]["message"].as_str().unwrap_or_default().contains(BUDGET_SPENT);
+    let refused: Vec<&Value> = lines.iter().filter(spent).collect();
+    assert!(!refused.is_empty(), "the budget refused some call: {lines:?}");
+    for line in &refused {
+        assert_eq!(line["error"]["kind"], "plugin-fault", "{line}");
+        assert_eq!(line["attempts"], json!(1), "a budget fault is not retried: {line}");
+    }
+    refused
+}
