@@ -606,7 +606,7 @@ mod tests {
                 (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
             (core instance $i (instantiate $m))
             (func (export "grow") (param "pages" u32) (result s32) (canon lift (core func $i "grow"))))"#;
-        Component::new(engine, wat).unwrap()
+        Component::new(engine, wat::parse_str(wat).unwrap()).unwrap()
     }
 
     /// Grows the memory of a fresh instance by `pages` in a store limited like a call's.
