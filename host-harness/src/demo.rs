@@ -54,7 +54,7 @@ pub async fn run(cache: &CompileCache) -> Result<()> {
     sync(Flow::Certificate, CERTIFICATE).await?;
     stdout.flush()?;
 
-    let account = 4711;
+    let account = dotdigital_sim::DEMO_ACCOUNT.id;
     eprintln!(
         "demo: the simulator now holds {} contacts, {} order record(s) in Purchases, {} certificate record(s), and {} email(s) in its outbox",
         sim.contacts(account).len(),
@@ -63,4 +63,18 @@ pub async fn run(cache: &CompileCache) -> Result<()> {
         sim.sends().len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo's settings file (also the README's example) signs in as the simulator's demo
+    /// account: the credentials are stated by the simulator, the file only repeats them.
+    #[test]
+    fn the_demo_settings_sign_in_as_the_simulators_demo_account() {
+        let settings: Value = serde_json::from_str(SETTINGS).unwrap();
+        assert_eq!(settings["api_user"], dotdigital_sim::DEMO_ACCOUNT.api_user);
+        assert_eq!(settings["api_password"], dotdigital_sim::DEMO_ACCOUNT.api_password);
+    }
 }

@@ -68,18 +68,47 @@ fn demo_campaigns() -> Vec<Campaign> {
     ]
 }
 
+/// One of the accounts `SimConfig::demo()` holds: what the demo, the benchmark and the tests
+/// sign in with, stated once.
+#[derive(Clone, Copy, Debug)]
+pub struct DemoAccount {
+    pub id: i64,
+    pub name: &'static str,
+    pub api_user: &'static str,
+    pub api_password: &'static str,
+    pub region: Region,
+}
+
+/// The demo account in r1.
+pub const DEMO_ACCOUNT: DemoAccount = DemoAccount {
+    id: 4711,
+    name: "Acme Retail (demo)",
+    api_user: "demo@apiconnector.com",
+    api_password: "demo-password",
+    region: Region::R1,
+};
+
+/// The demo account in r2.
+pub const DEMO_R2_ACCOUNT: DemoAccount = DemoAccount {
+    id: 4712,
+    name: "Acme North America (demo)",
+    api_user: "demo-r2@apiconnector.com",
+    api_password: "demo-r2-password",
+    region: Region::R2,
+};
+
 impl SimConfig {
     /// Two demo accounts (r1 and r2) with campaigns 9001 (Triggered), 9002 (Sent) and 9003
     /// (Unsent), lists 123456 "Web shop" and 123457 "Newsletter", and typed data fields:
     /// FIRSTNAME, LASTNAME, FULLNAME, GENDER, POSTCODE, LOYALTY_TIER (String), MOBILE_OPT_IN
     /// and VIP (Boolean), POINTS (Numeric), BIRTHDAY (Date).
     pub fn demo() -> SimConfig {
-        let demo_account = |id, name: &str, api_user: &str, api_password: &str, region: Region| SimAccount {
-            id,
-            name: name.to_string(),
-            api_user: api_user.to_string(),
-            api_password: api_password.to_string(),
-            region,
+        let demo_account = |demo: DemoAccount| SimAccount {
+            id: demo.id,
+            name: demo.name.to_string(),
+            api_user: demo.api_user.to_string(),
+            api_password: demo.api_password.to_string(),
+            region: demo.region,
             legacy_endpoint: false,
             campaigns: demo_campaigns(),
             lists: vec![AddressBook::new(123456, "Web shop"), AddressBook::new(123457, "Newsletter")],
@@ -87,16 +116,7 @@ impl SimConfig {
             denied_areas: Vec::new(),
         };
         SimConfig {
-            accounts: vec![
-                demo_account(4711, "Acme Retail (demo)", "demo@apiconnector.com", "demo-password", Region::R1),
-                demo_account(
-                    4712,
-                    "Acme North America (demo)",
-                    "demo-r2@apiconnector.com",
-                    "demo-r2-password",
-                    Region::R2,
-                ),
-            ],
+            accounts: vec![demo_account(DEMO_ACCOUNT), demo_account(DEMO_R2_ACCOUNT)],
             rate_limit: RateLimitConfig::default(),
             unknown_data_field: UnknownDataField::Reject,
             max_string_length: 255,

@@ -267,7 +267,7 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use config::SimConfig;
+pub use config::{DemoAccount, SimConfig, DEMO_ACCOUNT, DEMO_R2_ACCOUNT};
 pub use model::{
     AddressBook, Area, Campaign, CampaignStatus, DataField, DataFieldType, Region, Send, SimAccount, Visibility,
 };

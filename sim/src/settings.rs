@@ -7,6 +7,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// Dotdigital's largest request body: 50 MB for both imports
+/// (developer.dotdigital.com/reference/importcontacts-1 and …/reference-link/importinsightdata),
+/// read as 50,000,000 bytes, the stricter reading of "MB". The default of
+/// [`ImportConfig::max_body_bytes`], and the control API's cap.
+pub(crate) const MAX_BODY_BYTES: usize = 50_000_000;
+
 /// How the single-contact calls (`PATCH`, `POST` and `GET` on `/contacts/v3…`, the v2 list
 /// removal) behave where the documents leave room. Each default is the stricter reading; the
 /// other value is the lenient one, kept so a client can be tested against both.
@@ -112,9 +118,7 @@ pub struct ImportConfig {
     /// `DuplicateKey`; assumed: the documents name no reason for it); one of
     /// insight-data-v3.json's `failureReason` values.
     pub key_owned_by_other_contact: String,
-    /// Largest request body accepted on any Dotdigital route (50 MB for both imports:
-    /// developer.dotdigital.com/reference/importcontacts-1 and …/reference-link/importinsightdata;
-    /// read as 50,000,000 bytes, the stricter reading of "MB").
+    /// Largest request body accepted on any Dotdigital route (default [`MAX_BODY_BYTES`]).
     pub max_body_bytes: usize,
     /// The status a larger body gets (default 400; assumed: the documents give the limit, not
     /// the answer).
@@ -176,7 +180,7 @@ impl Default for ImportConfig {
             failure_code_casing: FailureCodeCasing::Camel,
             insight_finished_status: InsightFinishedStatus::Finished,
             key_owned_by_other_contact: "DuplicateKey".to_string(),
-            max_body_bytes: 50_000_000,
+            max_body_bytes: MAX_BODY_BYTES,
             oversize_body_status: 400,
             contact_running_status: "NotFinished".to_string(),
             contact_end_status: None,

@@ -28,7 +28,9 @@ pub struct SandboxLimits {
     pub call_timeout: Duration,
     /// Largest answer body read from upstream.
     pub max_response_bytes: usize,
-    /// Largest request body the plugin may send.
+    /// Largest request body the plugin may send: the host's ceiling on the memory one request
+    /// may hold, whatever the API (the connector keeps to Dotdigital's own limit, the simulator
+    /// enforces it).
     pub max_request_bytes: usize,
     /// Largest total of strings a plugin may return (ids, messages, issues).
     pub max_result_bytes: usize,

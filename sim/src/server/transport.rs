@@ -20,9 +20,9 @@ use tokio::net::{TcpListener, TcpStream};
 use super::shared::Shared;
 use crate::api::message::SimResponse;
 
-/// Largest request body the control API accepts; the Dotdigital listener's cap is
-/// [`crate::ImportConfig::max_body_bytes`].
-pub(crate) const CONTROL_MAX_BODY_BYTES: usize = 50_000_000;
+/// Largest request body the control API accepts (as large as an import); the Dotdigital
+/// listener's cap is [`crate::ImportConfig::max_body_bytes`].
+pub(crate) const CONTROL_MAX_BODY_BYTES: usize = crate::settings::MAX_BODY_BYTES;
 
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
 

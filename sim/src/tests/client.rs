@@ -8,14 +8,14 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::{SimConfig, Simulator};
+use crate::{SimConfig, Simulator, DEMO_ACCOUNT, DEMO_R2_ACCOUNT};
 
 pub(super) const R1: &str = "r1-api.dotdigital.com";
 pub(super) const R2: &str = "r2-api.dotdigital.com";
 pub(super) const R3: &str = "r3-api.dotdigital.com";
-pub(super) const DEMO: (&str, &str) = ("demo@apiconnector.com", "demo-password");
-pub(super) const DEMO_R2: (&str, &str) = ("demo-r2@apiconnector.com", "demo-r2-password");
-pub(super) const ACME: i64 = 4711;
+pub(super) const DEMO: (&str, &str) = (DEMO_ACCOUNT.api_user, DEMO_ACCOUNT.api_password);
+pub(super) const DEMO_R2: (&str, &str) = (DEMO_R2_ACCOUNT.api_user, DEMO_R2_ACCOUNT.api_password);
+pub(super) const ACME: i64 = DEMO_ACCOUNT.id;
 
 pub(super) async fn start(config: SimConfig) -> Simulator {
     Simulator::start(config, 0).await.expect("the simulator starts")
