@@ -7,8 +7,8 @@ use crate::bindings::exports::ipaas::dotdigital::connector::Guest;
 use crate::bindings::ipaas::dotdigital::host;
 use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
 use crate::wit::{
-    Account, Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted, ImportState,
-    ListsLeft, OrderSettings, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
+    Account, BulkLimits, Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted,
+    ImportState, ListsLeft, OrderSettings, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
 
 /// The host bounds the whole call; this only stops a connect from hanging.
@@ -150,6 +150,10 @@ impl Guest for Component {
 
     fn leave_marketing_lists(settings: Settings, contact_ids: Vec<u64>) -> Result<ListsLeft, SyncError> {
         crate::flows::import::leave_marketing_lists(&Component, &settings, &contact_ids)
+    }
+
+    fn describe_bulk() -> BulkLimits {
+        crate::flows::import::bulk_limits()
     }
 }
 

@@ -5,6 +5,24 @@
 
 use serde_json::Value;
 
+/// Contact imports an account may have running at once: the 26th is refused with
+/// `429 contacts:tooManyActiveImports` (contacts-v3.json `importContacts`, its 429 example).
+pub const MAX_RUNNING_CONTACT_IMPORTS: u32 = 25;
+/// Insight imports an account may have running at once
+/// (developer.dotdigital.com/reference-link/importinsightdata).
+pub const MAX_RUNNING_INSIGHT_IMPORTS: u32 = 5;
+/// Contacts per import: about 200 bytes each in the body, so ~4 MB, far under the 50 MB limit
+/// ([`crate::mapping::import::MAX_IMPORT_BODY_BYTES`]), and 100,000 contacts take 5 imports:
+/// 5 `PUT`s and about 10 status reads, inside the Low tier's 35 calls a minute (Dotdigital's
+/// support pages on API rate limits). Magento's 2,000 paces a cron job; a one-off load wants
+/// few, large imports.
+pub const CONTACTS_PER_IMPORT: u32 = 20_000;
+/// Orders per import: a record with lines is ~1 KB, so ~10 MB per import.
+pub const ORDERS_PER_IMPORT: u32 = 10_000;
+/// The most records an operator may put in one import. Dotdigital documents the body's size,
+/// not a record count; a body over 50 MB is refused before it is sent whatever the count.
+pub const MAX_RECORDS_PER_IMPORT: u32 = 100_000;
+
 use super::import_report::{import_progress, import_state};
 use super::{segment, Session};
 use crate::platform::Method;

@@ -6,7 +6,7 @@ use crate::platform::Method;
 use crate::wit::SyncError;
 
 /// Contact ids per bulk removal ("bulk deletes ≤ 5000", developer.dotdigital.com call limits).
-const MAX_IDS_PER_REMOVAL: usize = 5000;
+pub const MAX_IDS_PER_REMOVAL: usize = 5000;
 
 /// What asking to take a contact off a list came to.
 #[derive(Debug, PartialEq, Eq)]

@@ -19,8 +19,9 @@ use crate::mapping::order::{plan_order, OrderPlan, ValidOrder};
 use crate::platform::{LogLevel, Platform};
 use crate::settings::{OrderContacts, Settings};
 use crate::wit::{
-    BatchProblem, Customer, FieldIssue, ImportBatch, ImportBegun, ImportEntry, ImportKind, ImportProgress,
-    ImportRecord, ImportStarted, ImportState, ListsLeft, Settings as RawSettings, SyncError, Transaction,
+    BatchProblem, BulkLimits, Customer, FieldIssue, ImportBatch, ImportBegun, ImportEntry, ImportKind, ImportLimits,
+    ImportProgress, ImportRecord, ImportStarted, ImportState, ListsLeft, Settings as RawSettings, SyncError,
+    Transaction,
 };
 
 /// What a batch became before anything is sent.
@@ -53,6 +54,20 @@ impl Prepared {
             }
         }
         orders
+    }
+}
+
+/// What Dotdigital allows bulk loads, for the host to size and pace its imports by.
+pub fn bulk_limits() -> BulkLimits {
+    let kind = |records_per_import, max_running| ImportLimits {
+        records_per_import,
+        max_records_per_import: imports::MAX_RECORDS_PER_IMPORT,
+        max_running,
+    };
+    BulkLimits {
+        contacts: kind(imports::CONTACTS_PER_IMPORT, imports::MAX_RUNNING_CONTACT_IMPORTS),
+        orders: kind(imports::ORDERS_PER_IMPORT, imports::MAX_RUNNING_INSIGHT_IMPORTS),
+        contacts_per_removal: lists::MAX_IDS_PER_REMOVAL as u32,
     }
 }
 
@@ -273,6 +288,29 @@ mod tests {
 
     fn customer(id: &str, email: &str) -> wit::Customer {
         wit::Customer { id: id.into(), email_address: s(email), ..jane() }
+    }
+
+    /// The host cuts batches by `bulk_limits`: an import of the recommended size of the test
+    /// customer (with data fields and an address) is sent, at under a fifth of the body limit.
+    #[test]
+    fn a_recommended_contacts_import_is_far_under_the_body_limit() {
+        let limits = bulk_limits();
+        assert!(limits.contacts.records_per_import <= limits.contacts.max_records_per_import);
+        assert!(limits.orders.records_per_import <= limits.orders.max_records_per_import);
+        let count = limits.contacts.records_per_import as usize;
+        let platform = FakePlatform::new().with_data(FIELDS_KEY, FIELDS).expect(
+            Put,
+            &format!("{R1}/contacts/v3/import"),
+            202,
+            r#"{"importId":"3f1c0a52-0000-4000-8000-000000000001"}"#,
+        );
+        let batch =
+            ImportBatch::Contacts((0..count).map(|i| customer(&i.to_string(), &format!("c{i}@example.com"))).collect());
+        let started = start_import(&platform, &settings(), &batch).unwrap();
+        platform.assert_done();
+        assert_eq!(started.entries.len(), count);
+        let sent = platform.body(0).to_string().len();
+        assert!(sent < MAX_IMPORT_BODY_BYTES / 5, "{count} contacts made a body of {sent} bytes");
     }
 
     #[test]
