@@ -557,14 +557,6 @@ async fn bulk(
     let flow = BulkFlow::parse(flow).ok_or_else(|| {
         CliError::Usage(format!("bulk {flow}: only contact and order records load in bulk (certificates each send an email: use sync certificate)"))
     })?;
-    let batch_size = batch_size.unwrap_or(match flow {
-        BulkFlow::Contacts => crate::bulk::CONTACTS_PER_IMPORT,
-        BulkFlow::Orders => crate::bulk::ORDERS_PER_IMPORT,
-    });
-    if !(1..=crate::bulk::MAX_RECORDS_PER_IMPORT).contains(&batch_size) {
-        let max = crate::bulk::MAX_RECORDS_PER_IMPORT;
-        return Err(CliError::Usage(format!("--batch-size {batch_size}: between 1 and {max} records")));
-    }
     // Status reads count against the account's rate limit: never a tight loop, never a day.
     if !(0.1..=3600.0).contains(&poll_interval) {
         return Err(CliError::Usage(format!("--poll-interval {poll_interval}: between 0.1 and 3600 seconds")));
@@ -590,7 +582,17 @@ async fn bulk(
         object.remove("integration_token");
     }
     let shape = format!("{settings}|{}", platform.plugin_sha256());
-    let options = BulkOptions { flow, input, batch_size, poll_interval, restart, import_timeout, shape };
+    // The component says how large an import may be and how many may run at once.
+    let limits = crate::bulk::limits::of(platform.plugin());
+    let import = crate::bulk::limits::of_kind(&limits, flow.import_kind());
+    let batch_size = batch_size.unwrap_or(import.records_per_import as usize);
+    if !(1..=import.max_records_per_import as usize).contains(&batch_size) {
+        let max = import.max_records_per_import;
+        return Err(CliError::Usage(format!(
+            "--batch-size {batch_size}: between 1 and {max} records (the most this component takes in one import)"
+        )));
+    }
+    let options = BulkOptions { flow, input, batch_size, limits, poll_interval, restart, import_timeout, shape };
     let mut stdout = crate::terminal::Stdout::new();
     crate::interrupt::listen();
     let summary = crate::bulk::run(platform, &options, &mut stdout).await?;

@@ -546,6 +546,11 @@ impl Platform {
         })
     }
 
+    /// The component this platform runs.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
     /// Whether the component implements contract 1.1's bulk functions (a 1.0 one does not).
     pub fn speaks_1_1(&self) -> bool {
         self.plugin.speaks_1_1()

@@ -12,9 +12,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use bulk_support::*;
-use dotdigital_harness::bulk::{MAX_BATCH_INPUT_BYTES, ORDERS_PER_IMPORT};
+use dotdigital_harness::bulk::MAX_BATCH_INPUT_BYTES;
 use dotdigital_sim::{Fault, FaultAction, SimConfig};
 use serde_json::{json, Value};
+
+/// The connector's orders per import (its `describe-bulk`).
+const ORDERS_PER_IMPORT: usize = 10_000;
 
 /// The fewest imports the documented caps allow: records in input order, a batch closing at
 /// `per` records or `MAX_BATCH_INPUT_BYTES` of JSON.

@@ -28,6 +28,7 @@
 //! the ledger, keyed by the input's hash, never holds a batch of other bytes.
 
 pub mod ledger;
+pub mod limits;
 mod lock;
 mod progress;
 
@@ -42,6 +43,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use self::ledger::{BatchRow, BatchState, Entry, FinishedLoad, Ledger, RecordFailure, FINISHED_LOADS_KEPT};
+use self::limits::BulkLimits;
 use self::progress::Progress;
 use crate::digest::hex;
 use crate::host::log::{clip, Level, Redactor};
@@ -55,22 +57,10 @@ use crate::runtime::bindings::{
     SyncAction, SyncError,
 };
 
-/// Contacts per import: about 200 bytes each in the body, so ~4 MB, far under the 50 MB
-/// limit, and 100,000 contacts take 5 imports: 5 `PUT`s and about 10 status reads, inside
-/// the Low tier's 35 calls a minute (Dotdigital's support pages on API rate limits). (Magento's 2,000 paces a cron job;
-/// a one-off load wants few, large imports.)
-pub const CONTACTS_PER_IMPORT: usize = 20_000;
-/// Orders per import: a record with lines is ~1 KB, so ~10 MB per import.
-pub const ORDERS_PER_IMPORT: usize = 10_000;
-/// The most `--batch-size` may ask for.
-pub const MAX_RECORDS_PER_IMPORT: usize = 100_000;
 /// Input JSON per import, whatever the record count: a batch of large orders (many lines) is
-/// cut sooner, so the component's memory and Dotdigital's 50 MB body limit are never near.
+/// cut sooner, so the batch stays a small part of the component's memory (`bulk` runs it with
+/// 256 MiB) whatever the component says its imports may take.
 pub const MAX_BATCH_INPUT_BYTES: usize = 12 << 20;
-/// Running imports per account: 25 contact imports (contacts-v3.json `importContacts`, its 429
-/// example), 5 insight imports (developer.dotdigital.com/reference-link/importinsightdata).
-pub const MAX_ACTIVE_CONTACT_IMPORTS: usize = 25;
-pub const MAX_ACTIVE_INSIGHT_IMPORTS: usize = 5;
 /// Dotdigital asks for a status read every 5–30 s (developer.dotdigital.com/reference-link/
 /// importinsightdata): the first after
 /// `poll_interval`, then half as long again each time, up to this.
@@ -98,6 +88,15 @@ impl BulkFlow {
         match self {
             BulkFlow::Contacts => "contacts",
             BulkFlow::Orders => "orders",
+        }
+    }
+
+    /// The import kind its records go in (an orders load also imports contacts first, in
+    /// batches of the same size).
+    pub fn import_kind(self) -> ImportKind {
+        match self {
+            BulkFlow::Contacts => ImportKind::Contacts,
+            BulkFlow::Orders => ImportKind::Orders,
         }
     }
 
@@ -147,11 +146,9 @@ impl Phase {
         }
     }
 
-    fn max_active(self) -> usize {
-        match self.kind() {
-            ImportKind::Contacts => MAX_ACTIVE_CONTACT_IMPORTS,
-            ImportKind::Orders => MAX_ACTIVE_INSIGHT_IMPORTS,
-        }
+    /// Imports of this phase's kind that may run at once, as the component says.
+    fn max_active(self, limits: &BulkLimits) -> usize {
+        limits::of_kind(limits, self.kind()).max_running as usize
     }
 
     /// The phase whose failures are the records' own (the order-contacts phase only prepares).
@@ -164,6 +161,8 @@ pub struct BulkOptions {
     pub flow: BulkFlow,
     pub input: PathBuf,
     pub batch_size: usize,
+    /// How imports are sized and paced: the component's word (`bulk::limits::of`).
+    pub limits: BulkLimits,
     pub poll_interval: Duration,
     /// Forget the ledger of this load and send everything again.
     pub restart: bool,
@@ -521,7 +520,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
                 leaving(&rows).into_iter().map(|id| (id, Ok(message.clone()))).collect()
             }
             Some(FinishedLoad { removal: None, .. }) => HashMap::new(),
-            None => leave_marketing_lists(platform, &rows).await,
+            None => leave_marketing_lists(platform, &rows, options.limits.contacts_per_removal as usize).await,
         };
     }
     let mut reported = Vec::new();
@@ -766,7 +765,7 @@ async fn run_phase_once(
                 running.push(Running::new(batch_number, import_id, row, age, options));
             }
             None => {
-                while running.len() >= phase.max_active() && !interrupt::requested() {
+                while running.len() >= phase.max_active(&options.limits) && !interrupt::requested() {
                     read_next(platform, ledger, phase, &mut running, &mut progress, options).await?;
                 }
                 // Ctrl-C: no new import; those running stay in the ledger, read by the next run.
@@ -1097,9 +1096,10 @@ async fn read_next(
     };
     let import = running.swap_remove(next);
     let mut row = import.row;
+    let endpoint = &limits::of_kind(&options.limits, phase.kind()).endpoint;
     match outcome {
-        Ok(report) => record_report(platform, phase, &mut row, &import.import_id, report).await?,
-        Err(why) => fail_batch(platform, phase, &mut row, &import.import_id, &why),
+        Ok(report) => record_report(platform, phase, &mut row, (&import.import_id, endpoint), report).await?,
+        Err(why) => fail_batch(platform, phase, &mut row, (&import.import_id, endpoint), &why),
     }
     row.state = BatchState::Finished;
     ledger.put(phase.name(), import.batch, &row).map_err(|e| anyhow!("{e}"))?;
@@ -1135,14 +1135,6 @@ fn too_old(phase: Phase, import: &Running, options: &BulkOptions) -> anyhow::Err
     )
 }
 
-/// The endpoint a phase's imports go to, for its records' errors.
-fn endpoint(phase: Phase) -> &'static str {
-    match phase.kind() {
-        ImportKind::Contacts => "PUT /contacts/v3/import",
-        ImportKind::Orders => "PUT /insightData/v3/import",
-    }
-}
-
 /// A component's text as the host keeps it: redacted, then clipped (clipped first, the part of
 /// a secret before the cut would survive redaction).
 fn redacted(platform: &Platform, text: &str, max_chars: usize) -> String {
@@ -1152,7 +1144,7 @@ fn redacted(platform: &Platform, text: &str, max_chars: usize) -> String {
 /// An import Dotdigital ended without importing fails each record it held, with its word. The
 /// error is the batch's, stored once: its records' failures refer to it, so a batch of 20,000
 /// records does not hold 20,000 copies of one reason. A key the batch holds twice fails both.
-fn fail_batch(platform: &Platform, phase: Phase, row: &mut BatchRow, import_id: &str, why: &str) {
+fn fail_batch(platform: &Platform, phase: Phase, row: &mut BatchRow, (import_id, endpoint): (&str, &str), why: &str) {
     let failures: Vec<RecordFailure> = row
         .entries
         .iter()
@@ -1164,7 +1156,7 @@ fn fail_batch(platform: &Platform, phase: Phase, row: &mut BatchRow, import_id: 
         return;
     }
     row.import_error = Some(json!({"kind": "rejected", "code": "importFailed",
-        "message": redacted(platform, why, MAX_REASON_CHARS), "endpoint": endpoint(phase), "import_id": import_id}));
+        "message": redacted(platform, why, MAX_REASON_CHARS), "endpoint": redacted(platform, endpoint, MAX_REASON_CHARS), "import_id": import_id}));
     row.failures.extend(failures);
 }
 
@@ -1187,11 +1179,12 @@ fn redact_keys(platform: &Platform, mut report: ImportResult) -> ImportResult {
 
 /// A finished import's report into its batch's row: the counts, each record's failure, and
 /// each imported record's external id and action.
+/// `import` is the import's id and its endpoint (as the component names it).
 async fn record_report(
     platform: &Platform,
     phase: Phase,
     row: &mut BatchRow,
-    import_id: &str,
+    (import_id, endpoint): (&str, &str),
     report: ImportResult,
 ) -> Result<()> {
     let report = redact_keys(platform, report);
@@ -1225,7 +1218,7 @@ async fn record_report(
                 id: entry.id.clone(),
                 line: entry.line,
                 error: Some(json!({"kind": "rejected", "code": redacted(platform, &failed.code, MAX_CODE_CHARS),
-                    "message": redacted(platform, message, MAX_REASON_CHARS), "endpoint": endpoint(phase),
+                    "message": redacted(platform, message, MAX_REASON_CHARS), "endpoint": redacted(platform, endpoint, MAX_REASON_CHARS),
                     "import_id": import_id})),
             });
         }
@@ -1307,19 +1300,22 @@ async fn identify(
 /// removal (which Dotdigital runs in the background) could undo a later record's yes in another
 /// batch, or a follow-up import could re-apply an older record. Returns, per contact id, the
 /// message for its line, or the error its line carries when the removal failed for good.
-async fn leave_marketing_lists(platform: &Platform, rows: &[BatchRow]) -> HashMap<u64, Result<String, Value>> {
+///
+/// A call takes `per_call` contacts: the component's size of one removal request
+/// (`describe-bulk`), so a call makes one request per marketing list, well within the
+/// sandbox's requests per call.
+async fn leave_marketing_lists(
+    platform: &Platform,
+    rows: &[BatchRow],
+    per_call: usize,
+) -> HashMap<u64, Result<String, Value>> {
     let mut outcomes = HashMap::new();
-    for group in leaving(rows).chunks(LEAVING_PER_CALL) {
+    for group in leaving(rows).chunks(per_call) {
         let outcome = leave_group(platform, group).await;
         outcomes.extend(group.iter().map(|id| (*id, outcome.clone())));
     }
     outcomes
 }
-
-/// Contacts one `leave-marketing-lists` call takes off: the component removes up to 5,000 per
-/// request (Dotdigital's limit), so a call makes one request per marketing list, well within
-/// the sandbox's requests per call.
-const LEAVING_PER_CALL: usize = 5_000;
 
 async fn leave_group(platform: &Platform, leaving: &[u64]) -> Result<String, Value> {
     match platform.leave_marketing_lists(leaving).await {

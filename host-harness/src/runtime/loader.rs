@@ -15,9 +15,9 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::bindings::exports::ipaas::dotdigital::connector::Guest;
 use super::bindings::{
-    v1_0, Account, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, ImportBatch, ImportBegun,
-    ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft, OrderSettings, PluginInfo, Settings, SyncError,
-    SyncOutcome, Transaction,
+    v1_0, v1_1, Account, BulkLimits, Customer, DotdigitalConnector, DotdigitalConnectorPre, GiftCard, ImportBatch,
+    ImportBegun, ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft, OrderSettings, PluginInfo,
+    Settings, SyncError, SyncOutcome, Transaction,
 };
 use super::budget::{BufferBudget, CallBudget, OverBudget};
 use super::cache::{self, CompileCache};
@@ -150,6 +150,8 @@ type ExportCall<'a, T> = Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send
 enum Pre {
     /// This host's minor or a newer one (the newer one's extra functions are never called).
     Current(DotdigitalConnectorPre<CallState>),
+    /// A 1.1 component: everything but `describe-bulk`.
+    V1_1(v1_1::DotdigitalConnectorPre<CallState>),
     /// A 1.0 component: everything but the functions 1.1 added.
     V1_0(v1_0::DotdigitalConnectorPre<CallState>),
 }
@@ -157,6 +159,7 @@ enum Pre {
 /// One instance's connector export, as its minor offers it.
 enum Api<'a> {
     Current(&'a Guest),
+    V1_1(&'a v1_1::exports::ipaas::dotdigital::connector::Guest),
     V1_0(&'a v1_0::exports::ipaas::dotdigital::connector::Guest),
 }
 
@@ -165,7 +168,20 @@ macro_rules! on_any_minor {
     ($api:expr, |$guest:ident| $call:expr) => {
         match $api {
             Api::Current($guest) => $call,
+            Api::V1_1($guest) => $call,
             Api::V1_0($guest) => $call,
+        }
+    };
+}
+
+/// Calls a function 1.1 added; on a 1.0 component it is the host's mistake (see
+/// [`not_in_1_0`]).
+macro_rules! since_1_1 {
+    ($api:expr, $function:literal, |$guest:ident| $call:expr) => {
+        match $api {
+            Api::Current($guest) => $call,
+            Api::V1_1($guest) => $call,
+            Api::V1_0(_) => Err(not_in_1_0($function)),
         }
     };
 }
@@ -181,6 +197,8 @@ pub struct Plugin {
     engine: Engine,
     pre: Pre,
     info: PluginInfo,
+    /// `describe-bulk`'s answer (1.2 and newer).
+    bulk: Option<BulkLimits>,
     identity: Identity,
     contract: ContractVersion,
     sha256: String,
@@ -218,6 +236,7 @@ impl Plugin {
             engine: engine.clone(),
             pre,
             info: PluginInfo { flows: vec![], settings: vec![] },
+            bulk: None,
             identity,
             contract,
             sha256,
@@ -232,7 +251,15 @@ impl Plugin {
             data: Arc::new(DataStore::in_memory("describe").map_err(LoadError::Data)?),
             denials: Arc::default(),
         };
-        plugin.info = plugin.describe(context).await.map_err(LoadError::Describe)?;
+        plugin.info = plugin.describe(context.clone()).await.map_err(LoadError::Describe)?;
+        if matches!(plugin.pre, Pre::Current(_)) {
+            let described = plugin.run(context, |api, store| match api {
+                Api::Current(g) => Box::pin(g.call_describe_bulk(store)),
+                // Not reached: only a current-minor component is asked.
+                _ => Box::pin(async { Err(wasmtime::Error::msg("describe-bulk is not in this component's contract")) }),
+            });
+            plugin.bulk = Some(described.await.map_err(LoadError::Describe)?);
+        }
         Ok(plugin)
     }
 
@@ -254,7 +281,13 @@ impl Plugin {
     /// Whether the component has the functions contract 1.1 added (`begin-import`,
     /// `read-import`, `leave-marketing-lists`); a 1.0 component has not.
     pub fn speaks_1_1(&self) -> bool {
-        matches!(self.pre, Pre::Current(_))
+        !matches!(self.pre, Pre::V1_0(_))
+    }
+
+    /// What the component says Dotdigital allows bulk loads (`describe-bulk`, 1.2), asked once
+    /// at load; absent for an older component.
+    pub fn bulk_limits(&self) -> Option<&BulkLimits> {
+        self.bulk.as_ref()
     }
 
     /// Hex SHA-256 of the component bytes, for operators who pin a build.
@@ -313,6 +346,7 @@ impl Plugin {
             Box::pin(async move {
                 match api {
                     Api::Current(g) => g.call_sync_order_with(store, &settings, &order_settings, &transaction).await,
+                    Api::V1_1(g) => g.call_sync_order_with(store, &settings, &order_settings, &transaction).await,
                     Api::V1_0(g) => g.call_sync_order(store, &settings, &transaction).await,
                 }
             })
@@ -376,10 +410,9 @@ impl Plugin {
         let (settings, order_settings) = (settings.clone(), order_settings.clone());
         self.run(context, move |api, store| {
             Box::pin(async move {
-                match api {
-                    Api::Current(g) => g.call_begin_import(store, &settings, &order_settings, &batch).await,
-                    Api::V1_0(_) => Err(not_in_1_0("begin-import")),
-                }
+                since_1_1!(api, "begin-import", |g| g
+                    .call_begin_import(store, &settings, &order_settings, &batch)
+                    .await)
             })
         })
         .await
@@ -396,10 +429,7 @@ impl Plugin {
         let (settings, import_id) = (settings.clone(), import_id.to_string());
         self.run(context, move |api, store| {
             Box::pin(async move {
-                match api {
-                    Api::Current(g) => g.call_read_import(store, &settings, kind, &import_id).await,
-                    Api::V1_0(_) => Err(not_in_1_0("read-import")),
-                }
+                since_1_1!(api, "read-import", |g| g.call_read_import(store, &settings, kind, &import_id).await)
             })
         })
         .await
@@ -415,10 +445,9 @@ impl Plugin {
         let (settings, contact_ids) = (settings.clone(), contact_ids.to_vec());
         self.run(context, move |api, store| {
             Box::pin(async move {
-                match api {
-                    Api::Current(g) => g.call_leave_marketing_lists(store, &settings, &contact_ids).await,
-                    Api::V1_0(_) => Err(not_in_1_0("leave-marketing-lists")),
-                }
+                since_1_1!(api, "leave-marketing-lists", |g| g
+                    .call_leave_marketing_lists(store, &settings, &contact_ids)
+                    .await)
             })
         })
         .await
@@ -438,6 +467,10 @@ impl Plugin {
                 Pre::Current(pre) => {
                     let connector = pre.instantiate_async(&mut store).await?;
                     call(Api::Current(connector.ipaas_dotdigital_connector()), &mut store).await
+                }
+                Pre::V1_1(pre) => {
+                    let connector = pre.instantiate_async(&mut store).await?;
+                    call(Api::V1_1(connector.ipaas_dotdigital_connector()), &mut store).await
                 }
                 Pre::V1_0(pre) => {
                     let connector = pre.instantiate_async(&mut store).await?;
@@ -470,6 +503,7 @@ impl Plugin {
         let instantiate = cpu.run(async {
             match &self.pre {
                 Pre::Current(pre) => pre.instantiate_async(&mut store).await.map(drop),
+                Pre::V1_1(pre) => pre.instantiate_async(&mut store).await.map(drop),
                 Pre::V1_0(pre) => pre.instantiate_async(&mut store).await.map(drop),
             }
         });
@@ -506,17 +540,17 @@ impl Plugin {
 /// grants none), wasi:http through the outbound hooks, and the contract's host imports (a
 /// 1.0 component's `host@1.0.0` import is met by this minor's, semver-compatibly). The
 /// export is bound through the module of the component's minor: a 1.0 component has no 1.1
-/// function, and one claiming 1.1 (or newer) must have them all.
+/// function, a 1.1 component no 1.2 one, and one claiming a minor must have all of its functions.
 fn link(engine: &Engine, component: &Component, contract: ContractVersion) -> wasmtime::Result<Pre> {
     let mut linker = Linker::<CallState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     DotdigitalConnector::add_to_linker::<CallState, HasSelf<HostContext>>(&mut linker, |state| &mut state.host)?;
     let pre = linker.instantiate_pre(component)?;
-    if contract.major == 1 && contract.minor == 0 {
-        Ok(Pre::V1_0(v1_0::DotdigitalConnectorPre::new(pre)?))
-    } else {
-        Ok(Pre::Current(DotdigitalConnectorPre::new(pre)?))
+    match (contract.major, contract.minor) {
+        (1, 0) => Ok(Pre::V1_0(v1_0::DotdigitalConnectorPre::new(pre)?)),
+        (1, 1) => Ok(Pre::V1_1(v1_1::DotdigitalConnectorPre::new(pre)?)),
+        _ => Ok(Pre::Current(DotdigitalConnectorPre::new(pre)?)),
     }
 }
 

@@ -36,7 +36,7 @@ pub enum Import {
 }
 
 impl Import {
-    fn path(self) -> &'static str {
+    pub fn path(self) -> &'static str {
         match self {
             Import::Contacts => "/contacts/v3/import",
             Import::Insight => "/insightData/v3/import",

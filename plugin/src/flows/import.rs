@@ -59,14 +59,15 @@ impl Prepared {
 
 /// What Dotdigital allows bulk loads, for the host to size and pace its imports by.
 pub fn bulk_limits() -> BulkLimits {
-    let kind = |records_per_import, max_running| ImportLimits {
+    let kind = |import: Import, records_per_import, max_running| ImportLimits {
         records_per_import,
         max_records_per_import: imports::MAX_RECORDS_PER_IMPORT,
         max_running,
+        endpoint: format!("PUT {}", import.path()),
     };
     BulkLimits {
-        contacts: kind(imports::CONTACTS_PER_IMPORT, imports::MAX_RUNNING_CONTACT_IMPORTS),
-        orders: kind(imports::ORDERS_PER_IMPORT, imports::MAX_RUNNING_INSIGHT_IMPORTS),
+        contacts: kind(Import::Contacts, imports::CONTACTS_PER_IMPORT, imports::MAX_RUNNING_CONTACT_IMPORTS),
+        orders: kind(Import::Insight, imports::ORDERS_PER_IMPORT, imports::MAX_RUNNING_INSIGHT_IMPORTS),
         contacts_per_removal: lists::MAX_IDS_PER_REMOVAL as u32,
     }
 }

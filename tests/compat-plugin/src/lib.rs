@@ -120,8 +120,17 @@ impl Guest for Compat {
     /// Limits unlike the connector's, so a test can tell whose the host used.
     #[cfg(not(feature = "v1-0"))]
     fn describe_bulk() -> BulkLimits {
-        let kind = ImportLimits { records_per_import: 3, max_records_per_import: 7, max_running: 2 };
-        BulkLimits { contacts: kind, orders: kind, contacts_per_removal: 11 }
+        let kind = |endpoint: &str| ImportLimits {
+            records_per_import: 3,
+            max_records_per_import: 7,
+            max_running: 2,
+            endpoint: endpoint.into(),
+        };
+        BulkLimits {
+            contacts: kind("PUT /compat/contacts"),
+            orders: kind("PUT /compat/orders"),
+            contacts_per_removal: 11,
+        }
     }
 
     /// The function the newer minor added: an older host never calls it.

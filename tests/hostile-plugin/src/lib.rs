@@ -455,6 +455,18 @@ impl Guest for Hostile {
     fn leave_marketing_lists(_: Settings, _: Vec<u64>) -> Result<ListsLeft, SyncError> {
         Err(SyncError::Transport("not a real connector".into()))
     }
+
+    /// The connector's limits, so the bulk attacks run as a real load would, with an endpoint
+    /// of 10,000 characters that the host keeps no more of than an endpoint needs.
+    fn describe_bulk() -> BulkLimits {
+        let kind = |records_per_import, max_running| ImportLimits {
+            records_per_import,
+            max_records_per_import: 100_000,
+            max_running,
+            endpoint: "PUT /".to_string() + &"x".repeat(10_000),
+        };
+        BulkLimits { contacts: kind(20_000, 25), orders: kind(10_000, 5), contacts_per_removal: 5_000 }
+    }
 }
 
 export!(Hostile);
