@@ -3,9 +3,7 @@
 //! sent again by email, consent in three states, the import status words, and
 //! `--import-timeout`. The harness binary against the simulator.
 
-mod bulk_support;
-
-use bulk_support::*;
+use crate::support::*;
 use dotdigital_sim::Simulator;
 use serde_json::{json, Value};
 
@@ -369,7 +367,7 @@ async fn an_import_still_running_at_the_timeout_stops_the_run_and_the_next_run_r
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_1_0_component_still_loads_in_bulk_without_contact_ids_and_is_refused_marketing_lists() {
-    use dotdigital_harness::guests::V1_0;
+    use test_support::guests::V1_0;
     let sim = simulator().await;
     let dir = temp_dir("v1-0");
     let describe = run({
