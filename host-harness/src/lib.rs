@@ -8,7 +8,6 @@ pub mod cli;
 pub mod demo;
 pub mod digest;
 pub mod errors;
-pub mod guests;
 pub mod host;
 pub mod input;
 pub mod interrupt;

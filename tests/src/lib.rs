@@ -1,6 +1,7 @@
 //! Shared set-up for the end-to-end tests: a simulator on a free loopback port, the embedded
-//! component loaded once per test binary, and a platform whose logs are kept in memory so
-//! tests can read them.
+//! component loaded once per test binary (compiled once per test run, through the harness's
+//! compile cache), and a platform whose logs are kept in memory so tests can read them.
+//! Helpers without the harness's types are in `test-support` (tests/support), re-exported here.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -9,18 +10,14 @@ use std::time::Duration;
 use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::platform::PlatformError;
 use dotdigital_harness::retry::RetryPolicy;
-use dotdigital_harness::runtime::{Plugin, SandboxLimits, Upstream};
+use dotdigital_harness::runtime::{CompileCache, Plugin, SandboxLimits, Upstream};
 use dotdigital_harness::{Flow, Platform, PlatformOptions};
 use dotdigital_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
 pub use dotdigital_sim::{Fault, FaultAction};
-
-/// The demo account (r1) and its password; tests grep every output for the password.
-pub const DEMO_ACCOUNT: i64 = 4711;
-pub const DEMO_PASSWORD: &str = "demo-password";
-/// The demo account in r2.
-pub const R2_ACCOUNT: i64 = 4712;
+pub use test_support::fixtures::{DEMO_CERTIFICATE, DEMO_ORDER};
+pub use test_support::{peak_rss_mib, DEMO_ACCOUNT, DEMO_PASSWORD, R2_ACCOUNT};
 
 static PLUGIN: tokio::sync::OnceCell<Arc<Plugin>> = tokio::sync::OnceCell::const_new();
 
@@ -29,17 +26,24 @@ pub fn test_limits() -> SandboxLimits {
     SandboxLimits { call_timeout: Duration::from_secs(2), ..SandboxLimits::default() }
 }
 
-/// The embedded component, compiled once per test binary.
+/// The embedded component, loaded once per test binary.
 pub async fn plugin() -> Arc<Plugin> {
     PLUGIN
         .get_or_init(|| async {
             let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-            dotdigital_harness::load_plugin(None, &Default::default(), test_limits(), log)
-                .await
-                .expect("the embedded plugin loads")
+            load_embedded(test_limits(), log).await
         })
         .await
         .clone()
+}
+
+/// The embedded component under `limits`, compiled once per test run: the harness's compile
+/// cache in the folder every test binary of the build shares (`compile_cache_dir`).
+pub async fn load_embedded(limits: SandboxLimits, log: LogSink) -> Arc<Plugin> {
+    let cache = CompileCache::Dir(test_support::compile_cache_dir());
+    dotdigital_harness::load_plugin_cached(None, &Default::default(), limits, log, &cache)
+        .await
+        .expect("the embedded plugin loads")
 }
 
 /// Retries as the platform does, with waits shrunk to keep tests fast.
@@ -171,18 +175,7 @@ impl Drop for World {
 }
 
 pub fn fresh_state_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-e2e-{}-{:016x}", std::process::id(), fastrand_u64()));
-    std::fs::create_dir_all(&dir).expect("creating a state dir");
-    dir
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0),
-    );
-    h.finish()
+    test_support::temp_dir("e2e")
 }
 
 /// A fault on `method` requests whose path starts with `prefix`, `times` times (`None`: always).
@@ -205,7 +198,7 @@ pub fn customer(id: &str, email: &str) -> Value {
 
 /// The demo order (host-harness/demo/order.json) with its number and customer's email.
 pub fn demo_order(number: &str, email: &str) -> Value {
-    let mut order: Value = serde_json::from_str(include_str!("../../host-harness/demo/order.json")).unwrap();
+    let mut order: Value = serde_json::from_str(DEMO_ORDER).unwrap();
     order["transaction_number"] = json!(number);
     order["email_address"] = json!(email);
     order
@@ -213,7 +206,7 @@ pub fn demo_order(number: &str, email: &str) -> Value {
 
 /// The demo certificate (host-harness/demo/certificate.json) with its number.
 pub fn demo_certificate(number: &str) -> Value {
-    let mut card: Value = serde_json::from_str(include_str!("../../host-harness/demo/certificate.json")).unwrap();
+    let mut card: Value = serde_json::from_str(DEMO_CERTIFICATE).unwrap();
     card["number"] = json!(number);
     card
 }
@@ -338,7 +331,7 @@ pub async fn hostile_platform(
     logs: Arc<Mutex<Vec<String>>>,
 ) -> Platform {
     let log = LogSink::new(LogTarget::Memory(logs.clone()), Level::Debug, Redactor::default());
-    let hostile = std::path::Path::new(dotdigital_harness::guests::HOSTILE);
+    let hostile = std::path::Path::new(test_support::guests::HOSTILE);
     let plugin = dotdigital_harness::load_plugin(Some(hostile), &Default::default(), limits, log)
         .await
         .expect("the hostile plugin loads");
@@ -356,14 +349,6 @@ pub async fn hostile_platform(
 /// Settings the hostile component runs under; its password is checked against every output.
 pub fn hostile_settings() -> Value {
     json!({"api_user": "a@apiconnector.com", "api_password": "hostile-secret"})
-}
-
-/// The process's peak resident memory in MiB (Linux `VmHWM`): a test measuring it runs in a
-/// binary of its own, so the peak is its attack's alone.
-pub fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() >> 10
 }
 
 /// Runs the hostile component's `attack` with `argument` in `calls` calls at once (records

@@ -10,13 +10,6 @@ use dotdigital_harness::Flow;
 use e2e_tests::*;
 use serde_json::json;
 
-/// The process's peak resident memory in MiB (Linux `VmHWM`).
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() >> 10
-}
-
 #[tokio::test]
 async fn hoarded_fields_are_capped_in_host_memory() {
     let limits = SandboxLimits::default();

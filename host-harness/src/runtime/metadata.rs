@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn a_component_without_metadata_has_none_and_garbage_is_an_error() {
-        let identity = Identity::read(&std::fs::read(crate::guests::HOSTILE).unwrap()).unwrap();
+        let identity = Identity::read(&std::fs::read(test_support::guests::HOSTILE).unwrap()).unwrap();
         assert_eq!(identity.version, None);
         assert!(Identity::read(b"not wasm").is_err());
     }

@@ -8,6 +8,8 @@ wit_bindgen::generate!({ world: "dotdigital-connector", path: "wit-gen/newer-min
 wit_bindgen::generate!({ world: "dotdigital-connector", path: "wit-gen/lacking", generate_all });
 #[cfg(feature = "v1-0")]
 wit_bindgen::generate!({ world: "dotdigital-connector", path: "wit-gen/v1-0", generate_all });
+#[cfg(feature = "v1-1")]
+wit_bindgen::generate!({ world: "dotdigital-connector", path: "wit-gen/v1-1", generate_all });
 
 use exports::ipaas::dotdigital::connector::Guest;
 use ipaas::dotdigital::types::*;
@@ -46,6 +48,8 @@ impl Guest for Compat {
             "newer minor"
         } else if cfg!(feature = "v1-0") {
             "v1.0"
+        } else if cfg!(feature = "v1-1") {
+            "v1.1"
         } else {
             "lacking"
         })
@@ -85,7 +89,7 @@ impl Guest for Compat {
         Ok(ImportStarted { import_id, entries, refused: vec![], skipped: vec![], api_calls: 0 })
     }
 
-    #[cfg(feature = "newer-minor")]
+    #[cfg(any(feature = "newer-minor", feature = "v1-1"))]
     fn import_status(_: Settings, _: ImportKind, _: String) -> Result<ImportState, SyncError> {
         not_here()
     }
@@ -102,14 +106,60 @@ impl Guest for Compat {
         done("order")
     }
 
-    #[cfg(not(feature = "v1-0"))]
+    #[cfg(not(any(feature = "v1-0", feature = "v1-1")))]
     fn begin_import(_: Settings, _: OrderSettings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
         not_here()
     }
 
-    #[cfg(not(feature = "v1-0"))]
+    /// Every customer goes in, keyed as the connector keys them; the id carries the count.
+    #[cfg(feature = "v1-1")]
+    fn begin_import(_: Settings, _: OrderSettings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {
+        let ImportBatch::Contacts(customers) = batch else { return not_here() };
+        let entries: Vec<ImportRecord> = customers
+            .iter()
+            .enumerate()
+            .map(|(index, c)| ImportRecord {
+                index: index as u32,
+                key: c.email_address.clone().unwrap_or_default().to_lowercase(),
+                leaves_marketing_lists: false,
+            })
+            .collect();
+        let import_id = format!("00000000-0000-4000-8000-{:012}", entries.len());
+        // The keys are kept for `read-import`, which gets only the id.
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        ipaas::dotdigital::host::set_data(&import_id, &keys.join("\n"), None).map_err(SyncError::Transport)?;
+        Ok(ImportBegun { import_id: Some(import_id), entries, refused: vec![], skipped: vec![], api_calls: 0 })
+    }
+
+    #[cfg(not(any(feature = "v1-0", feature = "v1-1")))]
     fn read_import(_: Settings, _: ImportKind, _: String) -> Result<ImportProgress, SyncError> {
         not_here()
+    }
+
+    /// Finished: the import's contacts created, each contact id carrying the size of its import
+    /// (times 1,000,000), so a test reads from the lines how the host cut its batches.
+    #[cfg(feature = "v1-1")]
+    fn read_import(_: Settings, _: ImportKind, import_id: String) -> Result<ImportProgress, SyncError> {
+        let count: u64 = import_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let keys = ipaas::dotdigital::host::get_data(&import_id).unwrap_or_default();
+        let contacts: Vec<ImportedContact> = keys
+            .split('\n')
+            .filter(|key| !key.is_empty())
+            .enumerate()
+            .map(|(n, key)| {
+                // Distinct across imports: the number in the key (`bulk-<n>@…`), else the position.
+                let digits: String = key.chars().filter(char::is_ascii_digit).collect();
+                let n = digits.parse().unwrap_or(n as u64);
+                ImportedContact {
+                    key: key.to_string(),
+                    contact_id: count * 1_000_000 + n + 1,
+                    action: SyncAction::Created,
+                }
+            })
+            .collect();
+        let created = contacts.len() as u32;
+        let result = ImportResult { created, updated: 0, contacts, failures: vec![], retry_without_contact_id: vec![] };
+        Ok(ImportProgress::Finished(result))
     }
 
     #[cfg(not(feature = "v1-0"))]
@@ -118,7 +168,7 @@ impl Guest for Compat {
     }
 
     /// Limits unlike the connector's, so a test can tell whose the host used.
-    #[cfg(not(feature = "v1-0"))]
+    #[cfg(not(any(feature = "v1-0", feature = "v1-1")))]
     fn describe_bulk() -> BulkLimits {
         let kind = |endpoint: &str| ImportLimits {
             records_per_import: 3,

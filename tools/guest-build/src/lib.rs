@@ -1,7 +1,8 @@
 //! Builds the workspace's guest components for wasm32-wasip2, reproducibly: the connector
 //! (stamped with its name, version and source revision), and the test-only components. Used by
-//! `host-harness/build.rs` (which embeds them) and by the `guest-build` binary (which CI runs
-//! in two checkouts to show the connector's bytes do not depend on where it was built).
+//! `host-harness/build.rs` (which embeds the connector), `tests/support/build.rs` (the test
+//! components) and the `guest-build` binary (which CI runs in two checkouts to show the
+//! connector's bytes do not depend on where it was built).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,14 +22,18 @@ pub struct Guest {
     pub variant: Option<&'static str>,
 }
 
-pub const GUESTS: &[Guest] = &[
-    Guest {
-        dir: "plugin",
-        package: "dotdigital-plugin",
-        env: "DOTDIGITAL_GUEST_CONNECTOR",
-        release_name: Some("dotdigital-connector"),
-        variant: None,
-    },
+/// The connector: built by `host-harness/build.rs` and embedded as the harness's default plugin.
+pub const CONNECTOR: Guest = Guest {
+    dir: "plugin",
+    package: "dotdigital-plugin",
+    env: "DOTDIGITAL_GUEST_CONNECTOR",
+    release_name: Some("dotdigital-connector"),
+    variant: None,
+};
+
+/// The test-only components: built by `tests/support/build.rs` for the tests alone, never by
+/// the product's build.
+pub const TEST_GUESTS: &[Guest] = &[
     Guest {
         dir: "tests/hostile-plugin",
         package: "hostile-plugin",
@@ -57,11 +62,38 @@ pub const GUESTS: &[Guest] = &[
         release_name: None,
         variant: Some("v1-0"),
     },
+    Guest {
+        dir: "tests/compat-plugin",
+        package: "compat-plugin",
+        env: "DOTDIGITAL_GUEST_V1_1",
+        release_name: None,
+        variant: Some("v1-1"),
+    },
 ];
 
-/// The connector's entry in `GUESTS`.
+/// The connector's entry.
 pub fn connector() -> &'static Guest {
-    &GUESTS[0]
+    &CONNECTOR
+}
+
+/// Where a build script builds `guests`: rerun when they or the contract change, build each
+/// into `<workspace>/target/guests` (a target directory of its own, so these nested builds
+/// never wait on the outer one's lock), and hand each `.wasm` path to the crate as its `env`.
+pub fn build_for_build_script(root: &Path, guests: &[&Guest]) {
+    for watched in ["wit", "Cargo.lock", ".git/HEAD", ".git/refs/heads", "tools/guest-build/src"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    ensure_target();
+    let target_dir = root.join("target").join("guests");
+    for guest in guests {
+        let dir = root.join(guest.dir);
+        // Only paths that exist: cargo reruns a script every time for a missing one.
+        for watched in ["src", "Cargo.toml", "Cargo.lock"].map(|name| dir.join(name)).iter().filter(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", watched.display());
+        }
+        let wasm = build_guest(root, guest, &target_dir);
+        println!("cargo:rustc-env={}={}", guest.env, wasm.display());
+    }
 }
 
 /// Builds `guest` (and stamps it, for the connector) under `target_dir`; returns its `.wasm`.
@@ -155,6 +187,8 @@ fn derive_wit(root: &Path, dir: &Path, variant: &str) {
         }
         "v1-0" => std::fs::read_to_string(root.join("wit/released/1.0.0/dotdigital.wit"))
             .expect("reading wit/released/1.0.0/dotdigital.wit"),
+        "v1-1" => std::fs::read_to_string(root.join("wit/released/1.1.0/dotdigital.wit"))
+            .expect("reading wit/released/1.1.0/dotdigital.wit"),
         other => panic!("unknown test component variant {other}"),
     };
     let out = dir.join("wit-gen").join(variant);

@@ -1,17 +1,14 @@
 //! `bulk contacts|orders` as an operator runs it: the harness binary against a simulator
 //! that outlives it, so a run can be killed part-way and started again.
 
-mod bulk_support;
 // More of the operator's view, in this binary so the suite links wasmtime fewer times.
-#[path = "bulk_cases/last_wins.rs"]
 mod last_wins;
-#[path = "bulk_cases/terminal.rs"]
 mod terminal;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use bulk_support::*;
+use crate::support::*;
 use dotdigital_harness::bulk::MAX_BATCH_INPUT_BYTES;
 use dotdigital_sim::{Fault, FaultAction, SimConfig};
 use serde_json::{json, Value};

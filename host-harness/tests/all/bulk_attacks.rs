@@ -1,13 +1,11 @@
 //! `bulk` and the lock file under attack (from an adversarial review): each test states what
 //! the README promises and reproduces a way it once broke.
 
-mod bulk_support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use bulk_support::*;
+use crate::support::*;
 use dotdigital_sim::{Fault, FaultAction, SimConfig};
 use serde_json::{json, Value};
 
@@ -35,7 +33,7 @@ fn hostile_load(sim: &dotdigital_sim::Simulator, attack: &str, name: &str, count
         .collect();
     let input = write_input(&dir, "in.ndjson", &records);
     let mut command = bulk("contacts", &settings, &input, sim, &dir.join("state"));
-    command.args(["--plugin", dotdigital_harness::guests::HOSTILE]);
+    command.args(["--plugin", test_support::guests::HOSTILE]);
     (command, dir.join("state"))
 }
 

@@ -9,13 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-cache-{}-{:016x}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use crate::support::{output_within_20s, temp_dir, BIN};
 
 /// `describe` with the cache in `cache`: the component's SHA-256, and stderr.
 fn describe(cache: &Path) -> (String, String) {
@@ -57,7 +51,7 @@ fn the_cache_file(cache: &Path) -> PathBuf {
 
 #[test]
 fn the_cache_is_filled_once_then_read() {
-    let cache = temp_dir().join("cache");
+    let cache = temp_dir("cache").join("cache");
     let (sha, stderr) = describe(&cache);
     assert!(!stderr.contains("compile cache"), "no complaint on a first fill: {stderr}");
     let file = the_cache_file(&cache);
@@ -73,7 +67,7 @@ fn the_cache_is_filled_once_then_read() {
 
 #[test]
 fn a_truncated_or_altered_file_is_rebuilt_not_used() {
-    let cache = temp_dir().join("cache");
+    let cache = temp_dir("cache").join("cache");
     describe(&cache);
     let file = the_cache_file(&cache);
     let whole = std::fs::read(&file).unwrap();
@@ -100,7 +94,7 @@ fn a_truncated_or_altered_file_is_rebuilt_not_used() {
 
 #[test]
 fn a_symlink_is_never_followed() {
-    let dir = temp_dir();
+    let dir = temp_dir("cache");
     let cache = dir.join("cache");
     describe(&cache);
     let file = the_cache_file(&cache);
@@ -123,7 +117,7 @@ fn a_symlink_is_never_followed() {
 
 #[test]
 fn two_processes_filling_an_empty_cache_at_once_both_succeed() {
-    let cache = temp_dir().join("cache");
+    let cache = temp_dir("cache").join("cache");
     let start = || describe_with(&cache, &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (first, second) = (start(), start());
     let (a, a_err) = described(first.wait_with_output().unwrap());
@@ -140,7 +134,7 @@ fn two_processes_filling_an_empty_cache_at_once_both_succeed() {
 
 #[test]
 fn no_cache_writes_nothing_and_the_default_follows_xdg() {
-    let xdg = temp_dir();
+    let xdg = temp_dir("cache");
     let run = |extra: &[&str]| {
         let output = Command::new(BIN)
             .arg("describe")
@@ -160,7 +154,7 @@ fn no_cache_writes_nothing_and_the_default_follows_xdg() {
 
 #[test]
 fn bench_json_has_every_figure() {
-    let dir = temp_dir();
+    let dir = temp_dir("cache");
     let json = dir.join("bench.json");
     let output = Command::new(BIN)
         .args(["bench", "--rounds", "2", "--json", json.to_str().unwrap()])
@@ -199,24 +193,11 @@ fn bench_json_has_every_figure() {
 
 /// Runs `command`, killing it after 20 s: a run that waits on a planted FIFO fails the test
 /// instead of hanging it.
-fn output_within_20s(mut command: Command) -> Output {
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(20) {
-            child.kill().unwrap();
-            panic!("still running after 20 s (blocked on the FIFO?): {:?}", child.wait_with_output().unwrap());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
-
 /// A FIFO in place of the cache file was opened blocking: the run waited forever for a
 /// writer. Opened non-blocking, it is refused as not a regular file and the run compiles.
 #[test]
 fn a_fifo_in_place_of_the_cache_file_is_rebuilt_not_waited_on() {
-    let cache = temp_dir().join("cache");
+    let cache = temp_dir("cache").join("cache");
     describe(&cache);
     let file = the_cache_file(&cache);
     std::fs::remove_file(&file).unwrap();
@@ -236,7 +217,7 @@ fn a_fifo_in_place_of_the_cache_file_is_rebuilt_not_waited_on() {
 /// refuses it.
 #[test]
 fn a_planted_artifact_never_runs_under_a_pin() {
-    let dir = temp_dir();
+    let dir = temp_dir("cache");
     let cache = dir.join("cache");
     let (sha, _) = describe(&cache);
     let pinned_file = the_cache_file(&cache);

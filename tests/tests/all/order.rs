@@ -1,17 +1,9 @@
 //! sync-order end to end: transactions become contact-scoped insight records.
 
 use dotdigital_harness::Flow;
+use e2e_tests::demo_order as order;
 use e2e_tests::*;
 use serde_json::{json, Value};
-
-const DEMO_ORDER: &str = include_str!("../../host-harness/demo/order.json");
-
-fn order(number: &str, email: &str) -> Value {
-    let mut order: Value = serde_json::from_str(DEMO_ORDER).unwrap();
-    order["transaction_number"] = json!(number);
-    order["email_address"] = json!(email);
-    order
-}
 
 async fn with_contact(world: &World, email: &str) {
     ok(&world.sync(Flow::Contact, &customer("c", email)).await);

@@ -3,9 +3,7 @@
 //! sent again by email, consent in three states, the import status words, and
 //! `--import-timeout`. The harness binary against the simulator.
 
-mod bulk_support;
-
-use bulk_support::*;
+use crate::support::*;
 use dotdigital_sim::Simulator;
 use serde_json::{json, Value};
 
@@ -369,7 +367,7 @@ async fn an_import_still_running_at_the_timeout_stops_the_run_and_the_next_run_r
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_1_0_component_still_loads_in_bulk_without_contact_ids_and_is_refused_marketing_lists() {
-    use dotdigital_harness::guests::V1_0;
+    use test_support::guests::V1_0;
     let sim = simulator().await;
     let dir = temp_dir("v1-0");
     let describe = run({
@@ -426,4 +424,49 @@ async fn a_1_0_component_still_loads_in_bulk_without_contact_ids_and_is_refused_
     let message = stderr(&output);
     assert!(message.contains("contract 1.0.0") && message.contains("marketing_list_ids"), "{message}");
     assert_eq!(imports(&sim, "contacts"), 0, "the component never reached Dotdigital");
+}
+
+/// A 1.1 component has no `describe-bulk`: the host paces its load with caution of its own (one
+/// import at a time, 1,000 records each, at most 20,000 on request), never with Dotdigital's
+/// figures, which it does not know.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_1_1_component_is_paced_by_the_hosts_caution() {
+    use test_support::guests::V1_1;
+    let sim = simulator().await;
+    let dir = temp_dir("v1-1");
+    let describe = run({
+        let mut command = std::process::Command::new(BIN);
+        command.args(["describe", "--plugin", V1_1]);
+        command
+    })
+    .await;
+    let info: Value = serde_json::from_slice(&describe.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&describe)));
+    assert_eq!(info["contract"], "ipaas:dotdigital@1.1.0");
+
+    let settings = dir.join("settings.json");
+    std::fs::write(
+        &settings,
+        json!({"name": "1.1", "api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string(),
+    )
+    .unwrap();
+    let input = write_input(&dir, "c.ndjson", &(0..2_500).map(customer).collect::<Vec<_>>());
+    let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
+    command.args(["--plugin", V1_1]);
+    let output = run(command).await;
+    let (lines, summary) = record_lines(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(summary["created"], 2_500, "{summary}");
+    // Each contact id carries the size of its import (see tests/compat-plugin).
+    let mut per_size = std::collections::BTreeMap::<u64, usize>::new();
+    for line in &lines {
+        let id: u64 = line["outcome"]["external_id"].as_str().and_then(|id| id.parse().ok()).expect("a contact id");
+        *per_size.entry(id / 1_000_000).or_default() += 1;
+    }
+    assert_eq!(per_size.into_iter().collect::<Vec<_>>(), [(500, 500), (1_000, 2_000)]);
+
+    let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
+    command.args(["--plugin", V1_1, "--batch-size", "20001"]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("between 1 and 20000 records"), "{}", stderr(&output));
 }

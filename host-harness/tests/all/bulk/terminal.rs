@@ -2,11 +2,11 @@
 //! on a pseudo-terminal (`openpty`, as a terminal emulator gives it), or piped, as in a log file.
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bulk_support::*;
+use crate::support::*;
 use serde_json::{json, Value};
 
 /// What a run under a terminal left: its status, its stdout, and every byte its terminal got.
@@ -27,6 +27,12 @@ fn run_on_terminal(mut command: Command, stdout_too: bool) -> TerminalRun {
     assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened and belong to nobody else.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    // Close-on-exec (openpty leaves both inheritable): the tests share one process, and a child
+    // another test spawns meanwhile must not hold this terminal open after ours exits.
+    for fd in [&master, &slave] {
+        // SAFETY: F_SETFD on a descriptor we own changes only its close-on-exec flag.
+        assert_eq!(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) }, 0);
+    }
     let stdout = match stdout_too {
         true => Stdio::from(slave.try_clone().unwrap()),
         false => Stdio::piped(),

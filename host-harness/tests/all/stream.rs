@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
+use crate::support::{temp_dir, BIN};
 
 /// NDJSON, or (`array`) one pretty-printed JSON array of the same records.
 fn write_input(path: &Path, megabytes: usize, array: bool) {
@@ -79,8 +79,7 @@ fn peak_memory_does_not_grow_with_a_json_array() {
 }
 
 fn peak_memory_does_not_grow_with(array: bool) {
-    let dir: PathBuf = std::env::temp_dir().join(format!("dd-stream-{}-{array}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir: PathBuf = temp_dir(&format!("stream-{array}"));
     let small = dir.join("small.json");
     let large = dir.join("large.json");
     write_input(&small, 20, array);

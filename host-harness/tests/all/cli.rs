@@ -8,12 +8,10 @@ use std::process::{Command, Output, Stdio};
 use dotdigital_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
-const PASSWORD: &str = "demo-password";
+use crate::support::{run_args as run, temp_dir, BIN, PASSWORD};
 
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-cli-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("cli");
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
@@ -25,10 +23,6 @@ fn settings(extra: Value) -> std::path::PathBuf {
         s[k] = v.clone();
     }
     temp_file("settings.json", &s.to_string())
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("the harness runs")
 }
 
 /// `sync FLOW --settings … --record … --upstream UPSTREAM [extra…]`, off the runtime (the
@@ -46,7 +40,7 @@ fn sync_hostile(record: &Path, extra: &[&str]) -> Output {
     let settings =
         temp_file("settings.json", &json!({"api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string());
     let (plugin, settings, record) =
-        (dotdigital_harness::guests::HOSTILE, settings.to_str().unwrap(), record.to_str().unwrap());
+        (test_support::guests::HOSTILE, settings.to_str().unwrap(), record.to_str().unwrap());
     let mut args = vec!["sync", "contact", "--plugin", plugin, "--settings", settings, "--record", record];
     args.extend(extra);
     run(&args)

@@ -9,16 +9,9 @@ use std::process::{Command, Output, Stdio};
 use dotdigital_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
-const PASSWORD: &str = "demo-password";
+use crate::support::{temp_dir, BIN, PASSWORD};
 const DATABASE: &str = "dotdigital-state.sqlite3";
 const CERTIFICATES: usize = 40;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-state-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Settings (two connections at once, as the platform's default) and the demo certificate
 /// campaign, in a file of their own.
@@ -34,7 +27,7 @@ fn settings_file(dir: &Path) -> PathBuf {
 
 /// Active certificate `n`, for recipient `cert-n@example.com` (so a send names its certificate).
 fn certificate(n: usize) -> Value {
-    let mut card: Value = serde_json::from_str(include_str!("../demo/certificate.json")).unwrap();
+    let mut card: Value = serde_json::from_str(test_support::fixtures::DEMO_CERTIFICATE).unwrap();
     card["id"] = json!(format!("{}", 9000 + n));
     card["number"] = json!(format!("LC-{n:03}"));
     card["receiving_customer_email"] = json!(recipient(n));

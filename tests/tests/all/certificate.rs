@@ -2,16 +2,9 @@
 //! recipient's contact, and its email goes out at most once whatever the retries.
 
 use dotdigital_harness::Flow;
+use e2e_tests::demo_certificate as certificate;
 use e2e_tests::*;
 use serde_json::{json, Value};
-
-const DEMO_CERTIFICATE: &str = include_str!("../../host-harness/demo/certificate.json");
-
-fn certificate(number: &str) -> Value {
-    let mut card: Value = serde_json::from_str(DEMO_CERTIFICATE).unwrap();
-    card["number"] = json!(number);
-    card
-}
 
 fn value<'a>(send: &'a dotdigital_sim::Send, name: &str) -> Option<&'a str> {
     send.personalization_values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())

@@ -14,8 +14,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
-const ORDER: &str = include_str!("../../host-harness/demo/order.json");
-const CERTIFICATE: &str = include_str!("../../host-harness/demo/certificate.json");
+use test_support::fixtures::{DEMO_CERTIFICATE as CERTIFICATE, DEMO_ORDER as ORDER};
 
 /// Kinds a hostile record may legitimately end in.
 const TYPED: &[&str] = &["input", "invalid-record", "invalid-settings", "rejected"];

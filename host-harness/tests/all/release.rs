@@ -5,31 +5,17 @@
 //! the host calls does not.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use dotdigital_harness::guests::{LACKING, NEWER_MINOR};
 use dotdigital_harness::runtime::contract::CONTRACT_VERSION;
 use serde_json::{json, Value};
+use test_support::guests::{LACKING, NEWER_MINOR};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-release-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("the harness runs")
-}
+use crate::support::{run_args as run, stderr, temp_dir};
 
 fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// A subscription's settings and one customer, in `dir`.

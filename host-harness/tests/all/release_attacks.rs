@@ -5,20 +5,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::release::{self, Pins};
-use dotdigital_harness::runtime::SandboxLimits;
+use dotdigital_harness::runtime::{CompileCache, SandboxLimits};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-review-rel-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use crate::support::{output_within_20s, temp_dir, BIN};
 
 fn leb(mut n: usize) -> Vec<u8> {
     let mut out = Vec::new();
@@ -100,19 +93,6 @@ fn r11_a_published_release_is_never_replaced() {
 
 /// Runs `command`, killing it after 20 s: a run that waits on a planted FIFO fails the test
 /// instead of hanging it.
-fn output_within_20s(mut command: Command) -> Output {
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(20) {
-            child.kill().unwrap();
-            panic!("still running after 20 s (blocked on the FIFO?): {:?}", child.wait_with_output().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
-
 fn settings(dir: &Path) -> PathBuf {
     let path = dir.join("settings.json");
     std::fs::write(
@@ -130,7 +110,10 @@ fn settings(dir: &Path) -> PathBuf {
 async fn r12_package_and_pin_never_write_through_planted_symlinks() {
     let dir = temp_dir("r12");
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::new(Vec::new()));
-    let plugin = dotdigital_harness::load_plugin(None, &Pins::default(), SandboxLimits::default(), log).await.unwrap();
+    let cache = CompileCache::Dir(test_support::compile_cache_dir());
+    let plugin = dotdigital_harness::load_plugin_cached(None, &Pins::default(), SandboxLimits::default(), log, &cache)
+        .await
+        .unwrap();
     let out = dir.join("dist");
     std::fs::create_dir_all(&out).unwrap();
     let version = env!("CARGO_PKG_VERSION");

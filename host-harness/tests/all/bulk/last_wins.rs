@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::bulk_support::*;
+use crate::support::*;
 use dotdigital_sim::Simulator;
 use serde_json::{json, Value};
 

@@ -9,8 +9,7 @@ use dotdigital_sim::{RateLimitConfig, ResetMode};
 use e2e_tests::*;
 use serde_json::{json, Value};
 
-const ORDER: &str = include_str!("../../host-harness/demo/order.json");
-const CERTIFICATE: &str = include_str!("../../host-harness/demo/certificate.json");
+use test_support::fixtures::{DEMO_CERTIFICATE as CERTIFICATE, DEMO_ORDER as ORDER};
 const EMAIL: &str = "jane.doe@example.com";
 
 /// The record of each flow, and the request that does its main work.

@@ -1,22 +1,39 @@
-//! What the bulk tests share: the harness binary run as an operator runs it, against a
-//! simulator living in the test's runtime (so it outlives a killed run).
-#![allow(dead_code)] // each test file uses its own part of this
+//! What the harness's integration tests share: the harness binary run as an operator runs it
+//! (for `bulk`, against a simulator living in the test's runtime, so it outlives a killed
+//! run). Helpers without the harness's types are in `test-support` (tests/support).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use dotdigital_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
+pub use test_support::temp_dir;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_dotdigital-harness");
 /// The demo account the settings below reach.
-pub const ACCOUNT: i64 = 4711;
-pub const PASSWORD: &str = "demo-password";
+pub const ACCOUNT: i64 = test_support::DEMO_ACCOUNT;
+pub const PASSWORD: &str = test_support::DEMO_PASSWORD;
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dd-bulk-{name}-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// The harness binary with `args`, stdin empty, run to its end.
+pub fn run_args(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("the harness runs")
+}
+
+/// Runs `command` (stdin empty, output piped) and fails the test if it is still running after
+/// 20 s: for runs that once blocked forever (on a planted FIFO).
+pub fn output_within_20s(mut command: Command) -> Output {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("still running after 20 s (blocked on the FIFO?): {:?}", child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// `dir/settings.json`: the demo account with a list and a mapped data field, plus `extra`.
@@ -42,7 +59,7 @@ pub fn customer(n: usize) -> Value {
 
 /// The demo order with its number and customer's email.
 pub fn order(n: usize, email: &str) -> Value {
-    let mut order: Value = serde_json::from_str(include_str!("../../demo/order.json")).unwrap();
+    let mut order: Value = serde_json::from_str(test_support::fixtures::DEMO_ORDER).unwrap();
     order["id"] = json!(format!("t{n}"));
     order["transaction_number"] = json!(format!("B-{n}"));
     order["email_address"] = json!(email);

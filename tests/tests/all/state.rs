@@ -175,9 +175,7 @@ async fn waiting_for_the_database_lock_is_not_the_plugins_cpu() {
     // A CPU budget well under the time the lock is held.
     let limits = SandboxLimits { cpu_time: Duration::from_secs(1), ..test_limits() };
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
-    let plugin = dotdigital_harness::load_plugin(None, &Default::default(), limits, log)
-        .await
-        .expect("the embedded plugin loads");
+    let plugin = load_embedded(limits, log).await;
     let sim = Simulator::start(SimConfig::demo(), 0).await.unwrap();
     let state = fresh_state_dir();
     let mut options = platform_options(&sim, Some(state.clone()), Arc::new(Mutex::new(Vec::new())));
