@@ -119,15 +119,6 @@ enum Command {
         #[arg(long)]
         sha256: Option<String>,
     },
-    /// Measures the host's and the component's costs on this machine; a table on stdout.
-    Bench {
-        /// Also write every figure as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Rounds per measurement (medians and 99th percentiles are taken over them).
-        #[arg(long, default_value_t = 300)]
-        rounds: usize,
-    },
     /// Prints a shell completion script: `dotdigital-harness completions bash > …`.
     Completions {
         #[arg(value_enum)]
@@ -355,9 +346,6 @@ pub async fn main() -> ExitCode {
         }
         Command::Package { out, plugin, sha256 } => package(&out, plugin.as_deref(), sha256.as_deref()).await,
         Command::Pin { settings, plugin, sha256 } => pin(&settings, plugin.as_deref(), sha256.as_deref()).await,
-        Command::Bench { json, rounds } => {
-            crate::bench::run(rounds, json.as_deref()).await.map(|()| Finished::AllOk).map_err(CliError::Setup)
-        }
         Command::Sim { port, control_port, accounts } => {
             sim(port, control_port, accounts.as_deref()).await.map_err(CliError::Setup)
         }

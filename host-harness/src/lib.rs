@@ -2,7 +2,6 @@
 //! component, sandboxes it, routes its HTTP, throttles and retries like the platform, and an
 //! embedded Dotdigital simulator to answer it.
 
-pub mod bench;
 pub mod bulk;
 pub mod cli;
 pub mod demo;

@@ -152,45 +152,6 @@ fn no_cache_writes_nothing_and_the_default_follows_xdg() {
     the_cache_file(&xdg.join("dotdigital-harness"));
 }
 
-#[test]
-fn bench_json_has_every_figure() {
-    let dir = temp_dir("cache");
-    let json = dir.join("bench.json");
-    let output = Command::new(BIN)
-        .args(["bench", "--rounds", "2", "--json", json.to_str().unwrap()])
-        .env("XDG_CACHE_HOME", &dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the harness runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("contact sync, in process"), "a table on stdout: {stdout}");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let number = |path: &[&str]| {
-        let value = path.iter().fold(&report, |v, key| &v[*key]);
-        assert!(value.is_number(), "{path:?} in {report:#}");
-    };
-    for flow in ["contact", "order", "certificate"] {
-        for key in ["overhead_us_p50", "overhead_us_p99", "native_us_p50"] {
-            number(&[flow, key]);
-        }
-        number(&["api_calls_per_record", flow, "first"]);
-        number(&["api_calls_per_record", flow, "steady"]);
-    }
-    number(&["instantiate_us_p50", "pooling"]);
-    number(&["instantiate_us_p50", "on_demand"]);
-    number(&["cold_start_ms", "compile"]);
-    number(&["cold_start_ms", "cached"]);
-    for concurrent in ["1", "2", "4", "8"] {
-        number(&["throughput_per_s", "in_process", concurrent]);
-        number(&["throughput_per_s", "loopback", concurrent]);
-    }
-    number(&["connections_per_100_calls", "loopback"]);
-    number(&["component_bytes"]);
-    assert!(report["component_bytes"].as_u64().unwrap() > 0);
-}
-
 /// Runs `command`, killing it after 20 s: a run that waits on a planted FIFO fails the test
 /// instead of hanging it.
 /// A FIFO in place of the cache file was opened blocking: the run waited forever for a

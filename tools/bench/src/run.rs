@@ -1,4 +1,4 @@
-//! `dotdigital-harness bench`: what the host and the component cost on this machine, in one
+//! What the host and the component cost on this machine, in one
 //! process (plus a few short child processes for cold starts). Never asserted by a test: the
 //! figures are the machine's, and a shared machine is noisy.
 //!
@@ -11,12 +11,10 @@
 //!   path) at 1, 2, 4 and 8 concurrent, in process and over loopback to the embedded
 //!   simulator with its rate limits lifted (with them, the tier's limit is all one measures);
 //! - *connections*: opened per 100 requests over loopback at 8 concurrent;
-//! - *cold start*: from spawning `dotdigital-harness sync` to its first output line, with the
+//! - *cold start*: from spawning `dotdigital-harness sync` (the release binary beside this one)
+//!   to its first output line, with the
 //!   compile cache off (compile) and warm (cached);
 //! - *API calls per record*: first and steady state, read from the outcomes over loopback.
-
-mod canned;
-mod native;
 
 use std::io::{BufRead, BufReader, Cursor};
 use std::path::Path;
@@ -27,21 +25,25 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
-use crate::host::data::DataStore;
-use crate::host::log::{Level, LogSink, LogTarget, Redactor};
-use crate::platform::{Flow, Platform, PlatformOptions};
-use crate::records;
-use crate::retry::RetryPolicy;
-use crate::runtime::engine::{self, Allocator};
-use crate::runtime::outbound::Denials;
-use crate::runtime::{CallContext, OutboundPolicy, Plugin, SandboxLimits, Upstream};
-use dotdigital_sim::{RateLimitConfig, SimConfig, Simulator};
+use dotdigital_harness::host::data::DataStore;
+use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
+use dotdigital_harness::platform::{Flow, Platform, PlatformOptions};
+use dotdigital_harness::records;
+use dotdigital_harness::retry::RetryPolicy;
+use dotdigital_harness::runtime::engine::{self, Allocator};
+use dotdigital_harness::runtime::outbound::Denials;
+use dotdigital_harness::runtime::{CallContext, OutboundPolicy, Plugin, SandboxLimits, Upstream};
+use dotdigital_sim::{RateLimitConfig, SimConfig, Simulator, DEMO_ACCOUNT};
 
-const ORDER: &str = include_str!("../../demo/order.json");
-const CERTIFICATE: &str = include_str!("../../demo/certificate.json");
+use crate::{canned, native};
+
+const ORDER: &str = include_str!("../../../host-harness/demo/order.json");
+const CERTIFICATE: &str = include_str!("../../../host-harness/demo/certificate.json");
 const CONCURRENCY: [u32; 4] = [1, 2, 4, 8];
 
-pub async fn run(rounds: usize, json_out: Option<&Path>) -> Result<()> {
+/// Runs every measurement: a table on stdout, and every figure as JSON in `json_out`.
+/// `harness` is the `dotdigital-harness` binary the cold starts spawn.
+pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path) -> Result<()> {
     let rounds = rounds.max(2);
     let limits = SandboxLimits::default();
     let pooling = engine::engine_with(Allocator::Pooling, &limits)?;
@@ -49,7 +51,7 @@ pub async fn run(rounds: usize, json_out: Option<&Path>) -> Result<()> {
         eprintln!("bench: {why}");
     }
     let on_demand = engine::engine_with(Allocator::OnDemand, &limits)?;
-    let bytes = crate::EMBEDDED_PLUGIN;
+    let bytes = dotdigital_harness::EMBEDDED_PLUGIN;
     let plugin = Arc::new(Plugin::load(&pooling.engine, bytes, limits.clone(), quiet()).await?);
     let plugin_on_demand = Plugin::load(&on_demand.engine, bytes, limits.clone(), quiet()).await?;
     let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
@@ -158,7 +160,7 @@ pub async fn run(rounds: usize, json_out: Option<&Path>) -> Result<()> {
     report["api_calls_per_record"] = calls;
 
     // Cold starts, in child processes.
-    let (compile, cached) = cold_starts(&sim).await?;
+    let (compile, cached) = cold_starts(&sim, harness).await?;
     report["cold_start_ms"] = json!({"compile": compile, "cached": cached});
     table.push(("cold start to first answer, compiling (median)".into(), format!("{compile} ms")));
     table.push(("cold start to first answer, from the cache (median)".into(), format!("{cached} ms")));
@@ -183,7 +185,7 @@ fn quiet() -> LogSink {
 /// The demo account, region discovered (no `api_endpoint`), the throttle out of the way.
 fn settings(concurrent: u32) -> Value {
     json!({
-        "name": "bench", "api_user": "demo@apiconnector.com", "api_password": "demo-password",
+        "name": "bench", "api_user": DEMO_ACCOUNT.api_user, "api_password": DEMO_ACCOUNT.api_password,
         "default_currency": "GBP", "certificate_campaign_id": 9001,
         "api_throttle_limit": 1_000_000, "api_throttle_seconds": 1, "concurrent_connections": concurrent
     })
@@ -193,7 +195,7 @@ fn options(upstream: Upstream) -> PlatformOptions {
     PlatformOptions {
         upstream,
         state_dir: None,
-        state_busy_timeout: crate::host::data::BUSY_TIMEOUT,
+        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
         retry: RetryPolicy::default(),
         log_target: LogTarget::Stderr,
         log_level: Level::Error,
@@ -282,7 +284,7 @@ fn api_calls(line: &Value) -> Result<u64> {
 }
 
 /// Medians, in ms, of process start → first output line: with the compile cache off, and warm.
-async fn cold_starts(sim: &Simulator) -> Result<(u64, u64)> {
+async fn cold_starts(sim: &Simulator, harness: &Path) -> Result<(u64, u64)> {
     let dir = std::env::temp_dir().join(format!("ddh-bench-{}-{:08x}", std::process::id(), fastrand::u32(..)));
     std::fs::create_dir_all(&dir)?;
     let settings_file = dir.join("settings.json");
@@ -291,7 +293,7 @@ async fn cold_starts(sim: &Simulator) -> Result<(u64, u64)> {
     std::fs::write(&settings_file, settings.to_string())?;
     let record_file = dir.join("record.json");
     std::fs::write(&record_file, record(Flow::Contact, 0).to_string())?;
-    let exe = std::env::current_exe().context("finding this executable")?;
+    let exe = harness.to_path_buf();
     let upstream = format!("http://{}", sim.addr());
     let cache = dir.join("cache");
     let start = |cache_args: Vec<std::ffi::OsString>| {

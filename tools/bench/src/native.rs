@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use dotdigital_plugin::platform::{HttpRequest, HttpResponse, LogLevel, Platform};
 use dotdigital_plugin::wit as plugin;
 
-use super::canned;
-use crate::runtime::bindings as host;
+use crate::canned;
+use dotdigital_harness::runtime::bindings as host;
 
 /// A native platform: canned answers, data in a map.
 #[derive(Default)]

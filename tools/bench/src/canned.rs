@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::runtime::InProcessHandler;
+use dotdigital_harness::runtime::InProcessHandler;
 
-const ACCOUNT_INFO: &str = r#"{"id":4711,"properties":[{"name":"Name","type":"String","value":"Demo"},{"name":"ApiEndpoint","type":"String","value":"https://r1-api.dotdigital.com/"}]}"#;
+const ACCOUNT_INFO: &str = r#"{"id":1,"properties":[{"name":"Name","type":"String","value":"Bench"},{"name":"ApiEndpoint","type":"String","value":"https://r1-api.dotdigital.com/"}]}"#;
 const DATA_FIELDS: &str = r#"[{"name":"FIRSTNAME","type":"String","visibility":"Private","defaultValue":null},{"name":"LASTNAME","type":"String","visibility":"Private","defaultValue":null},{"name":"FULLNAME","type":"String","visibility":"Private","defaultValue":null},{"name":"LOYALTY_TIER","type":"String","visibility":"Private","defaultValue":null}]"#;
 const CONTACT: &str = r#"{"contactId":1001,"status":"subscribed","created":"2025-03-14T10:30:00Z","updated":"2025-03-14T10:30:00Z","identifiers":{"email":"bench@example.com"},"dataFields":{"FIRSTNAME":"Bench","LASTNAME":"Mark","FULLNAME":"Bench Mark"},"channelProperties":{"email":{"status":"subscribed","emailType":"html","optInType":"single"}},"lists":[{"id":123456,"name":"List 123456","status":"subscribed"}]}"#;
 const RECORD_NOT_FOUND: &str = r#"{"errorCode":"insightData:recordNotFound","description":"The record was not found"}"#;
