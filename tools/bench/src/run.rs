@@ -41,6 +41,17 @@ const ORDER: &str = include_str!("../../../host-harness/demo/order.json");
 const CERTIFICATE: &str = include_str!("../../../host-harness/demo/certificate.json");
 const CONCURRENCY: [u32; 4] = [1, 2, 4, 8];
 
+/// What every measurement uses, and what they found: the table printed at the end and the
+/// JSON report.
+struct Bench {
+    rounds: usize,
+    plugin: Arc<Plugin>,
+    plugin_on_demand: Plugin,
+    sim: Simulator,
+    report: Value,
+    table: Vec<(String, String)>,
+}
+
 /// Runs every measurement: a table on stdout, and every figure as JSON in `json_out`.
 /// `harness` is the `dotdigital-harness` binary the cold starts spawn.
 pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path) -> Result<()> {
@@ -52,130 +63,157 @@ pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path) -> Resu
     }
     let on_demand = engine::engine_with(Allocator::OnDemand, &limits)?;
     let bytes = dotdigital_harness::EMBEDDED_PLUGIN;
-    let plugin = Arc::new(Plugin::load(&pooling.engine, bytes, limits.clone(), quiet()).await?);
-    let plugin_on_demand = Plugin::load(&on_demand.engine, bytes, limits.clone(), quiet()).await?;
-    let sim = Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?;
-    let lift_limits = || sim.set_rate_limit(RateLimitConfig { default_limit: u32::MAX, ..RateLimitConfig::default() });
-    lift_limits();
-
-    let mut report = json!({"rounds": rounds, "component_bytes": bytes.len()});
-    let mut table = vec![];
-
-    // Overhead per flow: in process, and natively.
-    for flow in [Flow::Contact, Flow::Order, Flow::Certificate] {
-        let platform = Platform::new(plugin.clone(), &settings(1), options(Upstream::InProcess(canned::handler())))?;
-        let native = native::NativeHost::default();
-        let plugin_settings = native::ToPlugin::to_plugin(&platform.subscription().plugin);
-        let line = platform.sync(flow, 0, &record(flow, 0)).await;
-        ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
-        native_sync(&native, &plugin_settings, flow, &record(flow, 0))?;
-        let (mut overhead, mut natively) = (vec![], vec![]);
-        for i in 1..=rounds {
-            let value = record(flow, i);
-            let started = Instant::now();
-            let line = platform.sync(flow, i, &value).await;
-            overhead.push(started.elapsed());
-            ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
-            natively.push(native_sync(&native, &plugin_settings, flow, &value)?);
-        }
-        let (p50, p99, native_p50) = (percentile(&overhead, 50), percentile(&overhead, 99), percentile(&natively, 50));
-        table.push((format!("{} sync, in process (p50 / p99)", flow.name()), format!("{} / {} µs", us(p50), us(p99))));
-        table.push((format!("{} flow, native (p50)", flow.name()), format!("{} µs", us(native_p50))));
-        report[flow.name()] =
-            json!({"overhead_us_p50": us(p50), "overhead_us_p99": us(p99), "native_us_p50": us(native_p50)});
-    }
-
-    // Instantiation, pooling against on demand.
-    let mut instantiate = json!({});
-    for (name, plugin) in [("pooling", &*plugin), ("on_demand", &plugin_on_demand)] {
-        let mut samples = vec![];
-        for _ in 0..rounds {
-            let started = Instant::now();
-            plugin.instantiate_only(denying_context()?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            samples.push(started.elapsed());
-        }
-        let p50 = us(percentile(&samples, 50));
-        table.push((format!("instantiate, {} allocator (p50)", name.replace('_', "-")), format!("{p50} µs")));
-        instantiate[name] = json!(p50);
-    }
-    report["instantiate_us_p50"] = instantiate;
-
-    // Throughput, in process and over loopback; connections over loopback.
-    let records = (rounds * 5).max(20);
-    let mut throughput = json!({"in_process": {}, "loopback": {}});
-    let mut connections = json!({});
-    for concurrent in CONCURRENCY {
-        let platform = Arc::new(Platform::new(
-            plugin.clone(),
-            &settings(concurrent),
-            options(Upstream::InProcess(canned::handler())),
-        )?);
-        let per_s = contacts_per_second(&platform, records, "inproc").await?;
-        throughput["in_process"][concurrent.to_string()] = json!(per_s.round());
-        table.push((format!("contact syncs/s in process, {concurrent} concurrent"), format!("{per_s:.0}")));
-    }
-    for concurrent in CONCURRENCY {
-        sim.reset();
-        lift_limits();
-        let platform =
-            Arc::new(Platform::new(plugin.clone(), &settings(concurrent), options(Upstream::Forward(sim.addr())))?);
-        let per_s = contacts_per_second(&platform, records, "loop").await?;
-        throughput["loopback"][concurrent.to_string()] = json!(per_s.round());
-        table.push((format!("contact syncs/s over loopback, {concurrent} concurrent"), format!("{per_s:.0}")));
-        if concurrent == 8 {
-            let (opened, requests) = platform.connection_counts();
-            let per_100 = opened as f64 * 100.0 / requests.max(1) as f64;
-            connections["loopback"] = json!((per_100 * 100.0).round() / 100.0);
-            table.push((
-                "connections opened per 100 calls, loopback".into(),
-                format!("{per_100:.2} ({opened} for {requests})"),
-            ));
-        }
-    }
-    report["throughput_per_s"] = throughput;
-    report["connections_per_100_calls"] = connections;
-
-    // API calls per record, over loopback: a fresh subscription's first record, then steady.
-    let mut calls = json!({});
-    for flow in [Flow::Contact, Flow::Order, Flow::Certificate] {
-        sim.reset();
-        lift_limits();
-        let platform = Platform::new(plugin.clone(), &settings(1), options(Upstream::Forward(sim.addr())))?;
-        let first = api_calls(&platform.sync(flow, 0, &record(flow, 0)).await)?;
-        // Steady: a new customer; a new order of a contact Dotdigital has; the same
-        // certificate again, unchanged.
-        let next = match flow {
-            Flow::Contact => record(flow, 1),
-            Flow::Order => {
-                let mut order = record(flow, 1);
-                order["email_address"] = record(flow, 0)["email_address"].clone();
-                order
-            }
-            Flow::Certificate => record(flow, 0),
-        };
-        let steady = api_calls(&platform.sync(flow, 1, &next).await)?;
-        calls[flow.name()] = json!({"first": first, "steady": steady});
-        table.push((format!("API calls per {} (first / steady)", flow.name()), format!("{first} / {steady}")));
-    }
-    report["api_calls_per_record"] = calls;
-
+    let mut bench = Bench {
+        rounds,
+        plugin: Arc::new(Plugin::load(&pooling.engine, bytes, limits.clone(), quiet()).await?),
+        plugin_on_demand: Plugin::load(&on_demand.engine, bytes, limits.clone(), quiet()).await?,
+        sim: Simulator::start(SimConfig::demo(), 0).await.context("starting the simulator")?,
+        report: json!({"rounds": rounds, "component_bytes": bytes.len()}),
+        table: vec![],
+    };
+    bench.overhead().await?;
+    bench.instantiate().await?;
+    let records = bench.throughput().await?;
+    bench.api_calls().await?;
     // Cold starts, in child processes.
-    let (compile, cached) = cold_starts(&sim, harness).await?;
-    report["cold_start_ms"] = json!({"compile": compile, "cached": cached});
-    table.push(("cold start to first answer, compiling (median)".into(), format!("{compile} ms")));
-    table.push(("cold start to first answer, from the cache (median)".into(), format!("{cached} ms")));
-    table.push(("component size".into(), format!("{} bytes", bytes.len())));
+    let (compile, cached) = cold_starts(&bench.sim, harness).await?;
+    bench.report["cold_start_ms"] = json!({"compile": compile, "cached": cached});
+    bench.row("cold start to first answer, compiling (median)", format!("{compile} ms"));
+    bench.row("cold start to first answer, from the cache (median)", format!("{cached} ms"));
+    bench.row("component size", format!("{} bytes", bytes.len()));
 
-    println!("dotdigital-harness bench: {rounds} rounds, {records} records per throughput run, {} CPU(s)", cpus());
-    for (name, value) in &table {
+    println!("dotdigital-bench: {rounds} rounds, {records} records per throughput run, {} CPU(s)", cpus());
+    for (name, value) in &bench.table {
         println!("{name:<56} {value:>22}");
     }
-    report["cpus"] = json!(cpus());
+    bench.report["cpus"] = json!(cpus());
     if let Some(path) = json_out {
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+        std::fs::write(path, serde_json::to_string_pretty(&bench.report)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+impl Bench {
+    fn row(&mut self, name: impl Into<String>, value: String) {
+        self.table.push((name.into(), value));
+    }
+
+    /// The simulator emptied, its rate limits lifted (with them, the tier's limit is all one
+    /// would measure).
+    fn fresh_simulator(&self) {
+        self.sim.reset();
+        self.sim.set_rate_limit(RateLimitConfig { default_limit: u32::MAX, ..RateLimitConfig::default() });
+    }
+
+    /// Overhead per flow: a whole sync in process, and the flow alone natively.
+    async fn overhead(&mut self) -> Result<()> {
+        for flow in [Flow::Contact, Flow::Order, Flow::Certificate] {
+            let platform =
+                Platform::new(self.plugin.clone(), &settings(1), options(Upstream::InProcess(canned::handler())))?;
+            let native = native::NativeHost::default();
+            let plugin_settings = native::ToPlugin::to_plugin(&platform.subscription().plugin);
+            let line = platform.sync(flow, 0, &record(flow, 0)).await;
+            ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
+            native_sync(&native, &plugin_settings, flow, &record(flow, 0))?;
+            let (mut overhead, mut natively) = (vec![], vec![]);
+            for i in 1..=self.rounds {
+                let value = record(flow, i);
+                let started = Instant::now();
+                let line = platform.sync(flow, i, &value).await;
+                overhead.push(started.elapsed());
+                ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
+                natively.push(native_sync(&native, &plugin_settings, flow, &value)?);
+            }
+            let (p50, p99) = (percentile(&overhead, 50), percentile(&overhead, 99));
+            let native_p50 = percentile(&natively, 50);
+            self.row(format!("{} sync, in process (p50 / p99)", flow.name()), format!("{} / {} µs", us(p50), us(p99)));
+            self.row(format!("{} flow, native (p50)", flow.name()), format!("{} µs", us(native_p50)));
+            self.report[flow.name()] =
+                json!({"overhead_us_p50": us(p50), "overhead_us_p99": us(p99), "native_us_p50": us(native_p50)});
+        }
+        Ok(())
+    }
+
+    /// Instantiation, pooling against on demand.
+    async fn instantiate(&mut self) -> Result<()> {
+        let mut instantiate = json!({});
+        let mut rows = vec![];
+        for (name, plugin) in [("pooling", &*self.plugin), ("on_demand", &self.plugin_on_demand)] {
+            let mut samples = vec![];
+            for _ in 0..self.rounds {
+                let started = Instant::now();
+                plugin.instantiate_only(denying_context()?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                samples.push(started.elapsed());
+            }
+            let p50 = us(percentile(&samples, 50));
+            rows.push((format!("instantiate, {} allocator (p50)", name.replace('_', "-")), format!("{p50} µs")));
+            instantiate[name] = json!(p50);
+        }
+        self.table.extend(rows);
+        self.report["instantiate_us_p50"] = instantiate;
+        Ok(())
+    }
+
+    /// Throughput, in process and over loopback; connections over loopback. Returns the
+    /// records per run.
+    async fn throughput(&mut self) -> Result<usize> {
+        let records = (self.rounds * 5).max(20);
+        let mut throughput = json!({"in_process": {}, "loopback": {}});
+        for concurrent in CONCURRENCY {
+            let upstream = Upstream::InProcess(canned::handler());
+            let platform = Arc::new(Platform::new(self.plugin.clone(), &settings(concurrent), options(upstream))?);
+            let per_s = contacts_per_second(&platform, records, "inproc").await?;
+            throughput["in_process"][concurrent.to_string()] = json!(per_s.round());
+            self.row(format!("contact syncs/s in process, {concurrent} concurrent"), format!("{per_s:.0}"));
+        }
+        for concurrent in CONCURRENCY {
+            self.fresh_simulator();
+            let upstream = Upstream::Forward(self.sim.addr());
+            let platform = Arc::new(Platform::new(self.plugin.clone(), &settings(concurrent), options(upstream))?);
+            let per_s = contacts_per_second(&platform, records, "loop").await?;
+            throughput["loopback"][concurrent.to_string()] = json!(per_s.round());
+            self.row(format!("contact syncs/s over loopback, {concurrent} concurrent"), format!("{per_s:.0}"));
+            if concurrent == 8 {
+                let (opened, requests) = platform.connection_counts();
+                let per_100 = opened as f64 * 100.0 / requests.max(1) as f64;
+                self.report["connections_per_100_calls"] = json!({"loopback": (per_100 * 100.0).round() / 100.0});
+                self.row(
+                    "connections opened per 100 calls, loopback",
+                    format!("{per_100:.2} ({opened} for {requests})"),
+                );
+            }
+        }
+        self.report["throughput_per_s"] = throughput;
+        Ok(records)
+    }
+
+    /// API calls per record, over loopback: a fresh subscription's first record, then steady.
+    async fn api_calls(&mut self) -> Result<()> {
+        let mut calls = json!({});
+        for flow in [Flow::Contact, Flow::Order, Flow::Certificate] {
+            self.fresh_simulator();
+            let upstream = Upstream::Forward(self.sim.addr());
+            let platform = Platform::new(self.plugin.clone(), &settings(1), options(upstream))?;
+            let first = api_calls(&platform.sync(flow, 0, &record(flow, 0)).await)?;
+            // Steady: a new customer; a new order of a contact Dotdigital has; the same
+            // certificate again, unchanged.
+            let next = match flow {
+                Flow::Contact => record(flow, 1),
+                Flow::Order => {
+                    let mut order = record(flow, 1);
+                    order["email_address"] = record(flow, 0)["email_address"].clone();
+                    order
+                }
+                Flow::Certificate => record(flow, 0),
+            };
+            let steady = api_calls(&platform.sync(flow, 1, &next).await)?;
+            calls[flow.name()] = json!({"first": first, "steady": steady});
+            self.row(format!("API calls per {} (first / steady)", flow.name()), format!("{first} / {steady}"));
+        }
+        self.report["api_calls_per_record"] = calls;
+        Ok(())
+    }
 }
 
 fn quiet() -> LogSink {
