@@ -419,6 +419,59 @@ pub async fn run(platform: &Platform, options: &BulkOptions, out: &mut (dyn Writ
 }
 
 async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
+    check_load(platform, options)?;
+    let _exclusive = lock::LoadLock::take(platform.data().path())?;
+    let rule = KeyRule { flow: options.flow, order_types: platform.order_types() };
+    let input = first_pass(&options.input, rule)?;
+    let ledger = open_ledger(platform, options, &input)?;
+    // Finished in an earlier run: every phase below finds each batch finished and sends nothing.
+    let finished = ledger.finished().map_err(|e| anyhow!("{e}"))?;
+    let (total, phases) = run_phases(platform, options, &ledger, &input).await?;
+    let mut summary = BulkSummary {
+        flow: options.flow,
+        total,
+        records: PhaseTotals::default(),
+        contacts: None,
+        already_loaded: finished.is_some(),
+    };
+    let removals = removals(platform, options, &ledger, &phases, finished.as_ref()).await?;
+    let mut reported = Vec::new();
+    for phase in phases {
+        let rows = ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?;
+        let totals = totals(&rows);
+        if !phase.reports_records() {
+            summary.contacts = Some(totals);
+            continue;
+        }
+        summary.records.add(&totals);
+        reported.push(rows);
+    }
+    let lines = record_lines(options.flow, &reported, &removals, &mut summary);
+    let removal_failed = removals.values().any(Result::is_err);
+    match &finished {
+        Some(load) => platform.log().emit(
+            Level::Info,
+            &format!("already loaded at {}, nothing sent (use --restart to send it again)", load.at),
+        ),
+        // A removal that failed is asked again by the next run: the load is not done yet.
+        None if !removal_failed => {
+            let removal = removals.values().find_map(|outcome| outcome.as_ref().ok());
+            ledger.finish(removal.map(String::as_str)).map_err(|e| anyhow!("{e}"))?;
+        }
+        None => {}
+    }
+    print_lines(platform, lines, &summary, out).map_err(|e| {
+        anyhow!(
+            "writing to stdout: {} (the load itself is done and kept: run the same command to print its lines again)",
+            crate::errors::io_reason(&e)
+        )
+    })?;
+    Ok(summary)
+}
+
+/// What refuses a load before anything is read: an input that cannot be read twice, and a
+/// 1.0 component asked to honour marketing lists it cannot leave.
+fn check_load(platform: &Platform, options: &BulkOptions) -> Result<()> {
     let metadata = std::fs::metadata(&options.input).map_err(|e| input_error(&options.input, &e))?;
     if !metadata.is_file() {
         // Each phase reads the input again, and resuming needs the same bytes: a pipe has neither.
@@ -444,9 +497,12 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
             ),
         );
     }
-    let _exclusive = lock::LoadLock::take(platform.data().path())?;
-    let rule = KeyRule { flow: options.flow, order_types: platform.order_types() };
-    let input = first_pass(&options.input, rule)?;
+    Ok(())
+}
+
+/// The ledger of this load (its key: the flow, the input, the batch size and the shape), with
+/// old finished loads pruned, and this one forgotten on `--restart`.
+fn open_ledger(platform: &Platform, options: &BulkOptions, input: &FirstPass) -> Result<Ledger> {
     let shape = hex(&Sha256::digest(options.shape.as_bytes()));
     // `last-wins`: batches of a load without superseded records are cut otherwise; `ledger2`:
     // rows whose failures may refer to their batch's error. A ledger of an older harness is
@@ -473,16 +529,24 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         let forgotten = ledger.forget().map_err(|e| anyhow!("{e}"))?;
         platform.log().emit(Level::Info, &format!("--restart: {forgotten} batch(es) of this load forgotten"));
     }
-    // Finished in an earlier run: every phase below finds each batch finished and sends nothing.
-    let finished = ledger.finished().map_err(|e| anyhow!("{e}"))?;
+    Ok(ledger)
+}
+
+/// Every phase of the flow, then, for contacts matched by a stored id Dotdigital no longer
+/// knows, the follow-up by email. Returns the records read and the phases that ran.
+async fn run_phases(
+    platform: &Platform,
+    options: &BulkOptions,
+    ledger: &Ledger,
+    input: &FirstPass,
+) -> Result<(u64, Vec<Phase>)> {
     let everything = Selection { only: None, stored_ids: true };
     let mut total = 0;
     let mut phases: Vec<Phase> = options.flow.phases().to_vec();
     for phase in &phases {
-        total = run_phase(platform, options, &ledger, *phase, &input, everything).await?;
+        total = run_phase(platform, options, ledger, *phase, input, everything).await?;
     }
     if options.flow == BulkFlow::Contacts {
-        // Records matched by a stored id Dotdigital no longer knows: once more, by email.
         let again: std::collections::HashSet<usize> = ledger
             .all(Phase::Contacts.name())
             .map_err(|e| anyhow!("{e}"))?
@@ -497,49 +561,55 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
                 &format!("{} contact(s) whose stored id Dotdigital no longer knows: sent again by email", again.len()),
             );
             let selection = Selection { only: Some(&again), stored_ids: false };
-            run_phase(platform, options, &ledger, Phase::ContactsAgain, &input, selection).await?;
+            run_phase(platform, options, ledger, Phase::ContactsAgain, input, selection).await?;
             phases.push(Phase::ContactsAgain);
         }
     }
-    let mut summary = BulkSummary {
-        flow: options.flow,
-        total,
-        records: PhaseTotals::default(),
-        contacts: None,
-        already_loaded: finished.is_some(),
-    };
-    let mut removals = HashMap::new();
-    if options.flow == BulkFlow::Contacts && platform.speaks_1_1() {
-        let mut rows = Vec::new();
-        for phase in phases.iter().filter(|phase| phase.reports_records()) {
-            rows.extend(ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?);
-        }
-        removals = match &finished {
-            // Done when the load finished: its lines say what it did then.
-            Some(FinishedLoad { removal: Some(message), .. }) => {
-                leaving(&rows).into_iter().map(|id| (id, Ok(message.clone()))).collect()
-            }
-            Some(FinishedLoad { removal: None, .. }) => HashMap::new(),
-            None => leave_marketing_lists(platform, &rows, options.limits.contacts_per_removal as usize).await,
-        };
+    Ok((total, phases))
+}
+
+/// What taking the customers who said no off the marketing lists came to, per contact id:
+/// done now, or, for a load finished earlier, what was done then.
+async fn removals(
+    platform: &Platform,
+    options: &BulkOptions,
+    ledger: &Ledger,
+    phases: &[Phase],
+    finished: Option<&FinishedLoad>,
+) -> Result<HashMap<u64, Result<String, Value>>> {
+    if options.flow != BulkFlow::Contacts || !platform.speaks_1_1() {
+        return Ok(HashMap::new());
     }
-    let mut reported = Vec::new();
-    for phase in phases {
-        let rows = ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?;
-        let totals = totals(&rows);
-        if !phase.reports_records() {
-            summary.contacts = Some(totals);
-            continue;
-        }
-        summary.records.add(&totals);
-        reported.push(rows);
+    let mut rows = Vec::new();
+    for phase in phases.iter().filter(|phase| phase.reports_records()) {
+        rows.extend(ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?);
     }
-    // Each record's line, with its batch's error when that is the record's: put in as the line
-    // is printed, so the batch's reason is held once, not once a record.
-    let mut lines: Vec<(usize, Value, Option<&Value>)> = Vec::new();
+    Ok(match finished {
+        // Done when the load finished: its lines say what it did then.
+        Some(FinishedLoad { removal: Some(message), .. }) => {
+            leaving(&rows).into_iter().map(|id| (id, Ok(message.clone()))).collect()
+        }
+        Some(FinishedLoad { removal: None, .. }) => HashMap::new(),
+        None => leave_marketing_lists(platform, &rows, options.limits.contacts_per_removal as usize).await,
+    })
+}
+
+/// A record's line, and its batch's error when that is the record's (put in as the line is
+/// printed, so the batch's reason is held once, not once a record).
+type RecordLine<'a> = (usize, Value, Option<&'a Value>);
+
+/// Each record's line in input order; a failed removal turns its record's line into a failure
+/// (and the summary with it).
+fn record_lines<'a>(
+    flow: BulkFlow,
+    reported: &'a [Vec<BatchRow>],
+    removals: &HashMap<u64, Result<String, Value>>,
+    summary: &mut BulkSummary,
+) -> Vec<RecordLine<'a>> {
+    let mut lines: Vec<RecordLine<'a>> = Vec::new();
     for row in reported.iter().flatten() {
         for failure in &row.failures {
-            let line = json!({"ok": false, "flow": options.flow.record_flow(), "record": failure.id,
+            let line = json!({"ok": false, "flow": flow.record_flow(), "record": failure.id,
                               "line": failure.line, "error": failure.error, "attempts": 1});
             lines.push((failure.record, line, failure.error.is_none().then(|| row.error_of(failure))));
         }
@@ -555,28 +625,33 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
                 Some(Err(error)) => {
                     summary.records.updated = summary.records.updated.saturating_sub(1);
                     summary.records.failed += 1;
-                    json!({"ok": false, "flow": options.flow.record_flow(), "record": entry.id,
+                    json!({"ok": false, "flow": flow.record_flow(), "record": entry.id,
                            "line": entry.line, "error": error, "attempts": 1})
                 }
                 Some(Ok(message)) => {
                     let mut entry = entry.clone();
                     entry.messages.push(message.clone());
-                    ok_line(options.flow, &entry)
+                    ok_line(flow, &entry)
                 }
-                None => ok_line(options.flow, entry),
+                None => ok_line(flow, entry),
             };
             lines.push((entry.record, line, None));
         }
     }
     // A record sent again has its line from the follow-up import only (its first gave none).
     lines.sort_by_key(|(record, _, _)| *record);
-    // A superseded record's line carries the external id its later version got.
+    carry_later_external_ids(&mut lines);
+    lines
+}
+
+/// A superseded record's line carries the external id its later version got.
+fn carry_later_external_ids(lines: &mut [RecordLine<'_>]) {
     let external_ids: HashMap<usize, Value> = lines
         .iter()
         .filter(|(_, line, _)| line["ok"] == true && !line["outcome"]["external_id"].is_null())
         .map(|(record, line, _)| (*record, line["outcome"]["external_id"].clone()))
         .collect();
-    for (_, line, _) in &mut lines {
+    for (_, line, _) in lines.iter_mut() {
         if let Some(later) = line.get("superseded_by").and_then(Value::as_u64) {
             if let Some(id) = external_ids.get(&(later as usize)) {
                 line["outcome"]["external_id"] = id.clone();
@@ -586,36 +661,23 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
             }
         }
     }
-    let removal_failed = removals.values().any(Result::is_err);
-    match &finished {
-        Some(load) => platform.log().emit(
-            Level::Info,
-            &format!("already loaded at {}, nothing sent (use --restart to send it again)", load.at),
-        ),
-        // A removal that failed is asked again by the next run: the load is not done yet.
-        None if !removal_failed => {
-            let removal = removals.values().find_map(|outcome| outcome.as_ref().ok());
-            ledger.finish(removal.map(String::as_str)).map_err(|e| anyhow!("{e}"))?;
+}
+
+/// The records' lines (each with its batch's error put in, redacted) and the summary line.
+fn print_lines(
+    platform: &Platform,
+    lines: Vec<RecordLine<'_>>,
+    summary: &BulkSummary,
+    out: &mut (dyn Write + Send),
+) -> std::io::Result<()> {
+    for (_, mut line, batch_error) in lines {
+        if let Some(error) = batch_error {
+            line["error"] = error.clone();
         }
-        None => {}
+        writeln!(out, "{}", platform.redact(line))?;
     }
-    let print = || -> std::io::Result<()> {
-        for (_, mut line, batch_error) in lines {
-            if let Some(error) = batch_error {
-                line["error"] = error.clone();
-            }
-            writeln!(out, "{}", platform.redact(line))?;
-        }
-        writeln!(out, "{}", summary.to_json())?;
-        out.flush()
-    };
-    print().map_err(|e| {
-        anyhow!(
-            "writing to stdout: {} (the load itself is done and kept: run the same command to print its lines again)",
-            crate::errors::io_reason(&e)
-        )
-    })?;
-    Ok(summary)
+    writeln!(out, "{}", summary.to_json())?;
+    out.flush()
 }
 
 /// `--input PATH: why`, in words.
@@ -753,33 +815,8 @@ async fn run_phase_once(
         let records = std::mem::take(&mut batch);
         batch_bytes = 0;
         progress.read(&records);
-        match ledger.get(phase.name(), batch_number).map_err(|e| anyhow!("{e}"))? {
-            Some(row) if row.state == BatchState::Finished => progress.resumed(&row),
-            Some(row) => {
-                let BatchState::Started { import_id } = row.state.clone() else { unreachable!("not finished") };
-                let age = import_age(ledger, &row)?;
-                platform.log().emit(
-                    Level::Info,
-                    &format!("batch {batch_number}: import {import_id} resumed (started {}s ago)", age.as_secs()),
-                );
-                running.push(Running::new(batch_number, import_id, row, age, options));
-            }
-            None => {
-                while running.len() >= phase.max_active(&options.limits) && !interrupt::requested() {
-                    read_next(platform, ledger, phase, &mut running, &mut progress, options).await?;
-                }
-                // Ctrl-C: no new import; those running stay in the ledger, read by the next run.
-                if interrupt::requested() {
-                    return Err(progress.interrupted(!more, running.len()).into());
-                }
-                if let Some(started) = start(platform, ledger, phase, batch_number, records, options, selection).await?
-                {
-                    running.push(started);
-                } else if let Some(row) = ledger.get(phase.name(), batch_number).map_err(|e| anyhow!("{e}"))? {
-                    progress.finished(&row);
-                }
-            }
-        }
+        let this = Batch { phase, number: batch_number, records, last: !more };
+        dispatch(platform, (options, ledger, selection), this, &mut running, &mut progress).await?;
         batch_number += 1;
     }
     reader.join().map_err(|_| anyhow!("the input reader panicked"))?;
@@ -828,17 +865,68 @@ async fn start(
     options: &BulkOptions,
     selection: Selection<'_>,
 ) -> Result<Option<Running>> {
-    let mut failures = Vec::new();
-    // Positions in the batch the component sees → input records (position, id, line).
-    let mut sent: Vec<(usize, String, usize)> = Vec::new();
-    // Records a later record of the same key supersedes: not sent, their lines say so.
-    let mut superseded = Vec::new();
-    let mut customers = Vec::new();
-    let mut transactions = Vec::new();
+    let prepared = prepare_batch(platform, phase, records, selection);
+    let started = if prepared.sent.is_empty() {
+        // Nothing left to send: no import, no call.
+        ImportBegun { import_id: None, entries: vec![], refused: vec![], skipped: vec![], api_calls: 0 }
+    } else {
+        begin(platform, &prepared.batch).await.map_err(|failure| {
+            anyhow!(
+                "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
+             ledger: {}",
+                phase.name(),
+                failure.text(),
+                then_what(platform, &failure)
+            )
+        })?
+    };
+    check_begun(&started, prepared.sent.len(), platform.log().redactor()).map_err(|problem| {
+        anyhow!(
+            "{} batch {batch_number}: the component's answer to begin-import is not usable ({problem}); nothing of \
+             this batch is recorded: check the component (--plugin)",
+            phase.name()
+        )
+    })?;
+    let mut row = begun_row(platform, phase, prepared, &started);
+    let Some(import_id) = started.import_id else {
+        ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
+        return Ok(None);
+    };
+    row.imports += 1;
+    row.state = BatchState::Started { import_id: import_id.clone() };
+    row.started_at = Some(ledger.now().map_err(|e| anyhow!("{e}"))?);
+    ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
+    platform.log().emit(
+        Level::Info,
+        &format!("{} batch {batch_number}: import {import_id} started ({} records)", phase.name(), row.entries.len()),
+    );
+    Ok(Some(Running::new(batch_number, import_id, row, Duration::ZERO, options)))
+}
+
+/// A batch as the host read it, before the component sees it.
+struct PreparedBatch {
+    batch: ImportBatch,
+    /// Positions in the batch the component sees → input records (position, id, line).
+    sent: Vec<(usize, String, usize)>,
+    /// Records a later record of the same key supersedes: not sent, their lines say so.
+    superseded: Vec<Entry>,
+    /// Records the host could not read.
+    failures: Vec<RecordFailure>,
+    /// Transactions' numbers by position in the batch: a skipped one's external id.
+    skip_keys: Vec<String>,
+}
+
+/// Reads a batch's records into the contract's types; superseded and unreadable ones stay out.
+fn prepare_batch(
+    platform: &Platform,
+    phase: Phase,
+    records: Vec<InputRecord>,
+    selection: Selection<'_>,
+) -> PreparedBatch {
+    let (mut failures, mut sent, mut superseded, mut skip_keys) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut customers, mut transactions) = (Vec::new(), Vec::new());
     // Without the subscription id, a customer carries no stored contact id (matched by email).
     let subscription_id = platform.subscription().host.subscription_id.filter(|_| selection.stored_ids);
-    // Records the flow does not sync, by position in the batch: their line's external id.
-    let mut skip_keys: Vec<String> = Vec::new();
     for record in records {
         let failure = |error: Value| RecordFailure {
             record: record.position,
@@ -887,27 +975,13 @@ async fn start(
         Phase::OrderContacts => ImportBatch::OrderContacts(transactions),
         Phase::Orders => ImportBatch::Orders(transactions),
     };
-    let started = if sent.is_empty() {
-        // Nothing left to send: no import, no call.
-        ImportBegun { import_id: None, entries: vec![], refused: vec![], skipped: vec![], api_calls: 0 }
-    } else {
-        begin(platform, &batch).await.map_err(|failure| {
-            anyhow!(
-                "{} batch {batch_number}: the import could not be started ({}); the records before it are kept in the \
-             ledger: {}",
-                phase.name(),
-                failure.text(),
-                then_what(platform, &failure)
-            )
-        })?
-    };
-    check_begun(&started, sent.len(), platform.log().redactor()).map_err(|problem| {
-        anyhow!(
-            "{} batch {batch_number}: the component's answer to begin-import is not usable ({problem}); nothing of \
-             this batch is recorded: check the component (--plugin)",
-            phase.name()
-        )
-    })?;
+    PreparedBatch { batch, sent, superseded, failures, skip_keys }
+}
+
+/// The ledger's row for a batch the component took: its entries (by the component's keys,
+/// redacted), the records it refused or skipped, and the superseded ones.
+fn begun_row(platform: &Platform, phase: Phase, prepared: PreparedBatch, started: &ImportBegun) -> BatchRow {
+    let PreparedBatch { batch, sent, superseded, mut failures, skip_keys } = prepared;
     let at = |index: u32| sent.get(index as usize).cloned();
     let stored_id = |index: u32| match &batch {
         ImportBatch::Contacts(customers) => customers.get(index as usize).is_some_and(|c| c.contact_id.is_some()),
@@ -956,7 +1030,7 @@ async fn start(
     }
     let skipped = (started.skipped.len() + superseded.len()) as u32;
     entries.extend(superseded);
-    let mut row = BatchRow {
+    BatchRow {
         state: BatchState::Finished,
         imports: 0,
         entries,
@@ -966,20 +1040,7 @@ async fn start(
         updated: 0,
         started_at: None,
         import_error: None,
-    };
-    let Some(import_id) = started.import_id else {
-        ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
-        return Ok(None);
-    };
-    row.imports += 1;
-    row.state = BatchState::Started { import_id: import_id.clone() };
-    row.started_at = Some(ledger.now().map_err(|e| anyhow!("{e}"))?);
-    ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
-    platform.log().emit(
-        Level::Info,
-        &format!("{} batch {batch_number}: import {import_id} started ({} records)", phase.name(), row.entries.len()),
-    );
-    Ok(Some(Running::new(batch_number, import_id, row, Duration::ZERO, options)))
+    }
 }
 
 /// What to do after a failure that stopped the load: a failure of the whole subscription
@@ -1037,6 +1098,73 @@ async fn read(platform: &Platform, kind: ImportKind, import_id: &str) -> Result<
 
 /// Waits for the running import whose read is due first, reads its status, and records it
 /// when it finished.
+/// A batch read from the input, about to be resumed, skipped or started.
+struct Batch {
+    phase: Phase,
+    number: usize,
+    records: Vec<InputRecord>,
+    /// The input has no record after it.
+    last: bool,
+}
+
+/// A batch finished in an earlier run is skipped, one started then is waited for again, and a
+/// new one is started once fewer imports than the component allows are running.
+async fn dispatch(
+    platform: &Platform,
+    (options, ledger, selection): (&BulkOptions, &Ledger, Selection<'_>),
+    batch: Batch,
+    running: &mut Vec<Running>,
+    progress: &mut Progress,
+) -> Result<()> {
+    let Batch { phase, number, records, last } = batch;
+    match ledger.get(phase.name(), number).map_err(|e| anyhow!("{e}"))? {
+        Some(row) => {
+            let BatchState::Started { import_id } = row.state.clone() else {
+                progress.resumed(&row);
+                return Ok(());
+            };
+            let age = import_age(ledger, &row)?;
+            platform.log().emit(
+                Level::Info,
+                &format!("batch {number}: import {import_id} resumed (started {}s ago)", age.as_secs()),
+            );
+            running.push(Running::new(number, import_id, row, age, options));
+        }
+        None => {
+            while running.len() >= phase.max_active(&options.limits) && !interrupt::requested() {
+                read_next(platform, ledger, phase, running, progress, options).await?;
+            }
+            // Ctrl-C: no new import; those running stay in the ledger, read by the next run.
+            if interrupt::requested() {
+                return Err(progress.interrupted(last, running.len()).into());
+            }
+            if let Some(started) = start(platform, ledger, phase, number, records, options, selection).await? {
+                running.push(started);
+            } else if let Some(row) = ledger.get(phase.name(), number).map_err(|e| anyhow!("{e}"))? {
+                progress.finished(&row);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Dotdigital no longer knows the import (an old id from an earlier run, or a simulator that
+/// was restarted): its batch is forgotten, and sent again before the phase ends (imports are
+/// upserts).
+fn forget_unknown(platform: &Platform, ledger: &Ledger, phase: Phase, import: &Running) -> Result<()> {
+    ledger.forget_batch(phase.name(), import.batch).map_err(|e| anyhow!("{e}"))?;
+    platform.log().emit(
+        Level::Warn,
+        &format!(
+            "{} import {} is unknown to Dotdigital (404): its batch {} is sent again",
+            phase.name(),
+            import.import_id,
+            import.batch
+        ),
+    );
+    Ok(())
+}
+
 async fn read_next(
     platform: &Platform,
     ledger: &Ledger,
@@ -1057,20 +1185,8 @@ async fn read_next(
     let state = match read(platform, phase.kind(), &import_id).await {
         Ok(state) => state,
         Err(Failure::Sync(SyncError::Rejected(remote))) if remote.status == 404 => {
-            // Dotdigital no longer knows the import (an old id from an earlier run, or a
-            // simulator that was restarted): its batch is forgotten, and sent again before the
-            // phase ends (imports are upserts).
             let import = running.swap_remove(next);
-            ledger.forget_batch(phase.name(), import.batch).map_err(|e| anyhow!("{e}"))?;
-            platform.log().emit(
-                Level::Warn,
-                &format!(
-                    "{} import {import_id} is unknown to Dotdigital (404): its batch {} is sent again",
-                    phase.name(),
-                    import.batch
-                ),
-            );
-            return Ok(());
+            return forget_unknown(platform, ledger, phase, &import);
         }
         Err(failure) => {
             return Err(anyhow!(
