@@ -15,7 +15,6 @@ use crate::bulk::{BulkFlow, BulkOptions};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformError, PlatformOptions};
 use crate::release::Pins;
-use crate::retry::RetryPolicy;
 use crate::runtime::{CompileCache, SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
 
@@ -445,14 +444,8 @@ async fn platform_with(common: &Common, limits: SandboxLimits, flow: &str) -> Re
         };
         boot_log.emit(Level::Warn, &format!("no --state: {lost}; give --state DIR to keep it"));
     }
-    let options = PlatformOptions {
-        upstream,
-        state_dir: common.state.clone(),
-        state_busy_timeout: crate::host::data::BUSY_TIMEOUT,
-        retry: RetryPolicy::default(),
-        log_target: LogTarget::Stderr,
-        log_level: level,
-    };
+    let options =
+        PlatformOptions { state_dir: common.state.clone(), log_level: level, ..PlatformOptions::new(upstream) };
     // A refused value may be a secret of the wrong type: the message goes through the redactor.
     let platform = Platform::new(plugin, &settings, options).map_err(|e| {
         // The state's own error names its file; only a settings problem is the settings file's.

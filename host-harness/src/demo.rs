@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformOptions};
-use crate::retry::RetryPolicy;
 use crate::runtime::{CompileCache, SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
 
@@ -26,14 +25,7 @@ pub async fn run(cache: &CompileCache) -> Result<()> {
     let pins = crate::release::Pins::default();
     let plugin = crate::load_plugin_cached(None, &pins, SandboxLimits::default(), log, cache).await?;
     let settings: Value = serde_json::from_str(SETTINGS)?;
-    let options = PlatformOptions {
-        upstream: Upstream::Forward(sim.addr()),
-        state_dir: None,
-        state_busy_timeout: crate::host::data::BUSY_TIMEOUT,
-        retry: RetryPolicy::default(),
-        log_target: LogTarget::Stderr,
-        log_level: Level::Warn,
-    };
+    let options = PlatformOptions::new(Upstream::Forward(sim.addr()));
     let platform = Arc::new(Platform::new(plugin.clone(), &settings, options)?);
     eprintln!(
         "demo: {} (sha256 {}) against the simulator at {}",

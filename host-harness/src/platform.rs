@@ -67,6 +67,22 @@ pub struct PlatformOptions {
     pub log_level: Level,
 }
 
+impl PlatformOptions {
+    /// The one composition root: `upstream`, and what every command starts from: data in
+    /// memory, the default busy timeout and retries, warnings and errors on stderr. Each caller
+    /// states only what differs (`PlatformOptions { state_dir, ..PlatformOptions::new(up) }`).
+    pub fn new(upstream: Upstream) -> PlatformOptions {
+        PlatformOptions {
+            upstream,
+            state_dir: None,
+            state_busy_timeout: crate::host::data::BUSY_TIMEOUT,
+            retry: RetryPolicy::default(),
+            log_target: LogTarget::Stderr,
+            log_level: Level::Warn,
+        }
+    }
+}
+
 /// One record, read into the contract type of its flow.
 enum Record {
     Contact(Customer),

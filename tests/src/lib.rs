@@ -77,13 +77,16 @@ pub fn r2_settings() -> Value {
 
 /// How the tests' platforms reach `sim`: forwarded, quick retries, logs kept in `logs`.
 pub fn platform_options(sim: &Simulator, state_dir: Option<PathBuf>, logs: Arc<Mutex<Vec<String>>>) -> PlatformOptions {
+    PlatformOptions { state_dir, ..memory_logged(Upstream::Forward(sim.addr()), logs) }
+}
+
+/// The tests' platforms: quick retries, every log line kept in `logs`.
+fn memory_logged(upstream: Upstream, logs: Arc<Mutex<Vec<String>>>) -> PlatformOptions {
     PlatformOptions {
-        upstream: Upstream::Forward(sim.addr()),
-        state_dir,
-        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
         retry: quick_retry(),
         log_target: LogTarget::Memory(logs),
         log_level: Level::Debug,
+        ..PlatformOptions::new(upstream)
     }
 }
 
@@ -335,14 +338,7 @@ pub async fn hostile_platform(
     let plugin = dotdigital_harness::load_plugin(Some(hostile), &Default::default(), limits, log)
         .await
         .expect("the hostile plugin loads");
-    let options = PlatformOptions {
-        upstream,
-        state_dir: None,
-        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
-        retry: quick_retry(),
-        log_target: LogTarget::Memory(logs),
-        log_level: Level::Debug,
-    };
+    let options = memory_logged(upstream, logs);
     Platform::new(plugin, settings, options).expect("the hostile platform starts")
 }
 

@@ -29,7 +29,6 @@ use dotdigital_harness::host::data::DataStore;
 use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::platform::{Flow, Platform, PlatformOptions};
 use dotdigital_harness::records;
-use dotdigital_harness::retry::RetryPolicy;
 use dotdigital_harness::runtime::engine::{self, Allocator};
 use dotdigital_harness::runtime::outbound::Denials;
 use dotdigital_harness::runtime::{CallContext, OutboundPolicy, Plugin, SandboxLimits, Upstream};
@@ -230,14 +229,7 @@ fn settings(concurrent: u32) -> Value {
 }
 
 fn options(upstream: Upstream) -> PlatformOptions {
-    PlatformOptions {
-        upstream,
-        state_dir: None,
-        state_busy_timeout: dotdigital_harness::host::data::BUSY_TIMEOUT,
-        retry: RetryPolicy::default(),
-        log_target: LogTarget::Stderr,
-        log_level: Level::Error,
-    }
+    PlatformOptions { log_level: Level::Error, ..PlatformOptions::new(upstream) }
 }
 
 /// Record `i` of a flow: a new customer, order or certificate each time.
