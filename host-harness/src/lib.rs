@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod digest;
 pub mod errors;
+pub mod failure;
 pub mod host;
 pub mod input;
 pub mod interrupt;

@@ -3,37 +3,11 @@
 
 use serde_json::{json, Value};
 
-use crate::input::NotJson;
-use crate::records::RecordError;
+pub use crate::failure::{sync_kind, Failure};
 use crate::runtime::bindings::{Account, AreaAccess, FieldIssue, RemoteError, SyncAction, SyncError, SyncOutcome};
-use crate::runtime::PluginFault;
 
-/// Why a record (or a validation) failed, as the stdout contract reports it: the type
-/// decides the `kind`.
-#[derive(Debug)]
-pub enum Failure {
-    /// The input text is not JSON: kind `input`.
-    NotJson(NotJson),
-    /// The record holds a value of the wrong type: kind `input`.
-    Record(RecordError),
-    /// The plugin trapped, or ran out of a limit or of time: kind `plugin-fault`.
-    Fault(PluginFault),
-    /// The plugin's own typed answer: kind = the WIT variant name.
-    Sync(SyncError),
-    /// The plugin's answer from a call in which the sandbox refused a request: its kind, and
-    /// `"denied": true`. Final: a refusal does not go away by asking again.
-    Denied(SyncError),
-}
-
+/// A failure as the stdout contract writes it.
 impl Failure {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Failure::NotJson(_) | Failure::Record(_) => "input",
-            Failure::Fault(_) => "plugin-fault",
-            Failure::Sync(error) | Failure::Denied(error) => sync_kind(error),
-        }
-    }
-
     /// The failure in words, for a message or a log line: its kind, then what the component
     /// or Dotdigital said (each settings or record issue by its field), and where.
     pub fn text(&self) -> String {
@@ -98,20 +72,6 @@ fn remote(kind: &str, r: &RemoteError) -> Value {
     json!({"kind": kind, "status": r.status, "code": r.code, "message": r.message, "endpoint": r.endpoint})
 }
 
-/// The WIT variant name of a `sync-error`.
-pub fn sync_kind(error: &SyncError) -> &'static str {
-    match error {
-        SyncError::InvalidSettings(_) => "invalid-settings",
-        SyncError::InvalidRecord(_) => "invalid-record",
-        SyncError::Unauthorized(_) => "unauthorized",
-        SyncError::Forbidden(_) => "forbidden",
-        SyncError::RateLimited(_) => "rate-limited",
-        SyncError::Rejected(_) => "rejected",
-        SyncError::Unavailable(_) => "unavailable",
-        SyncError::Transport(_) => "transport",
-    }
-}
-
 /// The WIT variant name is the error's `kind`.
 pub fn error_json(error: &SyncError) -> Value {
     let kind = sync_kind(error);
@@ -163,7 +123,10 @@ pub fn account_json(account: &Account) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::NotJson;
+    use crate::records::RecordError;
     use crate::runtime::bindings::RateLimit;
+    use crate::runtime::PluginFault;
 
     #[test]
     fn the_type_decides_the_kind() {

@@ -11,9 +11,10 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::Value;
 
+use crate::failure::Failure;
 use crate::host::data::{DataStore, StateError};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
-use crate::output::{self, Failure};
+use crate::output;
 use crate::records::{self, RecordError};
 use crate::retry::RetryPolicy;
 use crate::runtime::bindings::{

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::output::Failure;
+use crate::failure::Failure;
 use crate::runtime::bindings::SyncError;
 
 #[derive(Clone, Debug)]

@@ -46,10 +46,11 @@ use self::ledger::{BatchRow, BatchState, Entry, FinishedLoad, Ledger, RecordFail
 use self::limits::BulkLimits;
 use self::progress::Progress;
 use crate::digest::hex;
+use crate::failure::Failure;
 use crate::host::log::{clip, Level, Redactor};
 use crate::input::Item;
 use crate::interrupt::{self, Interrupted};
-use crate::output::{self, Failure};
+use crate::output;
 use crate::platform::Platform;
 use crate::records;
 use crate::runtime::bindings::{
