@@ -58,7 +58,8 @@ enum Command {
         /// iPaaS.com records as NDJSON or a JSON array.
         #[arg(long)]
         input: PathBuf,
-        /// Records per import (default: 20,000 contacts or 10,000 orders).
+        /// Records per import (default: what the component says, 20,000 contacts or 10,000 orders
+        /// for this connector; 1,000 for a component older than contract 1.2).
         #[arg(long)]
         batch_size: Option<usize>,
         /// Seconds before an import's first status read (Dotdigital asks for 5–30 s).
@@ -564,11 +565,15 @@ async fn bulk(
     }
     let shape = format!("{settings}|{}", platform.plugin_sha256());
     // The component says how large an import may be and how many may run at once.
-    let limits = crate::bulk::limits::of(platform.plugin());
+    let limits = crate::bulk::limits::of(platform).await.map_err(CliError::Setup)?;
     let import = crate::bulk::limits::of_kind(&limits, flow.import_kind());
-    let batch_size = batch_size.unwrap_or(import.records_per_import as usize);
-    if !(1..=import.max_records_per_import as usize).contains(&batch_size) {
-        let max = import.max_records_per_import;
+    // An orders load imports its contacts first, in batches of the same size.
+    let max = match flow {
+        BulkFlow::Contacts => limits.contacts.max_records_per_import,
+        BulkFlow::Orders => limits.orders.max_records_per_import.min(limits.contacts.max_records_per_import),
+    };
+    let batch_size = batch_size.unwrap_or(import.records_per_import.min(max) as usize);
+    if !(1..=max as usize).contains(&batch_size) {
         return Err(CliError::Usage(format!(
             "--batch-size {batch_size}: between 1 and {max} records (the most this component takes in one import)"
         )));

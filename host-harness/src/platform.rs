@@ -18,8 +18,8 @@ use crate::output;
 use crate::records::{self, RecordError};
 use crate::retry::RetryPolicy;
 use crate::runtime::bindings::{
-    Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted, ImportState, ListsLeft,
-    SyncError, Transaction,
+    BulkLimits, Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted, ImportState,
+    ListsLeft, SyncError, Transaction,
 };
 use crate::runtime::connections::ConnectionPool;
 use crate::runtime::outbound::Denials;
@@ -545,6 +545,16 @@ impl Platform {
         let settings = &self.subscription.plugin;
         let log = self.context.log.with(&[("call", "start-import".into())]);
         self.with_retries(&log, |context| self.plugin.start_import(context, settings, batch.clone())).await.0
+    }
+
+    /// `describe-bulk` (1.2), in a call that may send nothing; `None` for an older component.
+    pub async fn describe_bulk(&self) -> Result<Option<BulkLimits>, PluginFault> {
+        let context = CallContext {
+            policy: Arc::new(OutboundPolicy::deny_all()),
+            denials: Arc::default(),
+            ..self.context.clone()
+        };
+        self.plugin.describe_bulk(context).await
     }
 
     /// `import-status` with the sync flow's retries.

@@ -1273,7 +1273,7 @@ fn fail_batch(platform: &Platform, phase: Phase, row: &mut BatchRow, (import_id,
         return;
     }
     row.import_error = Some(json!({"kind": "rejected", "code": "importFailed",
-        "message": redacted(platform, why, MAX_REASON_CHARS), "endpoint": redacted(platform, endpoint, MAX_REASON_CHARS), "import_id": import_id}));
+        "message": redacted(platform, why, MAX_REASON_CHARS), "endpoint": redacted(platform, endpoint, MAX_ENDPOINT_CHARS), "import_id": import_id}));
     row.failures.extend(failures);
 }
 
@@ -1335,7 +1335,7 @@ async fn record_report(
                 id: entry.id.clone(),
                 line: entry.line,
                 error: Some(json!({"kind": "rejected", "code": redacted(platform, &failed.code, MAX_CODE_CHARS),
-                    "message": redacted(platform, message, MAX_REASON_CHARS), "endpoint": redacted(platform, endpoint, MAX_REASON_CHARS),
+                    "message": redacted(platform, message, MAX_REASON_CHARS), "endpoint": redacted(platform, endpoint, MAX_ENDPOINT_CHARS),
                     "import_id": import_id})),
             });
         }
@@ -1478,6 +1478,8 @@ fn leaving(rows: &[BatchRow]) -> Vec<u64> {
 /// The most of a component's text (a reason, a detail) the host keeps: a report line is read by
 /// a person, and a report may give each of 20,000 records a detail of its own.
 const MAX_REASON_CHARS: usize = 1_000;
+/// An endpoint is a method and a path: more is the component's text, clipped.
+const MAX_ENDPOINT_CHARS: usize = 200;
 /// Dotdigital's failure codes are words (`invalidEmail`, `ContactEmailDoesNotExist`).
 const MAX_CODE_CHARS: usize = 100;
 /// The longest key an import entry may have: an email (254) or an insight record key.

@@ -5,7 +5,7 @@
 //! The bar's length is the input's size in bytes, known before the first record is read, so
 //! its percentage and ETA mean something from the start. Its position is the input bytes of
 //! the records whose batches are *finished*, not the bytes the reader has read: the reader
-//! runs ahead of the imports (it fills up to 25 running imports before it waits), so a bar of
+//! runs ahead of the imports (it starts as many imports as the component allows before it waits), so a bar of
 //! bytes read would stand at 100% while most imports still run. A record's bytes are its JSON
 //! text and line end, which for NDJSON is its line; what whitespace a pretty-printed input
 //! holds besides is made up when the phase ends.

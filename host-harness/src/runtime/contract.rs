@@ -181,6 +181,28 @@ mod tests {
         ContractVersion::parse(text).unwrap()
     }
 
+    /// A released contract never changes: components built against it are in operators' hands.
+    #[test]
+    fn the_released_contracts_are_frozen() {
+        use sha2::{Digest, Sha256};
+        let released = [
+            (
+                include_str!("../../../wit/released/1.0.0/dotdigital.wit"),
+                "1.0.0",
+                "7d59bcf6e7fbabdbec3aaf8b3b20180d65535bf159be9fa421da0b80cce4539d",
+            ),
+            (
+                include_str!("../../../wit/released/1.1.0/dotdigital.wit"),
+                "1.1.0",
+                "73affdec50eb4ec54ff275e525b8d0259fb8151d1b4d97737f09f19f58bbad20",
+            ),
+        ];
+        for (wit, version, sha256) in released {
+            assert_eq!(package_version(wit), version);
+            assert_eq!(crate::digest::hex(&Sha256::digest(wit.as_bytes())), sha256, "wit/released/{version} changed");
+        }
+    }
+
     #[test]
     fn our_version_is_the_wit_package_line() {
         let wit = include_str!("../../../wit/dotdigital.wit");

@@ -197,8 +197,6 @@ pub struct Plugin {
     engine: Engine,
     pre: Pre,
     info: PluginInfo,
-    /// `describe-bulk`'s answer (1.2 and newer).
-    bulk: Option<BulkLimits>,
     identity: Identity,
     contract: ContractVersion,
     sha256: String,
@@ -236,7 +234,6 @@ impl Plugin {
             engine: engine.clone(),
             pre,
             info: PluginInfo { flows: vec![], settings: vec![] },
-            bulk: None,
             identity,
             contract,
             sha256,
@@ -251,15 +248,7 @@ impl Plugin {
             data: Arc::new(DataStore::in_memory("describe").map_err(LoadError::Data)?),
             denials: Arc::default(),
         };
-        plugin.info = plugin.describe(context.clone()).await.map_err(LoadError::Describe)?;
-        if matches!(plugin.pre, Pre::Current(_)) {
-            let described = plugin.run(context, |api, store| match api {
-                Api::Current(g) => Box::pin(g.call_describe_bulk(store)),
-                // Not reached: only a current-minor component is asked.
-                _ => Box::pin(async { Err(wasmtime::Error::msg("describe-bulk is not in this component's contract")) }),
-            });
-            plugin.bulk = Some(described.await.map_err(LoadError::Describe)?);
-        }
+        plugin.info = plugin.describe(context).await.map_err(LoadError::Describe)?;
         Ok(plugin)
     }
 
@@ -284,10 +273,18 @@ impl Plugin {
         !matches!(self.pre, Pre::V1_0(_))
     }
 
-    /// What the component says Dotdigital allows bulk loads (`describe-bulk`, 1.2), asked once
-    /// at load; absent for an older component.
-    pub fn bulk_limits(&self) -> Option<&BulkLimits> {
-        self.bulk.as_ref()
+    /// `describe-bulk` (1.2): what the component says its imports allow. `Ok(None)` for an
+    /// older component, which has no such function. Asked by bulk loads only.
+    pub async fn describe_bulk(&self, context: CallContext) -> Result<Option<BulkLimits>, PluginFault> {
+        if !matches!(self.pre, Pre::Current(_)) {
+            return Ok(None);
+        }
+        let described = self.run(context, |api, store| match api {
+            Api::Current(g) => Box::pin(g.call_describe_bulk(store)),
+            // Not reached: a component of an older minor returned above.
+            _ => Box::pin(async { Err(wasmtime::Error::msg("describe-bulk is not in this component's contract")) }),
+        });
+        described.await.map(Some)
     }
 
     /// Hex SHA-256 of the component bytes, for operators who pin a build.

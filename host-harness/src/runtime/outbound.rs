@@ -262,7 +262,7 @@ pub struct OutboundPolicy {
     /// Bound on one request, from connect to the last byte of the answer.
     pub call_timeout: Duration,
     pub max_response_bytes: usize,
-    /// Largest request body the plugin may send (Dotdigital's own limit is 50 MB).
+    /// Largest request body the plugin may send: the host's ceiling (see `SandboxLimits`).
     pub max_request_bytes: usize,
     pub throttle: Arc<Throttle>,
     /// Kept-alive connections to the upstream (at most `concurrent_connections` idle).

@@ -427,8 +427,8 @@ async fn a_1_0_component_still_loads_in_bulk_without_contact_ids_and_is_refused_
 }
 
 /// A 1.1 component has no `describe-bulk`: the host paces its load with caution of its own (one
-/// import at a time, 1,000 records each, at most 20,000 on request), never with Dotdigital's
-/// figures, which it does not know.
+/// import at a time, 1,000 records each unless the operator asks for more, up to the host's
+/// ceiling of 100,000), never with Dotdigital's figures, which it does not know, and says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_1_1_component_is_paced_by_the_hosts_caution() {
     use test_support::guests::V1_1;
@@ -463,10 +463,46 @@ async fn a_1_1_component_is_paced_by_the_hosts_caution() {
         *per_size.entry(id / 1_000_000).or_default() += 1;
     }
     assert_eq!(per_size.into_iter().collect::<Vec<_>>(), [(500, 500), (1_000, 2_000)]);
+    assert!(stderr(&output).contains("does not say how large its imports may be"), "{}", stderr(&output));
 
     let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
-    command.args(["--plugin", V1_1, "--batch-size", "20001"]);
+    command.args(["--plugin", V1_1, "--batch-size", "100001"]);
     let output = run(command).await;
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("between 1 and 20000 records"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("between 1 and 100000 records"), "{}", stderr(&output));
+}
+
+/// A component of a newer minor says its own limits (`describe-bulk`): batches of 3, at most
+/// 7 on request (see tests/compat-plugin), not the connector's figures nor the host's caution.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_components_own_import_limits_size_the_batches() {
+    use test_support::guests::NEWER_MINOR;
+    let sim = simulator().await;
+    let dir = temp_dir("newer-minor");
+    let settings = dir.join("settings.json");
+    std::fs::write(
+        &settings,
+        json!({"name": "newer", "api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string(),
+    )
+    .unwrap();
+    let input = write_input(&dir, "c.ndjson", &(0..10).map(customer).collect::<Vec<_>>());
+    let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
+    command.args(["--plugin", NEWER_MINOR]);
+    let output = run(command).await;
+    let (lines, summary) = record_lines(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(summary["created"], 10, "{summary}");
+    let mut per_size = std::collections::BTreeMap::<u64, usize>::new();
+    for line in &lines {
+        let id: u64 = line["outcome"]["external_id"].as_str().and_then(|id| id.parse().ok()).expect("a contact id");
+        *per_size.entry(id / 1_000_000).or_default() += 1;
+    }
+    assert_eq!(per_size.into_iter().collect::<Vec<_>>(), [(1, 1), (3, 9)]);
+    assert!(!stderr(&output).contains("does not say how large its imports may be"), "{}", stderr(&output));
+
+    let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
+    command.args(["--plugin", NEWER_MINOR, "--batch-size", "8"]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("between 1 and 7 records"), "{}", stderr(&output));
 }

@@ -106,13 +106,13 @@ impl Guest for Compat {
         done("order")
     }
 
-    #[cfg(not(any(feature = "v1-0", feature = "v1-1")))]
+    #[cfg(feature = "lacking")]
     fn begin_import(_: Settings, _: OrderSettings, _: ImportBatch) -> Result<ImportBegun, SyncError> {
         not_here()
     }
 
     /// Every customer goes in, keyed as the connector keys them; the id carries the count.
-    #[cfg(feature = "v1-1")]
+    #[cfg(any(feature = "v1-1", feature = "newer-minor"))]
     fn begin_import(_: Settings, _: OrderSettings, batch: ImportBatch) -> Result<ImportBegun, SyncError> {
         let ImportBatch::Contacts(customers) = batch else { return not_here() };
         let entries: Vec<ImportRecord> = customers
@@ -124,21 +124,26 @@ impl Guest for Compat {
                 leaves_marketing_lists: false,
             })
             .collect();
-        let import_id = format!("00000000-0000-4000-8000-{:012}", entries.len());
+        // Imports running at once need ids of their own: a hash of the keys, then the count.
+        let hash = entries
+            .iter()
+            .flat_map(|e| e.key.bytes())
+            .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        let import_id = format!("00000000-0000-4000-{:04x}-{:012}", hash & 0xffff, entries.len());
         // The keys are kept for `read-import`, which gets only the id.
         let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
         ipaas::dotdigital::host::set_data(&import_id, &keys.join("\n"), None).map_err(SyncError::Transport)?;
         Ok(ImportBegun { import_id: Some(import_id), entries, refused: vec![], skipped: vec![], api_calls: 0 })
     }
 
-    #[cfg(not(any(feature = "v1-0", feature = "v1-1")))]
+    #[cfg(feature = "lacking")]
     fn read_import(_: Settings, _: ImportKind, _: String) -> Result<ImportProgress, SyncError> {
         not_here()
     }
 
     /// Finished: the import's contacts created, each contact id carrying the size of its import
     /// (times 1,000,000), so a test reads from the lines how the host cut its batches.
-    #[cfg(feature = "v1-1")]
+    #[cfg(any(feature = "v1-1", feature = "newer-minor"))]
     fn read_import(_: Settings, _: ImportKind, import_id: String) -> Result<ImportProgress, SyncError> {
         let count: u64 = import_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
         let keys = ipaas::dotdigital::host::get_data(&import_id).unwrap_or_default();
