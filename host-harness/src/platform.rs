@@ -22,7 +22,7 @@ use crate::runtime::bindings::{
     ListsLeft, SyncError, Transaction,
 };
 use crate::runtime::connections::ConnectionPool;
-use crate::runtime::outbound::Denials;
+use crate::runtime::hooks::Denials;
 use crate::runtime::{CallContext, OutboundPolicy, Plugin, PluginFault, SyncAnswer, Throttle, Upstream};
 use crate::settings::{self, SettingsError, Subscription};
 

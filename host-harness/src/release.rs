@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256_hex;
 use crate::errors::io_reason;
+use crate::runtime::allowlist::ALLOWED_ORIGINS;
 use crate::runtime::contract::PACKAGE;
-use crate::runtime::outbound::ALLOWED_ORIGINS;
 use crate::runtime::Plugin;
 
 /// The lock file's name, in the directory of the settings file it pins.

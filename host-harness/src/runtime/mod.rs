@@ -1,6 +1,8 @@
 //! Everything that runs the component: the engine, the contract check and loader, the per-call sandbox, and the
-//! one outbound path every HTTP request of the plugin takes.
+//! one outbound path every HTTP request of the plugin takes: its rules in `allowlist`, where
+//! allowed requests go in `upstream`, and the hooks that apply both to each request in `hooks`.
 
+pub mod allowlist;
 pub mod bindings;
 pub mod budget;
 pub mod cache;
@@ -8,15 +10,17 @@ pub mod connections;
 pub mod contract;
 pub mod cpu;
 pub mod engine;
+pub mod hooks;
 pub mod loader;
 pub mod metadata;
-pub mod outbound;
 pub mod sandbox;
 pub mod throttle;
+pub mod upstream;
 
 pub use cache::CompileCache;
 pub use contract::{ContractError, ContractVersion};
+pub use hooks::OutboundPolicy;
 pub use loader::{AccountAnswer, CallContext, LoadError, Plugin, PluginFault, SyncAnswer};
-pub use outbound::{InProcessHandler, OutboundPolicy, Upstream, UpstreamError};
 pub use sandbox::SandboxLimits;
 pub use throttle::Throttle;
+pub use upstream::{InProcessHandler, Upstream, UpstreamError};

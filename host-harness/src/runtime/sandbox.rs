@@ -11,7 +11,7 @@ use wasmtime_wasi_http::p2::types::{HostOutgoingRequest, HostOutgoingResponse};
 use wasmtime_wasi_http::{FieldMap, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::budget::{CallBudget, OverBudget, Reservation};
-use super::outbound::{Denials, OutboundHooks, OutboundPolicy};
+use super::hooks::{Denials, OutboundHooks, OutboundPolicy};
 use crate::host::HostContext;
 
 /// Limits of one call.

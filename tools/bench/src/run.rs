@@ -30,7 +30,7 @@ use dotdigital_harness::host::log::{Level, LogSink, LogTarget, Redactor};
 use dotdigital_harness::platform::{Flow, Platform, PlatformOptions};
 use dotdigital_harness::records;
 use dotdigital_harness::runtime::engine::{self, Allocator};
-use dotdigital_harness::runtime::outbound::Denials;
+use dotdigital_harness::runtime::hooks::Denials;
 use dotdigital_harness::runtime::{CallContext, OutboundPolicy, Plugin, SandboxLimits, Upstream};
 use dotdigital_sim::{RateLimitConfig, SimConfig, Simulator, DEMO_ACCOUNT};
 
