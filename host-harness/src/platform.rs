@@ -23,7 +23,7 @@ use crate::runtime::bindings::{
 };
 use crate::runtime::connections::ConnectionPool;
 use crate::runtime::hooks::Denials;
-use crate::runtime::{CallContext, OutboundPolicy, Plugin, PluginFault, SyncAnswer, Throttle, Upstream};
+use crate::runtime::{Grants, OutboundPolicy, Plugin, PluginFault, SyncAnswer, Throttle, Upstream};
 use crate::settings::{self, SettingsError, Subscription};
 
 /// The three record flows.
@@ -248,7 +248,7 @@ const COUNT_THE_REST_FOR: Duration = Duration::from_millis(500);
 pub struct Platform {
     plugin: Arc<Plugin>,
     subscription: Subscription,
-    context: CallContext,
+    grants: Grants,
     retry: RetryPolicy,
     /// Set once a sync of this subscription has succeeded: its region and data-field types
     /// are then in its persistent data. Until then `run` syncs one record at a time, so
@@ -296,8 +296,8 @@ impl Platform {
             throttle: Arc::new(throttle),
             connections: ConnectionPool::new(host.concurrent_connections as usize),
         };
-        let context = CallContext { policy: Arc::new(policy), log, data: Arc::new(data), denials: Arc::default() };
-        Ok(Platform { plugin, subscription, context, retry: options.retry, primed: AtomicBool::new(false) })
+        let grants = Grants { policy: Arc::new(policy), log, data: Arc::new(data), denials: Arc::default() };
+        Ok(Platform { plugin, subscription, grants, retry: options.retry, primed: AtomicBool::new(false) })
     }
 
     pub fn subscription(&self) -> &Subscription {
@@ -305,12 +305,12 @@ impl Platform {
     }
 
     pub fn log(&self) -> &LogSink {
-        &self.context.log
+        &self.grants.log
     }
 
     /// Upstream connections opened and requests sent so far by this subscription.
     pub fn connection_counts(&self) -> (u64, u64) {
-        let pool = &self.context.policy.connections;
+        let pool = &self.grants.policy.connections;
         (pool.opened(), pool.requests())
     }
 
@@ -323,7 +323,7 @@ impl Platform {
             .map(str::to_string)
             .unwrap_or_else(|| format!("{:016x}", fastrand::u64(..)));
         let log =
-            self.context.log.with(&[("flow", flow.name().into()), ("record", id.clone()), ("tracking_id", tracking)]);
+            self.grants.log.with(&[("flow", flow.name().into()), ("record", id.clone()), ("tracking_id", tracking)]);
         let record = match Record::read(flow, record, self.subscription.host.subscription_id) {
             Ok(record) => record,
             Err(problem) => {
@@ -331,7 +331,7 @@ impl Platform {
                 return self.redact(output::error_line(flow.name(), &id, &Failure::Record(problem), 0));
             }
         };
-        let (result, attempts) = self.with_retries(&log, |context| self.call(context, &record)).await;
+        let (result, attempts) = self.with_retries(&log, |grants| self.call(grants, &record)).await;
         let line = match result {
             Ok(outcome) => {
                 if outcome.api_calls > 0 {
@@ -346,21 +346,21 @@ impl Platform {
     }
 
     /// The export of the record's flow, with the subscription's settings.
-    async fn call(&self, context: CallContext, record: &Record) -> Result<SyncAnswer, PluginFault> {
+    async fn call(&self, grants: Grants, record: &Record) -> Result<SyncAnswer, PluginFault> {
         let settings = &self.subscription.plugin;
         match record {
-            Record::Contact(customer) => self.plugin.sync_contact(context, settings, customer).await,
+            Record::Contact(customer) => self.plugin.sync_contact(grants, settings, customer).await,
             Record::Order(transaction) => {
-                self.plugin.sync_order(context, settings, &self.subscription.order, transaction).await
+                self.plugin.sync_order(grants, settings, &self.subscription.order, transaction).await
             }
-            Record::Certificate(gift_card) => self.plugin.sync_certificate(context, settings, gift_card).await,
+            Record::Certificate(gift_card) => self.plugin.sync_certificate(grants, settings, gift_card).await,
         }
     }
 
     /// `validate-connection`: one JSON line with the account and its areas, or the error.
     pub async fn validate(&self) -> Value {
-        let context = CallContext { denials: Arc::default(), ..self.context.clone() };
-        let line = match self.plugin.validate_connection(context, &self.subscription.plugin).await {
+        let grants = Grants { denials: Arc::default(), ..self.grants.clone() };
+        let line = match self.plugin.validate_connection(grants, &self.subscription.plugin).await {
             // Reachable but misconfigured is a failure too: every problem is listed at once.
             Ok(Ok(account)) => serde_json::json!({
                 "ok": account.problems.is_empty(),
@@ -517,7 +517,7 @@ impl Platform {
         }
         reader.join().map_err(|_| anyhow::anyhow!("the input reader panicked"))??;
         let (opened, requests) = self.connection_counts();
-        self.context.log.emit(
+        self.grants.log.emit(
             Level::Debug,
             &format!(
                 "{} upstream connection(s) opened for {} request(s) in this run",
@@ -536,32 +536,29 @@ impl Platform {
 
     /// The subscription's persistent data (the bulk ledger lives beside it).
     pub fn data(&self) -> &Arc<DataStore> {
-        &self.context.data
+        &self.grants.data
     }
 
     /// `start-import` with the sync flow's retries: a rate limit is waited out (an import
     /// `PUT` is an upsert, so sending it again is safe), a fault or final error is returned.
     pub async fn start_import(&self, batch: &ImportBatch) -> Result<ImportStarted, Failure> {
         let settings = &self.subscription.plugin;
-        let log = self.context.log.with(&[("call", "start-import".into())]);
-        self.with_retries(&log, |context| self.plugin.start_import(context, settings, batch.clone())).await.0
+        let log = self.grants.log.with(&[("call", "start-import".into())]);
+        self.with_retries(&log, |grants| self.plugin.start_import(grants, settings, batch.clone())).await.0
     }
 
     /// `describe-bulk` (1.2), in a call that may send nothing; `None` for an older component.
     pub async fn describe_bulk(&self) -> Result<Option<BulkLimits>, PluginFault> {
-        let context = CallContext {
-            policy: Arc::new(OutboundPolicy::deny_all()),
-            denials: Arc::default(),
-            ..self.context.clone()
-        };
-        self.plugin.describe_bulk(context).await
+        let grants =
+            Grants { policy: Arc::new(OutboundPolicy::deny_all()), denials: Arc::default(), ..self.grants.clone() };
+        self.plugin.describe_bulk(grants).await
     }
 
     /// `import-status` with the sync flow's retries.
     pub async fn import_status(&self, kind: ImportKind, import_id: &str) -> Result<ImportState, Failure> {
         let settings = &self.subscription.plugin;
-        let log = self.context.log.with(&[("call", "import-status".into())]);
-        self.with_retries(&log, |context| self.plugin.import_status(context, settings, kind, import_id)).await.0
+        let log = self.grants.log.with(&[("call", "import-status".into())]);
+        self.with_retries(&log, |grants| self.plugin.import_status(grants, settings, kind, import_id)).await.0
     }
 
     /// The transaction types this subscription syncs as orders: its `order_types`, else the
@@ -591,23 +588,23 @@ impl Platform {
     /// `begin-import` (1.1) with the sync flow's retries.
     pub async fn begin_import(&self, batch: &ImportBatch) -> Result<ImportBegun, Failure> {
         let settings = &self.subscription.plugin;
-        let log = self.context.log.with(&[("call", "begin-import".into())]);
+        let log = self.grants.log.with(&[("call", "begin-import".into())]);
         let order = &self.subscription.order;
-        self.with_retries(&log, |context| self.plugin.begin_import(context, settings, order, batch.clone())).await.0
+        self.with_retries(&log, |grants| self.plugin.begin_import(grants, settings, order, batch.clone())).await.0
     }
 
     /// `read-import` (1.1) with the sync flow's retries.
     pub async fn read_import(&self, kind: ImportKind, import_id: &str) -> Result<ImportProgress, Failure> {
         let settings = &self.subscription.plugin;
-        let log = self.context.log.with(&[("call", "read-import".into())]);
-        self.with_retries(&log, |context| self.plugin.read_import(context, settings, kind, import_id)).await.0
+        let log = self.grants.log.with(&[("call", "read-import".into())]);
+        self.with_retries(&log, |grants| self.plugin.read_import(grants, settings, kind, import_id)).await.0
     }
 
     /// `leave-marketing-lists` (1.1) with the sync flow's retries (a removal is idempotent).
     pub async fn leave_marketing_lists(&self, contact_ids: &[u64]) -> Result<ListsLeft, Failure> {
         let settings = &self.subscription.plugin;
-        let log = self.context.log.with(&[("call", "leave-marketing-lists".into())]);
-        self.with_retries(&log, |context| self.plugin.leave_marketing_lists(context, settings, contact_ids)).await.0
+        let log = self.grants.log.with(&[("call", "leave-marketing-lists".into())]);
+        self.with_retries(&log, |grants| self.plugin.leave_marketing_lists(grants, settings, contact_ids)).await.0
     }
 
     /// Calls an export until it answers or its error is final (the retry policy), each
@@ -615,15 +612,15 @@ impl Platform {
     /// A refused request makes the error final, whatever the plugin made of it.
     async fn with_retries<T, F, Fut>(&self, log: &LogSink, mut call: F) -> (Result<T, Failure>, u32)
     where
-        F: FnMut(CallContext) -> Fut,
+        F: FnMut(Grants) -> Fut,
         Fut: std::future::Future<Output = Result<Result<T, SyncError>, PluginFault>>,
     {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let denials = Arc::new(Denials::default());
-            let context = CallContext { log: log.clone(), denials: denials.clone(), ..self.context.clone() };
-            let error = match call(context).await {
+            let grants = Grants { log: log.clone(), denials: denials.clone(), ..self.grants.clone() };
+            let error = match call(grants).await {
                 Err(fault) => {
                     log.emit(Level::Error, &fault.to_string());
                     return (Err(Failure::Fault(fault)), attempt);
@@ -658,7 +655,7 @@ impl Platform {
                 _ => {}
             }
         }
-        walk(&mut line, self.context.log.redactor());
+        walk(&mut line, self.grants.log.redactor());
         line
     }
 }

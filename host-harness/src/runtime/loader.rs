@@ -21,16 +21,16 @@ use super::bindings::{
 };
 use super::budget::{BufferBudget, CallBudget, OverBudget};
 use super::cache::{self, CompileCache};
+use super::call::{CallState, Grants};
 use super::contract::{self, ContractError, ContractVersion};
 use super::cpu::CpuMeter;
 use super::engine::INSTANCE_SLOTS;
-use super::hooks::{Denials, OutboundPolicy};
+use super::hooks::OutboundPolicy;
 use super::metadata::{Identity, MetadataError};
-use super::sandbox::{CallState, LimitExceeded, SandboxLimits};
+use super::sandbox::{LimitExceeded, SandboxLimits};
 use crate::digest::hex;
 use crate::host::data::DataStore;
 use crate::host::log::LogSink;
-use crate::host::HostContext;
 
 /// How many epoch ticks pass between CPU-deadline checks.
 const CHECK_TICKS: u64 = 10;
@@ -118,17 +118,6 @@ impl From<ContractError> for LoadError {
     fn from(error: ContractError) -> Self {
         LoadError::Contract(error)
     }
-}
-
-/// What one call may touch: where HTTP goes, where logs go, which data it sees.
-#[derive(Clone)]
-pub struct CallContext {
-    pub policy: Arc<OutboundPolicy>,
-    pub log: LogSink,
-    pub data: Arc<DataStore>,
-    /// The requests the sandbox refuses during the call: give each call a fresh one, and read
-    /// it when the call has ended.
-    pub denials: Arc<Denials>,
 }
 
 /// Raised by the epoch callback; found again, by type, when classifying the error.
@@ -242,13 +231,13 @@ impl Plugin {
             instance_slots: Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize)),
         };
         // `describe` runs with everything denied: no upstream, no data kept.
-        let context = CallContext {
+        let grants = Grants {
             policy: Arc::new(OutboundPolicy::deny_all()),
             log,
             data: Arc::new(DataStore::in_memory("describe").map_err(LoadError::Data)?),
             denials: Arc::default(),
         };
-        plugin.info = plugin.describe(context).await.map_err(LoadError::Describe)?;
+        plugin.info = plugin.describe(grants).await.map_err(LoadError::Describe)?;
         Ok(plugin)
     }
 
@@ -275,11 +264,11 @@ impl Plugin {
 
     /// `describe-bulk` (1.2): what the component says its imports allow. `Ok(None)` for an
     /// older component, which has no such function. Asked by bulk loads only.
-    pub async fn describe_bulk(&self, context: CallContext) -> Result<Option<BulkLimits>, PluginFault> {
+    pub async fn describe_bulk(&self, grants: Grants) -> Result<Option<BulkLimits>, PluginFault> {
         if !matches!(self.pre, Pre::Current(_)) {
             return Ok(None);
         }
-        let described = self.run(context, |api, store| match api {
+        let described = self.run(grants, |api, store| match api {
             Api::Current(g) => Box::pin(g.call_describe_bulk(store)),
             // Not reached: a component of an older minor returned above.
             _ => Box::pin(async { Err(wasmtime::Error::msg("describe-bulk is not in this component's contract")) }),
@@ -297,18 +286,14 @@ impl Plugin {
     }
 
     /// `describe`: the plugin's name, version, flows and settings presets.
-    pub async fn describe(&self, context: CallContext) -> Result<PluginInfo, PluginFault> {
-        self.run(context, |api, store| on_any_minor!(api, |g| Box::pin(g.call_describe(store)))).await
+    pub async fn describe(&self, grants: Grants) -> Result<PluginInfo, PluginFault> {
+        self.run(grants, |api, store| on_any_minor!(api, |g| Box::pin(g.call_describe(store)))).await
     }
 
     /// `validate-connection`: credentials, region and the areas the flows need.
-    pub async fn validate_connection(
-        &self,
-        context: CallContext,
-        settings: &Settings,
-    ) -> Result<AccountAnswer, PluginFault> {
+    pub async fn validate_connection(&self, grants: Grants, settings: &Settings) -> Result<AccountAnswer, PluginFault> {
         let settings = settings.clone();
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move { on_any_minor!(api, |g| g.call_validate_connection(store, &settings).await) })
         })
         .await
@@ -317,12 +302,12 @@ impl Plugin {
     /// `sync-contact`: one iPaaS.com customer.
     pub async fn sync_contact(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         customer: &Customer,
     ) -> Result<SyncAnswer, PluginFault> {
         let (settings, customer) = (settings.clone(), customer.clone());
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move { on_any_minor!(api, |g| g.call_sync_contact(store, &settings, &customer).await) })
         })
         .await
@@ -333,13 +318,13 @@ impl Plugin {
     /// `sync-order` (its settings cannot name them: the keys are not among its presets).
     pub async fn sync_order(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         order_settings: &OrderSettings,
         transaction: &Transaction,
     ) -> Result<SyncAnswer, PluginFault> {
         let (settings, order_settings, transaction) = (settings.clone(), order_settings.clone(), transaction.clone());
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move {
                 match api {
                     Api::Current(g) => g.call_sync_order_with(store, &settings, &order_settings, &transaction).await,
@@ -354,12 +339,12 @@ impl Plugin {
     /// `sync-certificate`: one iPaaS.com gift card used as a loyalty certificate.
     pub async fn sync_certificate(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         gift_card: &GiftCard,
     ) -> Result<SyncAnswer, PluginFault> {
         let (settings, gift_card) = (settings.clone(), gift_card.clone());
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move { on_any_minor!(api, |g| g.call_sync_certificate(store, &settings, &gift_card).await) })
         })
         .await
@@ -368,12 +353,12 @@ impl Plugin {
     /// `start-import`: one Dotdigital import of many records.
     pub async fn start_import(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         batch: ImportBatch,
     ) -> Result<Result<ImportStarted, SyncError>, PluginFault> {
         let settings = settings.clone();
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move { on_any_minor!(api, |g| g.call_start_import(store, &settings, &batch).await) })
         })
         .await
@@ -382,13 +367,13 @@ impl Plugin {
     /// `import-status`: one read of an import's status.
     pub async fn import_status(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         kind: ImportKind,
         import_id: &str,
     ) -> Result<Result<ImportState, SyncError>, PluginFault> {
         let (settings, import_id) = (settings.clone(), import_id.to_string());
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(
                 async move { on_any_minor!(api, |g| g.call_import_status(store, &settings, kind, &import_id).await) },
             )
@@ -399,13 +384,13 @@ impl Plugin {
     /// `begin-import` (1.1): `start-import` with each entry's after-import duty.
     pub async fn begin_import(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         order_settings: &OrderSettings,
         batch: ImportBatch,
     ) -> Result<Result<ImportBegun, SyncError>, PluginFault> {
         let (settings, order_settings) = (settings.clone(), order_settings.clone());
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move {
                 since_1_1!(api, "begin-import", |g| g
                     .call_begin_import(store, &settings, &order_settings, &batch)
@@ -418,13 +403,13 @@ impl Plugin {
     /// `read-import` (1.1): an import's status, record by record.
     pub async fn read_import(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         kind: ImportKind,
         import_id: &str,
     ) -> Result<Result<ImportProgress, SyncError>, PluginFault> {
         let (settings, import_id) = (settings.clone(), import_id.to_string());
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move {
                 since_1_1!(api, "read-import", |g| g.call_read_import(store, &settings, kind, &import_id).await)
             })
@@ -435,12 +420,12 @@ impl Plugin {
     /// `leave-marketing-lists` (1.1): contacts taken off the subscription's marketing lists.
     pub async fn leave_marketing_lists(
         &self,
-        context: CallContext,
+        grants: Grants,
         settings: &Settings,
         contact_ids: &[u64],
     ) -> Result<Result<ListsLeft, SyncError>, PluginFault> {
         let (settings, contact_ids) = (settings.clone(), contact_ids.to_vec());
-        self.run(context, move |api, store| {
+        self.run(grants, move |api, store| {
             Box::pin(async move {
                 since_1_1!(api, "leave-marketing-lists", |g| g
                     .call_leave_marketing_lists(store, &settings, &contact_ids)
@@ -452,13 +437,13 @@ impl Plugin {
 
     /// Runs `call` against a fresh instance in a fresh store with the sandbox limits, and
     /// turns whatever stopped it into a `PluginFault`.
-    async fn run<T, F>(&self, context: CallContext, call: F) -> Result<T, PluginFault>
+    async fn run<T, F>(&self, grants: Grants, call: F) -> Result<T, PluginFault>
     where
         T: fmt::Debug,
         F: for<'a> FnOnce(Api<'a>, &'a mut Store<CallState>) -> ExportCall<'a, T>,
     {
         let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
-        let (mut store, cpu) = self.store(context);
+        let (mut store, cpu) = self.store(grants);
         let run = cpu.run(async {
             match &self.pre {
                 Pre::Current(pre) => {
@@ -493,9 +478,9 @@ impl Plugin {
 
     /// What one call costs before the component runs: a fresh store with the sandbox limits,
     /// instantiated from the shared `InstancePre` (the benchmark's instantiation figure).
-    pub async fn instantiate_only(&self, context: CallContext) -> Result<(), PluginFault> {
+    pub async fn instantiate_only(&self, grants: Grants) -> Result<(), PluginFault> {
         let _slot = self.instance_slots.acquire().await.expect("the instance slots are never closed");
-        let (mut store, cpu) = self.store(context);
+        let (mut store, cpu) = self.store(grants);
         // Metered and timed like a call: a start function that spins is stopped here too.
         let instantiate = cpu.run(async {
             match &self.pre {
@@ -510,13 +495,12 @@ impl Plugin {
         }
     }
 
-    /// A call's store: its limits, its host context, and a CPU deadline on what the call
+    /// A call's store: its limits, what it was granted, and a CPU deadline on what the call
     /// executes (the meter charges the polls that `run` makes through it). The epoch callback
     /// fires only while wasm runs, so it sees the meter from inside a poll.
-    fn store(&self, context: CallContext) -> (Store<CallState>, Arc<CpuMeter>) {
-        let host = HostContext::new(context.log, context.data);
+    fn store(&self, grants: Grants) -> (Store<CallState>, Arc<CpuMeter>) {
         let budget = CallBudget::new(self.buffers.clone());
-        let state = CallState::new(&self.limits, context.policy, host, context.denials, budget);
+        let state = CallState::new(&self.limits, grants, budget);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         let cpu = Arc::new(CpuMeter::default());
@@ -542,7 +526,7 @@ fn link(engine: &Engine, component: &Component, contract: ContractVersion) -> wa
     let mut linker = Linker::<CallState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    DotdigitalConnector::add_to_linker::<CallState, HasSelf<HostContext>>(&mut linker, |state| &mut state.host)?;
+    DotdigitalConnector::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
     let pre = linker.instantiate_pre(component)?;
     match (contract.major, contract.minor) {
         (1, 0) => Ok(Pre::V1_0(v1_0::DotdigitalConnectorPre::new(pre)?)),

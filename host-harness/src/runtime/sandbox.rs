@@ -1,18 +1,15 @@
-//! The per-call sandbox: a store with no files, no environment, no sockets and no stdio;
-//! a memory cap; and the state the WASI and HTTP views borrow from.
+//! The per-call sandbox's limits and how a call's store enforces them: a memory and table
+//! cap ([`GuestLimiter`]), and the buffer budget's share for the wasi:http `fields` the
+//! component holds ([`FieldsAllowance`]). The store data itself is `call::CallState`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::types::{HostOutgoingRequest, HostOutgoingResponse};
-use wasmtime_wasi_http::{FieldMap, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::FieldMap;
 
-use super::budget::{CallBudget, OverBudget, Reservation};
-use super::hooks::{Denials, OutboundHooks, OutboundPolicy};
-use crate::host::HostContext;
+use super::budget::Reservation;
 
 /// Limits of one call.
 #[derive(Clone, Debug)]
@@ -74,18 +71,6 @@ impl Default for SandboxLimits {
             buffer_budget_bytes: 256 << 20,
         }
     }
-}
-
-/// Everything a store holds for one call.
-pub struct CallState {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    hooks: OutboundHooks,
-    fields: FieldsAllowance,
-    budget: CallBudget,
-    pub(crate) limits: GuestLimiter,
-    pub(crate) host: HostContext,
 }
 
 /// The error a refused growth raises: it travels through the trap unchanged, so the loader
@@ -163,46 +148,6 @@ impl ResourceLimiter for GuestLimiter {
     }
 }
 
-impl CallState {
-    pub fn new(
-        limits: &SandboxLimits,
-        policy: Arc<OutboundPolicy>,
-        host: HostContext,
-        denials: Arc<Denials>,
-        budget: CallBudget,
-    ) -> Self {
-        // No preopened directories, no env, no args, no stdio, and no sockets of any kind:
-        // the only way out is wasi:http, through `OutboundHooks`.
-        let wasi = WasiCtx::builder()
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }))
-            .build();
-        let hooks = OutboundHooks {
-            policy,
-            log: host.log.clone(),
-            denials,
-            outstanding: Arc::default(),
-            max_outstanding: limits.max_outstanding_requests,
-            requests: 0,
-            max_requests: limits.max_requests_per_call,
-            budget: budget.clone(),
-        };
-        let mut http = WasiHttpCtx::new();
-        http.set_field_size_limit(limits.max_header_bytes);
-        let mut table = ResourceTable::new();
-        table.set_max_capacity(limits.max_resources);
-        let fields = FieldsAllowance::new(budget.empty(), limits);
-        CallState { wasi, http, table, hooks, fields, budget, limits: GuestLimiter::new(limits.memory_bytes), host }
-    }
-
-    /// The buffer budget's refusal, if this call had one: it ends as a plugin fault.
-    pub fn over_budget(&self) -> Option<&OverBudget> {
-        self.budget.refused()
-    }
-}
-
 /// Fewest `fields` a call's reservation counts (128 KiB at 8 KiB each): a call with few is
 /// not recounted at every wasi:http call.
 const MIN_FIELDS_RESERVED: usize = 16;
@@ -218,7 +163,7 @@ const MAX_NEW_FIELDS_PER_CALL: usize = 2;
 /// the reservation is resized to twice the count (at most the table's capacity); the next
 /// count comes before enough calls to outgrow it. A refused call may change no header again
 /// (`OutboundHooks`).
-struct FieldsAllowance {
+pub(super) struct FieldsAllowance {
     reservation: Reservation,
     per_fields: usize,
     max_resources: usize,
@@ -226,13 +171,13 @@ struct FieldsAllowance {
 }
 
 impl FieldsAllowance {
-    fn new(reservation: Reservation, limits: &SandboxLimits) -> Self {
+    pub(super) fn new(reservation: Reservation, limits: &SandboxLimits) -> Self {
         let (per_fields, max_resources) = (limits.max_header_bytes, limits.max_resources);
         FieldsAllowance { reservation, per_fields, max_resources, calls_until_count: 0 }
     }
 
     /// Called before each wasi:http call.
-    fn account(&mut self, table: &mut ResourceTable) {
+    pub(super) fn account(&mut self, table: &mut ResourceTable) {
         disarm_oversized_requests(table);
         if let Some(fewer) = self.calls_until_count.checked_sub(1) {
             self.calls_until_count = fewer;
@@ -293,23 +238,12 @@ fn disarm_oversized_requests(table: &mut ResourceTable) {
     }
 }
 
-impl WasiView for CallState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl WasiHttpView for CallState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        self.fields.account(&mut self.table);
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::runtime::budget::BufferBudget;
+    use crate::runtime::budget::{BufferBudget, CallBudget};
 
     fn allowance(budget: &Arc<BufferBudget>) -> (FieldsAllowance, CallBudget) {
         let limits = SandboxLimits { max_header_bytes: 1000, ..SandboxLimits::default() };

@@ -31,7 +31,7 @@ use dotdigital_harness::platform::{Flow, Platform, PlatformOptions};
 use dotdigital_harness::records;
 use dotdigital_harness::runtime::engine::{self, Allocator};
 use dotdigital_harness::runtime::hooks::Denials;
-use dotdigital_harness::runtime::{CallContext, OutboundPolicy, Plugin, SandboxLimits, Upstream};
+use dotdigital_harness::runtime::{Grants, OutboundPolicy, Plugin, SandboxLimits, Upstream};
 use dotdigital_sim::{RateLimitConfig, SimConfig, Simulator, DEMO_ACCOUNT};
 
 use crate::{canned, native};
@@ -142,7 +142,7 @@ impl Bench {
             let mut samples = vec![];
             for _ in 0..self.rounds {
                 let started = Instant::now();
-                plugin.instantiate_only(denying_context()?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                plugin.instantiate_only(denying_grants()?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 samples.push(started.elapsed());
             }
             let p50 = us(percentile(&samples, 50));
@@ -283,9 +283,9 @@ fn native_sync(
     Ok(elapsed)
 }
 
-/// A call context in which nothing may leave (instantiation needs no more).
-fn denying_context() -> Result<CallContext> {
-    Ok(CallContext {
+/// Grants under which nothing may leave (instantiation needs no more).
+fn denying_grants() -> Result<Grants> {
+    Ok(Grants {
         policy: Arc::new(OutboundPolicy::deny_all()),
         log: quiet(),
         data: Arc::new(DataStore::in_memory("bench")?),
