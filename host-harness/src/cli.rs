@@ -292,6 +292,12 @@ impl From<anyhow::Error> for CliError {
     }
 }
 
+impl From<crate::LoadPluginError> for CliError {
+    fn from(error: crate::LoadPluginError) -> Self {
+        CliError::Setup(anyhow::Error::new(error))
+    }
+}
+
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -387,6 +393,15 @@ struct Session {
     upstream: String,
 }
 
+impl Session {
+    /// A set-up error of this session's run, redacted here, at the edge: what the library
+    /// returns (Dotdigital's answers, the plugin's text) may name a subscription's secret.
+    fn fail(&self, error: impl std::fmt::Display) -> CliError {
+        let message = format!("{error:#}");
+        CliError::Setup(anyhow::Error::msg(self.platform.log().redactor().apply(&message)))
+    }
+}
+
 /// Loads the plugin and the subscription, starting an embedded simulator for `sim`.
 async fn platform(common: &Common, flow: &str) -> Result<Session, CliError> {
     platform_with(common, SandboxLimits::default(), flow).await
@@ -411,7 +426,7 @@ async fn platform_with(common: &Common, limits: SandboxLimits, flow: &str) -> Re
     let limits = SandboxLimits { call_timeout: Duration::from_secs(common.call_timeout.max(1)), ..limits };
     let pins = Pins::default()
         .with_flag(common.sha256.as_deref())
-        .map_err(CliError::Usage)?
+        .map_err(|e| CliError::Usage(e.to_string()))?
         .with_lock_beside(&common.settings)?;
     let cache = common.cache.cache();
     let plugin = crate::load_plugin_cached(common.plugin.as_deref(), &pins, limits, boot_log.clone(), &cache).await?;
@@ -486,7 +501,8 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
                 progress.record(line["ok"] == serde_json::Value::Bool(true));
             }
         })
-        .await?;
+        .await
+        .map_err(|e| session.fail(e))?;
     // Interrupted, the bar stays as it stopped; either way its line ends before the summary.
     if let Some(progress) = progress.filter(|_| !summary.interrupted && summary.stopped.is_none()) {
         progress.finish();
@@ -522,8 +538,7 @@ async fn sync(flow: &str, common: Common, record: &Path) -> Result<Finished, Cli
     }
     if let Some(stop) = &summary.stopped {
         let settings = common.settings.display().to_string();
-        let message = stop.message(&session.upstream, &settings, summary.not_attempted);
-        return Err(CliError::Setup(anyhow::Error::msg(platform.log().redactor().apply(&message))));
+        return Err(session.fail(stop.message(&session.upstream, &settings, summary.not_attempted)));
     }
     Ok(Finished::from_all_ok(summary.failed == 0))
 }
@@ -581,7 +596,10 @@ async fn bulk(
     let options = BulkOptions { flow, input, batch_size, limits, poll_interval, restart, import_timeout, shape };
     let mut stdout = crate::terminal::Stdout::new();
     crate::interrupt::listen();
-    let summary = crate::bulk::run(platform, &options, &mut stdout).await?;
+    let summary = crate::bulk::run(platform, &options, &mut stdout).await.map_err(|e| match e {
+        crate::bulk::BulkError::Interrupted(interrupted) => CliError::Interrupted(interrupted),
+        crate::bulk::BulkError::Stopped(message) => session.fail(message),
+    })?;
     Ok(Finished::from_all_ok(summary.records.failed == 0))
 }
 
@@ -605,7 +623,7 @@ async fn load_pinned(
     sha256: Option<&str>,
     cache: &CompileCache,
 ) -> Result<Arc<crate::runtime::Plugin>, CliError> {
-    let pins = Pins::default().with_flag(sha256).map_err(CliError::Usage)?;
+    let pins = Pins::default().with_flag(sha256).map_err(|e| CliError::Usage(e.to_string()))?;
     let log = LogSink::new(LogTarget::Stderr, Level::Warn, Redactor::default());
     Ok(crate::load_plugin_cached(plugin, &pins, SandboxLimits::default(), log, cache).await?)
 }

@@ -6,7 +6,6 @@
 
 use std::io::BufRead;
 
-use anyhow::Result;
 use serde_json::Value;
 
 /// One record of the input: the line of the file it starts on (1-based), and its JSON or why
@@ -103,7 +102,7 @@ fn read_line_capped(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Res
 /// record gets an item, good or bad: nothing in the input is silently skipped. An array
 /// whose structure breaks (an element never closed, a missing comma) ends with an item
 /// naming the line, as nothing after it can be told apart.
-pub fn read_records(mut input: Box<dyn BufRead + Send>, mut push: impl FnMut(Item) -> bool) -> Result<()> {
+pub fn read_records(mut input: Box<dyn BufRead + Send>, mut push: impl FnMut(Item) -> bool) -> std::io::Result<()> {
     let mut line_number = 0;
     let mut first = Vec::new();
     // Skip blank lines to find the first value.
@@ -162,7 +161,7 @@ pub fn read_records(mut input: Box<dyn BufRead + Send>, mut push: impl FnMut(Ite
 }
 
 /// NDJSON: each non-blank line is a record (a bad one is that record's error).
-fn read_lines(mut input: impl BufRead, first_line: usize, mut push: impl FnMut(Item) -> bool) -> Result<()> {
+fn read_lines(mut input: impl BufRead, first_line: usize, mut push: impl FnMut(Item) -> bool) -> std::io::Result<()> {
     let mut line = Vec::new();
     let mut number = first_line - 1;
     loop {
@@ -226,7 +225,7 @@ impl<R: BufRead> Scanner<R> {
     }
 
     /// Top-level values one after the other; an array's elements are the records.
-    fn read_values(&mut self, push: &mut impl FnMut(Item) -> bool) -> Result<()> {
+    fn read_values(&mut self, push: &mut impl FnMut(Item) -> bool) -> std::io::Result<()> {
         let outcome = loop {
             self.skip_whitespace()?;
             match self.peek()? {
@@ -252,7 +251,7 @@ impl<R: BufRead> Scanner<R> {
 
     /// The elements of the array starting here, each pushed as a record. `Ok(false)`: `push`
     /// asked to stop.
-    fn read_array(&mut self, push: &mut impl FnMut(Item) -> bool) -> Result<Result<bool, Broken>> {
+    fn read_array(&mut self, push: &mut impl FnMut(Item) -> bool) -> std::io::Result<Result<bool, Broken>> {
         let opened = self.line;
         self.bump()?;
         let unclosed = |scanner: &Self| {
@@ -305,7 +304,7 @@ impl<R: BufRead> Scanner<R> {
     /// One value's text, parsed: an object or array to its matching close, a string to its
     /// closing quote, anything else to the next delimiter. A value whose text does not parse is
     /// its record's error; one never closed breaks the input.
-    fn read_value(&mut self) -> Result<Result<Item, Broken>> {
+    fn read_value(&mut self) -> std::io::Result<Result<Item, Broken>> {
         let (line, column) = (self.line, self.column);
         let mut text = Vec::new();
         let mut closers: Vec<u8> = Vec::new();

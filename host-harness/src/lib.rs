@@ -23,18 +23,45 @@ pub mod terminal;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
-
-pub use platform::{Flow, Platform, PlatformOptions, Summary};
+pub use platform::{Flow, Platform, PlatformOptions, RunError, Summary};
 
 /// The connector built from `plugin/` by build.rs: the default plugin.
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(env!("DOTDIGITAL_GUEST_CONNECTOR"));
 
+/// Why the plugin a command asked for was not loaded: a set-up error. Each names the
+/// component (its `--plugin` path, or "(embedded)").
+#[derive(Debug)]
+pub enum LoadPluginError {
+    /// The `--plugin` file cannot be read.
+    Unreadable { path: String, reason: String },
+    /// Its SHA-256 is not the pinned one: it was neither compiled nor run.
+    Pinned { plugin: String, error: release::PinError },
+    /// No engine could be made on this machine.
+    Engine(wasmtime::Error),
+    /// The engine refused it (metadata, contract, link, or `describe`).
+    Load { plugin: String, error: runtime::LoadError },
+}
+
+impl std::fmt::Display for LoadPluginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadPluginError::Unreadable { path, reason } => write!(f, "--plugin {path}: cannot be read ({reason})"),
+            LoadPluginError::Pinned { plugin, error } => write!(f, "loading the plugin {plugin}: {error}"),
+            LoadPluginError::Engine(error) => write!(f, "{error:#}"),
+            LoadPluginError::Load { plugin, error } => write!(f, "loading the plugin {plugin}: {error}"),
+        }
+    }
+}
+
+/// The message already says the cause: a `source` would make `{:#}` say it twice.
+impl std::error::Error for LoadPluginError {}
+
 /// The component at `path`, or the embedded one.
-pub fn plugin_bytes(path: Option<&Path>) -> Result<Vec<u8>> {
+pub fn plugin_bytes(path: Option<&Path>) -> Result<Vec<u8>, LoadPluginError> {
     Ok(match path {
-        Some(path) => std::fs::read(path).map_err(|e| {
-            anyhow::anyhow!("--plugin {}: cannot be read ({})", path.display(), crate::errors::io_reason(&e))
+        Some(path) => std::fs::read(path).map_err(|e| LoadPluginError::Unreadable {
+            path: path.display().to_string(),
+            reason: crate::errors::io_reason(&e),
         })?,
         None => EMBEDDED_PLUGIN.to_vec(),
     })
@@ -46,7 +73,7 @@ pub async fn load_plugin(
     pins: &release::Pins,
     limits: runtime::SandboxLimits,
     log: host::log::LogSink,
-) -> Result<Arc<runtime::Plugin>> {
+) -> Result<Arc<runtime::Plugin>, LoadPluginError> {
     load_plugin_cached(path, pins, limits, log, &runtime::CompileCache::Off).await
 }
 
@@ -59,17 +86,15 @@ pub async fn load_plugin_cached(
     limits: runtime::SandboxLimits,
     log: host::log::LogSink,
     cache: &runtime::CompileCache,
-) -> Result<Arc<runtime::Plugin>> {
+) -> Result<Arc<runtime::Plugin>, LoadPluginError> {
     let bytes = plugin_bytes(path)?;
-    pins.verify(&bytes).with_context(|| {
-        format!("loading the plugin {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into()))
-    })?;
-    let choice = runtime::engine::new_engine(&limits)?;
+    let plugin = || path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into());
+    pins.verify(&bytes).map_err(|error| LoadPluginError::Pinned { plugin: plugin(), error })?;
+    let choice = runtime::engine::new_engine(&limits).map_err(LoadPluginError::Engine)?;
     if let Some(why) = &choice.fallback {
         log.emit(host::log::Level::Warn, why);
     }
-    let plugin = runtime::Plugin::load_cached(&choice.engine, &bytes, limits, log, cache).await.with_context(|| {
-        format!("loading the plugin {}", path.map(|p| p.display().to_string()).unwrap_or_else(|| "(embedded)".into()))
-    })?;
+    let loaded = runtime::Plugin::load_cached(&choice.engine, &bytes, limits, log, cache).await;
+    let plugin = loaded.map_err(|error| LoadPluginError::Load { plugin: plugin(), error })?;
     Ok(Arc::new(plugin))
 }

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
 use serde_json::Value;
 
 use crate::failure::Failure;
@@ -127,6 +126,38 @@ impl std::error::Error for PlatformError {
         }
     }
 }
+
+/// Why a run stopped before its input ended, other than a record's failure or Ctrl-C: the
+/// records after it were not attempted.
+#[derive(Debug)]
+pub enum RunError {
+    /// Writing a line to the output failed (a full disk, a closed pipe).
+    Output(std::io::Error),
+    /// Reading the input failed.
+    Input(std::io::Error),
+    /// The thread reading the input panicked.
+    ReaderPanicked,
+    /// A record's sync task panicked.
+    Sync(tokio::task::JoinError),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Output(e) => write!(
+                f,
+                "writing to stdout: {} (the run stopped there; the records after it were not attempted)",
+                crate::errors::io_reason(e)
+            ),
+            RunError::Input(e) => e.fmt(f),
+            RunError::ReaderPanicked => f.write_str("the input reader panicked"),
+            RunError::Sync(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The message already says the cause: a `source` would make `{:#}` say it twice.
+impl std::error::Error for RunError {}
 
 /// Totals of a run.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -381,7 +412,7 @@ impl Platform {
         flow: Flow,
         input: Box<dyn BufRead + Send>,
         out: &mut (dyn Write + Send),
-    ) -> Result<Summary> {
+    ) -> Result<Summary, RunError> {
         self.run_reporting(flow, input, out, &mut |_| {}).await
     }
 
@@ -394,7 +425,7 @@ impl Platform {
         input: Box<dyn BufRead + Send>,
         out: &mut (dyn Write + Send),
         written: &mut (dyn FnMut(&Value) + Send),
-    ) -> Result<Summary> {
+    ) -> Result<Summary, RunError> {
         let parallel = self.subscription.host.concurrent_connections.max(1) as usize;
         let (opened_before, requests_before) = self.connection_counts();
         let (sender, mut receiver) = tokio::sync::mpsc::channel(parallel * 2);
@@ -405,7 +436,7 @@ impl Platform {
         let mut summary = Summary::default();
         let mut position = 0;
         let mut unreachable_in_a_row = 0;
-        let mut write = |line: Value, summary: &mut Summary| -> Result<()> {
+        let mut write = |line: Value, summary: &mut Summary| -> Result<(), RunError> {
             // A record refused before any request (bad input, bad data) says nothing of the
             // upstream: only an answer, or a success, ends a run of transport failures.
             match line["error"]["kind"].as_str() {
@@ -429,12 +460,7 @@ impl Platform {
             } else {
                 summary.failed += 1
             }
-            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| {
-                anyhow::anyhow!(
-                    "writing to stdout: {} (the run stopped there; the records after it were not attempted)",
-                    crate::errors::io_reason(&e)
-                )
-            })?;
+            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(RunError::Output)?;
             written(&line);
             Ok(())
         };
@@ -461,7 +487,7 @@ impl Platform {
             let key = item.record.as_ref().ok().and_then(|record| record_key(flow, record));
             while key.is_some() && pending.iter().any(|(k, _)| *k == key) {
                 if let Some((_, first)) = pending.pop_front() {
-                    write(first.await?, &mut summary)?;
+                    write(first.await.map_err(RunError::Sync)?, &mut summary)?;
                 }
             }
             let platform = Arc::clone(self);
@@ -484,18 +510,18 @@ impl Platform {
             ));
             if pending.len() >= parallel {
                 if let Some((_, first)) = pending.pop_front() {
-                    write(first.await?, &mut summary)?;
+                    write(first.await.map_err(RunError::Sync)?, &mut summary)?;
                 }
             }
             // Not primed yet: this record finishes before the next one starts.
             while !self.primed.load(Ordering::Acquire) && !pending.is_empty() {
                 if let Some((_, first)) = pending.pop_front() {
-                    write(first.await?, &mut summary)?;
+                    write(first.await.map_err(RunError::Sync)?, &mut summary)?;
                 }
             }
         }
         while let Some((_, first)) = pending.pop_front() {
-            write(first.await?, &mut summary)?;
+            write(first.await.map_err(RunError::Sync)?, &mut summary)?;
         }
         if summary.interrupted {
             loop {
@@ -515,7 +541,7 @@ impl Platform {
                 }
             }
         }
-        reader.join().map_err(|_| anyhow::anyhow!("the input reader panicked"))??;
+        reader.join().map_err(|_| RunError::ReaderPanicked)?.map_err(RunError::Input)?;
         let (opened, requests) = self.connection_counts();
         self.grants.log.emit(
             Level::Debug,

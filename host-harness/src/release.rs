@@ -51,9 +51,9 @@ pub struct Pins {
 
 impl Pins {
     /// `--sha256 HEX`: 64 hex digits, any case.
-    pub fn with_flag(mut self, sha256: Option<&str>) -> Result<Pins, String> {
+    pub fn with_flag(mut self, sha256: Option<&str>) -> Result<Pins, NotADigest> {
         if let Some(hex) = sha256 {
-            let hex = digest(hex).ok_or_else(|| format!("--sha256 {hex:?}: expected 64 hex digits"))?;
+            let hex = digest(hex).ok_or_else(|| NotADigest { flag: hex.to_string() })?;
             self.pins.push(("--sha256".into(), hex));
         }
         Ok(self)
@@ -95,6 +95,20 @@ impl Pins {
         }
     }
 }
+
+/// A `--sha256` value that is not 64 hex digits: a usage error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotADigest {
+    pub flag: String,
+}
+
+impl std::fmt::Display for NotADigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--sha256 {:?}: expected 64 hex digits", self.flag)
+    }
+}
+
+impl std::error::Error for NotADigest {}
 
 /// A component whose digest is not the pinned one.
 #[derive(Debug, Clone, PartialEq)]

@@ -409,13 +409,38 @@ struct Selection<'a> {
     stored_ids: bool,
 }
 
+/// Why a load stopped before its summary: the caller's decision is the exit status.
+#[derive(Debug)]
+pub enum BulkError {
+    /// Ctrl-C stopped the load: how far it got, and how to go on.
+    Interrupted(Interrupted),
+    /// Anything else stopped it (the input, the ledger, the component, Dotdigital, the
+    /// output), in words. Not redacted: it may carry Dotdigital's answers and the plugin's
+    /// text, so the caller redacts it with the subscription's secrets before showing it.
+    Stopped(String),
+}
+
+impl std::fmt::Display for BulkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BulkError::Interrupted(interrupted) => interrupted.fmt(f),
+            BulkError::Stopped(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for BulkError {}
+
 /// Runs a load; failed records' lines and the summary line go to `out`.
-pub async fn run(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
-    // Errors carry Dotdigital's answers and the plugin's text: redacted like every output.
+pub async fn run(
+    platform: &Platform,
+    options: &BulkOptions,
+    out: &mut (dyn Write + Send),
+) -> Result<BulkSummary, BulkError> {
     // An interruption keeps its type, so the command exits with its own status.
     run_load(platform, options, out).await.map_err(|e| match e.downcast::<Interrupted>() {
-        Ok(interrupted) => anyhow::Error::new(interrupted),
-        Err(e) => anyhow!(platform.log().redactor().apply(&format!("{e:#}"))),
+        Ok(interrupted) => BulkError::Interrupted(interrupted),
+        Err(e) => BulkError::Stopped(format!("{e:#}")),
     })
 }
 
@@ -426,7 +451,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
     let input = first_pass(&options.input, rule)?;
     let ledger = open_ledger(platform, options, &input)?;
     // Finished in an earlier run: every phase below finds each batch finished and sends nothing.
-    let finished = ledger.finished().map_err(|e| anyhow!("{e}"))?;
+    let finished = ledger.finished()?;
     let (total, phases) = run_phases(platform, options, &ledger, &input).await?;
     let mut summary = BulkSummary {
         flow: options.flow,
@@ -438,7 +463,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
     let removals = removals(platform, options, &ledger, &phases, finished.as_ref()).await?;
     let mut reported = Vec::new();
     for phase in phases {
-        let rows = ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?;
+        let rows = ledger.all(phase.name())?;
         let totals = totals(&rows);
         if !phase.reports_records() {
             summary.contacts = Some(totals);
@@ -457,7 +482,7 @@ async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Wri
         // A removal that failed is asked again by the next run: the load is not done yet.
         None if !removal_failed => {
             let removal = removals.values().find_map(|outcome| outcome.as_ref().ok());
-            ledger.finish(removal.map(String::as_str)).map_err(|e| anyhow!("{e}"))?;
+            ledger.finish(removal.map(String::as_str))?;
         }
         None => {}
     }
@@ -516,7 +541,7 @@ fn open_ledger(platform: &Platform, options: &BulkOptions, input: &FirstPass) ->
         MAX_BATCH_INPUT_BYTES
     );
     let ledger = Ledger::new(platform.data().clone(), load);
-    let pruned = ledger.prune(FINISHED_LOADS_KEPT).map_err(|e| anyhow!("{e}"))?;
+    let pruned = ledger.prune(FINISHED_LOADS_KEPT)?;
     if pruned > 0 {
         platform.log().emit(
             Level::Info,
@@ -527,7 +552,7 @@ fn open_ledger(platform: &Platform, options: &BulkOptions, input: &FirstPass) ->
         );
     }
     if options.restart {
-        let forgotten = ledger.forget().map_err(|e| anyhow!("{e}"))?;
+        let forgotten = ledger.forget()?;
         platform.log().emit(Level::Info, &format!("--restart: {forgotten} batch(es) of this load forgotten"));
     }
     Ok(ledger)
@@ -549,8 +574,7 @@ async fn run_phases(
     }
     if options.flow == BulkFlow::Contacts {
         let again: std::collections::HashSet<usize> = ledger
-            .all(Phase::Contacts.name())
-            .map_err(|e| anyhow!("{e}"))?
+            .all(Phase::Contacts.name())?
             .iter()
             .flat_map(|row| &row.entries)
             .filter(|entry| entry.retry_without_stored_id)
@@ -583,7 +607,7 @@ async fn removals(
     }
     let mut rows = Vec::new();
     for phase in phases.iter().filter(|phase| phase.reports_records()) {
-        rows.extend(ledger.all(phase.name()).map_err(|e| anyhow!("{e}"))?);
+        rows.extend(ledger.all(phase.name())?);
     }
     Ok(match finished {
         // Done when the load finished: its lines say what it did then.
@@ -830,7 +854,7 @@ async fn run_phase_once(
     progress.done();
     let mut forgotten = false;
     for batch in 0..batch_number {
-        forgotten |= ledger.get(phase.name(), batch).map_err(|e| anyhow!("{e}"))?.is_none();
+        forgotten |= ledger.get(phase.name(), batch)?.is_none();
     }
     Ok((total, forgotten))
 }
@@ -851,7 +875,7 @@ impl Running {
 /// time, which this harness never writes for a started import, counts as new).
 fn import_age(ledger: &Ledger, row: &BatchRow) -> Result<Duration> {
     let Some(started_at) = row.started_at else { return Ok(Duration::ZERO) };
-    let now = ledger.now().map_err(|e| anyhow!("{e}"))?;
+    let now = ledger.now()?;
     Ok(Duration::from_secs(u64::try_from(now - started_at).unwrap_or(0)))
 }
 
@@ -890,13 +914,13 @@ async fn start(
     })?;
     let mut row = begun_row(platform, phase, prepared, &started);
     let Some(import_id) = started.import_id else {
-        ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
+        ledger.put(phase.name(), batch_number, &row)?;
         return Ok(None);
     };
     row.imports += 1;
     row.state = BatchState::Started { import_id: import_id.clone() };
-    row.started_at = Some(ledger.now().map_err(|e| anyhow!("{e}"))?);
-    ledger.put(phase.name(), batch_number, &row).map_err(|e| anyhow!("{e}"))?;
+    row.started_at = Some(ledger.now()?);
+    ledger.put(phase.name(), batch_number, &row)?;
     platform.log().emit(
         Level::Info,
         &format!("{} batch {batch_number}: import {import_id} started ({} records)", phase.name(), row.entries.len()),
@@ -1118,7 +1142,7 @@ async fn dispatch(
     progress: &mut Progress,
 ) -> Result<()> {
     let Batch { phase, number, records, last } = batch;
-    match ledger.get(phase.name(), number).map_err(|e| anyhow!("{e}"))? {
+    match ledger.get(phase.name(), number)? {
         Some(row) => {
             let BatchState::Started { import_id } = row.state.clone() else {
                 progress.resumed(&row);
@@ -1141,7 +1165,7 @@ async fn dispatch(
             }
             if let Some(started) = start(platform, ledger, phase, number, records, options, selection).await? {
                 running.push(started);
-            } else if let Some(row) = ledger.get(phase.name(), number).map_err(|e| anyhow!("{e}"))? {
+            } else if let Some(row) = ledger.get(phase.name(), number)? {
                 progress.finished(&row);
             }
         }
@@ -1153,7 +1177,7 @@ async fn dispatch(
 /// was restarted): its batch is forgotten, and sent again before the phase ends (imports are
 /// upserts).
 fn forget_unknown(platform: &Platform, ledger: &Ledger, phase: Phase, import: &Running) -> Result<()> {
-    ledger.forget_batch(phase.name(), import.batch).map_err(|e| anyhow!("{e}"))?;
+    ledger.forget_batch(phase.name(), import.batch)?;
     platform.log().emit(
         Level::Warn,
         &format!(
@@ -1219,7 +1243,7 @@ async fn read_next(
         Err(why) => fail_batch(platform, phase, &mut row, (&import.import_id, endpoint), &why),
     }
     row.state = BatchState::Finished;
-    ledger.put(phase.name(), import.batch, &row).map_err(|e| anyhow!("{e}"))?;
+    ledger.put(phase.name(), import.batch, &row)?;
     platform.log().emit(
         Level::Info,
         &format!(

@@ -142,7 +142,7 @@ impl Bench {
             let mut samples = vec![];
             for _ in 0..self.rounds {
                 let started = Instant::now();
-                plugin.instantiate_only(denying_grants()?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                plugin.instantiate_only(denying_grants()?).await?;
                 samples.push(started.elapsed());
             }
             let p50 = us(percentile(&samples, 50));
