@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::failure::Failure;
 use crate::host::data::{DataStore, StateError};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
+use crate::input::Item;
 use crate::output;
 use crate::records::{self, RecordError};
 use crate::retry::RetryPolicy;
@@ -431,44 +432,14 @@ impl Platform {
         let (sender, mut receiver) = tokio::sync::mpsc::channel(parallel * 2);
         let reader =
             std::thread::spawn(move || crate::input::read_records(input, |item| sender.blocking_send(item).is_ok()));
-        // Each task is tagged with its record's key (see `record_key`).
-        let mut pending: VecDeque<(Option<String>, tokio::task::JoinHandle<Value>)> = VecDeque::new();
-        let mut summary = Summary::default();
+        let mut tally = Tally { summary: Summary::default(), unreachable_in_a_row: 0, out, written };
+        let mut pending = Pending::new();
         let mut position = 0;
-        let mut unreachable_in_a_row = 0;
-        let mut write = |line: Value, summary: &mut Summary| -> Result<(), RunError> {
-            // A record refused before any request (bad input, bad data) says nothing of the
-            // upstream: only an answer, or a success, ends a run of transport failures.
-            match line["error"]["kind"].as_str() {
-                Some("transport") => unreachable_in_a_row += 1,
-                Some("input" | "invalid-record" | "plugin-fault") => {}
-                _ => unreachable_in_a_row = 0,
-            }
-            let stop = match &summary.stopped {
-                None => Stop::after(&line, unreachable_in_a_row),
-                Some(_) => None,
-            };
-            if let Some(Stop::Settings(_)) = &stop {
-                // Refused before anything was sent: not attempted, and said once by the caller.
-                summary.not_attempted += 1;
-                summary.stopped = stop;
-                return Ok(());
-            }
-            summary.stopped = summary.stopped.take().or(stop);
-            if line["ok"] == Value::Bool(true) {
-                summary.ok += 1
-            } else {
-                summary.failed += 1
-            }
-            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(RunError::Output)?;
-            written(&line);
-            Ok(())
-        };
         loop {
             let item = tokio::select! {
                 biased;
                 () = crate::interrupt::wait() => {
-                    summary.interrupted = true;
+                    tally.summary.interrupted = true;
                     break;
                 }
                 item = receiver.recv() => match item {
@@ -476,9 +447,9 @@ impl Platform {
                     None => break,
                 },
             };
-            if summary.stopped.is_some() {
+            if tally.summary.stopped.is_some() {
                 // Said once, by the run's caller; the rest of the input is only counted.
-                summary.not_attempted += 1;
+                tally.summary.not_attempted += 1;
                 continue;
             }
             position += 1;
@@ -486,60 +457,24 @@ impl Platform {
             // updates land in input order and a certificate is judged after its last sync.
             let key = item.record.as_ref().ok().and_then(|record| record_key(flow, record));
             while key.is_some() && pending.iter().any(|(k, _)| *k == key) {
-                if let Some((_, first)) = pending.pop_front() {
-                    write(first.await.map_err(RunError::Sync)?, &mut summary)?;
-                }
+                tally.write_first(&mut pending).await?;
             }
-            let platform = Arc::clone(self);
-            let at = position;
-            pending.push_back((
-                key,
-                tokio::spawn(async move {
-                    let mut line = match item.record {
-                        Ok(record) => platform.sync(flow, at, &record).await,
-                        Err(problem) => platform.redact(output::error_line(
-                            flow.name(),
-                            &format!("#{at}"),
-                            &Failure::NotJson(problem),
-                            0,
-                        )),
-                    };
-                    output::with_input_line(&mut line, item.line);
-                    line
-                }),
-            ));
+            pending.push_back((key, self.spawn_sync(flow, position, item)));
             if pending.len() >= parallel {
-                if let Some((_, first)) = pending.pop_front() {
-                    write(first.await.map_err(RunError::Sync)?, &mut summary)?;
-                }
+                tally.write_first(&mut pending).await?;
             }
             // Not primed yet: this record finishes before the next one starts.
             while !self.primed.load(Ordering::Acquire) && !pending.is_empty() {
-                if let Some((_, first)) = pending.pop_front() {
-                    write(first.await.map_err(RunError::Sync)?, &mut summary)?;
-                }
+                tally.write_first(&mut pending).await?;
             }
         }
-        while let Some((_, first)) = pending.pop_front() {
-            write(first.await.map_err(RunError::Sync)?, &mut summary)?;
+        while !pending.is_empty() {
+            tally.write_first(&mut pending).await?;
         }
-        if summary.interrupted {
-            loop {
-                match tokio::time::timeout(COUNT_THE_REST_FOR, receiver.recv()).await {
-                    Ok(Some(_)) => summary.not_attempted += 1,
-                    // Nothing was left to try: the run is complete, however late Ctrl-C came.
-                    Ok(None) if summary.not_attempted == 0 => {
-                        summary.interrupted = false;
-                        break;
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        // The reader is left waiting for input that may never come.
-                        summary.rest_unread = true;
-                        return Ok(summary);
-                    }
-                }
-            }
+        let mut summary = tally.summary;
+        if summary.interrupted && !count_the_rest(&mut receiver, &mut summary).await {
+            // The reader is left waiting for input that may never come.
+            return Ok(summary);
         }
         reader.join().map_err(|_| RunError::ReaderPanicked)?.map_err(RunError::Input)?;
         let (opened, requests) = self.connection_counts();
@@ -554,7 +489,25 @@ impl Platform {
         Ok(summary)
     }
 
-    /// Output lines go through the same redactor as logs, string by string.
+    /// Syncs the record at `position` (or reports it as not JSON) in a task of its own; its
+    /// line carries the input line it starts on.
+    fn spawn_sync(self: &Arc<Self>, flow: Flow, position: usize, item: Item) -> tokio::task::JoinHandle<Value> {
+        let platform = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut line = match item.record {
+                Ok(record) => platform.sync(flow, position, &record).await,
+                Err(problem) => platform.redact(output::error_line(
+                    flow.name(),
+                    &format!("#{position}"),
+                    &Failure::NotJson(problem),
+                    0,
+                )),
+            };
+            output::with_input_line(&mut line, item.line);
+            line
+        })
+    }
+
     /// The SHA-256 of the component this platform runs.
     pub fn plugin_sha256(&self) -> &str {
         self.plugin.sha256()
@@ -672,6 +625,7 @@ impl Platform {
         }
     }
 
+    /// Output lines go through the same redactor as logs, string by string.
     pub(crate) fn redact(&self, mut line: Value) -> Value {
         fn walk(value: &mut Value, redactor: &Redactor) {
             match value {
@@ -683,6 +637,81 @@ impl Platform {
         }
         walk(&mut line, self.grants.log.redactor());
         line
+    }
+}
+
+/// The records being synced, in input order, each tagged with its record's key (see
+/// `record_key`).
+type Pending = VecDeque<(Option<String>, tokio::task::JoinHandle<Value>)>;
+
+/// A run's output as its lines are written: the totals, the transport failures in a row,
+/// where the lines go and who is told of each.
+struct Tally<'a> {
+    summary: Summary,
+    unreachable_in_a_row: usize,
+    out: &'a mut (dyn Write + Send),
+    written: &'a mut (dyn FnMut(&Value) + Send),
+}
+
+impl Tally<'_> {
+    /// Waits for the first pending record and writes its line.
+    async fn write_first(&mut self, pending: &mut Pending) -> Result<(), RunError> {
+        match pending.pop_front() {
+            Some((_, first)) => self.write(first.await.map_err(RunError::Sync)?),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a line and writes it, deciding whether the run stops after it.
+    fn write(&mut self, line: Value) -> Result<(), RunError> {
+        let summary = &mut self.summary;
+        // A record refused before any request (bad input, bad data) says nothing of the
+        // upstream: only an answer, or a success, ends a run of transport failures.
+        match line["error"]["kind"].as_str() {
+            Some("transport") => self.unreachable_in_a_row += 1,
+            Some("input" | "invalid-record" | "plugin-fault") => {}
+            _ => self.unreachable_in_a_row = 0,
+        }
+        let stop = match &summary.stopped {
+            None => Stop::after(&line, self.unreachable_in_a_row),
+            Some(_) => None,
+        };
+        if let Some(Stop::Settings(_)) = &stop {
+            // Refused before anything was sent: not attempted, and said once by the caller.
+            summary.not_attempted += 1;
+            summary.stopped = stop;
+            return Ok(());
+        }
+        summary.stopped = summary.stopped.take().or(stop);
+        if line["ok"] == Value::Bool(true) {
+            summary.ok += 1
+        } else {
+            summary.failed += 1
+        }
+        writeln!(self.out, "{line}").and_then(|()| self.out.flush()).map_err(RunError::Output)?;
+        (self.written)(&line);
+        Ok(())
+    }
+}
+
+/// After Ctrl-C, counts the records the input still holds as not attempted, waiting at most
+/// `COUNT_THE_REST_FOR` for each. `false` when the input did not end in time (the rest is
+/// unread).
+async fn count_the_rest(receiver: &mut tokio::sync::mpsc::Receiver<Item>, summary: &mut Summary) -> bool {
+    loop {
+        match tokio::time::timeout(COUNT_THE_REST_FOR, receiver.recv()).await {
+            Ok(Some(_)) => summary.not_attempted += 1,
+            // Nothing was left to try: the run is complete, however late Ctrl-C came.
+            Ok(None) if summary.not_attempted == 0 => {
+                summary.interrupted = false;
+                return true;
+            }
+            Ok(None) => return true,
+            Err(_) => {
+                summary.rest_unread = true;
+                return false;
+            }
+        }
     }
 }
 
