@@ -292,6 +292,12 @@ impl From<anyhow::Error> for CliError {
     }
 }
 
+impl From<crate::release::ReleaseError> for CliError {
+    fn from(error: crate::release::ReleaseError) -> Self {
+        CliError::Setup(anyhow::Error::new(error))
+    }
+}
+
 impl From<crate::LoadPluginError> for CliError {
     fn from(error: crate::LoadPluginError) -> Self {
         CliError::Setup(anyhow::Error::new(error))

@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256_hex;
@@ -62,19 +61,19 @@ impl Pins {
     /// The lock beside `settings`, if there is one; an unreadable lock is an error, never
     /// ignored (it would unpin the subscription). When `settings` is a symlink, the lock beside
     /// the file it resolves to pins too: the two must agree, or the run is refused.
-    pub fn with_lock_beside(mut self, settings: &Path) -> Result<Pins> {
+    pub fn with_lock_beside(mut self, settings: &Path) -> Result<Pins, ReleaseError> {
         let given = lock_path(settings);
         let beside_real = std::fs::canonicalize(settings).ok().map(|real| lock_path(&real));
         let mut found = read_lock(&given)?.map(|sha| (given.clone(), sha));
         if let Some(real) = beside_real.filter(|real| !same_file(real, &given)) {
             if let Some(sha) = read_lock(&real)? {
                 match &found {
-                    Some((path, other)) if *other != sha => anyhow::bail!(
-                        "{} pins {other} but {} (beside the file the settings link to) pins {sha}: \
-                         make them agree, or remove one",
-                        path.display(),
-                        real.display()
-                    ),
+                    Some((path, other)) if *other != sha => {
+                        return Err(ReleaseError::LocksDisagree {
+                            given: (path.clone(), other.clone()),
+                            beside_real: (real, sha),
+                        })
+                    }
                     Some(_) => {}
                     None => found = Some((real, sha)),
                 }
@@ -95,6 +94,67 @@ impl Pins {
         }
     }
 }
+
+/// Why a lock could not be read or written, or a release not packaged: a set-up error. Each
+/// names the file or folder it is about.
+#[derive(Debug)]
+pub enum ReleaseError {
+    /// The lock beside the settings and the one beside the file they link to pin different
+    /// components: (path, digest) of each.
+    LocksDisagree { given: (PathBuf, String), beside_real: (PathBuf, String) },
+    /// Something is at the lock's path, and it cannot be read as a lock file.
+    UnreadableLock { path: PathBuf, reason: String },
+    /// The lock's text is not a lock: why.
+    NotALock { path: PathBuf, why: String },
+    /// Only a stamped build (with version metadata) can be released.
+    NoVersion,
+    /// The version metadata is not a semver version (it names the release's files).
+    NotSemver { version: String, reason: String },
+    /// The release folder may be written by other users.
+    SharedFolder { dir: PathBuf, mode: u32 },
+    /// A release file exists with other contents: a release is never overwritten.
+    Exists { path: PathBuf },
+    /// A file or folder could not be read, checked, created or written: what was being done.
+    Io { doing: String, reason: String },
+}
+
+impl std::fmt::Display for ReleaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReleaseError::LocksDisagree { given: (path, other), beside_real: (real, sha) } => write!(
+                f,
+                "{} pins {other} but {} (beside the file the settings link to) pins {sha}: make them agree, or remove \
+                 one",
+                path.display(),
+                real.display()
+            ),
+            ReleaseError::UnreadableLock { path, reason } => write!(f, "reading the lock {}: {reason}", path.display()),
+            ReleaseError::NotALock { path, why } => {
+                write!(f, "{} is not a dotdigital lock file: {why}", path.display())
+            }
+            ReleaseError::NoVersion => {
+                f.write_str("the component carries no version metadata: only a stamped build can be released")
+            }
+            ReleaseError::NotSemver { version, reason } => {
+                write!(f, "the component's version metadata {version:?} is not a semver version ({reason})")
+            }
+            ReleaseError::SharedFolder { dir, mode } => write!(
+                f,
+                "the folder {} may be written by other users (mode {mode:o}): package into a folder only you can write",
+                dir.display()
+            ),
+            ReleaseError::Exists { path } => write!(
+                f,
+                "{} already exists with other contents: a release is never overwritten (package into an empty \
+                 directory)",
+                path.display()
+            ),
+            ReleaseError::Io { doing, reason } => write!(f, "{doing}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ReleaseError {}
 
 /// A `--sha256` value that is not 64 hex digits: a usage error.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,19 +193,17 @@ impl std::error::Error for PinError {}
 /// The lock's digest at `path`; `None` when nothing is there. Anything at the path pins: a
 /// dangling symlink, a directory or a FIFO is an error, not "no lock". Opened non-blocking
 /// (a FIFO planted there would otherwise hang the run) and read only if a small regular file.
-fn read_lock(path: &Path) -> Result<Option<String>> {
+fn read_lock(path: &Path) -> Result<Option<String>, ReleaseError> {
+    let unreadable = |reason| ReleaseError::UnreadableLock { path: path.to_path_buf(), reason };
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => anyhow::bail!("reading the lock {}: {}", path.display(), io_reason(&e)),
+        Err(e) => return Err(unreadable(io_reason(&e))),
         Ok(_) => {}
     }
-    let bytes = read_regular(path, MAX_LOCK_BYTES)
-        .map_err(|why| anyhow::anyhow!("reading the lock {}: {why}", path.display()))?;
-    let lock: Lock =
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a dotdigital lock file", path.display()))?;
-    let sha256 = digest(&lock.sha256).with_context(|| {
-        format!("{} is not a dotdigital lock file: its sha256 is not 64 hex digits", path.display())
-    })?;
+    let bytes = read_regular(path, MAX_LOCK_BYTES).map_err(unreadable)?;
+    let not_a_lock = |why: String| ReleaseError::NotALock { path: path.to_path_buf(), why };
+    let lock: Lock = serde_json::from_slice(&bytes).map_err(|e| not_a_lock(e.to_string()))?;
+    let sha256 = digest(&lock.sha256).ok_or_else(|| not_a_lock("its sha256 is not 64 hex digits".into()))?;
     Ok(Some(sha256))
 }
 
@@ -199,7 +257,7 @@ fn contract(plugin: &Plugin) -> String {
 }
 
 /// Writes `dotdigital.lock` beside `settings` for the loaded `plugin`; returns its path.
-pub fn pin(plugin: &Plugin, settings: &Path) -> Result<(PathBuf, Lock)> {
+pub fn pin(plugin: &Plugin, settings: &Path) -> Result<(PathBuf, Lock), ReleaseError> {
     let identity = plugin.identity();
     let lock = Lock {
         name: identity.name.clone(),
@@ -208,23 +266,22 @@ pub fn pin(plugin: &Plugin, settings: &Path) -> Result<(PathBuf, Lock)> {
         sha256: plugin.sha256().to_string(),
     };
     let path = lock_path(settings);
-    write_new(&path, format!("{}\n", serde_json::to_string_pretty(&lock)?).as_bytes())?;
+    write_new(&path, format!("{}\n", pretty(&lock)).as_bytes())?;
     Ok((path, lock))
 }
 
 /// Writes `ipaas-dotdigital-<version>.wasm`, its `.sha256` (the `sha256sum` format) and
 /// `manifest.json` into `out`.
-pub fn package(plugin: &Plugin, bytes: &[u8], out: &Path) -> Result<Manifest> {
+pub fn package(plugin: &Plugin, bytes: &[u8], out: &Path) -> Result<Manifest, ReleaseError> {
     let identity = plugin.identity();
-    let version = identity
-        .version
-        .clone()
-        .context("the component carries no version metadata: only a stamped build can be released")?;
+    let version = identity.version.clone().ok_or(ReleaseError::NoVersion)?;
     // The version names files: only a semver, never a path.
     semver::Version::parse(&version)
-        .map_err(|e| anyhow::anyhow!("the component's version metadata {version:?} is not a semver version ({e})"))?;
-    std::fs::create_dir_all(out)
-        .map_err(|e| anyhow::anyhow!("creating the folder {}: {}", out.display(), io_reason(&e)))?;
+        .map_err(|e| ReleaseError::NotSemver { version: version.clone(), reason: e.to_string() })?;
+    std::fs::create_dir_all(out).map_err(|e| ReleaseError::Io {
+        doing: format!("creating the folder {}", out.display()),
+        reason: io_reason(&e),
+    })?;
     check_private_dir(out)?;
     let file = format!("ipaas-dotdigital-{version}.wasm");
     let sha256 = sha256_hex(bytes);
@@ -240,13 +297,19 @@ pub fn package(plugin: &Plugin, bytes: &[u8], out: &Path) -> Result<Manifest> {
         toolchain: env!("DOTDIGITAL_GUEST_TOOLCHAIN").to_string(),
         source_revision: identity.revision.clone(),
     };
-    write_release(&out.join("manifest.json"), format!("{}\n", serde_json::to_string_pretty(&manifest)?).as_bytes())?;
+    write_release(&out.join("manifest.json"), format!("{}\n", pretty(&manifest)).as_bytes())?;
     Ok(manifest)
+}
+
+/// A lock or a manifest as the pretty JSON its file holds (plain strings and options: it
+/// cannot fail).
+fn pretty(value: &impl Serialize) -> String {
+    serde_json::to_string_pretty(value).expect("a lock or a manifest is JSON")
 }
 
 /// A release file is never replaced by other bytes: packaging the same component again is a
 /// no-op, a different one under the same version is refused.
-fn write_release(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_release(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(path, bytes),
         Ok(meta)
@@ -254,30 +317,25 @@ fn write_release(path: &Path, bytes: &[u8]) -> Result<()> {
         {
             Ok(())
         }
-        Ok(_) => Err(anyhow::anyhow!(
-            "{} already exists with other contents: a release is never overwritten (package into an empty directory)",
-            path.display()
-        )),
-        Err(e) => Err(e).with_context(|| format!("checking {}", path.display())),
+        Ok(_) => Err(ReleaseError::Exists { path: path.to_path_buf() }),
+        Err(e) => Err(ReleaseError::Io { doing: format!("checking {}", path.display()), reason: e.to_string() }),
     }
 }
 
 /// Refuses a folder that another user may write: they could plant a file or a symlink
 /// under the release's names between our check and our rename. A sticky folder of ours
 /// (only a file's owner may replace it) is accepted.
-fn check_private_dir(dir: &Path) -> Result<()> {
-    let meta = std::fs::metadata(dir)
-        .map_err(|e| anyhow::anyhow!("reading the folder {}: {}", dir.display(), io_reason(&e)))?;
+fn check_private_dir(dir: &Path) -> Result<(), ReleaseError> {
+    let meta = std::fs::metadata(dir).map_err(|e| ReleaseError::Io {
+        doing: format!("reading the folder {}", dir.display()),
+        reason: io_reason(&e),
+    })?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let ours = meta.uid() == unsafe { libc::geteuid() };
     let others_may_write = meta.mode() & 0o022 != 0;
     let sticky = meta.mode() & 0o1000 != 0;
     if others_may_write && !(sticky && ours) {
-        anyhow::bail!(
-            "the folder {} may be written by other users (mode {:o}): package into a folder only you can write",
-            dir.display(),
-            meta.mode() & 0o7777
-        );
+        return Err(ReleaseError::SharedFolder { dir: dir.to_path_buf(), mode: meta.mode() & 0o7777 });
     }
     Ok(())
 }
@@ -285,7 +343,7 @@ fn check_private_dir(dir: &Path) -> Result<()> {
 /// Writes through a temporary file and a rename, so a reader never sees half a file. The
 /// temporary name has a random suffix and is created new without following symlinks: a file
 /// or symlink planted at a guessable name is never written through.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("release");
     let temp = path.with_file_name(format!(".{name}.{:016x}.tmp", fastrand::u64(..)));
     let written = (|| {
@@ -300,7 +358,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
-        anyhow::bail!("writing {}: {}", path.display(), io_reason(&e));
+        return Err(ReleaseError::Io { doing: format!("writing {}", path.display()), reason: io_reason(&e) });
     }
     Ok(())
 }
