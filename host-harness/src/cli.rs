@@ -586,7 +586,7 @@ async fn bulk(
     }
     let shape = format!("{settings}|{}", platform.plugin_sha256());
     // The component says how large an import may be and how many may run at once.
-    let limits = crate::bulk::limits::of(platform).await.map_err(CliError::Setup)?;
+    let limits = crate::bulk::limits::of(platform).await.map_err(|e| session.fail(e))?;
     let import = crate::bulk::limits::of_kind(&limits, flow.import_kind());
     // An orders load imports its contacts first, in batches of the same size.
     let max = match flow {

@@ -3,12 +3,11 @@
 //! host's own caution instead, which assumes nothing of any API. Either way the host keeps
 //! ceilings of its own, so no answer makes it hold more than it would for a real load.
 
-use anyhow::{anyhow, Result};
-
 use crate::host::log::Level;
 use crate::platform::Platform;
 use crate::runtime::bindings::ImportKind;
 pub use crate::runtime::bindings::{BulkLimits, ImportLimits};
+use crate::runtime::PluginFault;
 
 /// The host's ceilings, whatever a component says: imports running at once (each holds its
 /// batch's entries in memory until its report is read), records per import, and contacts per
@@ -31,12 +30,23 @@ pub fn cautious(speaks_1_1: bool) -> BulkLimits {
     BulkLimits { contacts: kind("contacts"), orders: kind("orders"), contacts_per_removal: 1_000 }
 }
 
+/// A component whose `describe-bulk` faulted: it cannot load in bulk.
+#[derive(Debug)]
+pub struct DescribeBulkFailed(pub PluginFault);
+
+impl std::fmt::Display for DescribeBulkFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the component's describe-bulk failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for DescribeBulkFailed {}
+
 /// What the platform's component says (asked once, in a call that may send nothing), or
 /// [`cautious`] limits, with a warning, when it cannot say. A component whose `describe-bulk`
 /// fails cannot load in bulk: the error says so.
-pub async fn of(platform: &Platform) -> Result<BulkLimits> {
-    let said =
-        platform.describe_bulk().await.map_err(|fault| anyhow!("the component's describe-bulk failed: {fault}"))?;
+pub async fn of(platform: &Platform) -> Result<BulkLimits, DescribeBulkFailed> {
+    let said = platform.describe_bulk().await.map_err(DescribeBulkFailed)?;
     Ok(match said {
         Some(said) => taken(&said),
         None => {

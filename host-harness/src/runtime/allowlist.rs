@@ -99,7 +99,8 @@ impl Allowlist {
 /// connection (who the client is, which host was asked for, how to frame the body).
 /// wasi-http already refuses `Connection`, `Keep-Alive`, `Proxy-Authorization`,
 /// `Proxy-Authenticate`, `Proxy-Connection`, `Transfer-Encoding`, `Upgrade` and `Host`; the
-/// rest are dropped here, in the one outbound path.
+/// rest are dropped by [`canonical_headers`], which the one outbound path applies to every
+/// request it sends.
 fn is_proxy_header(name: &HeaderName) -> bool {
     let name = name.as_str();
     matches!(
