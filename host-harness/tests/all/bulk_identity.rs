@@ -426,6 +426,25 @@ async fn a_1_0_component_still_loads_in_bulk_without_contact_ids_and_is_refused_
     assert_eq!(imports(&sim, "contacts"), 0, "the component never reached Dotdigital");
 }
 
+/// Settings a compat component takes (it declares only the credentials).
+fn compat_settings(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("settings.json");
+    let settings = json!({"name": "Compat", "api_user": "demo@apiconnector.com", "api_password": PASSWORD});
+    std::fs::write(&path, settings.to_string()).unwrap();
+    path
+}
+
+/// How many records went in imports of each size: a compat component's contact id carries the
+/// size of its import (see tests/compat-plugin).
+fn import_sizes(lines: &[Value]) -> Vec<(u64, usize)> {
+    let mut per_size = std::collections::BTreeMap::<u64, usize>::new();
+    for line in lines {
+        let id: u64 = line["outcome"]["external_id"].as_str().and_then(|id| id.parse().ok()).expect("a contact id");
+        *per_size.entry(id / 1_000_000).or_default() += 1;
+    }
+    per_size.into_iter().collect()
+}
+
 /// A 1.1 component has no `describe-bulk`: the host paces its load with caution of its own (one
 /// import at a time, 1,000 records each unless the operator asks for more, up to the host's
 /// ceiling of 100,000), never with Dotdigital's figures, which it does not know, and says so.
@@ -443,12 +462,7 @@ async fn a_1_1_component_is_paced_by_the_hosts_caution() {
     let info: Value = serde_json::from_slice(&describe.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&describe)));
     assert_eq!(info["contract"], "ipaas:dotdigital@1.1.0");
 
-    let settings = dir.join("settings.json");
-    std::fs::write(
-        &settings,
-        json!({"name": "1.1", "api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string(),
-    )
-    .unwrap();
+    let settings = compat_settings(&dir);
     let input = write_input(&dir, "c.ndjson", &(0..2_500).map(customer).collect::<Vec<_>>());
     let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
     command.args(["--plugin", V1_1]);
@@ -456,13 +470,7 @@ async fn a_1_1_component_is_paced_by_the_hosts_caution() {
     let (lines, summary) = record_lines(&output);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(summary["created"], 2_500, "{summary}");
-    // Each contact id carries the size of its import (see tests/compat-plugin).
-    let mut per_size = std::collections::BTreeMap::<u64, usize>::new();
-    for line in &lines {
-        let id: u64 = line["outcome"]["external_id"].as_str().and_then(|id| id.parse().ok()).expect("a contact id");
-        *per_size.entry(id / 1_000_000).or_default() += 1;
-    }
-    assert_eq!(per_size.into_iter().collect::<Vec<_>>(), [(500, 500), (1_000, 2_000)]);
+    assert_eq!(import_sizes(&lines), [(500, 500), (1_000, 2_000)]);
     assert!(stderr(&output).contains("does not say how large its imports may be"), "{}", stderr(&output));
 
     let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
@@ -479,12 +487,7 @@ async fn a_components_own_import_limits_size_the_batches() {
     use test_support::guests::NEWER_MINOR;
     let sim = simulator().await;
     let dir = temp_dir("newer-minor");
-    let settings = dir.join("settings.json");
-    std::fs::write(
-        &settings,
-        json!({"name": "newer", "api_user": "demo@apiconnector.com", "api_password": PASSWORD}).to_string(),
-    )
-    .unwrap();
+    let settings = compat_settings(&dir);
     let input = write_input(&dir, "c.ndjson", &(0..10).map(customer).collect::<Vec<_>>());
     let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
     command.args(["--plugin", NEWER_MINOR]);
@@ -492,12 +495,7 @@ async fn a_components_own_import_limits_size_the_batches() {
     let (lines, summary) = record_lines(&output);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(summary["created"], 10, "{summary}");
-    let mut per_size = std::collections::BTreeMap::<u64, usize>::new();
-    for line in &lines {
-        let id: u64 = line["outcome"]["external_id"].as_str().and_then(|id| id.parse().ok()).expect("a contact id");
-        *per_size.entry(id / 1_000_000).or_default() += 1;
-    }
-    assert_eq!(per_size.into_iter().collect::<Vec<_>>(), [(1, 1), (3, 9)]);
+    assert_eq!(import_sizes(&lines), [(1, 1), (3, 9)]);
     assert!(!stderr(&output).contains("does not say how large its imports may be"), "{}", stderr(&output));
 
     let mut command = bulk("contacts", &settings, &input, &sim, &dir.join("s"));
