@@ -17,8 +17,8 @@ pub struct Guest {
     pub env: &'static str,
     /// The name its metadata carries, for the shipped component (`wasm-tools metadata show`).
     pub release_name: Option<&'static str>,
-    /// A variant built with this cargo feature, from WIT derived from ours (see `derive_wit`),
-    /// in a target directory of its own.
+    /// A variant built with this cargo feature, from WIT derived from ours (see `derive_wit`);
+    /// its `.wasm` is copied to a name of its own (`compat_plugin-<variant>.wasm`).
     pub variant: Option<&'static str>,
 }
 
@@ -79,6 +79,8 @@ pub fn connector() -> &'static Guest {
 /// Where a build script builds `guests`: rerun when they or the contract change, build each
 /// into `<workspace>/target/guests` (a target directory of its own, so these nested builds
 /// never wait on the outer one's lock), and hand each `.wasm` path to the crate as its `env`.
+/// Every guest shares that one directory and one release profile, so the proc macros they all
+/// use (wit-bindgen's, waki's) and their common wasm32 dependencies are compiled once.
 pub fn build_for_build_script(root: &Path, guests: &[&Guest]) {
     for watched in ["wit", "Cargo.lock", ".git/HEAD", ".git/refs/heads", "tools/guest-build/src"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
@@ -99,17 +101,23 @@ pub fn build_for_build_script(root: &Path, guests: &[&Guest]) {
 /// Builds `guest` (and stamps it, for the connector) under `target_dir`; returns its `.wasm`.
 pub fn build_guest(root: &Path, guest: &Guest, target_dir: &Path) -> PathBuf {
     let dir = root.join(guest.dir);
-    let (target_dir, features) = match guest.variant {
+    let features = match guest.variant {
         Some(variant) => {
             derive_wit(root, &dir, variant);
-            (target_dir.join(variant), vec!["--features", variant])
+            vec!["--features", variant]
         }
-        None => (target_dir.to_path_buf(), vec![]),
+        None => vec![],
     };
-    let wasm = build(root, &dir, guest.package, &target_dir, &features);
-    match guest.release_name {
-        Some(name) => with_metadata(root, &wasm, name),
-        None => wasm,
+    let wasm = build(root, &dir, guest.package, target_dir, &features);
+    match (guest.release_name, guest.variant) {
+        (Some(name), _) => with_metadata(root, &wasm, name),
+        // Every variant's build leaves its `.wasm` under the package's one name: keep a copy.
+        (None, Some(variant)) => {
+            let own = wasm.with_file_name(format!("{}-{variant}.wasm", guest.package.replace('-', "_")));
+            std::fs::copy(&wasm, &own).expect("copying a variant's component to its own name");
+            own
+        }
+        (None, None) => wasm,
     }
 }
 
