@@ -101,24 +101,36 @@ pub fn build_for_build_script(root: &Path, guests: &[&Guest]) {
 /// Builds `guest` (and stamps it, for the connector) under `target_dir`; returns its `.wasm`.
 pub fn build_guest(root: &Path, guest: &Guest, target_dir: &Path) -> PathBuf {
     let dir = root.join(guest.dir);
-    let features = match guest.variant {
-        Some(variant) => {
-            derive_wit(root, &dir, variant);
-            vec!["--features", variant]
-        }
-        None => vec![],
-    };
-    let wasm = build(root, &dir, guest.package, target_dir, &features);
     match (guest.release_name, guest.variant) {
-        (Some(name), _) => with_metadata(root, &wasm, name),
-        // Every variant's build leaves its `.wasm` under the package's one name: keep a copy.
-        (None, Some(variant)) => {
-            let own = wasm.with_file_name(format!("{}-{variant}.wasm", guest.package.replace('-', "_")));
-            std::fs::copy(&wasm, &own).expect("copying a variant's component to its own name");
-            own
-        }
-        (None, None) => wasm,
+        (Some(name), _) => with_metadata(root, &build(root, &dir, guest.package, target_dir, &[]), name),
+        (None, Some(variant)) => build_variant(root, guest, variant, target_dir),
+        (None, None) => build(root, &dir, guest.package, target_dir, &[]),
     }
+}
+
+/// One feature variant of a guest, copied to `<package>-<variant>.wasm`. Every variant's
+/// cdylib is written to the one unhashed name `<package>.wasm`, so cargo would take a variant
+/// whose own build is fresh as built and leave another variant's bytes there: its output is
+/// removed first (cargo then links it again), and a lock keeps another process's build of
+/// another variant from landing between this build and its copy.
+fn build_variant(root: &Path, guest: &Guest, variant: &str, target_dir: &Path) -> PathBuf {
+    let dir = root.join(guest.dir);
+    derive_wit(root, &dir, variant);
+    std::fs::create_dir_all(target_dir).expect("creating the guests' target directory");
+    let lock = std::fs::File::create(target_dir.join(".variants.lock")).expect("creating the variants' lock file");
+    lock.lock().expect("locking the guests' variants");
+    let file = format!("{}.wasm", guest.package.replace('-', "_"));
+    let release = target_dir.join(TARGET).join("release");
+    for stale in [release.join(&file), release.join("deps").join(&file)] {
+        match std::fs::remove_file(&stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("removing {}: {e}", stale.display()),
+            _ => {}
+        }
+    }
+    let wasm = build(root, &dir, guest.package, target_dir, &["--features", variant]);
+    let own = wasm.with_file_name(format!("{}-{variant}.wasm", guest.package.replace('-', "_")));
+    std::fs::copy(&wasm, &own).expect("copying a variant's component to its own name");
+    own
 }
 
 /// `rustc --version` of the toolchain the guests are built with, for release manifests.
