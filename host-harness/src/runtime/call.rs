@@ -84,6 +84,12 @@ impl CallState {
         self.budget.refused()
     }
 
+    /// A persistent-data operation that failed, said once in the call's log (clipped).
+    fn data_refused(&self, what: &str, problem: &impl std::fmt::Display) {
+        let line = format!("persistent data not {what}: {problem}");
+        self.log.call_event(Level::Warn, &log::clip(&line, MAX_REFUSAL_CHARS));
+    }
+
     /// The state database outlives the run and is copied around: a key or value holding one
     /// of the subscription's secrets (as the redactor knows them, Basic credentials included)
     /// is refused, never stored. A component set on hiding the password can still disguise
@@ -129,10 +135,7 @@ impl host::Host for CallState {
         // The contract has no error here: an unreadable value reads as absent, and the
         // certificate flow's claim (a write) still refuses a second send.
         self.data.get(&key).unwrap_or_else(|problem| {
-            self.log.call_event(
-                Level::Warn,
-                &log::clip(&format!("persistent data not read: {problem}"), MAX_REFUSAL_CHARS),
-            );
+            self.data_refused("read", &problem);
             None
         })
     }
@@ -141,10 +144,7 @@ impl host::Host for CallState {
         self.refuse_secrets(&key, &value)?;
         // The contract carries the reason as text; the host keeps the type until here.
         self.data.set(&key, &value, ttl_seconds).map_err(|problem| {
-            self.log.call_event(
-                Level::Warn,
-                &log::clip(&format!("persistent data not stored: {problem}"), MAX_REFUSAL_CHARS),
-            );
+            self.data_refused("stored", &problem);
             problem.to_string()
         })
     }
@@ -152,10 +152,7 @@ impl host::Host for CallState {
     fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
         self.refuse_secrets(&key, &value)?;
         self.data.claim(&key, &value, ttl_seconds).map_err(|problem| {
-            self.log.call_event(
-                Level::Warn,
-                &log::clip(&format!("persistent data not claimed: {problem}"), MAX_REFUSAL_CHARS),
-            );
+            self.data_refused("claimed", &problem);
             problem.to_string()
         })
     }
