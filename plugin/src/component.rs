@@ -1,46 +1,19 @@
-//! The component side of [`crate::platform::Platform`]: waki for HTTP, host imports for logs
-//! and persistent data, and the export of the `connector` interface.
-
-use std::time::Duration;
+//! The component side of [`crate::platform::Platform`]: wasi:http (`wasi_http`), host imports
+//! for logs and persistent data, and the export of the `connector` interface.
 
 use crate::bindings::exports::ipaas::dotdigital::connector::Guest;
 use crate::bindings::ipaas::dotdigital::host;
-use crate::platform::{HttpRequest, HttpResponse, LogLevel, Method, Platform};
+use crate::platform::{HttpRequest, HttpResponse, LogLevel, Platform};
 use crate::wit::{
     Account, BulkLimits, Customer, GiftCard, ImportBatch, ImportBegun, ImportKind, ImportProgress, ImportStarted,
     ImportState, ListsLeft, OrderSettings, PluginInfo, Settings, SyncError, SyncOutcome, Transaction,
 };
 
-/// The host bounds the whole call; this only stops a connect from hanging.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
 struct Component;
 
 impl Platform for Component {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
-        let method = match request.method {
-            Method::Get => waki::Method::Get,
-            Method::Post => waki::Method::Post,
-            Method::Put => waki::Method::Put,
-            Method::Patch => waki::Method::Patch,
-            Method::Delete => waki::Method::Delete,
-        };
-        let mut builder = waki::Client::new().request(method, &request.url).connect_timeout(CONNECT_TIMEOUT);
-        for (name, value) in &request.headers {
-            builder = builder.header(*name, value.as_str());
-        }
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
-        }
-        let response = builder.send().map_err(describe_error)?;
-        let status = response.status_code();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let body = response.body().map_err(|e| format!("reading the answer failed: {}", describe_error(e)))?;
-        Ok(HttpResponse { status, headers, body })
+        crate::wasi_http::send(request)
     }
 
     fn log(&self, level: LogLevel, message: &str) {
@@ -68,35 +41,6 @@ impl Platform for Component {
     fn now_unix(&self) -> i64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
-}
-
-/// wasi:http error codes in words (`HttpRequestDenied`, `DnsError(DnsErrorPayload { … })` tell
-/// an operator nothing).
-fn describe_error(error: anyhow::Error) -> String {
-    use waki::ErrorCode as E;
-    let Some(code) = error.downcast_ref::<E>() else { return error.to_string() };
-    let text = match code {
-        E::HttpRequestDenied => "denied by the sandbox",
-        E::DnsTimeout => "the host name could not be resolved in time",
-        E::DnsError(_) | E::DestinationNotFound => "the host name could not be resolved",
-        E::DestinationUnavailable | E::DestinationIpUnroutable => "the server cannot be reached",
-        E::DestinationIpProhibited => "the server's address is not allowed",
-        E::ConnectionRefused => "connection refused",
-        E::ConnectionTerminated => "the connection was closed",
-        E::ConnectionTimeout => "connection timed out",
-        E::ConnectionReadTimeout | E::ConnectionWriteTimeout | E::HttpResponseTimeout => {
-            "timed out waiting for the answer"
-        }
-        E::ConnectionLimitReached => "too many connections are open",
-        E::TlsProtocolError | E::TlsAlertReceived(_) => "the TLS handshake failed",
-        E::TlsCertificateError => "the server's TLS certificate was refused",
-        E::HttpRequestBodySize(_) => "the request body is larger than allowed",
-        E::HttpResponseBodySize(_) => "the answer is larger than allowed",
-        E::HttpResponseIncomplete => "the answer ended early",
-        E::InternalError(Some(detail)) => return format!("the host failed: {detail}"),
-        _ => "the HTTP exchange failed",
-    };
-    text.to_string()
 }
 
 impl Guest for Component {

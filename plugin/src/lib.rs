@@ -1,7 +1,7 @@
 //! The iPaaS.com → Dotdigital connector, compiled to a wasm32-wasip2 component.
 //!
 //! This file is WIT glue only: it hands the generated types to the flows, giving them the
-//! component's [`platform::Platform`] (wasi:http through waki, and the host imports).
+//! component's [`platform::Platform`] (wasi:http, and the host imports).
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -27,3 +27,5 @@ mod test_support;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+#[cfg(target_arch = "wasm32")]
+mod wasi_http;

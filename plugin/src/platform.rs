@@ -33,6 +33,20 @@ pub struct HttpRequest {
     pub body: Option<Vec<u8>>,
 }
 
+/// An absolute URL's scheme, host (with any port) and path with its query, the parts wasi:http
+/// sets one by one. The connector only builds `https://rN-api.dotdigital.com/…` URLs; anything
+/// else is said rather than guessed at.
+pub fn url_parts(url: &str) -> Result<(&str, &str, String), String> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    if scheme.is_empty() || authority.is_empty() || path.starts_with('#') {
+        return Err(format!("`{url}` is not an absolute URL without a fragment"));
+    }
+    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+    Ok((scheme, authority, path))
+}
+
 /// The answer, read whole.
 #[derive(Clone, Debug, Default)]
 pub struct HttpResponse {
@@ -69,4 +83,28 @@ pub trait Platform {
     fn claim_data(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, String>;
     /// Seconds since the Unix epoch.
     fn now_unix(&self) -> i64;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_parts;
+
+    #[test]
+    fn a_url_splits_into_what_wasi_http_sets() {
+        let parts = |url| url_parts(url).map(|(s, a, p)| (s.to_string(), a.to_string(), p));
+        let ok = |s: &str, a: &str, p: &str| Ok((s.to_string(), a.to_string(), p.to_string()));
+        assert_eq!(
+            parts("https://r1-api.dotdigital.com/v2/account-info"),
+            ok("https", "r1-api.dotdigital.com", "/v2/account-info")
+        );
+        assert_eq!(
+            parts("https://r2-api.dotdigital.com/v2/x?a=1&b=%20"),
+            ok("https", "r2-api.dotdigital.com", "/v2/x?a=1&b=%20")
+        );
+        assert_eq!(parts("http://127.0.0.1:8080"), ok("http", "127.0.0.1:8080", "/"));
+        assert_eq!(parts("https://h?q=1"), ok("https", "h", "/?q=1"));
+        for bad in ["r1-api.dotdigital.com/v2", "https:///v2", "://h/", "https://h#frag", ""] {
+            assert!(url_parts(bad).is_err(), "{bad}");
+        }
+    }
 }

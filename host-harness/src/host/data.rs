@@ -348,12 +348,11 @@ impl DataStore {
     pub fn get(&self, key: &str) -> Result<Option<String>, DataError> {
         let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
         connection
-            .query_row(
+            .prepare_cached(
                 "SELECT value FROM entries WHERE subscription = ?1 AND key = ?2 \
                  AND (expires_at IS NULL OR expires_at > unixepoch())",
-                params![self.subscription, key],
-                |row| row.get(0),
             )
+            .and_then(|mut statement| statement.query_row(params![self.subscription, key], |row| row.get(0)))
             .optional()
             .map_err(|e| self.database_error("reading", e))
     }
@@ -366,7 +365,8 @@ impl DataStore {
         }
         self.write(|tx, subscription| {
             if value.is_empty() {
-                tx.execute("DELETE FROM entries WHERE subscription = ?1 AND key = ?2", params![subscription, key])?;
+                tx.prepare_cached("DELETE FROM entries WHERE subscription = ?1 AND key = ?2")?
+                    .execute(params![subscription, key])?;
                 return Ok(());
             }
             insert(tx, subscription, key, value, ttl_seconds)
@@ -381,11 +381,9 @@ impl DataStore {
             return Err(DataError::Value { bytes: value.len() });
         }
         self.write(|tx, subscription| {
-            let present: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM entries WHERE subscription = ?1 AND key = ?2)",
-                params![subscription, key],
-                |row| row.get(0),
-            )?;
+            let present: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE subscription = ?1 AND key = ?2)")?
+                .query_row(params![subscription, key], |row| row.get(0))?;
             if present {
                 return Ok(false);
             }
@@ -414,7 +412,7 @@ impl DataStore {
         let mut connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
         let run = || -> Result<T, WriteError> {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(EXPIRE, params![self.subscription])?;
+            tx.prepare_cached(EXPIRE)?.execute(params![self.subscription])?;
             let result = change(&tx, &self.subscription)?;
             tx.commit()?;
             Ok(result)
@@ -543,10 +541,14 @@ fn check_key(key: &str) -> Result<(), DataError> {
 /// Inserts or replaces `key` within the subscription's limits, which are checked in the same
 /// transaction, so two processes cannot both squeeze under them.
 fn insert(tx: &Transaction, subscription: &str, key: &str, value: &str, ttl: Option<u32>) -> Result<(), WriteError> {
-    let (count, bytes): (i64, i64) =
-        tx.query_row(USAGE, [subscription], |row| Ok((row.get(0)?, row.get(1)?))).optional()?.unwrap_or_default();
+    let (count, bytes): (i64, i64) = tx
+        .prepare_cached(USAGE)?
+        .query_row([subscription], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .unwrap_or_default();
     // A key being replaced is counted at its new size, not twice.
-    let replaced: Option<i64> = tx.query_row(KEY_SIZE, params![subscription, key], |row| row.get(0)).optional()?;
+    let replaced: Option<i64> =
+        tx.prepare_cached(KEY_SIZE)?.query_row(params![subscription, key], |row| row.get(0)).optional()?;
     let others = count - i64::from(replaced.is_some());
     let other_bytes = bytes - replaced.unwrap_or(0);
     if others as usize >= MAX_ENTRIES {
@@ -555,12 +557,12 @@ fn insert(tx: &Transaction, subscription: &str, key: &str, value: &str, ttl: Opt
     if other_bytes as usize + key.len() + value.len() > MAX_TOTAL_BYTES {
         return Err(WriteError::Refused(DataError::TooLarge));
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO entries (subscription, key, value, expires_at) \
          VALUES (?1, ?2, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE unixepoch() + ?4 END) \
          ON CONFLICT (subscription, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-        params![subscription, key, value, ttl],
-    )?;
+    )?
+    .execute(params![subscription, key, value, ttl])?;
     Ok(())
 }
 

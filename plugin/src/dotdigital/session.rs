@@ -221,7 +221,7 @@ impl<'a> Session<'a> {
             ("User-Agent", USER_AGENT.to_string()),
         ];
         if let Some(body) = &body {
-            // waki would otherwise send the body chunked, which Dotdigital does not expect.
+            // A plain length-delimited body, never chunked: what Dotdigital's examples send.
             headers.push(("Content-Type", "application/json".to_string()));
             headers.push(("Content-Length", body.len().to_string()));
         }
