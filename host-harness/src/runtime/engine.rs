@@ -9,9 +9,12 @@
 use std::time::Duration;
 
 use wasmtime::Result;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy};
 
 use super::sandbox::{SandboxLimits, MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES, MAX_TABLE_ELEMENTS};
+
+/// `DOTDIGITAL_PERFMAP=1`: the engine writes a perf map of the compiled component.
+pub const PERFMAP_VARIABLE: &str = "DOTDIGITAL_PERFMAP";
 
 /// How often the epoch advances; the CPU deadline is checked at this granularity.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -82,6 +85,11 @@ fn config(pool: Option<PoolingAllocationConfig>) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // `perf` names the component's functions (from its name section) through
+    // /tmp/perf-<pid>.map: how the README's performance breakdown was taken.
+    if std::env::var_os(PERFMAP_VARIABLE).is_some_and(|v| v == "1") {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     if let Some(pool) = pool {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
