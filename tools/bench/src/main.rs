@@ -26,17 +26,35 @@ struct Args {
     /// this binary (`cargo build --release -p dotdigital-harness` puts it there).
     #[arg(long)]
     harness: Option<PathBuf>,
+    /// Only sync this flow's records in process, one after another, for `--seconds`: a steady
+    /// load to attach a profiler to (`perf record -p`), with nothing else in the profile.
+    #[arg(long, value_name = "FLOW", value_parser = ["contact", "order", "certificate"])]
+    repeat: Option<String>,
+    /// Measure this component instead of the connector built into the harness (the cold starts
+    /// still run the harness's own).
+    #[arg(long, value_name = "WASM")]
+    plugin: Option<PathBuf>,
+    /// How long `--repeat` runs.
+    #[arg(long, default_value_t = 10, requires = "repeat")]
+    seconds: u64,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     let measured = async {
+        let plugin = match &args.plugin {
+            Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+            None => dotdigital_harness::EMBEDDED_PLUGIN.to_vec(),
+        };
+        if let Some(flow) = &args.repeat {
+            return run::repeat(flow, std::time::Duration::from_secs(args.seconds), &plugin).await;
+        }
         let harness = match args.harness {
             Some(path) => path,
             None => beside_this_binary()?,
         };
-        run::run(args.rounds, args.json.as_deref(), &harness).await
+        run::run(args.rounds, args.json.as_deref(), &harness, &plugin).await
     };
     match measured.await {
         Ok(()) => ExitCode::SUCCESS,

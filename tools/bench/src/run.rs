@@ -53,7 +53,7 @@ struct Bench {
 
 /// Runs every measurement: a table on stdout, and every figure as JSON in `json_out`.
 /// `harness` is the `dotdigital-harness` binary the cold starts spawn.
-pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path) -> Result<()> {
+pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path, bytes: &[u8]) -> Result<()> {
     let rounds = rounds.max(2);
     let limits = SandboxLimits::default();
     let pooling = engine::engine_with(Allocator::Pooling, &limits)?;
@@ -61,7 +61,6 @@ pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path) -> Resu
         eprintln!("bench: {why}");
     }
     let on_demand = engine::engine_with(Allocator::OnDemand, &limits)?;
-    let bytes = dotdigital_harness::EMBEDDED_PLUGIN;
     let mut bench = Bench {
         rounds,
         plugin: Arc::new(Plugin::load(&pooling.engine, bytes, limits.clone(), quiet()).await?),
@@ -90,6 +89,30 @@ pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path) -> Resu
         std::fs::write(path, serde_json::to_string_pretty(&bench.report)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(())
+}
+
+/// `--repeat`: syncs of one flow in process, one after another, for `seconds`; the count and
+/// the median on stdout.
+pub async fn repeat(flow: &str, seconds: Duration, bytes: &[u8]) -> Result<()> {
+    let flow = [Flow::Contact, Flow::Order, Flow::Certificate]
+        .into_iter()
+        .find(|f| f.name() == flow)
+        .with_context(|| format!("no flow named {flow}"))?;
+    let limits = SandboxLimits::default();
+    let engine = engine::new_engine(&limits)?.engine;
+    let plugin = Arc::new(Plugin::load(&engine, bytes, limits, quiet()).await?);
+    let platform = Platform::new(plugin, &settings(1), options(Upstream::InProcess(canned::handler())))?;
+    let (mut samples, began) = (vec![], Instant::now());
+    while began.elapsed() < seconds {
+        let value = record(flow, samples.len());
+        let started = Instant::now();
+        let line = platform.sync(flow, samples.len(), &value).await;
+        samples.push(started.elapsed());
+        ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
+    }
+    let (p50, p99) = (percentile(&samples, 50), percentile(&samples, 99));
+    println!("{} {} syncs in process: p50 {} µs, p99 {} µs", samples.len(), flow.name(), us(p50), us(p99));
     Ok(())
 }
 
