@@ -40,7 +40,7 @@ pub fn url_parts(url: &str) -> Result<(&str, &str, String), String> {
     let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
-    if scheme.is_empty() || authority.is_empty() || path.starts_with('#') {
+    if scheme.is_empty() || authority.is_empty() || url.contains('#') {
         return Err(format!("`{url}` is not an absolute URL without a fragment"));
     }
     let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
@@ -103,7 +103,7 @@ mod tests {
         );
         assert_eq!(parts("http://127.0.0.1:8080"), ok("http", "127.0.0.1:8080", "/"));
         assert_eq!(parts("https://h?q=1"), ok("https", "h", "/?q=1"));
-        for bad in ["r1-api.dotdigital.com/v2", "https:///v2", "://h/", "https://h#frag", ""] {
+        for bad in ["r1-api.dotdigital.com/v2", "https:///v2", "://h/", "https://h#frag", "https://h/p#frag", ""] {
             assert!(url_parts(bad).is_err(), "{bad}");
         }
     }

@@ -4,17 +4,13 @@
 
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    http_error_code, ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
+    http_error_code, ErrorCode, Fields, HeaderError, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
+    Scheme,
 };
 use wasip2::io::streams::StreamError;
 
 use crate::platform::{url_parts, HttpRequest, HttpResponse, Method};
 
-/// The host bounds the whole call; this only stops a connect from hanging (nanoseconds).
-const CONNECT_TIMEOUT_NS: u64 = 30_000_000_000;
-/// The most one `blocking-write-and-flush` takes (wasi:io/streams).
-const WRITE_CHUNK: usize = 4096;
 /// Read at a time from the answer's body: Dotdigital's answers are small, and the host caps
 /// their size.
 const READ_CHUNK: u64 = 64 * 1024;
@@ -24,9 +20,9 @@ pub fn send(request: &HttpRequest) -> Result<HttpResponse, String> {
     let (scheme, authority, path) = url_parts(&request.url)?;
     let entries: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(name, value)| (name.to_string(), value.as_bytes().to_vec())).collect();
-    let headers = Fields::from_list(&entries).map_err(|e| format!("the host refused a request header ({e:?})"))?;
+    let headers = Fields::from_list(&entries).map_err(|error| refused_header(&entries, error))?;
     let outgoing = OutgoingRequest::new(headers);
-    let scheme = match scheme {
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
         "https" => Scheme::Https,
         "http" => Scheme::Http,
         other => Scheme::Other(other.to_string()),
@@ -36,22 +32,27 @@ pub fn send(request: &HttpRequest) -> Result<HttpResponse, String> {
     outgoing.set_authority(Some(authority)).map_err(|()| refused("host"))?;
     outgoing.set_path_with_query(Some(&path)).map_err(|()| refused("path"))?;
     let body = outgoing.body().map_err(|()| refused("body"))?;
-    let options = RequestOptions::new();
-    // A host without connect timeouts says so here; it bounds the whole call anyway.
-    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
-    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|code| describe(&code))?;
+    // No request options: the host bounds each request and the whole call itself (a connect
+    // timeout here would only be one more resource per request).
+    let future = outgoing_handler::handle(outgoing, None).map_err(|code| describe(&code))?;
+    // The host reads the body while it is written (its task started with `handle`).
     let written = write_body(body, request.body.as_deref().unwrap_or_default());
     let response = loop {
         match future.get() {
+            // An answer counts even after a failed write: a server may answer (413, 429)
+            // before it has read the whole body.
             Some(Ok(Ok(response))) => break response,
-            Some(Ok(Err(code))) => return Err(describe(&code)),
+            Some(Ok(Err(code))) => {
+                // A write that failed says more than the protocol error it ends in.
+                return Err(match (written, code) {
+                    (Err(why), ErrorCode::HttpProtocolError) => why,
+                    (_, code) => describe(&code),
+                });
+            }
             Some(Err(())) => return Err("the answer was taken twice".into()),
             None => future.subscribe().block(),
         }
     };
-    // An answer that came despite a failed write (a refusal before the body was read) still
-    // counts; a body the host could not take, with no answer, is the write's error.
-    written?;
     let status = response.status();
     let headers = response
         .headers()
@@ -78,14 +79,33 @@ fn refused(part: &str) -> String {
     format!("the host refused the request's {part}")
 }
 
-/// Writes `bytes` to the request's body and finishes it (the stream is dropped first, as
-/// wasi:http requires of a child resource).
-fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
+/// Which header the host refused (it refuses the list, not a name).
+fn refused_header(entries: &[(String, Vec<u8>)], error: HeaderError) -> String {
+    let name = entries.iter().find(|entry| Fields::from_list(std::slice::from_ref(entry)).is_err());
+    match name {
+        Some((name, _)) => format!("the host refused the request header {name} ({error:?})"),
+        None => format!("the host refused the request's headers ({error:?})"),
+    }
+}
+
+/// Writes `bytes` to the request's body as fast as the host takes them (as much as
+/// `check-write` permits at a time: a large import body is a few writes, not thousands), then
+/// finishes it; the stream is dropped first, as wasi:http requires of a child resource.
+fn write_body(body: OutgoingBody, mut bytes: &[u8]) -> Result<(), String> {
+    let failed = |error| stream_error(error, "sending the request body");
     {
         let stream = body.write().map_err(|()| refused("body"))?;
-        for chunk in bytes.chunks(WRITE_CHUNK) {
-            stream.blocking_write_and_flush(chunk).map_err(|e| stream_error(e, "sending the request body"))?;
+        let ready = stream.subscribe();
+        while !bytes.is_empty() {
+            ready.block();
+            let permitted = stream.check_write().map_err(failed)?;
+            let (now, rest) = bytes.split_at(bytes.len().min(usize::try_from(permitted).unwrap_or(usize::MAX)));
+            stream.write(now).map_err(failed)?;
+            bytes = rest;
         }
+        stream.flush().map_err(failed)?;
+        ready.block();
+        stream.check_write().map_err(failed)?;
     }
     OutgoingBody::finish(body, None).map_err(|code| describe(&code))
 }
@@ -97,6 +117,8 @@ fn read_body(incoming: IncomingBody) -> Result<Vec<u8>, String> {
         let stream = incoming.stream().map_err(|()| "the answer's body was taken twice".to_string())?;
         loop {
             match stream.blocking_read(READ_CHUNK) {
+                // The first chunk is usually the whole answer: kept, not copied.
+                Ok(chunk) if body.is_empty() => body = chunk,
                 Ok(chunk) => body.extend_from_slice(&chunk),
                 Err(StreamError::Closed) => break,
                 Err(error) => return Err(stream_error(error, "reading the answer")),
@@ -129,9 +151,8 @@ fn describe(code: &ErrorCode) -> String {
         E::ConnectionRefused => "connection refused",
         E::ConnectionTerminated => "the connection was closed",
         E::ConnectionTimeout => "connection timed out",
-        E::ConnectionReadTimeout | E::ConnectionWriteTimeout | E::HttpResponseTimeout => {
-            "timed out waiting for the answer"
-        }
+        E::ConnectionReadTimeout | E::HttpResponseTimeout => "timed out waiting for the answer",
+        E::ConnectionWriteTimeout => "timed out sending the request",
         E::ConnectionLimitReached => "too many connections are open",
         E::TlsProtocolError | E::TlsAlertReceived(_) => "the TLS handshake failed",
         E::TlsCertificateError => "the server's TLS certificate was refused",
