@@ -11,6 +11,8 @@ use wasip2::io::streams::StreamError;
 
 use crate::platform::{url_parts, HttpRequest, HttpResponse, Method};
 
+/// The most `blocking-write-and-flush` takes in one call (wasi:io/streams).
+const ONE_WRITE: usize = 4096;
 /// Read at a time from the answer's body: Dotdigital's answers are small, and the host caps
 /// their size.
 const READ_CHUNK: u64 = 64 * 1024;
@@ -88,24 +90,29 @@ fn refused_header(entries: &[(String, Vec<u8>)], error: HeaderError) -> String {
     }
 }
 
-/// Writes `bytes` to the request's body as fast as the host takes them (as much as
-/// `check-write` permits at a time: a large import body is a few writes, not thousands), then
-/// finishes it; the stream is dropped first, as wasi:http requires of a child resource.
+/// Writes `bytes` to the request's body, then finishes it; the stream is dropped first, as
+/// wasi:http requires of a child resource. No body (a GET) is no write; a small one is one
+/// `blocking-write-and-flush`; a large one goes as fast as the host takes it (as much as
+/// `check-write` permits at a time: a 50 MB import body is a few writes, not thousands).
 fn write_body(body: OutgoingBody, mut bytes: &[u8]) -> Result<(), String> {
     let failed = |error| stream_error(error, "sending the request body");
-    {
+    if !bytes.is_empty() {
         let stream = body.write().map_err(|()| refused("body"))?;
-        let ready = stream.subscribe();
-        while !bytes.is_empty() {
+        if bytes.len() <= ONE_WRITE {
+            stream.blocking_write_and_flush(bytes).map_err(failed)?;
+        } else {
+            let ready = stream.subscribe();
+            while !bytes.is_empty() {
+                ready.block();
+                let permitted = stream.check_write().map_err(failed)?;
+                let (now, rest) = bytes.split_at(bytes.len().min(usize::try_from(permitted).unwrap_or(usize::MAX)));
+                stream.write(now).map_err(failed)?;
+                bytes = rest;
+            }
+            stream.flush().map_err(failed)?;
             ready.block();
-            let permitted = stream.check_write().map_err(failed)?;
-            let (now, rest) = bytes.split_at(bytes.len().min(usize::try_from(permitted).unwrap_or(usize::MAX)));
-            stream.write(now).map_err(failed)?;
-            bytes = rest;
+            stream.check_write().map_err(failed)?;
         }
-        stream.flush().map_err(failed)?;
-        ready.block();
-        stream.check_write().map_err(failed)?;
     }
     OutgoingBody::finish(body, None).map_err(|code| describe(&code))
 }
