@@ -44,3 +44,31 @@ fn bench_json_has_every_figure() {
     number(&["component_bytes"]);
     assert!(report["component_bytes"].as_u64().unwrap() > 0);
 }
+
+/// `--repeat`: one flow in a loop for a profiler, its count and median on stdout; `--plugin`
+/// names the component it measures, and a missing one is said, not replaced by the built-in.
+#[test]
+fn repeat_runs_one_flow_and_plugin_names_the_component() {
+    let dir = test_support::temp_dir("bench-repeat");
+    let bench = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dotdigital-bench"))
+            .args(args)
+            .env("XDG_CACHE_HOME", &dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the bench runs")
+    };
+    let output = bench(&["--repeat", "contact", "--seconds", "1"]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    let line = stdout.trim();
+    assert!(line.contains(" contact syncs in process: p50 ") && line.ends_with(" µs"), "{line}");
+    let count: u64 = line.split_whitespace().next().unwrap().parse().expect("a count first");
+    assert!(count > 0, "{line}");
+
+    let missing = dir.join("no-such.wasm");
+    let output = bench(&["--repeat", "order", "--seconds", "1", "--plugin", missing.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && output.stdout.is_empty(), "{stderr}");
+    assert!(stderr.contains("no-such.wasm"), "names the component it could not read: {stderr}");
+}
