@@ -95,21 +95,14 @@ pub async fn run(rounds: usize, json_out: Option<&Path>, harness: &Path, bytes: 
 /// `--repeat`: syncs of one flow in process, one after another, for `seconds`; the count and
 /// the median on stdout.
 pub async fn repeat(flow: &str, seconds: Duration, bytes: &[u8]) -> Result<()> {
-    let flow = [Flow::Contact, Flow::Order, Flow::Certificate]
-        .into_iter()
-        .find(|f| f.name() == flow)
-        .with_context(|| format!("no flow named {flow}"))?;
+    let flow = Flow::parse(flow).with_context(|| format!("no flow named {flow}"))?;
     let limits = SandboxLimits::default();
     let engine = engine::new_engine(&limits)?.engine;
     let plugin = Arc::new(Plugin::load(&engine, bytes, limits, quiet()).await?);
     let platform = Platform::new(plugin, &settings(1), options(Upstream::InProcess(canned::handler())))?;
     let (mut samples, began) = (vec![], Instant::now());
     while began.elapsed() < seconds {
-        let value = record(flow, samples.len());
-        let started = Instant::now();
-        let line = platform.sync(flow, samples.len(), &value).await;
-        samples.push(started.elapsed());
-        ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
+        samples.push(timed_sync(&platform, flow, samples.len()).await?);
     }
     let (p50, p99) = (percentile(&samples, 50), percentile(&samples, 99));
     println!("{} {} syncs in process: p50 {} µs, p99 {} µs", samples.len(), flow.name(), us(p50), us(p99));
@@ -140,12 +133,8 @@ impl Bench {
             native_sync(&native, &plugin_settings, flow, &record(flow, 0))?;
             let (mut overhead, mut natively) = (vec![], vec![]);
             for i in 1..=self.rounds {
-                let value = record(flow, i);
-                let started = Instant::now();
-                let line = platform.sync(flow, i, &value).await;
-                overhead.push(started.elapsed());
-                ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
-                natively.push(native_sync(&native, &plugin_settings, flow, &value)?);
+                overhead.push(timed_sync(&platform, flow, i).await?);
+                natively.push(native_sync(&native, &plugin_settings, flow, &record(flow, i))?);
             }
             let (p50, p99) = (percentile(&overhead, 50), percentile(&overhead, 99));
             let native_p50 = percentile(&natively, 50);
@@ -278,6 +267,16 @@ fn record(flow: Flow, i: usize) -> Value {
             card
         }
     }
+}
+
+/// One whole sync of record `i` in process (record read to outcome line), timed; it must succeed.
+async fn timed_sync(platform: &Platform, flow: Flow, i: usize) -> Result<Duration> {
+    let value = record(flow, i);
+    let started = Instant::now();
+    let line = platform.sync(flow, i, &value).await;
+    let elapsed = started.elapsed();
+    ensure!(line["ok"] == true, "in-process {}: {line}", flow.name());
+    Ok(elapsed)
 }
 
 /// One native sync; the time of the flow alone.
