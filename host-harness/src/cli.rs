@@ -12,9 +12,11 @@ use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::bulk::{BulkFlow, BulkOptions};
+use crate::host::data::StateLocation;
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::platform::{Flow, Platform, PlatformError, PlatformOptions};
 use crate::release::Pins;
+use crate::retry::RetryPolicy;
 use crate::runtime::{CompileCache, SandboxLimits, Upstream};
 use dotdigital_sim::{SimConfig, Simulator};
 
@@ -154,8 +156,11 @@ struct Common {
     /// `sim` (embedded simulator), `live` (Dotdigital), or `http://HOST:PORT`.
     #[arg(long, env = "DOTDIGITAL_UPSTREAM", default_value = "sim")]
     upstream: String,
-    /// Directory for persistent data (region cache, certificate markers, bulk ledgers).
-    #[arg(long, env = "DOTDIGITAL_STATE")]
+    /// Where persistent data is kept (region cache, certificate markers, bulk ledgers, the
+    /// shared rate limit): a directory (SQLite, for the processes of one machine) or a
+    /// `postgres://USER@HOST:PORT/DB` URL (for hosts on several machines; `PG*` variables and
+    /// `~/.pgpass` fill in what it leaves out).
+    #[arg(long, env = "DOTDIGITAL_STATE", hide_env_values = true)]
     state: Option<PathBuf>,
     /// A component other than the embedded one.
     #[arg(long)]
@@ -167,6 +172,10 @@ struct Common {
     /// Seconds one HTTP request may take, connect to last byte.
     #[arg(long, default_value_t = 121)]
     call_timeout: u64,
+    /// Tries per record, the first included, when Dotdigital (or the state store) is
+    /// unavailable or rate-limits; 1 reports the first failure.
+    #[arg(long, default_value_t = RetryPolicy::default().max_attempts, value_parser = clap::value_parser!(u32).range(1..=20))]
+    attempts: u32,
     #[command(flatten)]
     verbosity: Verbosity,
     #[command(flatten)]
@@ -459,6 +468,13 @@ async fn platform_with(common: &Common, limits: SandboxLimits, flow: &str) -> Re
             None => format!("upstream: {described}"),
         },
     );
+    // Read here, not by clap: clap's refusal would echo the URL, password and all.
+    let state = common
+        .state
+        .as_deref()
+        .map(StateLocation::from_arg)
+        .transpose()
+        .map_err(|why| CliError::Usage(format!("--state: {why}")))?;
     if common.state.is_none() && matches!(flow, "bulk" | "certificate") {
         let lost = match flow {
             "bulk" => "the load's ledger is kept in memory only: an interrupted load cannot resume",
@@ -466,8 +482,8 @@ async fn platform_with(common: &Common, limits: SandboxLimits, flow: &str) -> Re
         };
         boot_log.emit(Level::Warn, &format!("no --state: {lost}; give --state DIR to keep it"));
     }
-    let options =
-        PlatformOptions { state_dir: common.state.clone(), log_level: level, ..PlatformOptions::new(upstream) };
+    let retry = RetryPolicy { max_attempts: common.attempts, ..RetryPolicy::default() };
+    let options = PlatformOptions { state, retry, log_level: level, ..PlatformOptions::new(upstream) };
     // A refused value may be a secret of the wrong type: the message goes through the redactor.
     let platform = Platform::new(plugin, &settings, options).map_err(|e| {
         // The state's own error names its file; only a settings problem is the settings file's.

@@ -3,7 +3,6 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::failure::Failure;
-use crate::host::data::{DataStore, StateError};
+use crate::host::data::{DataStore, StateError, StateLocation};
 use crate::host::log::{Level, LogSink, LogTarget, Redactor};
 use crate::input::Item;
 use crate::output;
@@ -58,7 +57,7 @@ impl Flow {
 pub struct PlatformOptions {
     pub upstream: Upstream,
     /// Where persistent data lives; `None` keeps it in memory for this process.
-    pub state_dir: Option<PathBuf>,
+    pub state: Option<StateLocation>,
     /// How long a write to the state waits for another process's ([`data::BUSY_TIMEOUT`]).
     ///
     /// [`data::BUSY_TIMEOUT`]: crate::host::data::BUSY_TIMEOUT
@@ -71,11 +70,11 @@ pub struct PlatformOptions {
 impl PlatformOptions {
     /// The one composition root: `upstream`, and what every command starts from: data in
     /// memory, the default busy timeout and retries, warnings and errors on stderr. Each caller
-    /// states only what differs (`PlatformOptions { state_dir, ..PlatformOptions::new(up) }`).
+    /// states only what differs (`PlatformOptions { state, ..PlatformOptions::new(up) }`).
     pub fn new(upstream: Upstream) -> PlatformOptions {
         PlatformOptions {
             upstream,
-            state_dir: None,
+            state: None,
             state_busy_timeout: crate::host::data::BUSY_TIMEOUT,
             retry: RetryPolicy::default(),
             log_target: LogTarget::Stderr,
@@ -305,20 +304,23 @@ impl Platform {
             .with_basic_auth(user.trim(), password);
         let log = LogSink::new(options.log_target, options.log_level, redactor)
             .with(&[("subscription", subscription.host.name.clone())]);
-        let data = match &options.state_dir {
-            Some(dir) => DataStore::open(dir, &subscription.host.name, options.state_busy_timeout),
-            None => DataStore::in_memory(&subscription.host.name),
-        }
-        .map_err(PlatformError::State)?;
+        let data = DataStore::at(options.state.as_ref(), &subscription.host.name, options.state_busy_timeout)
+            .map_err(PlatformError::State)?;
+        let data = Arc::new(data);
         for note in data.notes() {
             log.emit(Level::Info, note);
         }
         let host = &subscription.host;
-        let throttle = Throttle::new(
+        let mut throttle = Throttle::new(
             host.api_throttle_limit,
             Duration::from_secs(u64::from(host.api_throttle_seconds)),
             host.concurrent_connections,
         );
+        // Processes sharing a store share the account's window: the account is the API user
+        // (Dotdigital counts calls per account, whichever subscription makes them).
+        if data.shared() {
+            throttle = throttle.shared(data.clone(), &subscription.plugin.api_user.trim().to_lowercase());
+        }
         let limits = plugin.limits();
         let policy = OutboundPolicy {
             upstream: options.upstream,
@@ -328,7 +330,7 @@ impl Platform {
             throttle: Arc::new(throttle),
             connections: ConnectionPool::new(host.concurrent_connections as usize),
         };
-        let grants = Grants { policy: Arc::new(policy), log, data: Arc::new(data), denials: Arc::default() };
+        let grants = Grants { policy: Arc::new(policy), log, data, denials: Arc::default() };
         Ok(Platform { plugin, subscription, grants, retry: options.retry, primed: AtomicBool::new(false) })
     }
 

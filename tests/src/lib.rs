@@ -77,7 +77,8 @@ pub fn r2_settings() -> Value {
 
 /// How the tests' platforms reach `sim`: forwarded, quick retries, logs kept in `logs`.
 pub fn platform_options(sim: &Simulator, state_dir: Option<PathBuf>, logs: Arc<Mutex<Vec<String>>>) -> PlatformOptions {
-    PlatformOptions { state_dir, ..memory_logged(Upstream::Forward(sim.addr()), logs) }
+    let state = state_dir.map(dotdigital_harness::host::data::StateLocation::Dir);
+    PlatformOptions { state, ..memory_logged(Upstream::Forward(sim.addr()), logs) }
 }
 
 /// The tests' platforms: quick retries, every log line kept in `logs`.

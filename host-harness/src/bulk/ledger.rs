@@ -13,11 +13,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::host::data::{DataError, DataStore};
+use crate::host::data::{Cell, DataError, DataStore};
 
 /// A record that went into an import: its position in the input, its id, and the key the
 /// import report names it by; once the report is read, what became of it.
@@ -127,18 +126,19 @@ impl Ledger {
         Ledger { data, load }
     }
 
+    fn key(&self) -> [Cell; 2] {
+        [self.data.subscription().into(), self.load.as_str().into()]
+    }
+
     pub fn get(&self, phase: &str, batch: usize) -> Result<Option<BatchRow>, DataError> {
-        self.data.ledger(|tx, subscription| {
-            tx.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 \
-                          AND batch = ?4"
-                ),
-                params![subscription, self.load, phase, batch as i64],
-                read_row,
-            )
-            .optional()
-        })
+        let [subscription, load] = self.key();
+        let rows = self.data.ledger_query(
+            &format!(
+                "SELECT {COLUMNS} FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 AND batch = ?4"
+            ),
+            &[subscription, load, phase.into(), Cell::Int(batch as i64)],
+        )?;
+        rows.first().map(|row| read_row(row)).transpose()
     }
 
     pub fn put(&self, phase: &str, batch: usize, row: &BatchRow) -> Result<(), DataError> {
@@ -149,112 +149,118 @@ impl Ledger {
         let entries = serde_json::to_string(&row.entries).expect("entries serialise");
         let failures = serde_json::to_string(&row.failures).expect("failures serialise");
         let import_error = row.import_error.as_ref().map(Value::to_string);
-        self.data.ledger(|tx, subscription| {
-            tx.execute(
-                "INSERT OR REPLACE INTO bulk_batches \
+        let [subscription, load] = self.key();
+        let params = [
+            subscription,
+            load,
+            phase.into(),
+            Cell::Int(batch as i64),
+            state.into(),
+            import_id.into(),
+            row.imports.into(),
+            entries.as_str().into(),
+            failures.as_str().into(),
+            row.skipped.into(),
+            row.created.into(),
+            row.updated.into(),
+            row.started_at.into(),
+            import_error.as_deref().into(),
+        ];
+        self.data
+            .ledger_execute(&[(
+                "INSERT INTO bulk_batches \
                  (subscription, load, phase, batch, state, import_id, imports, entries, failures, skipped, created, updated, \
                   started_at, import_error) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    subscription,
-                    self.load,
-                    phase,
-                    batch as i64,
-                    state,
-                    import_id,
-                    row.imports,
-                    entries,
-                    failures,
-                    row.skipped,
-                    row.created,
-                    row.updated,
-                    row.started_at,
-                    import_error
-                ],
-            )
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                 ON CONFLICT (subscription, load, phase, batch) DO UPDATE SET state = excluded.state, \
+                 import_id = excluded.import_id, imports = excluded.imports, entries = excluded.entries, \
+                 failures = excluded.failures, skipped = excluded.skipped, created = excluded.created, \
+                 updated = excluded.updated, started_at = excluded.started_at, import_error = excluded.import_error",
+                &params,
+            )])
             .map(drop)
-        })
     }
 
     /// Every batch of a phase, in batch order.
     pub fn all(&self, phase: &str) -> Result<Vec<BatchRow>, DataError> {
-        self.data.ledger(|tx, subscription| {
-            let mut statement = tx.prepare(&format!(
+        let [subscription, load] = self.key();
+        let rows = self.data.ledger_query(
+            &format!(
                 "SELECT {COLUMNS} FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 ORDER BY batch"
-            ))?;
-            let rows = statement.query_map(params![subscription, self.load, phase], read_row)?;
-            rows.collect()
-        })
+            ),
+            &[subscription, load, phase.into()],
+        )?;
+        rows.iter().map(|row| read_row(row)).collect()
     }
 
     /// Now, by the clock [`BatchRow::started_at`] is read with (Unix seconds).
     pub fn now(&self) -> Result<i64, DataError> {
-        self.data.ledger(|tx, _| tx.query_row("SELECT unixepoch()", [], |row| row.get(0)))
+        let rows = self.data.ledger_query("SELECT unixepoch()", &[])?;
+        rows.first().and_then(|row| row.first()).and_then(Cell::int).ok_or_else(|| corrupt("the store's clock"))
     }
 
     /// Forgets one batch: the next run sends it again.
     pub fn forget_batch(&self, phase: &str, batch: usize) -> Result<usize, DataError> {
-        self.data.ledger(|tx, subscription| {
-            tx.execute(
-                "DELETE FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 AND batch = ?4",
-                params![subscription, self.load, phase, batch as i64],
-            )
-        })
+        let [subscription, load] = self.key();
+        let changed = self.data.ledger_execute(&[(
+            "DELETE FROM bulk_batches WHERE subscription = ?1 AND load = ?2 AND phase = ?3 AND batch = ?4",
+            &[subscription, load, phase.into(), Cell::Int(batch as i64)],
+        )])?;
+        Ok(changed[0] as usize)
     }
 
     /// Forgets this load (`--restart`): every batch is sent again.
     pub fn forget(&self) -> Result<usize, DataError> {
-        self.data.ledger(|tx, subscription| {
-            tx.execute(
-                "DELETE FROM bulk_loads WHERE subscription = ?1 AND load = ?2",
-                params![subscription, self.load],
-            )?;
-            tx.execute(
-                "DELETE FROM bulk_batches WHERE subscription = ?1 AND load = ?2",
-                params![subscription, self.load],
-            )
-        })
+        let key = self.key();
+        let changed = self.data.ledger_execute(&[
+            ("DELETE FROM bulk_loads WHERE subscription = ?1 AND load = ?2", &key),
+            ("DELETE FROM bulk_batches WHERE subscription = ?1 AND load = ?2", &key),
+        ])?;
+        Ok(changed[1] as usize)
     }
 
     /// Records that the load finished, now (once: a later run keeps the first time).
     pub fn finish(&self, removal: Option<&str>) -> Result<(), DataError> {
-        self.data.ledger(|tx, subscription| {
-            tx.execute(
-                "INSERT OR IGNORE INTO bulk_loads (subscription, load, finished_at, removal) \
-                 VALUES (?1, ?2, unixepoch(), ?3)",
-                params![subscription, self.load, removal],
-            )
+        let [subscription, load] = self.key();
+        self.data
+            .ledger_execute(&[(
+                "INSERT INTO bulk_loads (subscription, load, finished_at, removal) VALUES (?1, ?2, unixepoch(), ?3) \
+                 ON CONFLICT (subscription, load) DO NOTHING",
+                &[subscription, load, removal.into()],
+            )])
             .map(drop)
-        })
     }
 
     /// When the load finished, if it did.
     pub fn finished(&self) -> Result<Option<FinishedLoad>, DataError> {
-        self.data.ledger(|tx, subscription| {
-            tx.query_row(
-                "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', finished_at, 'unixepoch'), removal FROM bulk_loads \
-                 WHERE subscription = ?1 AND load = ?2",
-                params![subscription, self.load],
-                |row| Ok(FinishedLoad { at: row.get(0)?, removal: row.get(1)? }),
-            )
-            .optional()
-        })
+        let rows = self.data.ledger_query(
+            "SELECT finished_at, removal FROM bulk_loads WHERE subscription = ?1 AND load = ?2",
+            &self.key(),
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let at = row[0].int().ok_or_else(|| corrupt("bulk_loads.finished_at"))?;
+        let at = time::OffsetDateTime::from_unix_timestamp(at)
+            .ok()
+            .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+            .ok_or_else(|| corrupt("bulk_loads.finished_at"))?;
+        Ok(Some(FinishedLoad { at, removal: row[1].text().map(str::to_string) }))
     }
 
     /// Deletes every load of the database that finished longer than `kept` ago (any
-    /// subscription's: the file is shared, and an old load is nobody's business any more).
+    /// subscription's: the store is shared, and an old load is nobody's business any more).
     /// Returns how many loads were pruned.
     pub fn prune(&self, kept: Duration) -> Result<usize, DataError> {
-        let kept = i64::try_from(kept.as_secs()).unwrap_or(i64::MAX);
-        self.data.ledger(|tx, _| {
-            tx.execute(
+        let kept = [Cell::Int(i64::try_from(kept.as_secs()).unwrap_or(i64::MAX))];
+        let changed = self.data.ledger_execute(&[
+            (
                 "DELETE FROM bulk_batches WHERE EXISTS (SELECT 1 FROM bulk_loads AS l \
                  WHERE l.subscription = bulk_batches.subscription AND l.load = bulk_batches.load \
                  AND l.finished_at <= unixepoch() - ?1)",
-                params![kept],
-            )?;
-            tx.execute("DELETE FROM bulk_loads WHERE finished_at <= unixepoch() - ?1", params![kept])
-        })
+                &kept,
+            ),
+            ("DELETE FROM bulk_loads WHERE finished_at <= unixepoch() - ?1", &kept),
+        ])?;
+        Ok(changed[1] as usize)
     }
 }
 
@@ -262,68 +268,87 @@ impl Ledger {
 const COLUMNS: &str =
     "state, import_id, imports, entries, failures, skipped, created, updated, started_at, import_error";
 
-fn read_row(row: &rusqlite::Row) -> rusqlite::Result<BatchRow> {
-    let state: String = row.get(0)?;
-    let import_id: Option<String> = row.get(1)?;
-    let json = |index: usize| -> rusqlite::Result<String> { row.get(index) };
-    let corrupt = |index: usize, e: serde_json::Error| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+fn corrupt(what: &str) -> DataError {
+    DataError::Database(format!("the bulk ledger's {what} is not what this harness wrote"))
+}
+
+fn read_row(row: &[Cell]) -> Result<BatchRow, DataError> {
+    let text = |i: usize, name: &str| row.get(i).and_then(Cell::text).ok_or_else(|| corrupt(name));
+    let count = |i: usize, name: &str| {
+        row.get(i).and_then(Cell::int).and_then(|v| u32::try_from(v).ok()).ok_or_else(|| corrupt(name))
     };
-    let entries = serde_json::from_str(&json(3)?).map_err(|e| corrupt(3, e))?;
-    let failures = serde_json::from_str(&json(4)?).map_err(|e| corrupt(4, e))?;
-    let import_error: Option<String> = row.get(9)?;
-    let import_error = import_error.map(|text| serde_json::from_str(&text).map_err(|e| corrupt(9, e))).transpose()?;
-    let state = match (state.as_str(), import_id) {
-        ("started", Some(import_id)) => BatchState::Started { import_id },
+    let json = |i: usize, name: &str| -> Result<Option<Value>, DataError> {
+        match row.get(i) {
+            Some(Cell::Text(text)) => serde_json::from_str(text).map(Some).map_err(|_| corrupt(name)),
+            Some(Cell::Null) => Ok(None),
+            _ => Err(corrupt(name)),
+        }
+    };
+    let entries = serde_json::from_str(text(3, "entries")?).map_err(|_| corrupt("entries"))?;
+    let failures = serde_json::from_str(text(4, "failures")?).map_err(|_| corrupt("failures"))?;
+    let state = match (text(0, "state")?, row.get(1).and_then(Cell::text)) {
+        ("started", Some(import_id)) => BatchState::Started { import_id: import_id.to_string() },
         _ => BatchState::Finished,
     };
     Ok(BatchRow {
         state,
-        imports: row.get(2)?,
+        imports: count(2, "imports")?,
         entries,
         failures,
-        skipped: row.get(5)?,
-        created: row.get(6)?,
-        updated: row.get(7)?,
-        started_at: row.get(8)?,
-        import_error,
+        skipped: count(5, "skipped")?,
+        created: count(6, "created")?,
+        updated: count(7, "updated")?,
+        started_at: row.get(8).and_then(Cell::int),
+        import_error: json(9, "import_error")?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An in-memory SQLite store, and a PostgreSQL one when the test cluster is there: the
+    /// ledger's statements run on both.
+    fn stores() -> Vec<Arc<DataStore>> {
+        let mut stores = vec![Arc::new(DataStore::in_memory("Shop").unwrap())];
+        if let Some(pg) = test_support::postgres::cluster().or_skip() {
+            let location = crate::host::data::PgLocation::parse(&pg.database(), |_| None).unwrap();
+            stores.push(Arc::new(DataStore::connect(&location, "Shop").unwrap()));
+        }
+        stores
+    }
     use serde_json::json;
 
     #[test]
     fn rows_round_trip_and_are_scoped_by_load() {
-        let data = Arc::new(DataStore::in_memory("Shop").unwrap());
-        let ledger = Ledger::new(data.clone(), "contacts:abc:100".into());
-        let other = Ledger::new(data, "contacts:def:100".into());
-        let row = BatchRow {
-            state: BatchState::Started { import_id: "imp-1".into() },
-            imports: 1,
-            entries: vec![Entry { record: 3, id: "c3".into(), key: "a@example.com".into(), ..Entry::default() }],
-            failures: vec![RecordFailure {
-                record: 4,
-                id: "c4".into(),
-                line: 4,
-                error: Some(json!({"kind": "invalid-record"})),
-            }],
-            skipped: 0,
-            created: 0,
-            updated: 0,
-            started_at: Some(ledger.now().unwrap()),
-            import_error: None,
-        };
-        ledger.put("contacts", 0, &row).unwrap();
-        assert_eq!(ledger.get("contacts", 0).unwrap(), Some(row.clone()));
-        assert_eq!(other.get("contacts", 0).unwrap(), None);
-        let finished = BatchRow { state: BatchState::Finished, created: 1, ..row };
-        ledger.put("contacts", 0, &finished).unwrap();
-        assert_eq!(ledger.all("contacts").unwrap(), vec![finished]);
-        assert_eq!(ledger.forget().unwrap(), 1);
-        assert!(ledger.all("contacts").unwrap().is_empty());
+        for data in stores() {
+            let ledger = Ledger::new(data.clone(), "contacts:abc:100".into());
+            let other = Ledger::new(data, "contacts:def:100".into());
+            let row = BatchRow {
+                state: BatchState::Started { import_id: "imp-1".into() },
+                imports: 1,
+                entries: vec![Entry { record: 3, id: "c3".into(), key: "a@example.com".into(), ..Entry::default() }],
+                failures: vec![RecordFailure {
+                    record: 4,
+                    id: "c4".into(),
+                    line: 4,
+                    error: Some(json!({"kind": "invalid-record"})),
+                }],
+                skipped: 0,
+                created: 0,
+                updated: 0,
+                started_at: Some(ledger.now().unwrap()),
+                import_error: None,
+            };
+            ledger.put("contacts", 0, &row).unwrap();
+            assert_eq!(ledger.get("contacts", 0).unwrap(), Some(row.clone()));
+            assert_eq!(other.get("contacts", 0).unwrap(), None);
+            let finished = BatchRow { state: BatchState::Finished, created: 1, ..row };
+            ledger.put("contacts", 0, &finished).unwrap();
+            assert_eq!(ledger.all("contacts").unwrap(), vec![finished]);
+            assert_eq!(ledger.forget().unwrap(), 1);
+            assert!(ledger.all("contacts").unwrap().is_empty());
+        }
     }
 
     fn finished_row() -> BatchRow {
@@ -342,57 +367,59 @@ mod tests {
 
     #[test]
     fn a_failed_imports_error_is_stored_once_for_its_records() {
-        let data = Arc::new(DataStore::in_memory("Shop").unwrap());
-        let ledger = Ledger::new(data, "contacts:abc:100".into());
-        let failure = |record: usize| RecordFailure { record, id: format!("c{record}"), line: record, error: None };
-        let row = BatchRow {
-            failures: (0..1_000).map(failure).collect(),
-            import_error: Some(json!({"kind": "rejected", "message": "y".repeat(1_000)})),
-            ..finished_row()
-        };
-        ledger.put("contacts", 0, &row).unwrap();
-        let stored: i64 = ledger
-            .data
-            .ledger(|tx, _| {
-                tx.query_row("SELECT length(failures) + length(import_error) FROM bulk_batches", [], |r| r.get(0))
-            })
-            .unwrap();
-        assert!(stored < 60_000, "{stored} bytes for 1,000 failures of one 1,000-character error");
-        let read = ledger.get("contacts", 0).unwrap().unwrap();
-        assert_eq!(read, row);
-        assert_eq!(read.error_of(&read.failures[999])["message"].as_str().map(str::len), Some(1_000));
+        for data in stores() {
+            let ledger = Ledger::new(data, "contacts:abc:100".into());
+            let failure = |record: usize| RecordFailure { record, id: format!("c{record}"), line: record, error: None };
+            let row = BatchRow {
+                failures: (0..1_000).map(failure).collect(),
+                import_error: Some(json!({"kind": "rejected", "message": "y".repeat(1_000)})),
+                ..finished_row()
+            };
+            ledger.put("contacts", 0, &row).unwrap();
+            let stored = ledger
+                .data
+                .ledger_query("SELECT length(failures) + length(import_error) FROM bulk_batches", &[])
+                .unwrap()[0][0]
+                .int()
+                .unwrap();
+            assert!(stored < 60_000, "{stored} bytes for 1,000 failures of one 1,000-character error");
+            let read = ledger.get("contacts", 0).unwrap().unwrap();
+            assert_eq!(read, row);
+            assert_eq!(read.error_of(&read.failures[999])["message"].as_str().map(str::len), Some(1_000));
+        }
     }
 
     #[test]
     fn a_finished_load_says_when_and_is_pruned_once_old() {
-        let data = Arc::new(DataStore::in_memory("Shop").unwrap());
-        let done = Ledger::new(data.clone(), "contacts:done".into());
-        let running = Ledger::new(data.clone(), "contacts:running".into());
-        done.put("contacts", 0, &finished_row()).unwrap();
-        running.put("contacts", 0, &finished_row()).unwrap();
-        assert_eq!(done.finished().unwrap(), None);
-        done.finish(Some("taken off")).unwrap();
-        let finished = done.finished().unwrap().unwrap();
-        assert_eq!(finished.removal.as_deref(), Some("taken off"));
-        assert!(finished.at.len() == 20 && finished.at.ends_with('Z'), "{}", finished.at);
-        assert!(time::OffsetDateTime::parse(&finished.at, &time::format_description::well_known::Rfc3339).is_ok());
-        // A second finish keeps the first time.
-        done.finish(None).unwrap();
-        assert_eq!(done.finished().unwrap(), Some(finished));
+        for data in stores() {
+            let done = Ledger::new(data.clone(), "contacts:done".into());
+            let running = Ledger::new(data.clone(), "contacts:running".into());
+            done.put("contacts", 0, &finished_row()).unwrap();
+            running.put("contacts", 0, &finished_row()).unwrap();
+            assert_eq!(done.finished().unwrap(), None);
+            done.finish(Some("taken off")).unwrap();
+            let finished = done.finished().unwrap().unwrap();
+            assert_eq!(finished.removal.as_deref(), Some("taken off"));
+            assert!(finished.at.len() == 20 && finished.at.ends_with('Z'), "{}", finished.at);
+            assert!(time::OffsetDateTime::parse(&finished.at, &time::format_description::well_known::Rfc3339).is_ok());
+            // A second finish keeps the first time.
+            done.finish(None).unwrap();
+            assert_eq!(done.finished().unwrap(), Some(finished));
 
-        // Kept while younger than the age; gone, rows and all, once older.
-        assert_eq!(done.prune(FINISHED_LOADS_KEPT).unwrap(), 0);
-        assert_eq!(done.all("contacts").unwrap().len(), 1);
-        data.ledger(|tx, _| tx.execute("UPDATE bulk_loads SET finished_at = finished_at - 31 * 86400", [])).unwrap();
-        assert_eq!(done.prune(FINISHED_LOADS_KEPT).unwrap(), 1);
-        assert_eq!(done.finished().unwrap(), None);
-        assert!(done.all("contacts").unwrap().is_empty());
-        // A load that never finished is kept, however old.
-        assert_eq!(running.prune(Duration::ZERO).unwrap(), 0);
-        assert_eq!(running.all("contacts").unwrap().len(), 1);
-        // `--restart` forgets that the load finished.
-        running.finish(None).unwrap();
-        running.forget().unwrap();
-        assert_eq!(running.finished().unwrap(), None);
+            // Kept while younger than the age; gone, rows and all, once older.
+            assert_eq!(done.prune(FINISHED_LOADS_KEPT).unwrap(), 0);
+            assert_eq!(done.all("contacts").unwrap().len(), 1);
+            data.ledger_execute(&[("UPDATE bulk_loads SET finished_at = finished_at - 31 * 86400", &[])]).unwrap();
+            assert_eq!(done.prune(FINISHED_LOADS_KEPT).unwrap(), 1);
+            assert_eq!(done.finished().unwrap(), None);
+            assert!(done.all("contacts").unwrap().is_empty());
+            // A load that never finished is kept, however old.
+            assert_eq!(running.prune(Duration::ZERO).unwrap(), 0);
+            assert_eq!(running.all("contacts").unwrap().len(), 1);
+            // `--restart` forgets that the load finished.
+            running.finish(None).unwrap();
+            running.forget().unwrap();
+            assert_eq!(running.finished().unwrap(), None);
+        }
     }
 }

@@ -29,7 +29,7 @@
 
 pub mod ledger;
 pub mod limits;
-mod lock;
+pub(crate) mod lock;
 mod progress;
 
 use std::collections::HashMap;
@@ -446,7 +446,7 @@ pub async fn run(
 
 async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
     check_load(platform, options)?;
-    let _exclusive = lock::LoadLock::take(platform.data().path())?;
+    let _exclusive = platform.data().lock_bulk_load()?;
     let rule = KeyRule { flow: options.flow, order_types: platform.order_types() };
     let input = first_pass(&options.input, rule)?;
     let ledger = open_ledger(platform, options, &input)?;
@@ -1072,7 +1072,7 @@ fn begun_row(platform: &Platform, phase: Phase, prepared: PreparedBatch, started
 /// (credentials, an area, settings) fails again on a rerun, so the settings come first.
 fn then_what(platform: &Platform, failure: &Failure) -> String {
     // Without --state the ledger was in memory: nothing is left to resume from.
-    let resume = match platform.data().path() == Path::new(":memory:") {
+    let resume = match !platform.data().shared() {
         true => "run it again (with --state DIR, a later run resumes where one stopped)",
         false => "run the same command to resume",
     };

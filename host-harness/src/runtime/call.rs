@@ -69,6 +69,7 @@ impl CallState {
             requests: 0,
             max_requests: limits.max_requests_per_call,
             budget: budget.clone(),
+            reserved: None,
         };
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(limits.max_header_bytes);
@@ -151,10 +152,16 @@ impl host::Host for CallState {
 
     fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
         self.refuse_secrets(&key, &value)?;
-        self.data.claim(&key, &value, ttl_seconds).map_err(|problem| {
+        // A claim guards a request (the certificate's email): its start in the shared rate
+        // window is reserved in the claim's own transaction, so a store lost right after the
+        // claim cannot strand it unsent.
+        let window = self.hooks.policy.throttle.shared_window();
+        let (claimed, wait) = self.data.claim_reserving(&key, &value, ttl_seconds, window).map_err(|problem| {
             self.data_refused("claimed", &problem);
             problem.to_string()
-        })
+        })?;
+        self.hooks.reserved = wait.map(|wait| std::time::Instant::now() + wait);
+        Ok(claimed)
     }
 }
 

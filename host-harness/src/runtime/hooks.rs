@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::HeaderName;
@@ -85,6 +85,9 @@ pub struct OutboundHooks {
     pub max_requests: u32,
     /// The call's share of the process's buffer budget: bodies read whole reserve from it.
     pub budget: CallBudget,
+    /// A start in the shared rate window that a claim reserved (see `CallState::claim_data`):
+    /// the call's next request takes it instead of asking the store.
+    pub reserved: Option<Instant>,
 }
 
 /// One outstanding request of a call, counted until its future ends or is dropped (the
@@ -150,8 +153,9 @@ impl WasiHttpHooks for OutboundHooks {
             }
         };
         let (policy, log, budget) = (self.policy.clone(), self.log.clone(), self.budget.clone());
+        let reserved = self.reserved.take();
         Box::new(async move {
-            let response = send(&policy, &log, &budget, (host, route), parts, body).await;
+            let response = send(&policy, &log, &budget, (host, route, reserved), parts, body).await;
             drop(slot);
             let done: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
             Ok((response?, done))
@@ -185,7 +189,7 @@ async fn send(
     policy: &OutboundPolicy,
     log: &LogSink,
     budget: &CallBudget,
-    (host, route): (&AllowedHost, Route),
+    (host, route, reserved): (&AllowedHost, Route, Option<Instant>),
     mut parts: http::request::Parts,
     body: WasiBody,
 ) -> Result<http::Response<WasiBody>, HttpError> {
@@ -209,7 +213,7 @@ async fn send(
     };
     rewrite(&mut parts, host)?;
     let request = http::Request::from_parts(parts, Full::new(body).map_err(|never| match never {}).boxed_unsync());
-    answer(policy, log, budget, &label, route, request).await
+    answer(policy, log, budget, &label, (route, reserved), request).await
 }
 
 /// A request whose body the buffer budget refused: logged, and failed as the host's own
@@ -230,10 +234,16 @@ async fn answer(
     log: &LogSink,
     budget: &CallBudget,
     label: &str,
-    route: Route,
+    (route, reserved): (Route, Option<Instant>),
     request: http::Request<WasiBody>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
-    let _permit = policy.throttle.acquire().await;
+    // Without a start in the shared window the request is not made: the account's budget
+    // holds even when the store that counts it cannot be reached.
+    let _permit = policy.throttle.acquire(reserved).await.map_err(|e| {
+        let said = format!("not sent: the shared rate limit could not be checked ({e})");
+        log.call_event(Level::Warn, &format!("{label}: {said}"));
+        HttpError::InternalError(Some(said))
+    })?;
     let timeout = policy.call_timeout;
     let exchange = async {
         let destination = match route {

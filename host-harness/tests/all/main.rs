@@ -13,6 +13,7 @@ mod cache;
 mod cli;
 mod release;
 mod release_attacks;
+mod scale_out;
 mod state;
 mod stream;
 mod support;

@@ -26,7 +26,7 @@ fn settings_file(dir: &Path) -> PathBuf {
 }
 
 /// Active certificate `n`, for recipient `cert-n@example.com` (so a send names its certificate).
-fn certificate(n: usize) -> Value {
+pub fn certificate(n: usize) -> Value {
     let mut card: Value = serde_json::from_str(test_support::fixtures::DEMO_CERTIFICATE).unwrap();
     card["id"] = json!(format!("{}", 9000 + n));
     card["number"] = json!(format!("LC-{n:03}"));
@@ -34,7 +34,7 @@ fn certificate(n: usize) -> Value {
     card
 }
 
-fn recipient(n: usize) -> String {
+pub fn recipient(n: usize) -> String {
     format!("cert-{n}@example.com")
 }
 
@@ -51,7 +51,7 @@ fn sync(settings: &Path, records: &Path, upstream: &str, state: &Path) -> Output
         .expect("the harness runs")
 }
 
-fn lines(output: &Output) -> Vec<Value> {
+pub fn lines(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON lines")).collect()
 }
 

@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 
+/// A throwaway PostgreSQL cluster, one database per test.
+pub mod postgres;
+
 /// Test-only guest components, built by this crate's build.rs (never by the product's build,
 /// never embedded, never shipped): tests load them by path.
 pub mod guests {

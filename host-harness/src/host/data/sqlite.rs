@@ -1,6 +1,5 @@
-//! Persistent data per subscription (iPaaS.com's "Persistent Data"): a small key/value map
-//! with expiry, in one SQLite database per state directory ([`DATABASE_FILE`]), or in an
-//! in-memory database without one (the same code either way).
+//! The SQLite store: one database per state directory ([`DATABASE_FILE`]), or an in-memory
+//! database without one (the same code either way).
 //!
 //! Every write is one committed transaction, on disk before it returns (WAL with
 //! `synchronous=FULL`), so a certificate's `pending` marker exists before its email is sent;
@@ -12,23 +11,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Deserialize;
 
+use super::{
+    Cell, DataError, RateWindow, StateError, BUSY_TIMEOUT, MAX_ENTRIES, MAX_KEY_BYTES, MAX_TOTAL_BYTES, MAX_VALUE_BYTES,
+};
+
 /// The database in a state directory.
 pub const DATABASE_FILE: &str = "dotdigital-state.sqlite3";
-
-/// How long a write waits for another process's write before it fails.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Bounds a plugin cannot exceed, so it cannot fill the disk.
-const MAX_KEY_BYTES: usize = 2048;
-const MAX_VALUE_BYTES: usize = 64 * 1024;
-const MAX_ENTRIES: usize = 100_000;
-const MAX_TOTAL_BYTES: usize = 64 << 20;
 
 /// `PRAGMA application_id`: marks the file as this harness's state ("DdSt").
 const APPLICATION_ID: i64 = 0x4464_5374;
@@ -114,6 +108,21 @@ CREATE TABLE IF NOT EXISTS bulk_loads (
 ) WITHOUT ROWID;
 ";
 
+/// The rate window's file beside the database: request starts (Unix microseconds, the
+/// machine's clock: every process sharing it runs on this machine), one row each, kept for a
+/// window. A file of its own, so that a request start never waits for a data write's lock
+/// (nor its fsync), and a process holding the data's lock does not stop every request.
+pub const THROTTLE_FILE: &str = "dotdigital-throttle.sqlite3";
+const THROTTLE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS throttle_starts (
+    account    TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS throttle_starts_by_account ON throttle_starts (account, started_at);
+";
+/// `PRAGMA application_id` of the rate window's file ("DdTh").
+const THROTTLE_APPLICATION_ID: i64 = 0x4464_5468;
+
 /// The statements of a write that read beyond the written key (each a search; see the test).
 const EXPIRE: &str = "DELETE FROM entries WHERE subscription = ?1 AND expires_at <= unixepoch()";
 const USAGE: &str = "SELECT entries, bytes FROM usage WHERE subscription = ?1";
@@ -143,86 +152,26 @@ fn add_columns(connection: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Why a value was not stored (or read). The plugin sees the message; the host logs it.
-#[derive(Debug)]
-pub enum DataError {
-    /// Empty, or longer than the key limit.
-    Key { bytes: usize },
-    /// Longer than the value limit, or empty where a value is needed (a claim).
-    Value { bytes: usize },
-    /// The subscription already holds the most keys it may.
-    TooManyKeys,
-    /// The subscription's data would exceed its total size.
-    TooLarge,
-    /// The database refused or failed the transaction; nothing changed.
-    Database(String),
-}
-
-impl std::fmt::Display for DataError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DataError::Key { bytes } => write!(f, "key of {bytes} bytes (1..={MAX_KEY_BYTES} allowed)"),
-            DataError::Value { bytes } => write!(f, "value of {bytes} bytes (1..={MAX_VALUE_BYTES} allowed)"),
-            DataError::TooManyKeys => write!(f, "more than {MAX_ENTRIES} keys"),
-            DataError::TooLarge => write!(f, "more than {} MiB in all", MAX_TOTAL_BYTES >> 20),
-            DataError::Database(detail) => f.write_str(detail),
-        }
-    }
-}
-
-impl std::error::Error for DataError {}
-
-/// Why the state could not be opened: a set-up error. Each names the file it is about.
-#[derive(Debug)]
-pub enum StateError {
-    /// The database file is not a SQLite database, or is damaged. It is left as it is.
-    Corrupt { path: PathBuf, detail: String },
-    /// The directory or the database could not be opened or prepared.
-    Open { path: PathBuf, detail: String },
-    /// An old `<name>.json` state file could not be read. It is left as it is.
-    Legacy { path: PathBuf, detail: String },
-}
-
-impl std::fmt::Display for StateError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StateError::Corrupt { path, detail } => write!(
-                f,
-                "the state database {} is corrupt or not a SQLite database ({detail}); it was left untouched: \
-                 restore it, or move it aside to start with empty state (its certificate markers are then lost)",
-                path.display()
-            ),
-            StateError::Open { path, detail } => {
-                write!(f, "the state database {} could not be opened: {detail}", path.display())
-            }
-            StateError::Legacy { path, detail } => write!(
-                f,
-                "the old state file {} could not be migrated ({detail}); it was left untouched",
-                path.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for StateError {}
-
 /// One subscription's view of the database.
-pub struct DataStore {
+pub struct Sqlite {
     subscription: String,
     /// Where the database is (`:memory:` without a state directory), for messages.
     path: PathBuf,
     /// One connection per store; the mutex orders this process's calls, SQLite the rest.
     connection: Mutex<Connection>,
+    /// The shared rate window's file ([`THROTTLE_FILE`]; none in memory: one process). Its
+    /// commits are not fsynced: a start lost to a power cut only spends less of the budget.
+    throttle: Option<Arc<Mutex<Connection>>>,
     /// What opening did that the operator may want to know (a migration).
     notes: Vec<String>,
 }
 
-impl DataStore {
+impl Sqlite {
     /// A database that lives as long as this store.
     pub fn in_memory(subscription: &str) -> Result<Self, StateError> {
         let path = PathBuf::from(":memory:");
         let connection = Connection::open_in_memory().map_err(|e| open_error(&path, e))?;
-        DataStore::prepare(connection, path, subscription, BUSY_TIMEOUT)
+        Sqlite::prepare(connection, path, subscription, BUSY_TIMEOUT)
     }
 
     /// Opens (or starts) `<dir>/dotdigital-state.sqlite3` and migrates the subscription's old
@@ -253,7 +202,8 @@ impl DataStore {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_NOFOLLOW;
         let connection = Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
-        let mut store = DataStore::prepare(connection, path.clone(), subscription, busy_timeout)?;
+        let mut store = Sqlite::prepare(connection, path.clone(), subscription, busy_timeout)?;
+        store.throttle = Some(Arc::new(Mutex::new(open_throttle(dir, flags, busy_timeout)?)));
         if created {
             // A mistyped --state starts an empty database: say where, so it is noticed.
             store.notes.push(format!("created a new state database at {}", path.display()));
@@ -326,10 +276,11 @@ impl DataStore {
         connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
         create_schema(&mut connection).map_err(fail)?;
         add_columns(&mut connection).map_err(fail)?;
-        Ok(DataStore {
+        Ok(Sqlite {
             subscription: subscription.to_string(),
             path,
             connection: Mutex::new(connection),
+            throttle: None,
             notes: Vec::new(),
         })
     }
@@ -357,12 +308,8 @@ impl DataStore {
             .map_err(|e| self.database_error("reading", e))
     }
 
-    /// Stores a value; an empty value removes the key.
+    /// Stores a value; an empty value removes the key (checked by the facade).
     pub fn set(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), DataError> {
-        check_key(key)?;
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(DataError::Value { bytes: value.len() });
-        }
         self.write(|tx, subscription| {
             if value.is_empty() {
                 tx.prepare_cached("DELETE FROM entries WHERE subscription = ?1 AND key = ?2")?
@@ -374,12 +321,7 @@ impl DataStore {
     }
 
     /// Stores a value only if `key` is absent or expired; says whether this call stored it.
-    /// Two processes claiming one key: exactly one gets `true`.
     pub fn claim(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, DataError> {
-        check_key(key)?;
-        if value.is_empty() || value.len() > MAX_VALUE_BYTES {
-            return Err(DataError::Value { bytes: value.len() });
-        }
         self.write(|tx, subscription| {
             let present: bool = tx
                 .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE subscription = ?1 AND key = ?2)")?
@@ -392,17 +334,51 @@ impl DataStore {
         })
     }
 
-    /// Runs `work` on the database in one committed transaction, with the subscription's
-    /// name: for the bulk ledger (`host::ledger`), which keeps its own tables beside `entries`.
-    pub fn ledger<T>(&self, work: impl FnOnce(&Transaction, &str) -> rusqlite::Result<T>) -> Result<T, DataError> {
+    /// A request start in the shared window, off the runtime's threads (it may wait for
+    /// another process's lock).
+    pub async fn reserve(&self, window: &RateWindow) -> Result<Duration, DataError> {
+        let (throttle, window, path) = (self.throttle.clone(), window.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || reserve(throttle.as_deref(), &window, &path))
+            .await
+            .map_err(|e| DataError::Database(format!("the rate limit's task failed: {e}")))?
+    }
+
+    /// [`reserve`](Self::reserve) on this thread.
+    pub fn reserve_blocking(&self, window: &RateWindow) -> Result<Duration, DataError> {
+        reserve(self.throttle.as_deref(), window, &self.path)
+    }
+
+    /// Runs the ledger's statements in one committed transaction.
+    pub fn ledger_execute(&self, statements: &[(&str, &[Cell])]) -> Result<Vec<u64>, DataError> {
         let mut connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
-        let run = || -> rusqlite::Result<T> {
+        let mut run = || -> rusqlite::Result<Vec<u64>> {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let result = work(&tx, &self.subscription)?;
+            let mut changed = Vec::with_capacity(statements.len());
+            for (sql, params) in statements {
+                changed.push(tx.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params.iter()))? as u64);
+            }
             tx.commit()?;
-            Ok(result)
+            Ok(changed)
         };
         run().map_err(|e| self.database_error("the bulk ledger in", e))
+    }
+
+    /// One query of the ledger's.
+    pub fn ledger_query(&self, sql: &str, params: &[Cell]) -> Result<Vec<Vec<Cell>>, DataError> {
+        let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let run = || -> rusqlite::Result<Vec<Vec<Cell>>> {
+            let mut statement = connection.prepare_cached(sql)?;
+            let columns = statement.column_count();
+            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |row| {
+                (0..columns).map(|i| cell(row.get_ref(i)?)).collect::<rusqlite::Result<Vec<Cell>>>()
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| self.database_error("the bulk ledger in", e))
+    }
+
+    pub fn subscription(&self) -> &str {
+        &self.subscription
     }
 
     /// One write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting up to
@@ -531,13 +507,6 @@ impl From<rusqlite::Error> for WriteError {
     }
 }
 
-fn check_key(key: &str) -> Result<(), DataError> {
-    if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(DataError::Key { bytes: key.len() });
-    }
-    Ok(())
-}
-
 /// Inserts or replaces `key` within the subscription's limits, which are checked in the same
 /// transaction, so two processes cannot both squeeze under them.
 fn insert(tx: &Transaction, subscription: &str, key: &str, value: &str, ttl: Option<u32>) -> Result<(), WriteError> {
@@ -596,8 +565,94 @@ fn legacy_file_stem(subscription: &str) -> String {
     }
 }
 
+impl rusqlite::ToSql for Cell {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        Ok(match self {
+            Cell::Null => ToSqlOutput::Owned(Value::Null),
+            Cell::Int(value) => ToSqlOutput::Owned(Value::Integer(*value)),
+            Cell::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+        })
+    }
+}
+
+fn cell(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Cell> {
+    use rusqlite::types::ValueRef;
+    Ok(match value {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(value) => Cell::Int(value),
+        ValueRef::Text(text) => Cell::Text(String::from_utf8_lossy(text).into_owned()),
+        ValueRef::Real(_) | ValueRef::Blob(_) => {
+            return Err(rusqlite::Error::InvalidColumnType(0, "ledger cell".into(), value.data_type()))
+        }
+    })
+}
+
+/// Opens (or starts) the rate window's file, `0600` like the database.
+fn open_throttle(dir: &Path, flags: OpenFlags, busy_timeout: Duration) -> Result<Connection, StateError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(THROTTLE_FILE);
+    let fail = |e: rusqlite::Error| open_error(&path, e);
+    let _ =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&path);
+    let connection = Connection::open_with_flags(&path, flags).map_err(fail)?;
+    connection.busy_timeout(busy_timeout).map_err(fail)?;
+    let application_id: i64 = connection.query_row("PRAGMA application_id", [], |row| row.get(0)).map_err(fail)?;
+    if application_id != 0 && application_id != THROTTLE_APPLICATION_ID {
+        let detail = format!("it belongs to another application (application_id {application_id:#x})");
+        return Err(StateError::Open { path, detail });
+    }
+    let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(fail)?;
+    connection.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+    connection
+        .execute_batch(&format!("{THROTTLE_SCHEMA} PRAGMA application_id = {THROTTLE_APPLICATION_ID};"))
+        .map_err(fail)?;
+    Ok(connection)
+}
+
+/// One reservation in the rate window's file, in its own write transaction.
+fn reserve(throttle: Option<&Mutex<Connection>>, window: &RateWindow, path: &Path) -> Result<Duration, DataError> {
+    let Some(connection) = throttle else {
+        return Err(DataError::Database("an in-memory store keeps no shared rate limit".into()));
+    };
+    let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
+    let mut run = || -> rusqlite::Result<Duration> {
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let wait = reserve_in(&tx, window)?;
+        tx.commit()?;
+        Ok(wait)
+    };
+    run().map_err(|e| {
+        let file = path.with_file_name(THROTTLE_FILE);
+        DataError::Database(format!("the rate limit in {}: {e}", file.display()))
+    })
+}
+
+/// Reserves a start of `window.account` inside `tx` (see `throttle::next_start`). The clock is
+/// the machine's, in microseconds: every process sharing the file runs on this machine.
+fn reserve_in(tx: &Transaction, window: &RateWindow) -> rusqlite::Result<Duration> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+    let span = window.window.as_micros() as i64;
+    tx.prepare_cached("DELETE FROM throttle_starts WHERE account = ?1 AND started_at <= ?2")?
+        .execute(params![window.account, now - span])?;
+    let latest: Option<i64> = tx
+        .prepare_cached("SELECT max(started_at) FROM throttle_starts WHERE account = ?1")?
+        .query_row([&window.account], |row| row.get(0))?;
+    let kth: Option<i64> = tx
+        .prepare_cached(
+            "SELECT started_at FROM throttle_starts WHERE account = ?1 ORDER BY started_at DESC LIMIT 1 OFFSET ?2",
+        )?
+        .query_row(params![window.account, i64::from(window.limit.max(1)) - 1], |row| row.get(0))
+        .optional()?;
+    let start = crate::runtime::throttle::next_start(now, latest, kth, span);
+    tx.prepare_cached("INSERT INTO throttle_starts (account, started_at) VALUES (?1, ?2)")?
+        .execute(params![window.account, start])?;
+    Ok(Duration::from_micros((start - now).max(0) as u64))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::DataStore;
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -681,30 +736,19 @@ mod tests {
 
     #[test]
     fn limits_hold_in_the_transaction_and_a_refusal_changes_nothing() {
-        let store = DataStore::in_memory("s").unwrap();
-        let big = "v".repeat(MAX_VALUE_BYTES);
-        let fill = MAX_TOTAL_BYTES / (MAX_VALUE_BYTES + 8);
-        for i in 0..fill {
-            store.set(&format!("k{i:06}"), &big, None).unwrap();
-        }
-        assert!(matches!(store.set("one-more", &big, None), Err(DataError::TooLarge)));
-        assert!(matches!(store.claim("one-more", &big, None), Err(DataError::TooLarge)));
-        assert_eq!(store.get("one-more").unwrap(), None);
-        // Replacing a key counts its new size, not both.
-        store.set("k000000", "small", None).unwrap();
-        store.set("k000000", &big, None).unwrap();
+        super::super::checks::limits_hold(&DataStore::in_memory("s").unwrap());
     }
 
     /// The `usage` row against a count of the entries themselves.
     fn usage_is_true(store: &DataStore) {
-        let connection = store.connection.lock().unwrap();
+        let connection = store.sqlite().connection.lock().unwrap();
         let (kept, summed): ((i64, i64), (i64, i64)) = connection
             .query_row(
                 "SELECT (SELECT entries FROM usage WHERE subscription = ?1), \
                         (SELECT bytes FROM usage WHERE subscription = ?1), COUNT(*), \
                         COALESCE(SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) \
                  FROM entries WHERE subscription = ?1",
-                [&store.subscription],
+                [&store.sqlite().subscription],
                 |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))),
             )
             .unwrap();
@@ -732,7 +776,7 @@ mod tests {
         usage_is_true(&b);
         // A database written before `usage` existed is counted when opened.
         {
-            let connection = a.connection.lock().unwrap();
+            let connection = a.sqlite().connection.lock().unwrap();
             connection
                 .execute_batch(
                     "DROP TRIGGER usage_insert; DROP TRIGGER usage_update; DROP TRIGGER usage_delete; DROP TABLE usage;\
@@ -755,7 +799,7 @@ mod tests {
     fn a_write_reads_no_more_than_its_own_key() {
         let store = DataStore::in_memory("s").unwrap();
         store.set("k", "v", Some(60)).unwrap();
-        let connection = store.connection.lock().unwrap();
+        let connection = store.sqlite().connection.lock().unwrap();
         for (statement, plan) in [
             (EXPIRE, "SEARCH entries USING INDEX entries_expiry (subscription=? AND expires_at<?)"),
             (USAGE, "SEARCH usage USING PRIMARY KEY (subscription=?)"),
@@ -773,7 +817,7 @@ mod tests {
     fn expiry_is_judged_by_the_database_clock() {
         let store = DataStore::in_memory("s").unwrap();
         store.set("k", "v", Some(100)).unwrap();
-        let connection = store.connection.lock().unwrap();
+        let connection = store.sqlite().connection.lock().unwrap();
         let (expires_at, db_now): (i64, i64) = connection
             .query_row("SELECT expires_at, unixepoch() FROM entries WHERE key = 'k'", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))

@@ -1,0 +1,885 @@
+//! The PostgreSQL store: every host that reaches one database shares the subscription's data,
+//! its certificate claims, its bulk ledgers and one rate limit per account.
+//!
+//! Its tables live in the schema [`SCHEMA`] (created on first use, under an advisory lock, and
+//! refused when a newer harness made it). A write is one call of a PL/pgSQL function in one
+//! round trip: the usage row of the subscription is locked first, so the limits hold across
+//! hosts, and expiry uses the server's clock. Connections are pooled ([`POOL_SIZE`]) on a
+//! runtime of the store's own: the contract's data functions are synchronous and run inside
+//! the harness's runtime, which must not block on itself.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::config::Host;
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::NoTls;
+
+use super::{Cell, DataError, RateWindow, StateError, BUSY_TIMEOUT, MAX_ENTRIES, MAX_TOTAL_BYTES};
+
+/// The schema the harness's tables are in; every connection searches it first.
+pub const SCHEMA: &str = "dotdigital_harness";
+/// The schema's version, in its `meta` table.
+const SCHEMA_VERSION: i64 = 1;
+/// Connections one process keeps to the store, at most.
+const POOL_SIZE: usize = 8;
+/// How long a connection may take when the URL and `PGCONNECT_TIMEOUT` say nothing.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Advisory lock classes ("DdSc", "DdBl", "DdTh"): schema creation, a bulk load per
+/// subscription, the rate window per account. The second key is the name's `hashtext`.
+const LOCK_SCHEMA: i32 = 0x4464_5363;
+const LOCK_BULK: i32 = 0x4464_426c;
+
+/// The tables and functions of [`SCHEMA_VERSION`], created in one transaction.
+/// `entries.expires_at` and `bulk_loads.finished_at` are Unix seconds by the server's clock
+/// (`unixepoch()`, as SQLite names it, so the bulk ledger's statements run on both);
+/// `throttle_starts.started_at` is Unix microseconds.
+const DDL: &str = r#"
+CREATE OR REPLACE FUNCTION unixepoch() RETURNS bigint LANGUAGE sql VOLATILE
+    AS $$ SELECT floor(extract(epoch FROM clock_timestamp()))::bigint $$;
+CREATE TABLE IF NOT EXISTS entries (
+    subscription text NOT NULL,
+    key          text NOT NULL,
+    value        text NOT NULL,
+    expires_at   bigint,
+    PRIMARY KEY (subscription, key)
+);
+CREATE INDEX IF NOT EXISTS entries_expiry ON entries (subscription, expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS usage (
+    subscription text PRIMARY KEY,
+    entries      bigint NOT NULL,
+    bytes        bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bulk_batches (
+    subscription text NOT NULL,
+    load         text NOT NULL,
+    phase        text NOT NULL,
+    batch        bigint NOT NULL,
+    state        text NOT NULL,
+    import_id    text,
+    imports      bigint NOT NULL,
+    entries      text NOT NULL,
+    failures     text NOT NULL,
+    skipped      bigint NOT NULL,
+    created      bigint NOT NULL,
+    updated      bigint NOT NULL,
+    started_at   bigint,
+    import_error text,
+    PRIMARY KEY (subscription, load, phase, batch)
+);
+CREATE TABLE IF NOT EXISTS bulk_loads (
+    subscription text NOT NULL,
+    load         text NOT NULL,
+    finished_at  bigint NOT NULL,
+    removal      text,
+    PRIMARY KEY (subscription, load)
+);
+CREATE TABLE IF NOT EXISTS throttle_starts (
+    account    text NOT NULL,
+    started_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS throttle_starts_by_account ON throttle_starts (account, started_at);
+
+-- One write of a subscription's data: 'stored', 'held' (a claim of a present key),
+-- 'too-many-keys' or 'too-large'. The usage row is locked first: writers of one subscription
+-- queue there, on every host.
+CREATE OR REPLACE FUNCTION dd_write(p_subscription text, p_key text, p_value text, p_ttl bigint,
+                                    p_claim boolean, p_max_entries bigint, p_max_bytes bigint)
+RETURNS text LANGUAGE plpgsql SET search_path = dotdigital_harness, pg_temp AS $fn$
+DECLARE
+    n bigint; b bigint; gone_n bigint; gone_b bigint; old_b bigint; new_b bigint; result text;
+BEGIN
+    INSERT INTO usage (subscription, entries, bytes) VALUES (p_subscription, 0, 0)
+        ON CONFLICT (subscription) DO NOTHING;
+    SELECT entries, bytes INTO n, b FROM usage WHERE subscription = p_subscription FOR UPDATE;
+    WITH gone AS (
+        DELETE FROM entries WHERE subscription = p_subscription AND expires_at <= unixepoch()
+        RETURNING octet_length(key) + octet_length(value) AS size)
+    SELECT count(*), coalesce(sum(size), 0) INTO gone_n, gone_b FROM gone;
+    n := n - gone_n;
+    b := b - gone_b;
+    SELECT octet_length(key) + octet_length(value) INTO old_b FROM entries
+        WHERE subscription = p_subscription AND key = p_key;
+    new_b := octet_length(p_key) + octet_length(p_value);
+    IF p_value = '' THEN
+        IF old_b IS NOT NULL THEN
+            DELETE FROM entries WHERE subscription = p_subscription AND key = p_key;
+            n := n - 1;
+            b := b - old_b;
+        END IF;
+        result := 'stored';
+    ELSIF p_claim AND old_b IS NOT NULL THEN
+        result := 'held';
+    ELSIF old_b IS NULL AND n >= p_max_entries THEN
+        result := 'too-many-keys';
+    ELSIF b - coalesce(old_b, 0) + new_b > p_max_bytes THEN
+        result := 'too-large';
+    ELSE
+        INSERT INTO entries (subscription, key, value, expires_at)
+            VALUES (p_subscription, p_key, p_value, CASE WHEN p_ttl IS NULL THEN NULL ELSE unixepoch() + p_ttl END)
+            ON CONFLICT (subscription, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at;
+        IF old_b IS NULL THEN
+            n := n + 1;
+        END IF;
+        b := b - coalesce(old_b, 0) + new_b;
+        result := 'stored';
+    END IF;
+    UPDATE usage SET entries = n, bytes = b WHERE subscription = p_subscription;
+    RETURN result;
+END $fn$;
+
+-- Reserves the earliest request start of an account that keeps at most p_limit starts in any
+-- p_span microseconds (see throttle::next_start), and returns how long until it. Reservations
+-- of one account queue on an advisory lock, held to the end of the transaction.
+CREATE OR REPLACE FUNCTION dd_reserve(p_account text, p_limit bigint, p_span bigint)
+RETURNS bigint LANGUAGE plpgsql SET search_path = dotdigital_harness, pg_temp AS $fn$
+DECLARE
+    now_us bigint; latest bigint; kth bigint; start_us bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(1147425896, hashtext(p_account)); -- "DdTh"
+    now_us := floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+    DELETE FROM throttle_starts WHERE account = p_account AND started_at <= now_us - p_span;
+    SELECT max(started_at) INTO latest FROM throttle_starts WHERE account = p_account;
+    SELECT started_at INTO kth FROM throttle_starts WHERE account = p_account
+        ORDER BY started_at DESC OFFSET greatest(p_limit, 1) - 1 LIMIT 1;
+    start_us := greatest(now_us, coalesce(latest, now_us), coalesce(kth + p_span, now_us));
+    INSERT INTO throttle_starts (account, started_at) VALUES (p_account, start_us);
+    RETURN start_us - now_us;
+END $fn$;
+"#;
+
+/// A PostgreSQL database `--state` names: the URL with what the `PG*` environment adds, and
+/// how it is shown (never with its password).
+#[derive(Clone)]
+pub struct PgLocation {
+    config: tokio_postgres::Config,
+    shown: String,
+}
+
+impl std::fmt::Debug for PgLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl PgLocation {
+    pub fn is_url(text: &str) -> bool {
+        let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
+        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    }
+
+    /// Reads a `postgres://` URL; what it leaves out comes from `env` as `libpq` takes it:
+    /// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` (then `PGPASSFILE` or `~/.pgpass`),
+    /// `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE`, `PGOPTIONS`.
+    pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<PgLocation, String> {
+        let secret = url_password(text);
+        let scrub = |message: String| match secret {
+            Some(secret) if !secret.is_empty() => message.replace(secret, "***"),
+            _ => message,
+        };
+        let mut config: tokio_postgres::Config =
+            text.parse().map_err(|e: tokio_postgres::Error| scrub(format!("not a PostgreSQL URL: {e}")))?;
+        let given = |name: &str| env(name).filter(|value| !value.is_empty());
+        if config.get_hosts().is_empty() {
+            let host = given("PGHOST").unwrap_or_else(|| "localhost".into());
+            for host in host.split(',') {
+                config.host(host);
+            }
+        }
+        if config.get_ports().is_empty() {
+            if let Some(port) = given("PGPORT") {
+                config.port(port.parse().map_err(|_| format!("PGPORT {port:?} is not a port"))?);
+            }
+        }
+        if config.get_user().is_none() {
+            let user = given("PGUSER").or_else(|| given("USER")).ok_or("no user: give one in the URL or PGUSER")?;
+            config.user(user);
+        }
+        if config.get_dbname().is_none() {
+            let dbname = given("PGDATABASE").unwrap_or_else(|| config.get_user().unwrap_or_default().to_string());
+            config.dbname(dbname);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name(given("PGAPPNAME").unwrap_or_else(|| "dotdigital-harness".into()));
+        }
+        if config.get_connect_timeout().is_none() {
+            let seconds = given("PGCONNECT_TIMEOUT").and_then(|s| s.parse::<u64>().ok()).filter(|s| *s > 0);
+            config.connect_timeout(seconds.map_or(CONNECT_TIMEOUT, Duration::from_secs));
+        }
+        // libpq's sslmode defaults to `prefer`; this client has no TLS, so a store that asks
+        // for it is refused here rather than reached in the clear.
+        let sslmode = query_value(text, "sslmode").or_else(|| given("PGSSLMODE"));
+        if let Some(mode) = sslmode.filter(|mode| !matches!(mode.as_str(), "disable" | "allow" | "prefer")) {
+            return Err(format!(
+                "sslmode={mode} needs TLS, which this harness's PostgreSQL client does not have: reach the \
+                 server over a trusted network or a tunnel, with sslmode=disable"
+            ));
+        }
+        let options = [config.get_options().map(str::to_string), given("PGOPTIONS")]
+            .into_iter()
+            .flatten()
+            .chain([format!("-c search_path={SCHEMA}")])
+            .collect::<Vec<_>>()
+            .join(" ");
+        config.options(options);
+        let shown = shown(&config);
+        if config.get_password().is_none() {
+            if let Some(password) = given("PGPASSWORD").or_else(|| pgpass(&config, &given)) {
+                config.password(password);
+            }
+        }
+        Ok(PgLocation { config, shown })
+    }
+
+    /// `postgres://user@host:port/database`: never the password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Removes the password from a message (a server's error could echo what it was sent).
+    fn scrub(&self, message: String) -> String {
+        match self.config.get_password().map(String::from_utf8_lossy) {
+            Some(secret) if !secret.is_empty() => message.replace(secret.as_ref(), "***"),
+            _ => message,
+        }
+    }
+}
+
+fn shown(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let host = match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            let port = config.get_ports().get(i).or(config.get_ports().first()).copied().unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect();
+    format!(
+        "postgres://{}@{}/{}",
+        config.get_user().unwrap_or_default(),
+        hosts.join(","),
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+/// The password between `user:` and `@` of a URL, as written.
+fn url_password(text: &str) -> Option<&str> {
+    let rest = &text[text.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo.split_once(':').map(|(_, password)| password)
+}
+
+/// A query parameter of the URL, as written.
+fn query_value(text: &str, name: &str) -> Option<String> {
+    let query = text.split_once('?')?.1;
+    query.split('&').find_map(|pair| pair.split_once('=').filter(|(key, _)| *key == name).map(|(_, v)| v.to_string()))
+}
+
+/// The password `libpq` would take from the password file (`PGPASSFILE`, or `~/.pgpass`):
+/// the first `host:port:database:user:password` line matching, `*` matching anything. Like
+/// libpq, a file others may read is ignored.
+fn pgpass(config: &tokio_postgres::Config, given: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = given("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| given("HOME").map(|home| PathBuf::from(home).join(".pgpass")))?;
+    let metadata = std::fs::metadata(&path).ok()?;
+    if !metadata.is_file() || metadata.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let host = match config.get_hosts().first()? {
+        Host::Tcp(name) => name.clone(),
+        Host::Unix(_) => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let wanted = [host.as_str(), port.as_str(), config.get_dbname()?, config.get_user()?];
+    text.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+        let fields = pgpass_fields(line);
+        let matches =
+            fields.len() == 5 && fields[..4].iter().zip(wanted).all(|(field, want)| field == "*" || field == want);
+        matches.then(|| fields[4].clone())
+    })
+}
+
+/// A `.pgpass` line's fields: `:` separates them, `\` escapes `:` and `\`.
+fn pgpass_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut chars) = (Vec::new(), String::new(), line.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => field.extend(chars.next()),
+            ':' => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// One subscription's view of a PostgreSQL store.
+pub struct Postgres {
+    /// Taken only by `Drop`.
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    location: PgLocation,
+    subscription: String,
+    notes: Vec<String>,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Dropping a runtime waits for its tasks, which a runtime's own thread may not do.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Postgres {
+    /// A pool of connections to `location`, its schema made or checked through the first.
+    pub fn connect(location: &PgLocation, subscription: &str) -> Result<Postgres, StateError> {
+        let fail =
+            |detail: String| StateError::Postgres { store: location.shown.clone(), detail: location.scrub(detail) };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("dotdigital-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| fail(format!("starting its client: {e}")))?;
+        let manager = Manager::from_config(
+            location.config.clone(),
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let connect_timeout = location.config.get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT);
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(BUSY_TIMEOUT))
+            .create_timeout(Some(connect_timeout))
+            .recycle_timeout(Some(BUSY_TIMEOUT))
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        let store = Postgres {
+            runtime: Some(runtime),
+            pool,
+            location: location.clone(),
+            subscription: subscription.to_string(),
+            notes: Vec::new(),
+        };
+        let pool = store.pool.clone();
+        let created = store.block(async move { prepare_schema(&pool).await }).map_err(fail)?;
+        let mut store = store;
+        if created {
+            store
+                .notes
+                .push(format!("created the state schema {SCHEMA} (version {SCHEMA_VERSION}) in {}", location.shown));
+        }
+        Ok(store)
+    }
+
+    pub fn shown(&self) -> &str {
+        &self.location.shown
+    }
+
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    pub fn subscription(&self) -> &str {
+        &self.subscription
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("the runtime lives until drop")
+    }
+
+    /// Runs `work` on the store's runtime and waits for it on this thread, within
+    /// [`BUSY_TIMEOUT`].
+    fn block<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, String>> + Send + 'static,
+    ) -> Result<T, String> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        self.runtime().spawn(async move {
+            let _ = sender.send(tokio::time::timeout(BUSY_TIMEOUT, work).await);
+        });
+        match receiver.recv() {
+            Ok(Ok(result)) => result.map_err(|e| self.location.scrub(e)),
+            Ok(Err(_)) => Err(format!("no answer within {} s", BUSY_TIMEOUT.as_secs())),
+            Err(_) => Err("the store's client stopped".into()),
+        }
+    }
+
+    /// [`block`](Self::block) for a caller on another runtime: awaited, not waited for.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, String>> + Send + 'static,
+    ) -> Result<T, String> {
+        let task = self.runtime().spawn(tokio::time::timeout(BUSY_TIMEOUT, work));
+        match task.await {
+            Ok(Ok(result)) => result.map_err(|e| self.location.scrub(e)),
+            Ok(Err(_)) => Err(format!("no answer within {} s", BUSY_TIMEOUT.as_secs())),
+            Err(_) => Err("the store's client stopped".into()),
+        }
+    }
+
+    fn error(&self, doing: &str, detail: String) -> DataError {
+        DataError::Database(format!("{doing} {}: {detail}", self.location.shown))
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<String>, DataError> {
+        let (pool, subscription, key) = (self.pool.clone(), self.subscription.clone(), key.to_string());
+        self.block(async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT value FROM entries WHERE subscription = $1 AND key = $2 \
+                     AND (expires_at IS NULL OR expires_at > unixepoch())",
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let row = client.query_opt(&statement, &[&subscription, &key]).await.map_err(|e| e.to_string())?;
+            Ok(row.map(|row| row.get(0)))
+        })
+        .map_err(|e| self.error("reading", e))
+    }
+
+    pub fn set(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), DataError> {
+        self.write(key, value, ttl_seconds, false).map(drop)
+    }
+
+    pub fn claim(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<bool, DataError> {
+        self.write(key, value, ttl_seconds, true)
+    }
+
+    /// One `dd_write`: one round trip, one transaction.
+    fn write(&self, key: &str, value: &str, ttl_seconds: Option<u32>, claim: bool) -> Result<bool, DataError> {
+        let (pool, subscription) = (self.pool.clone(), self.subscription.clone());
+        let (key, value) = (key.to_string(), value.to_string());
+        let outcome = self.block(async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            let statement = client
+                .prepare_cached("SELECT dd_write($1, $2, $3, $4, $5, $6, $7)")
+                .await
+                .map_err(|e| e.to_string())?;
+            let ttl = ttl_seconds.map(i64::from);
+            let (entries, bytes) = (MAX_ENTRIES as i64, MAX_TOTAL_BYTES as i64);
+            let row = client
+                .query_one(&statement, &[&subscription, &key, &value, &ttl, &claim, &entries, &bytes])
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(row.get::<_, String>(0))
+        });
+        let outcome = outcome.map_err(|e| self.error("writing", e))?;
+        match outcome.as_str() {
+            "stored" => Ok(true),
+            "held" => Ok(false),
+            "too-many-keys" => Err(DataError::TooManyKeys),
+            "too-large" => Err(DataError::TooLarge),
+            other => Err(self.error("writing", format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// [`reserve`](Self::reserve) on this thread.
+    pub fn reserve_blocking(&self, window: &RateWindow) -> Result<Duration, DataError> {
+        let (pool, window) = (self.pool.clone(), window.clone());
+        self.block(async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            reserve_with(&client, &window).await
+        })
+        .map_err(|e| self.error("the rate limit in", e))
+    }
+
+    pub async fn reserve(&self, window: &RateWindow) -> Result<Duration, DataError> {
+        let (pool, window) = (self.pool.clone(), window.clone());
+        self.run(async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            reserve_with(&client, &window).await
+        })
+        .await
+        .map_err(|e| self.error("the rate limit in", e))
+    }
+
+    pub fn ledger_execute(&self, statements: &[(&str, &[Cell])]) -> Result<Vec<u64>, DataError> {
+        let pool = self.pool.clone();
+        let statements: Vec<(String, Vec<Cell>)> =
+            statements.iter().map(|(sql, params)| (numbered(sql), params.to_vec())).collect();
+        self.block(async move {
+            let mut client = pool.get().await.map_err(|e| e.to_string())?;
+            let tx = client.transaction().await.map_err(|e| e.to_string())?;
+            let mut changed = Vec::with_capacity(statements.len());
+            for (sql, params) in &statements {
+                let statement = tx.prepare_cached(sql).await.map_err(|e| e.to_string())?;
+                let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                changed.push(tx.execute(&statement, &params).await.map_err(|e| e.to_string())?);
+            }
+            tx.commit().await.map_err(|e| e.to_string())?;
+            Ok(changed)
+        })
+        .map_err(|e| self.error("the bulk ledger in", e))
+    }
+
+    pub fn ledger_query(&self, sql: &str, params: &[Cell]) -> Result<Vec<Vec<Cell>>, DataError> {
+        let (pool, sql, params) = (self.pool.clone(), numbered(sql), params.to_vec());
+        self.block(async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            let statement = client.prepare_cached(&sql).await.map_err(|e| e.to_string())?;
+            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            let rows = client.query(&statement, &params).await.map_err(|e| e.to_string())?;
+            rows.iter().map(cells).collect()
+        })
+        .map_err(|e| self.error("the bulk ledger in", e))
+    }
+
+    /// A session of its own holding the subscription's bulk-load advisory lock; the server
+    /// releases it when the session ends, however the process ends.
+    pub fn lock_bulk_load(&self) -> anyhow::Result<LoadLock> {
+        let (config, subscription) = (self.location.config.clone(), self.subscription.clone());
+        let runtime = self.runtime().handle().clone();
+        let taken = self.block(async move {
+            let (client, connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+            runtime.spawn(connection);
+            let row = client
+                .query_one("SELECT pg_try_advisory_lock($1, hashtext($2))", &[&LOCK_BULK, &subscription])
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((row.get::<_, bool>(0), client))
+        });
+        let (taken, client) =
+            taken.map_err(|e| anyhow::anyhow!("taking the bulk-load lock in {}: {e}", self.shown()))?;
+        if !taken {
+            anyhow::bail!(
+                "another bulk load of the subscription {:?} is running on the state store {}: wait for it to finish",
+                self.subscription,
+                self.shown()
+            );
+        }
+        Ok(LoadLock { _session: client })
+    }
+}
+
+/// Held until dropped: its session keeps the advisory lock.
+pub struct LoadLock {
+    _session: tokio_postgres::Client,
+}
+
+async fn reserve_with(client: &impl deadpool_postgres::GenericClient, window: &RateWindow) -> Result<Duration, String> {
+    let span = window.window.as_micros() as i64;
+    let row = client
+        .query_one("SELECT dd_reserve($1, $2, $3)", &[&window.account, &i64::from(window.limit), &span])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Duration::from_micros(row.get::<_, i64>(0).max(0) as u64))
+}
+
+/// Creates the schema on first use, in one transaction under an advisory lock (two hosts
+/// starting at once create it once); refuses a schema a newer harness made. Says whether it
+/// created or upgraded it.
+async fn prepare_schema(pool: &Pool) -> Result<bool, String> {
+    let mut client = pool.get().await.map_err(|e| e.to_string())?;
+    let encoding: String = client.query_one("SHOW server_encoding", &[]).await.map_err(|e| e.to_string())?.get(0);
+    if encoding != "UTF8" {
+        return Err(format!("its encoding is {encoding}; the state needs a UTF8 database"));
+    }
+    let tx = client.transaction().await.map_err(|e| e.to_string())?;
+    tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_SCHEMA]).await.map_err(|e| e.to_string())?;
+    let present: bool = tx
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&format!("{SCHEMA}.meta")])
+        .await
+        .map_err(|e| e.to_string())?
+        .get(0);
+    let version: Option<i64> = match present {
+        true => tx
+            .query_opt(&format!("SELECT value FROM {SCHEMA}.meta WHERE name = 'schema'"), &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|row| row.get(0)),
+        false => None,
+    };
+    match version {
+        Some(version) if version > SCHEMA_VERSION => {
+            return Err(format!("its schema {SCHEMA} is version {version}, newer than this harness's {SCHEMA_VERSION}"))
+        }
+        Some(version) if version == SCHEMA_VERSION => return Ok(false),
+        _ => {}
+    }
+    let create = format!(
+        "CREATE SCHEMA IF NOT EXISTS {SCHEMA}; SET LOCAL search_path = {SCHEMA}; \
+         CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value bigint NOT NULL); {DDL} \
+         INSERT INTO meta (name, value) VALUES ('schema', {SCHEMA_VERSION}) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value;"
+    );
+    tx.batch_execute(&create).await.map_err(|e| format!("creating the schema {SCHEMA}: {e}"))?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
+/// SQLite's `?N` parameters as PostgreSQL's `$N` (the ledger's statements hold no `?` else).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let numbered = c == '?' && chars.peek().is_some_and(char::is_ascii_digit);
+        out.push(if numbered { '$' } else { c });
+    }
+    out
+}
+
+fn cells(row: &tokio_postgres::Row) -> Result<Vec<Cell>, String> {
+    (0..row.len())
+        .map(|i| {
+            let kind = row.columns()[i].type_();
+            let cell = match *kind {
+                Type::INT8 => row.try_get::<_, Option<i64>>(i).map(Cell::from),
+                Type::INT4 => row.try_get::<_, Option<i32>>(i).map(|v| Cell::from(v.map(i64::from))),
+                Type::TEXT | Type::VARCHAR => {
+                    row.try_get::<_, Option<String>>(i).map(|v| v.map_or(Cell::Null, Cell::Text))
+                }
+                _ => return Err(format!("column {i} of type {kind} is neither an integer nor text")),
+            };
+            cell.map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+impl ToSql for Cell {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Cell::Null => Ok(IsNull::Yes),
+            Cell::Int(value) if *ty == Type::INT4 => i32::try_from(*value)?.to_sql(ty, out),
+            Cell::Int(value) => value.to_sql(ty, out),
+            Cell::Text(text) => text.as_str().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::INT8 | Type::INT4 | Type::TEXT | Type::VARCHAR)
+    }
+
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if !<Cell as ToSql>::accepts(ty) {
+            return Err(format!("a ledger value cannot be a {ty}").into());
+        }
+        self.to_sql(ty, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_url_is_shown_without_its_password_and_the_environment_fills_the_rest() {
+        let location = PgLocation::parse("postgres://app:s3cr%3At@db.internal:6543/shop", env(&[])).unwrap();
+        assert_eq!(location.shown(), "postgres://app@db.internal:6543/shop");
+        assert_eq!(location.config.get_password(), Some(&b"s3cr:t"[..]));
+        assert_eq!(format!("{location:?}"), "postgres://app@db.internal:6543/shop");
+        let location = PgLocation::parse(
+            "postgresql://",
+            env(&[
+                ("PGHOST", "pg1"),
+                ("PGPORT", "5433"),
+                ("PGUSER", "ops"),
+                ("PGPASSWORD", "pw"),
+                ("PGDATABASE", "state"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(location.shown(), "postgres://ops@pg1:5433/state");
+        assert_eq!(location.config.get_password(), Some(&b"pw"[..]));
+        // The URL's own values win over the environment's.
+        let location =
+            PgLocation::parse("postgres://me@here/db", env(&[("PGUSER", "ops"), ("PGHOST", "pg1")])).unwrap();
+        assert_eq!(location.shown(), "postgres://me@here:5432/db");
+        assert!(location.config.get_options().unwrap().ends_with("-c search_path=dotdigital_harness"));
+    }
+
+    #[test]
+    fn tls_modes_and_bad_urls_are_refused_without_the_password() {
+        let error = PgLocation::parse("postgres://u:hunter2@h/db?sslmode=require", env(&[])).unwrap_err();
+        assert!(error.contains("sslmode=require") && !error.contains("hunter2"), "{error}");
+        let error = PgLocation::parse("postgres://u@h/db", env(&[("PGSSLMODE", "verify-full")])).unwrap_err();
+        assert!(error.contains("verify-full"), "{error}");
+        let error = PgLocation::parse("postgres://u:hunter2@h:notaport/db", env(&[])).unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(PgLocation::is_url("PostgreSQL://x") && !PgLocation::is_url("./postgres"));
+    }
+
+    #[test]
+    fn the_password_file_is_read_as_libpq_reads_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("dd-pgpass-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pgpass");
+        std::fs::write(&file, "# comment\nother:*:*:*:no\nh:5432:db:u:first\\:part\n*:*:*:*:fallback\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let path = file.display().to_string();
+        let location = PgLocation::parse("postgres://u@h/db", env(&[("PGPASSFILE", &path)])).unwrap();
+        assert_eq!(location.config.get_password(), Some(&b"first:part"[..]));
+        let location = PgLocation::parse("postgres://x@h/db", env(&[("PGPASSFILE", &path)])).unwrap();
+        assert_eq!(location.config.get_password(), Some(&b"fallback"[..]));
+        // Readable by others: ignored, as libpq ignores it.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let location = PgLocation::parse("postgres://u@h/db", env(&[("PGPASSFILE", &path)])).unwrap();
+        assert_eq!(location.config.get_password(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn question_mark_parameters_become_dollar_parameters() {
+        assert_eq!(
+            numbered("SELECT a FROM t WHERE b = ?1 AND c = ?12 AND d = '?'"),
+            "SELECT a FROM t WHERE b = $1 AND c = $12 AND d = '?'"
+        );
+    }
+
+    /// A store on a database of its own in the test cluster (None: PostgreSQL is missing and
+    /// not required), and the database's URL.
+    fn store(subscription: &str) -> Option<(super::super::DataStore, String)> {
+        let pg = test_support::postgres::cluster().or_skip()?;
+        let url = pg.database();
+        Some((open(&url, subscription), url))
+    }
+
+    fn open(url: &str, subscription: &str) -> super::super::DataStore {
+        let location = PgLocation::parse(url, |_| None).unwrap();
+        super::super::DataStore::connect(&location, subscription).unwrap()
+    }
+
+    #[test]
+    fn values_persist_expire_are_claimed_once_and_scoped_by_subscription() {
+        let Some((store, url)) = store("Dotdigital - Production") else { return };
+        assert!(store.notes()[0].contains("created the state schema"), "{:?}", store.notes());
+        store.set("region:a", "https://r2-api.dotdigital.com", Some(3600)).unwrap();
+        store.set("gone", "x", Some(0)).unwrap();
+        let reopened = open(&url, "Dotdigital - Production");
+        assert!(reopened.notes().is_empty(), "the schema is made once: {:?}", reopened.notes());
+        assert_eq!(reopened.get("region:a").unwrap().as_deref(), Some("https://r2-api.dotdigital.com"));
+        assert_eq!(reopened.get("gone").unwrap(), None);
+        reopened.set("region:a", "", None).unwrap();
+        assert_eq!(store.get("region:a").unwrap(), None);
+        assert!(store.claim("k", "first", None).unwrap());
+        assert!(!reopened.claim("k", "second", None).unwrap());
+        assert_eq!(store.get("k").unwrap().as_deref(), Some("first"));
+        assert!(store.claim("gone", "again", None).unwrap(), "expired: claimable");
+        let other = open(&url, "Dotdigital - Staging");
+        assert_eq!(other.get("k").unwrap(), None);
+        assert!(other.claim("k", "theirs", None).unwrap());
+        assert!(matches!(
+            store.set("k", &"x".repeat(super::super::MAX_VALUE_BYTES + 1), None),
+            Err(DataError::Value { .. })
+        ));
+        assert!(matches!(store.claim("e", "", None), Err(DataError::Value { bytes: 0 })));
+        // é is two bytes, as the limits count it.
+        store.set("é", "é", None).unwrap();
+        assert_eq!(store.get("é").unwrap().as_deref(), Some("é"));
+    }
+
+    #[test]
+    fn the_total_size_limit_holds_and_a_refusal_changes_nothing() {
+        let Some((store, _)) = store("s") else { return };
+        super::super::checks::limits_hold(&store);
+    }
+
+    #[test]
+    fn of_many_hosts_claiming_one_key_exactly_one_wins() {
+        let Some((_, url)) = store("s") else { return };
+        let wins: usize = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..12)
+                .map(|i| {
+                    let url = &url;
+                    scope.spawn(move || {
+                        open(url, "s").claim("certificate-email:1", &format!("pending:{i}"), None).unwrap()
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|run| usize::from(run.join().unwrap())).sum()
+        });
+        assert_eq!(wins, 1);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_naming_the_store_without_its_password() {
+        let Some((store, url)) = store("s") else { return };
+        store.ledger_execute(&[("UPDATE meta SET value = 99 WHERE name = 'schema'", &[])]).unwrap();
+        let with_password = url.replacen("postgres@", "postgres:hunter2@", 1);
+        let location = PgLocation::parse(&with_password, |_| None).unwrap();
+        let error = super::super::DataStore::connect(&location, "s").err().expect("refused").to_string();
+        assert!(error.contains("version 99, newer than this harness's 1"), "{error}");
+        assert!(error.contains(location.shown()) && !error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn an_unreachable_store_is_named_without_its_password() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let location = PgLocation::parse(&format!("postgres://app:hunter2@127.0.0.1:{port}/state"), |_| None).unwrap();
+        let error = super::super::DataStore::connect(&location, "s").err().expect("refused").to_string();
+        assert!(error.contains(&format!("postgres://app@127.0.0.1:{port}/state")), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    /// Four hosts reserving at once: at most `limit` starts in any window, and each group of
+    /// `limit` a window after the one before.
+    #[test]
+    fn reservations_of_many_hosts_keep_the_window() {
+        let Some((_, url)) = store("s") else { return };
+        let window = RateWindow { account: "api@example.com".into(), limit: 5, window: Duration::from_secs(60) };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut waits: Vec<Duration> = std::thread::scope(|scope| {
+            let hosts: Vec<_> = (0..4)
+                .map(|_| {
+                    let (url, window) = (&url, &window);
+                    scope.spawn(move || {
+                        let store = open(url, "s");
+                        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                        (0..5).map(|_| runtime.block_on(store.reserve(window)).unwrap()).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            hosts.into_iter().flat_map(|host| host.join().unwrap()).collect()
+        });
+        drop(runtime);
+        waits.sort();
+        for (i, wait) in waits.iter().enumerate() {
+            let expected = 60.0 * (i / 5) as f64;
+            assert!((wait.as_secs_f64() - expected).abs() < 5.0, "start {i} waits {wait:?}, not about {expected} s");
+        }
+        let starts =
+            open(&url, "s").ledger_query("SELECT started_at FROM throttle_starts ORDER BY started_at", &[]).unwrap();
+        let starts: Vec<i64> = starts.iter().map(|row| row[0].int().unwrap()).collect();
+        for (i, start) in starts.iter().enumerate() {
+            let within = starts[i..].iter().take_while(|s| **s < start + 60_000_000).count();
+            assert!(within <= 5, "{within} starts in the minute from {start}");
+        }
+    }
+
+    #[test]
+    fn one_bulk_load_per_subscription_at_a_time() {
+        let Some((first, url)) = store("Shop") else { return };
+        let held = first.lock_bulk_load().unwrap();
+        let error = open(&url, "Shop").lock_bulk_load().err().expect("refused while held").to_string();
+        assert!(error.contains("another bulk load of the subscription \"Shop\" is running"), "{error}");
+        let other = open(&url, "Shop EU").lock_bulk_load();
+        assert!(other.is_ok(), "another subscription loads at the same time");
+        drop(held);
+        assert!(open(&url, "Shop").lock_bulk_load().is_ok(), "released with its session");
+    }
+}
