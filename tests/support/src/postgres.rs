@@ -5,11 +5,11 @@
 //! own ([`Cluster::database`]), which keeps tests apart. A test that stops the server takes a
 //! cluster of its own ([`own`]), so no other test sees it go down.
 //!
-//! The shared cluster is never stopped by the process that started it: `pg_ctl` detaches the
-//! server, and a Rust test binary runs nothing at exit. It lives in a folder
-//! `dd-pg-<pid>-<random>` under the temporary directory instead, and every cluster start first
-//! stops the servers of such folders whose process is gone and removes the folders. So a test
-//! run leaves its server running until the next run on the machine clears it.
+//! The shared cluster is not stopped by the process that started it: `pg_ctl` detaches the
+//! server, and a Rust test binary runs nothing at exit. A detached shell watches the process
+//! and stops the server (and removes its folder) a second after it is gone. Should that shell
+//! be killed too, the folder's name, `dd-pg-<pid>-<random>` under the temporary directory,
+//! lets the next cluster start on the machine stop that server and remove the folder.
 //!
 //! Without PostgreSQL, tests skip ([`Availability::or_skip`]); with
 //! `DOTDIGITAL_REQUIRE_POSTGRES=1` (CI sets it) they panic saying why, so none is skipped
@@ -101,7 +101,10 @@ impl Cluster {
         sweep_stale(&tools);
         let mut cluster = Cluster { port: 0, dir: crate::temp_dir("pg"), tools };
         match cluster.init() {
-            Ok(()) => Ok(cluster),
+            Ok(()) => {
+                cluster.watch();
+                Ok(cluster)
+            }
             Err(why) => {
                 cluster.remove();
                 Err(why)
@@ -144,6 +147,25 @@ impl Cluster {
         run(pg_ctl.arg("-o").arg(options).arg("start"))
             .map(drop)
             .map_err(|why| format!("{why}; its log ends:\n{}", self.log_tail()))
+    }
+
+    /// A detached shell that stops the server and removes its folder once this process is
+    /// gone: a test binary runs nothing at exit, and the sweep only helps the next run.
+    fn watch(&self) {
+        let runuser = if self.tools.as_postgres { "runuser -u postgres -- " } else { "" };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; cd {dir} && {runuser}{pg_ctl} -w -m immediate -D {data} stop; rm -rf {dir}",
+            pid = std::process::id(),
+            dir = shell_word(&self.dir),
+            pg_ctl = shell_word(&self.tools.bin.join("pg_ctl")),
+            data = shell_word(&self.data()),
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
     }
 
     /// Stops the server at once, if it runs, and removes the folder.
