@@ -153,14 +153,19 @@ impl host::Host for CallState {
     fn claim_data(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> Result<bool, String> {
         self.refuse_secrets(&key, &value)?;
         // A claim guards a request (the certificate's email): its start in the shared rate
-        // window is reserved in the claim's own transaction, so a store lost right after the
-        // claim cannot strand it unsent.
-        let window = self.hooks.policy.throttle.shared_window();
+        // window is reserved before the claim, so a store lost right after the claim cannot
+        // strand it unsent. The call's next request takes that start; while one is held, a
+        // claim reserves no other (a component claiming in a loop cannot book the account's
+        // budget ahead).
+        let throttle = &self.hooks.policy.throttle;
+        let window = self.hooks.reserved.is_none().then(|| throttle.shared_window()).flatten();
         let (claimed, wait) = self.data.claim_reserving(&key, &value, ttl_seconds, window).map_err(|problem| {
             self.data_refused("claimed", &problem);
             problem.to_string()
         })?;
-        self.hooks.reserved = wait.map(|wait| std::time::Instant::now() + wait);
+        if let Some(wait) = wait {
+            self.hooks.reserved = Some(std::time::Instant::now() + wait);
+        }
         Ok(claimed)
     }
 }

@@ -279,9 +279,9 @@ impl DataStore {
 
     /// [`claim`](Self::claim), with a start in the shared `window` reserved first: the request
     /// a claim guards (an email) cannot then be refused by the rate limit once the claim is
-    /// made (a store lost in between would strand the claim, and its email, unsent). A start
-    /// reserved for a claim that is held elsewhere, or fails, is left unspent. Returns how
-    /// long the reserved start must wait.
+    /// made (a store lost in between would strand the claim, and its email, unsent). Returns
+    /// whether this call stored the key, and how long the reserved start must wait: the
+    /// caller's next request takes it, claimed or not.
     pub fn claim_reserving(
         &self,
         key: &str,
@@ -302,7 +302,7 @@ impl DataStore {
             Backend::Sqlite(store) => store.claim(key, value, ttl_seconds)?,
             Backend::Postgres(store) => store.claim(key, value, ttl_seconds)?,
         };
-        Ok((claimed, wait.filter(|_| claimed)))
+        Ok((claimed, wait))
     }
 
     /// Reserves the earliest request start that keeps `window`'s limit for every process
