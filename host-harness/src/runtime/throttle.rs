@@ -17,6 +17,8 @@ use crate::host::data::{DataError, DataStore, RateWindow};
 /// Requests reach the server a little after they leave; spacing windows by this much keeps
 /// the server's view of the rate within the limit too.
 const ARRIVAL_MARGIN: Duration = Duration::from_millis(25);
+/// How late a reserved start may still be taken: well inside [`ARRIVAL_MARGIN`].
+const RESERVATION_SLACK: Duration = Duration::from_millis(10);
 
 pub struct Throttle {
     limit: usize,
@@ -66,7 +68,10 @@ impl Throttle {
     /// Fails only when the shared window's store cannot be reached: the request is not made.
     pub async fn acquire(&self, reserved: Option<Instant>) -> Result<OwnedSemaphorePermit, DataError> {
         let permit = self.in_flight.clone().acquire_owned().await.expect("the throttle's semaphore is never closed");
-        if let Some(at) = reserved {
+        // A reserved start is taken only while it is still its moment: one that passed (a slow
+        // claim, a wait for a connection slot) was counted by the other hosts where it was,
+        // and is left unspent for a new one.
+        if let Some(at) = reserved.filter(|at| Instant::now() <= *at + RESERVATION_SLACK) {
             tokio::time::sleep_until(at.into()).await;
             return Ok(permit);
         }
@@ -121,6 +126,20 @@ mod tests {
         let third = tokio::time::timeout(Duration::from_millis(50), throttle.acquire(None)).await;
         assert!(third.is_err(), "a third concurrent request must wait");
         drop(a);
+    }
+
+    /// A reserved start is taken at its moment, even in a full window; one whose moment has
+    /// passed is not taken (the window is asked again).
+    #[tokio::test]
+    async fn a_reserved_start_is_taken_only_in_time() {
+        let throttle = Throttle::new(1, Duration::from_secs(10), 2);
+        drop(throttle.acquire(None).await.unwrap());
+        let stale = Instant::now() - Duration::from_millis(100);
+        let late = tokio::time::timeout(Duration::from_millis(100), throttle.acquire(Some(stale))).await;
+        assert!(late.is_err(), "a start whose moment passed was taken in a full window");
+        let at = Instant::now() + Duration::from_millis(30);
+        drop(throttle.acquire(Some(at)).await.unwrap());
+        assert!(Instant::now() >= at);
     }
 
     #[test]

@@ -394,4 +394,17 @@ pub(crate) mod checks {
         store.set("k000000", "small", None).unwrap();
         store.set("k000000", &big, None).unwrap();
     }
+
+    /// Two starts of a 2-per-minute window, then one of a 1 µs window on the same account: a
+    /// third start of the minute still waits for the minute.
+    pub fn windows_do_not_prune_each_other(store: &DataStore) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let minute = RateWindow { account: "a@example.com".into(), limit: 2, window: Duration::from_secs(60) };
+        let instant = RateWindow { window: Duration::from_micros(1), limit: 100, ..minute.clone() };
+        for window in [&minute, &minute, &instant] {
+            assert!(runtime.block_on(store.reserve(window)).unwrap() < Duration::from_secs(1));
+        }
+        let wait = runtime.block_on(store.reserve(&minute)).unwrap();
+        assert!(wait > Duration::from_secs(55), "the third start of the minute waits {wait:?}");
+    }
 }

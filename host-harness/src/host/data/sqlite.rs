@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Deserialize;
@@ -109,14 +109,16 @@ CREATE TABLE IF NOT EXISTS bulk_loads (
 ";
 
 /// The rate window's file beside the database: request starts (Unix microseconds, the
-/// machine's clock: every process sharing it runs on this machine), one row each, kept for a
-/// window. A file of its own, so that a request start never waits for a data write's lock
+/// machine's clock: every process sharing it runs on this machine), one row each, kept for the
+/// window (`span`) of the subscription that made it: subscriptions of one account with
+/// different windows do not prune each other's starts. A file of its own, so that a request start never waits for a data write's lock
 /// (nor its fsync), and a process holding the data's lock does not stop every request.
 pub const THROTTLE_FILE: &str = "dotdigital-throttle.sqlite3";
 const THROTTLE_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS throttle_starts (
     account    TEXT NOT NULL,
-    started_at INTEGER NOT NULL
+    started_at INTEGER NOT NULL,
+    span       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS throttle_starts_by_account ON throttle_starts (account, started_at);
 ";
@@ -235,13 +237,15 @@ impl Sqlite {
         connection.busy_timeout(busy_timeout).map_err(fail)?;
         // Whose file this is, asked first and only by reading: switching to WAL rewrites the
         // header, so a database of another application is refused before anything is written.
-        let (application_id, version, objects): (i64, i64, i64) = connection
-            .query_row(
+        let deadline = Instant::now() + busy_timeout;
+        let (application_id, version, objects): (i64, i64, i64) = retry_busy(deadline, || {
+            connection.query_row(
                 "SELECT * FROM pragma_application_id, pragma_user_version, (SELECT count(*) FROM sqlite_master)",
                 [],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
-            .map_err(fail)?;
+        })
+        .map_err(fail)?;
         if application_id != 0 && application_id != APPLICATION_ID {
             return Err(StateError::Open {
                 path,
@@ -264,7 +268,8 @@ impl Sqlite {
                 detail: format!("it has schema {version}, newer than this harness's {SCHEMA_VERSION}"),
             });
         }
-        let check: String = connection.query_row("PRAGMA quick_check", [], |row| row.get(0)).map_err(fail)?;
+        let check: String =
+            retry_busy(deadline, || connection.query_row("PRAGMA quick_check", [], |row| row.get(0))).map_err(fail)?;
         if check != "ok" {
             return Err(StateError::Corrupt { path, detail: check });
         }
@@ -272,10 +277,15 @@ impl Sqlite {
         // rewriting pages. `synchronous=FULL` makes each commit fsync the log: with WAL's
         // default NORMAL a commit is durable only at the next checkpoint, and a power cut
         // could forget a `pending` marker whose email was already sent.
-        let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(fail)?;
-        connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
-        create_schema(&mut connection).map_err(fail)?;
-        add_columns(&mut connection).map_err(fail)?;
+        // Switching to WAL, and the first reads while another process switches, can be
+        // refused as busy without SQLite's busy handler: four processes opening a new
+        // directory at once met it. Each step is idempotent, so it is tried again.
+        let _mode: String =
+            retry_busy(deadline, || connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)))
+                .map_err(fail)?;
+        retry_busy(deadline, || connection.pragma_update(None, "synchronous", "FULL")).map_err(fail)?;
+        retry_busy(deadline, || create_schema(&mut connection)).map_err(fail)?;
+        retry_busy(deadline, || add_columns(&mut connection)).map_err(fail)?;
         Ok(Sqlite {
             subscription: subscription.to_string(),
             path,
@@ -588,25 +598,66 @@ fn cell(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Cell> {
     })
 }
 
+/// Runs `step` again while SQLite says the database is busy or locked, until `deadline`.
+fn retry_busy<T>(deadline: Instant, mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    loop {
+        match step() {
+            Err(e)
+                if matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5 + fastrand::u64(0..20)));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Opens (or starts) the rate window's file, `0600` like the database.
 fn open_throttle(dir: &Path, flags: OpenFlags, busy_timeout: Duration) -> Result<Connection, StateError> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join(THROTTLE_FILE);
-    let fail = |e: rusqlite::Error| open_error(&path, e);
+    // Not `open_error`: its message for a damaged file speaks of certificate markers, which
+    // this file does not hold; it only counts recent request starts.
+    let fail = |e: rusqlite::Error| StateError::Open {
+        path: path.clone(),
+        detail: format!("{e}; it holds only recent request starts: remove it, and it is made again"),
+    };
     let _ =
         std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&path);
-    let connection = Connection::open_with_flags(&path, flags).map_err(fail)?;
-    connection.busy_timeout(busy_timeout).map_err(fail)?;
-    let application_id: i64 = connection.query_row("PRAGMA application_id", [], |row| row.get(0)).map_err(fail)?;
-    if application_id != 0 && application_id != THROTTLE_APPLICATION_ID {
-        let detail = format!("it belongs to another application (application_id {application_id:#x})");
+    if std::fs::symlink_metadata(&path).is_ok_and(|meta| !meta.file_type().is_file()) {
+        let detail = "it is a symlink or not a regular file: remove it (a new one is made)".to_string();
         return Err(StateError::Open { path, detail });
     }
-    let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(fail)?;
-    connection.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
-    connection
-        .execute_batch(&format!("{THROTTLE_SCHEMA} PRAGMA application_id = {THROTTLE_APPLICATION_ID};"))
-        .map_err(fail)?;
+    let connection = Connection::open_with_flags(&path, flags).map_err(fail)?;
+    connection.busy_timeout(busy_timeout).map_err(fail)?;
+    let deadline = Instant::now() + busy_timeout;
+    let (application_id, objects): (i64, i64) = retry_busy(deadline, || {
+        connection.query_row("SELECT * FROM pragma_application_id, (SELECT count(*) FROM sqlite_master)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+    })
+    .map_err(fail)?;
+    // As for the database: another application's file, or one with tables and no id, is
+    // refused before anything is written to it.
+    if (application_id != 0 && application_id != THROTTLE_APPLICATION_ID) || (application_id == 0 && objects > 0) {
+        let detail = format!(
+            "it is not this harness's rate window (application_id {application_id:#x}, {objects} objects): move it away"
+        );
+        return Err(StateError::Open { path, detail });
+    }
+    let _mode: String =
+        retry_busy(deadline, || connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))).map_err(fail)?;
+    retry_busy(deadline, || connection.pragma_update(None, "synchronous", "NORMAL")).map_err(fail)?;
+    // One transaction: another process never sees its tables without its id.
+    let schema =
+        format!("BEGIN IMMEDIATE; PRAGMA application_id = {THROTTLE_APPLICATION_ID}; {THROTTLE_SCHEMA} COMMIT;");
+    retry_busy(deadline, || {
+        connection.execute_batch(&schema).inspect_err(|_| {
+            let _ = connection.execute_batch("ROLLBACK");
+        })
+    })
+    .map_err(fail)?;
     Ok(connection)
 }
 
@@ -633,8 +684,8 @@ fn reserve(throttle: Option<&Mutex<Connection>>, window: &RateWindow, path: &Pat
 fn reserve_in(tx: &Transaction, window: &RateWindow) -> rusqlite::Result<Duration> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
     let span = window.window.as_micros() as i64;
-    tx.prepare_cached("DELETE FROM throttle_starts WHERE account = ?1 AND started_at <= ?2")?
-        .execute(params![window.account, now - span])?;
+    tx.prepare_cached("DELETE FROM throttle_starts WHERE account = ?1 AND started_at + span <= ?2")?
+        .execute(params![window.account, now])?;
     let latest: Option<i64> = tx
         .prepare_cached("SELECT max(started_at) FROM throttle_starts WHERE account = ?1")?
         .query_row([&window.account], |row| row.get(0))?;
@@ -645,8 +696,8 @@ fn reserve_in(tx: &Transaction, window: &RateWindow) -> rusqlite::Result<Duratio
         .query_row(params![window.account, i64::from(window.limit.max(1)) - 1], |row| row.get(0))
         .optional()?;
     let start = crate::runtime::throttle::next_start(now, latest, kth, span);
-    tx.prepare_cached("INSERT INTO throttle_starts (account, started_at) VALUES (?1, ?2)")?
-        .execute(params![window.account, start])?;
+    tx.prepare_cached("INSERT INTO throttle_starts (account, started_at, span) VALUES (?1, ?2, ?3)")?
+        .execute(params![window.account, start, span])?;
     Ok(Duration::from_micros((start - now).max(0) as u64))
 }
 
@@ -688,6 +739,36 @@ mod tests {
             )
             .unwrap();
         assert_eq!(columns, 2);
+    }
+
+    #[test]
+    fn a_short_window_leaves_a_long_windows_starts() {
+        let dir = temp_dir("windows");
+        super::super::checks::windows_do_not_prune_each_other(&open(&dir, "s"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_foreign_or_linked_rate_window_file_is_refused_untouched() {
+        let dir = temp_dir("throttle-file");
+        let path = dir.join(THROTTLE_FILE);
+        let foreign = Connection::open(&path).unwrap();
+        foreign.execute_batch("CREATE TABLE customers (email TEXT); INSERT INTO customers VALUES ('x');").unwrap();
+        drop(foreign);
+        let before = std::fs::read(&path).unwrap();
+        let error = DataStore::open(&dir, "s", BUSY_TIMEOUT).err().expect("refused").to_string();
+        assert!(error.contains(THROTTLE_FILE) && error.contains("not this harness's rate window"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "written to");
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.join("elsewhere"), &path).unwrap();
+        let error = DataStore::open(&dir, "s", BUSY_TIMEOUT).err().expect("refused").to_string();
+        assert!(error.contains("symlink"), "{error}");
+        assert!(!dir.join("elsewhere").exists());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"not a database at all, and long enough to have a header of sorts....").unwrap();
+        let error = DataStore::open(&dir, "s", BUSY_TIMEOUT).err().expect("refused").to_string();
+        assert!(error.contains("only recent request starts") && !error.contains("certificate markers"), "{error}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
