@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::host::data::{Cell, DataError, DataStore};
+use crate::host::data::{Cell, DataError, DataStore, LoadGuard};
 
 /// A record that went into an import: its position in the input, its id, and the key the
 /// import report names it by; once the report is read, what became of it.
@@ -119,11 +119,24 @@ pub struct FinishedLoad {
 pub struct Ledger {
     data: Arc<DataStore>,
     load: String,
+    /// The one-load-at-a-time lock of the store, held as long as the ledger.
+    exclusive: Option<LoadGuard>,
 }
 
 impl Ledger {
     pub fn new(data: Arc<DataStore>, load: String) -> Ledger {
-        Ledger { data, load }
+        Ledger { data, load, exclusive: None }
+    }
+
+    /// Keeps `lock` as long as the ledger, for [`ensure_exclusive`](Self::ensure_exclusive).
+    pub fn with_lock(mut self, lock: LoadGuard) -> Ledger {
+        self.exclusive = Some(lock);
+        self
+    }
+
+    /// Fails when the store's bulk-load lock was lost: checked before each import starts.
+    pub fn ensure_exclusive(&self) -> anyhow::Result<()> {
+        self.exclusive.as_ref().map_or(Ok(()), LoadGuard::ensure_held)
     }
 
     fn key(&self) -> [Cell; 2] {

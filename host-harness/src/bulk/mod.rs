@@ -446,10 +446,10 @@ pub async fn run(
 
 async fn run_load(platform: &Platform, options: &BulkOptions, out: &mut (dyn Write + Send)) -> Result<BulkSummary> {
     check_load(platform, options)?;
-    let _exclusive = platform.data().lock_bulk_load()?;
+    let exclusive = platform.data().lock_bulk_load()?;
     let rule = KeyRule { flow: options.flow, order_types: platform.order_types() };
     let input = first_pass(&options.input, rule)?;
-    let ledger = open_ledger(platform, options, &input)?;
+    let ledger = open_ledger(platform, options, &input)?.with_lock(exclusive);
     // Finished in an earlier run: every phase below finds each batch finished and sends nothing.
     let finished = ledger.finished()?;
     let (total, phases) = run_phases(platform, options, &ledger, &input).await?;
@@ -891,6 +891,7 @@ async fn start(
     selection: Selection<'_>,
 ) -> Result<Option<Running>> {
     let prepared = prepare_batch(platform, phase, records, selection);
+    ledger.ensure_exclusive()?;
     let started = if prepared.sent.is_empty() {
         // Nothing left to send: no import, no call.
         ImportBegun { import_id: None, entries: vec![], refused: vec![], skipped: vec![], api_calls: 0 }

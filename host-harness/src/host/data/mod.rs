@@ -369,6 +369,22 @@ pub enum LoadGuard {
     Postgres(postgres::LoadLock),
 }
 
+impl LoadGuard {
+    /// Fails once the lock is gone: a PostgreSQL lock goes with its session (a server restart,
+    /// an administrator closing it), and another load could then start beside this one. A
+    /// file's lock lasts as long as the process.
+    pub fn ensure_held(&self) -> anyhow::Result<()> {
+        match self {
+            LoadGuard::Postgres(lock) if !lock.held() => anyhow::bail!(
+                "the state store's session holding this bulk load's lock ended (the server restarted or closed \
+                 it): stopping before the next import, so that no other load runs beside this one; run the same \
+                 command to resume"
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn check_key(key: &str) -> Result<(), DataError> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
         return Err(DataError::Key { bytes: key.len() });

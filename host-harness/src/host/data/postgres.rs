@@ -10,6 +10,8 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -570,9 +572,15 @@ impl Postgres {
     pub fn lock_bulk_load(&self) -> anyhow::Result<LoadLock> {
         let (config, subscription) = (self.location.config.clone(), self.subscription.clone());
         let runtime = self.runtime().handle().clone();
+        let lost = Arc::new(AtomicBool::new(false));
+        let ended = lost.clone();
         let taken = self.block(async move {
             let (client, connection) = config.connect(NoTls).await.map_err(|e| why(&e))?;
-            runtime.spawn(connection);
+            runtime.spawn(async move {
+                // Set however the task ends: the connection closing, or the runtime dropping it.
+                let _ended = SetOnDrop(ended);
+                let _ = connection.await;
+            });
             let row = client
                 .query_one("SELECT pg_try_advisory_lock($1, hashtext($2))", &[&LOCK_BULK, &subscription])
                 .await
@@ -588,13 +596,29 @@ impl Postgres {
                 self.shown()
             );
         }
-        Ok(LoadLock { _session: client })
+        Ok(LoadLock { _session: client, lost })
     }
 }
 
 /// Held until dropped: its session keeps the advisory lock.
 pub struct LoadLock {
     _session: tokio_postgres::Client,
+    /// Set when the session ended (the server restarted, or closed it): the lock went with it.
+    lost: Arc<AtomicBool>,
+}
+
+impl LoadLock {
+    pub fn held(&self) -> bool {
+        !self.lost.load(Ordering::SeqCst)
+    }
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 async fn reserve_with(client: &impl deadpool_postgres::GenericClient, window: &RateWindow) -> Result<Duration, String> {
@@ -978,6 +1002,22 @@ mod tests {
         let other = open(&url, "Shop EU").lock_bulk_load();
         assert!(other.is_ok(), "another subscription loads at the same time");
         drop(held);
-        assert!(open(&url, "Shop").lock_bulk_load().is_ok(), "released with its session");
+        let shop = open(&url, "Shop");
+        let held = shop.lock_bulk_load().expect("released with its session");
+        // The session ends under it (a server restart, an administrator): the guard says so.
+        held.ensure_held().unwrap();
+        first
+            .ledger_query(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while held.ensure_held().is_ok() {
+            assert!(std::time::Instant::now() < deadline, "the lost lock went unnoticed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(held.ensure_held().unwrap_err().to_string().contains("no other load"));
     }
 }
