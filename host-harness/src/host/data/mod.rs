@@ -39,6 +39,9 @@ pub enum DataError {
     TooManyKeys,
     /// The subscription's data would exceed its total size.
     TooLarge,
+    /// A key or value holding a NUL character, which PostgreSQL's text cannot hold (refused by
+    /// both stores, so they keep the same data).
+    Nul { what: &'static str },
     /// The store refused or failed the transaction (or could not be reached); nothing changed.
     Database(String),
 }
@@ -50,6 +53,7 @@ impl std::fmt::Display for DataError {
             DataError::Value { bytes } => write!(f, "value of {bytes} bytes (1..={MAX_VALUE_BYTES} allowed)"),
             DataError::TooManyKeys => write!(f, "more than {MAX_ENTRIES} keys"),
             DataError::TooLarge => write!(f, "more than {} MiB in all", MAX_TOTAL_BYTES >> 20),
+            DataError::Nul { what } => write!(f, "the {what} holds a NUL character"),
             DataError::Database(detail) => f.write_str(detail),
         }
     }
@@ -262,9 +266,7 @@ impl DataStore {
     /// Stores a value; an empty value removes the key.
     pub fn set(&self, key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), DataError> {
         check_key(key)?;
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(DataError::Value { bytes: value.len() });
-        }
+        check_value(value)?;
         match &self.backend {
             Backend::Sqlite(store) => store.set(key, value, ttl_seconds),
             Backend::Postgres(store) => store.set(key, value, ttl_seconds),
@@ -290,8 +292,9 @@ impl DataStore {
         window: Option<&RateWindow>,
     ) -> Result<(bool, Option<Duration>), DataError> {
         check_key(key)?;
-        if value.is_empty() || value.len() > MAX_VALUE_BYTES {
-            return Err(DataError::Value { bytes: value.len() });
+        check_value(value)?;
+        if value.is_empty() {
+            return Err(DataError::Value { bytes: 0 });
         }
         let wait = match (window, &self.backend) {
             (None, _) => None,
@@ -388,6 +391,19 @@ impl LoadGuard {
 fn check_key(key: &str) -> Result<(), DataError> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
         return Err(DataError::Key { bytes: key.len() });
+    }
+    if key.contains('\0') {
+        return Err(DataError::Nul { what: "key" });
+    }
+    Ok(())
+}
+
+fn check_value(value: &str) -> Result<(), DataError> {
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(DataError::Value { bytes: value.len() });
+    }
+    if value.contains('\0') {
+        return Err(DataError::Nul { what: "value" });
     }
     Ok(())
 }

@@ -864,6 +864,9 @@ mod tests {
             Err(DataError::Value { .. })
         ));
         assert!(matches!(store.claim("e", "", None), Err(DataError::Value { bytes: 0 })));
+        // NUL, which PostgreSQL's text cannot hold, is refused by name (by both stores).
+        assert!(matches!(store.set("k\0", "v", None), Err(DataError::Nul { what: "key" })));
+        assert!(matches!(store.claim("k2", "v\0", None), Err(DataError::Nul { what: "value" })));
         // é is two bytes, as the limits count it.
         store.set("é", "é", None).unwrap();
         assert_eq!(store.get("é").unwrap().as_deref(), Some("é"));
