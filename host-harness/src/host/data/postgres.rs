@@ -468,7 +468,7 @@ impl Postgres {
     pub fn get(&self, key: &str) -> Result<Option<String>, DataError> {
         let (pool, subscription, key) = (self.pool.clone(), self.subscription.clone(), key.to_string());
         self.block(async move {
-            let client = pool.get().await.map_err(|e| why(&e))?;
+            let client = pool.get().await.map_err(pool_why)?;
             let statement = client
                 .prepare_cached(
                     "SELECT value FROM entries WHERE subscription = $1 AND key = $2 \
@@ -495,7 +495,7 @@ impl Postgres {
         let (pool, subscription) = (self.pool.clone(), self.subscription.clone());
         let (key, value) = (key.to_string(), value.to_string());
         let outcome = self.block(async move {
-            let client = pool.get().await.map_err(|e| why(&e))?;
+            let client = pool.get().await.map_err(pool_why)?;
             let statement =
                 client.prepare_cached("SELECT dd_write($1, $2, $3, $4, $5, $6, $7)").await.map_err(|e| why(&e))?;
             let ttl = ttl_seconds.map(i64::from);
@@ -520,7 +520,7 @@ impl Postgres {
     pub fn reserve_blocking(&self, window: &RateWindow) -> Result<Duration, DataError> {
         let (pool, window) = (self.pool.clone(), window.clone());
         self.block(async move {
-            let client = pool.get().await.map_err(|e| why(&e))?;
+            let client = pool.get().await.map_err(pool_why)?;
             reserve_with(&client, &window).await
         })
         .map_err(|e| self.error("the rate limit in", e))
@@ -529,7 +529,7 @@ impl Postgres {
     pub async fn reserve(&self, window: &RateWindow) -> Result<Duration, DataError> {
         let (pool, window) = (self.pool.clone(), window.clone());
         self.run(async move {
-            let client = pool.get().await.map_err(|e| why(&e))?;
+            let client = pool.get().await.map_err(pool_why)?;
             reserve_with(&client, &window).await
         })
         .await
@@ -541,7 +541,7 @@ impl Postgres {
         let statements: Vec<(String, Vec<Cell>)> =
             statements.iter().map(|(sql, params)| (numbered(sql), params.to_vec())).collect();
         self.block(async move {
-            let mut client = pool.get().await.map_err(|e| why(&e))?;
+            let mut client = pool.get().await.map_err(pool_why)?;
             let tx = client.transaction().await.map_err(|e| why(&e))?;
             let mut changed = Vec::with_capacity(statements.len());
             for (sql, params) in &statements {
@@ -558,7 +558,7 @@ impl Postgres {
     pub fn ledger_query(&self, sql: &str, params: &[Cell]) -> Result<Vec<Vec<Cell>>, DataError> {
         let (pool, sql, params) = (self.pool.clone(), numbered(sql), params.to_vec());
         self.block(async move {
-            let client = pool.get().await.map_err(|e| why(&e))?;
+            let client = pool.get().await.map_err(pool_why)?;
             let statement = client.prepare_cached(&sql).await.map_err(|e| why(&e))?;
             let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
             let rows = client.query(&statement, &params).await.map_err(|e| why(&e))?;
@@ -634,7 +634,7 @@ async fn reserve_with(client: &impl deadpool_postgres::GenericClient, window: &R
 /// starting at once create it once); refuses a schema a newer harness made. Says whether it
 /// created or upgraded it.
 async fn prepare_schema(pool: &Pool) -> Result<bool, String> {
-    let mut client = pool.get().await.map_err(|e| why(&e))?;
+    let mut client = pool.get().await.map_err(pool_why)?;
     let encoding: String = client.query_one("SHOW server_encoding", &[]).await.map_err(|e| why(&e))?.get(0);
     if encoding != "UTF8" {
         return Err(format!("its encoding is {encoding}; the state needs a UTF8 database"));
@@ -685,6 +685,19 @@ fn why(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     said
+}
+
+/// A pool's refusal in the words of its cause: the server's or the socket's for a connection
+/// that could not be made, not the pool's "error occurred while creating a new object".
+fn pool_why(error: deadpool_postgres::PoolError) -> String {
+    use deadpool_postgres::{PoolError, TimeoutType};
+    match error {
+        PoolError::Backend(e) => why(&e),
+        PoolError::Timeout(TimeoutType::Wait) => "every pooled connection stayed busy".into(),
+        PoolError::Timeout(TimeoutType::Create) => "no connection within the connect timeout".into(),
+        PoolError::Timeout(TimeoutType::Recycle) => "a pooled connection did not answer".into(),
+        other => why(&other),
+    }
 }
 
 /// SQLite's `?N` parameters as PostgreSQL's `$N` (the ledger's statements hold no `?` else).
