@@ -1,350 +1,38 @@
 //! The PostgreSQL store: every host that reaches one database shares the subscription's data,
 //! its certificate claims, its bulk ledgers and one rate limit per account.
 //!
-//! Its tables live in the schema [`SCHEMA`] (created on first use, under an advisory lock, and
-//! refused when a newer harness made it). A write is one call of a PL/pgSQL function in one
+//! Its tables live in the schema [`schema::SCHEMA`] (created on first use, under an advisory
+//! lock, and refused when a newer harness made it). A write is one call of a PL/pgSQL function in one
 //! round trip: the usage row of the subscription is locked first, so the limits hold across
 //! hosts, and expiry uses the server's clock. Connections are pooled ([`POOL_SIZE`]) on a
 //! runtime of the store's own: the contract's data functions are synchronous and run inside
 //! the harness's runtime, which must not block on itself.
 
+mod location;
+mod schema;
+
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::config::Host;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
+pub use location::PgLocation;
+use location::{CONNECT_TIMEOUT, STATEMENT_TIMEOUT};
+use schema::{prepare_schema, SCHEMA, SCHEMA_VERSION};
+
 use super::{Cell, DataError, RateWindow, StateError, MAX_ENTRIES, MAX_TOTAL_BYTES};
 
-/// The schema the harness's tables are in; every connection searches it first.
-pub const SCHEMA: &str = "dotdigital_harness";
-/// The schema's version, in its `meta` table.
-const SCHEMA_VERSION: i64 = 1;
 /// Connections one process keeps to the store, at most.
 const POOL_SIZE: usize = 8;
-/// How long the server lets one statement run, or wait for a lock, before it cancels it (and
-/// with it the transaction): a write the harness gave up on is never committed after all.
-/// The harness waits that long plus the connect timeout and [`MARGIN`].
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Beyond the connect and statement timeouts, how long a call waits for the store.
 const MARGIN: Duration = Duration::from_secs(2);
-/// How long a connection may take when the URL and `PGCONNECT_TIMEOUT` say nothing.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Advisory lock classes ("DdSc", "DdBl", "DdTh"): schema creation, a bulk load per
-/// subscription, the rate window per account. The second key is the name's `hashtext`.
-const LOCK_SCHEMA: i32 = 0x4464_5363;
+/// Advisory lock class of a bulk load per subscription ("DdBl"); the second key is the
+/// subscription's `hashtext`.
 const LOCK_BULK: i32 = 0x4464_426c;
-
-/// The tables and functions of [`SCHEMA_VERSION`], created in one transaction.
-/// `entries.expires_at` and `bulk_loads.finished_at` are Unix seconds by the server's clock
-/// (`unixepoch()`, as SQLite names it, so the bulk ledger's statements run on both);
-/// `throttle_starts.started_at` is Unix microseconds, kept for its own `span` (the window of the
-/// subscription that made it).
-const DDL: &str = r#"
-CREATE OR REPLACE FUNCTION unixepoch() RETURNS bigint LANGUAGE sql VOLATILE
-    AS $$ SELECT floor(extract(epoch FROM clock_timestamp()))::bigint $$;
-CREATE TABLE IF NOT EXISTS entries (
-    subscription text NOT NULL,
-    key          text NOT NULL,
-    value        text NOT NULL,
-    expires_at   bigint,
-    PRIMARY KEY (subscription, key)
-);
-CREATE INDEX IF NOT EXISTS entries_expiry ON entries (subscription, expires_at) WHERE expires_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS usage (
-    subscription text PRIMARY KEY,
-    entries      bigint NOT NULL,
-    bytes        bigint NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bulk_batches (
-    subscription text NOT NULL,
-    load         text NOT NULL,
-    phase        text NOT NULL,
-    batch        bigint NOT NULL,
-    state        text NOT NULL,
-    import_id    text,
-    imports      bigint NOT NULL,
-    entries      text NOT NULL,
-    failures     text NOT NULL,
-    skipped      bigint NOT NULL,
-    created      bigint NOT NULL,
-    updated      bigint NOT NULL,
-    started_at   bigint,
-    import_error text,
-    PRIMARY KEY (subscription, load, phase, batch)
-);
-CREATE TABLE IF NOT EXISTS bulk_loads (
-    subscription text NOT NULL,
-    load         text NOT NULL,
-    finished_at  bigint NOT NULL,
-    removal      text,
-    PRIMARY KEY (subscription, load)
-);
-CREATE TABLE IF NOT EXISTS throttle_starts (
-    account    text NOT NULL,
-    started_at bigint NOT NULL,
-    span       bigint NOT NULL
-);
-CREATE INDEX IF NOT EXISTS throttle_starts_by_account ON throttle_starts (account, started_at);
-
--- One write of a subscription's data: 'stored', 'held' (a claim of a present key),
--- 'too-many-keys' or 'too-large'. The usage row is locked first: writers of one subscription
--- queue there, on every host.
-CREATE OR REPLACE FUNCTION dd_write(p_subscription text, p_key text, p_value text, p_ttl bigint,
-                                    p_claim boolean, p_max_entries bigint, p_max_bytes bigint)
-RETURNS text LANGUAGE plpgsql SET search_path = dotdigital_harness, pg_temp AS $fn$
-DECLARE
-    n bigint; b bigint; gone_n bigint; gone_b bigint; old_b bigint; new_b bigint; result text;
-BEGIN
-    INSERT INTO usage (subscription, entries, bytes) VALUES (p_subscription, 0, 0)
-        ON CONFLICT (subscription) DO NOTHING;
-    SELECT entries, bytes INTO n, b FROM usage WHERE subscription = p_subscription FOR UPDATE;
-    WITH gone AS (
-        DELETE FROM entries WHERE subscription = p_subscription AND expires_at <= unixepoch()
-        RETURNING octet_length(key) + octet_length(value) AS size)
-    SELECT count(*), coalesce(sum(size), 0) INTO gone_n, gone_b FROM gone;
-    n := n - gone_n;
-    b := b - gone_b;
-    SELECT octet_length(key) + octet_length(value) INTO old_b FROM entries
-        WHERE subscription = p_subscription AND key = p_key;
-    new_b := octet_length(p_key) + octet_length(p_value);
-    IF p_value = '' THEN
-        IF old_b IS NOT NULL THEN
-            DELETE FROM entries WHERE subscription = p_subscription AND key = p_key;
-            n := n - 1;
-            b := b - old_b;
-        END IF;
-        result := 'stored';
-    ELSIF p_claim AND old_b IS NOT NULL THEN
-        result := 'held';
-    ELSIF old_b IS NULL AND n >= p_max_entries THEN
-        result := 'too-many-keys';
-    ELSIF b - coalesce(old_b, 0) + new_b > p_max_bytes THEN
-        result := 'too-large';
-    ELSE
-        INSERT INTO entries (subscription, key, value, expires_at)
-            VALUES (p_subscription, p_key, p_value, CASE WHEN p_ttl IS NULL THEN NULL ELSE unixepoch() + p_ttl END)
-            ON CONFLICT (subscription, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at;
-        IF old_b IS NULL THEN
-            n := n + 1;
-        END IF;
-        b := b - coalesce(old_b, 0) + new_b;
-        result := 'stored';
-    END IF;
-    UPDATE usage SET entries = n, bytes = b WHERE subscription = p_subscription;
-    RETURN result;
-END $fn$;
-
--- Reserves the earliest request start of an account that keeps at most p_limit starts in any
--- p_span microseconds (see throttle::next_start), and returns how long until it. Reservations
--- of one account queue on an advisory lock, held to the end of the transaction.
-CREATE OR REPLACE FUNCTION dd_reserve(p_account text, p_limit bigint, p_span bigint)
-RETURNS bigint LANGUAGE plpgsql SET search_path = dotdigital_harness, pg_temp AS $fn$
-DECLARE
-    now_us bigint; latest bigint; kth bigint; start_us bigint;
-BEGIN
-    PERFORM pg_advisory_xact_lock(1147425896, hashtext(p_account)); -- "DdTh"
-    now_us := floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
-    DELETE FROM throttle_starts WHERE account = p_account AND started_at + span <= now_us;
-    SELECT max(started_at) INTO latest FROM throttle_starts WHERE account = p_account;
-    SELECT started_at INTO kth FROM throttle_starts WHERE account = p_account
-        ORDER BY started_at DESC OFFSET greatest(p_limit, 1) - 1 LIMIT 1;
-    start_us := greatest(now_us, coalesce(latest, now_us), coalesce(kth + p_span, now_us));
-    INSERT INTO throttle_starts (account, started_at, span) VALUES (p_account, start_us, p_span);
-    RETURN start_us - now_us;
-END $fn$;
-"#;
-
-/// A PostgreSQL database `--state` names: the URL with what the `PG*` environment adds, and
-/// how it is shown (never with its password).
-#[derive(Clone)]
-pub struct PgLocation {
-    config: tokio_postgres::Config,
-    shown: String,
-}
-
-impl std::fmt::Debug for PgLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.shown)
-    }
-}
-
-impl PgLocation {
-    pub fn is_url(text: &str) -> bool {
-        let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
-        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-    }
-
-    /// Reads a `postgres://` URL; what it leaves out comes from `env` as `libpq` takes it:
-    /// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` (then `PGPASSFILE` or `~/.pgpass`),
-    /// `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE`, `PGOPTIONS`.
-    pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<PgLocation, String> {
-        // The scheme is read without case, as `is_url` reads it; tokio-postgres wants it lower.
-        let lowered;
-        let text = match text.find("://") {
-            Some(at) if text[..at].bytes().any(|b| b.is_ascii_uppercase()) => {
-                lowered = format!("{}{}", text[..at].to_ascii_lowercase(), &text[at..]);
-                lowered.as_str()
-            }
-            _ => text,
-        };
-        let secret = url_password(text);
-        let scrub = |message: String| match secret {
-            Some(secret) if !secret.is_empty() => message.replace(secret, "***"),
-            _ => message,
-        };
-        let mut config: tokio_postgres::Config =
-            text.parse().map_err(|e: tokio_postgres::Error| scrub(format!("not a PostgreSQL URL: {}", why(&e))))?;
-        let given = |name: &str| env(name).filter(|value| !value.is_empty());
-        if config.get_hosts().is_empty() {
-            let host = given("PGHOST").unwrap_or_else(|| "localhost".into());
-            for host in host.split(',') {
-                config.host(host);
-            }
-        }
-        if config.get_ports().is_empty() {
-            if let Some(port) = given("PGPORT") {
-                config.port(port.parse().map_err(|_| format!("PGPORT {port:?} is not a port"))?);
-            }
-        }
-        if config.get_user().is_none() {
-            let user = given("PGUSER").or_else(|| given("USER")).ok_or("no user: give one in the URL or PGUSER")?;
-            config.user(user);
-        }
-        if config.get_dbname().is_none() {
-            let dbname = given("PGDATABASE").unwrap_or_else(|| config.get_user().unwrap_or_default().to_string());
-            config.dbname(dbname);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name(given("PGAPPNAME").unwrap_or_else(|| "dotdigital-harness".into()));
-        }
-        if config.get_connect_timeout().is_none() {
-            let seconds = given("PGCONNECT_TIMEOUT").and_then(|s| s.parse::<u64>().ok()).filter(|s| *s > 0);
-            config.connect_timeout(seconds.map_or(CONNECT_TIMEOUT, Duration::from_secs));
-        }
-        // libpq's sslmode defaults to `prefer`; this client has no TLS, so a store that asks
-        // for it is refused here rather than reached in the clear.
-        let sslmode = query_value(text, "sslmode").or_else(|| given("PGSSLMODE"));
-        if let Some(mode) = sslmode.filter(|mode| !matches!(mode.as_str(), "disable" | "allow" | "prefer")) {
-            return Err(format!(
-                "sslmode={mode} needs TLS, which this harness's PostgreSQL client does not have: reach the \
-                 server over a trusted network or a tunnel, with sslmode=disable"
-            ));
-        }
-        let options = [config.get_options().map(str::to_string), given("PGOPTIONS")]
-            .into_iter()
-            .flatten()
-            .chain([format!(
-                "-c search_path={SCHEMA} -c default_transaction_isolation=read\\ committed \
-                 -c statement_timeout={ms} -c lock_timeout={ms}",
-                ms = STATEMENT_TIMEOUT.as_millis()
-            )])
-            .collect::<Vec<_>>()
-            .join(" ");
-        config.options(options);
-        let shown = shown(&config);
-        if config.get_password().is_none() {
-            if let Some(password) = given("PGPASSWORD").or_else(|| pgpass(&config, &given)) {
-                config.password(password);
-            }
-        }
-        Ok(PgLocation { config, shown })
-    }
-
-    /// `postgres://user@host:port/database`: never the password.
-    pub fn shown(&self) -> &str {
-        &self.shown
-    }
-
-    /// Removes the password from a message (a server's error could echo what it was sent).
-    fn scrub(&self, message: String) -> String {
-        match self.config.get_password().map(String::from_utf8_lossy) {
-            Some(secret) if !secret.is_empty() => message.replace(secret.as_ref(), "***"),
-            _ => message,
-        }
-    }
-}
-
-fn shown(config: &tokio_postgres::Config) -> String {
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .enumerate()
-        .map(|(i, host)| {
-            let host = match host {
-                Host::Tcp(name) => name.clone(),
-                Host::Unix(path) => path.display().to_string(),
-            };
-            let port = config.get_ports().get(i).or(config.get_ports().first()).copied().unwrap_or(5432);
-            format!("{host}:{port}")
-        })
-        .collect();
-    format!(
-        "postgres://{}@{}/{}",
-        config.get_user().unwrap_or_default(),
-        hosts.join(","),
-        config.get_dbname().unwrap_or_default()
-    )
-}
-
-/// The password between `user:` and `@` of a URL, as written.
-fn url_password(text: &str) -> Option<&str> {
-    let rest = &text[text.find("://")? + 3..];
-    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-    let userinfo = &authority[..authority.rfind('@')?];
-    userinfo.split_once(':').map(|(_, password)| password)
-}
-
-/// A query parameter of the URL, as written.
-fn query_value(text: &str, name: &str) -> Option<String> {
-    let query = text.split_once('?')?.1;
-    query.split('&').find_map(|pair| pair.split_once('=').filter(|(key, _)| *key == name).map(|(_, v)| v.to_string()))
-}
-
-/// The password `libpq` would take from the password file (`PGPASSFILE`, or `~/.pgpass`):
-/// the first `host:port:database:user:password` line matching, `*` matching anything. Like
-/// libpq, a file others may read is ignored.
-fn pgpass(config: &tokio_postgres::Config, given: &impl Fn(&str) -> Option<String>) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = given("PGPASSFILE")
-        .map(PathBuf::from)
-        .or_else(|| given("HOME").map(|home| PathBuf::from(home).join(".pgpass")))?;
-    let metadata = std::fs::metadata(&path).ok()?;
-    if !metadata.is_file() || metadata.permissions().mode() & 0o077 != 0 {
-        return None;
-    }
-    let text = std::fs::read_to_string(&path).ok()?;
-    let host = match config.get_hosts().first()? {
-        Host::Tcp(name) => name.clone(),
-        Host::Unix(_) => "localhost".into(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
-    let wanted = [host.as_str(), port.as_str(), config.get_dbname()?, config.get_user()?];
-    text.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
-        let fields = pgpass_fields(line);
-        let matches =
-            fields.len() == 5 && fields[..4].iter().zip(wanted).all(|(field, want)| field == "*" || field == want);
-        matches.then(|| fields[4].clone())
-    })
-}
-
-/// A `.pgpass` line's fields: `:` separates them, `\` escapes `:` and `\`.
-fn pgpass_fields(line: &str) -> Vec<String> {
-    let (mut fields, mut field, mut chars) = (Vec::new(), String::new(), line.chars());
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => field.extend(chars.next()),
-            ':' => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
 
 /// One subscription's view of a PostgreSQL store.
 pub struct Postgres {
@@ -370,8 +58,10 @@ impl Drop for Postgres {
 impl Postgres {
     /// A pool of connections to `location`, its schema made or checked through the first.
     pub fn connect(location: &PgLocation, subscription: &str) -> Result<Postgres, StateError> {
-        let fail =
-            |detail: String| StateError::Postgres { store: location.shown.clone(), detail: location.scrub(detail) };
+        let fail = |detail: String| StateError::Postgres {
+            store: location.shown().to_string(),
+            detail: location.scrub(detail),
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("dotdigital-postgres")
@@ -379,11 +69,11 @@ impl Postgres {
             .build()
             .map_err(|e| fail(format!("starting its client: {e}")))?;
         let manager = Manager::from_config(
-            location.config.clone(),
+            location.config().clone(),
             NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
-        let connect_timeout = location.config.get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT);
+        let connect_timeout = location.config().get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT);
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -409,13 +99,13 @@ impl Postgres {
         if created {
             store
                 .notes
-                .push(format!("created the state schema {SCHEMA} (version {SCHEMA_VERSION}) in {}", location.shown));
+                .push(format!("created the state schema {SCHEMA} (version {SCHEMA_VERSION}) in {}", location.shown()));
         }
         Ok(store)
     }
 
     pub fn shown(&self) -> &str {
-        &self.location.shown
+        self.location.shown()
     }
 
     pub fn notes(&self) -> &[String] {
@@ -462,7 +152,7 @@ impl Postgres {
     }
 
     fn error(&self, doing: &str, detail: String) -> DataError {
-        DataError::Database(format!("{doing} {}: {detail}", self.location.shown))
+        DataError::Database(format!("{doing} {}: {detail}", self.location.shown()))
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>, DataError> {
@@ -570,7 +260,7 @@ impl Postgres {
     /// A session of its own holding the subscription's bulk-load advisory lock; the server
     /// releases it when the session ends, however the process ends.
     pub fn lock_bulk_load(&self) -> anyhow::Result<LoadLock> {
-        let (config, subscription) = (self.location.config.clone(), self.subscription.clone());
+        let (config, subscription) = (self.location.config().clone(), self.subscription.clone());
         let runtime = self.runtime().handle().clone();
         let lost = Arc::new(AtomicBool::new(false));
         let ended = lost.clone();
@@ -628,48 +318,6 @@ async fn reserve_with(client: &impl deadpool_postgres::GenericClient, window: &R
         .await
         .map_err(|e| why(&e))?;
     Ok(Duration::from_micros(row.get::<_, i64>(0).max(0) as u64))
-}
-
-/// Creates the schema on first use, in one transaction under an advisory lock (two hosts
-/// starting at once create it once); refuses a schema a newer harness made. Says whether it
-/// created or upgraded it.
-async fn prepare_schema(pool: &Pool) -> Result<bool, String> {
-    let mut client = pool.get().await.map_err(pool_why)?;
-    let encoding: String = client.query_one("SHOW server_encoding", &[]).await.map_err(|e| why(&e))?.get(0);
-    if encoding != "UTF8" {
-        return Err(format!("its encoding is {encoding}; the state needs a UTF8 database"));
-    }
-    let tx = client.transaction().await.map_err(|e| why(&e))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_SCHEMA]).await.map_err(|e| why(&e))?;
-    let present: bool = tx
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&format!("{SCHEMA}.meta")])
-        .await
-        .map_err(|e| why(&e))?
-        .get(0);
-    let version: Option<i64> = match present {
-        true => tx
-            .query_opt(&format!("SELECT value FROM {SCHEMA}.meta WHERE name = 'schema'"), &[])
-            .await
-            .map_err(|e| why(&e))?
-            .map(|row| row.get(0)),
-        false => None,
-    };
-    match version {
-        Some(version) if version > SCHEMA_VERSION => {
-            return Err(format!("its schema {SCHEMA} is version {version}, newer than this harness's {SCHEMA_VERSION}"))
-        }
-        Some(version) if version == SCHEMA_VERSION => return Ok(false),
-        _ => {}
-    }
-    let create = format!(
-        "CREATE SCHEMA IF NOT EXISTS {SCHEMA}; SET LOCAL search_path = {SCHEMA}; \
-         CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value bigint NOT NULL); {DDL} \
-         INSERT INTO meta (name, value) VALUES ('schema', {SCHEMA_VERSION}) \
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value;"
-    );
-    tx.batch_execute(&create).await.map_err(|e| format!("creating the schema {SCHEMA}: {e}"))?;
-    tx.commit().await.map_err(|e| why(&e))?;
-    Ok(true)
 }
 
 /// An error with its causes: tokio-postgres says only "db error" or "error connecting to
@@ -758,78 +406,12 @@ impl ToSql for Cell {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
-    #[test]
-    fn a_url_is_shown_without_its_password_and_the_environment_fills_the_rest() {
-        let location = PgLocation::parse("postgres://app:s3cr%3At@db.internal:6543/shop", env(&[])).unwrap();
-        assert_eq!(location.shown(), "postgres://app@db.internal:6543/shop");
-        assert_eq!(location.config.get_password(), Some(&b"s3cr:t"[..]));
-        assert_eq!(format!("{location:?}"), "postgres://app@db.internal:6543/shop");
-        let location = PgLocation::parse(
-            "postgresql://",
-            env(&[
-                ("PGHOST", "pg1"),
-                ("PGPORT", "5433"),
-                ("PGUSER", "ops"),
-                ("PGPASSWORD", "pw"),
-                ("PGDATABASE", "state"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(location.shown(), "postgres://ops@pg1:5433/state");
-        assert_eq!(location.config.get_password(), Some(&b"pw"[..]));
-        // The URL's own values win over the environment's.
-        let location =
-            PgLocation::parse("postgres://me@here/db", env(&[("PGUSER", "ops"), ("PGHOST", "pg1")])).unwrap();
-        assert_eq!(location.shown(), "postgres://me@here:5432/db");
-        assert!(location
-            .config
-            .get_options()
-            .unwrap()
-            .starts_with("-c search_path=dotdigital_harness -c default_transaction_isolation=read\\ committed"));
-    }
-
     /// Subscriptions of one account with different windows: a short window's reservations do
     /// not prune the starts a longer window still counts.
     #[test]
     fn a_short_window_leaves_a_long_windows_starts() {
         let Some((store, _)) = store("s") else { return };
         super::super::checks::windows_do_not_prune_each_other(&store);
-    }
-
-    #[test]
-    fn tls_modes_and_bad_urls_are_refused_without_the_password() {
-        let error = PgLocation::parse("postgres://u:hunter2@h/db?sslmode=require", env(&[])).unwrap_err();
-        assert!(error.contains("sslmode=require") && !error.contains("hunter2"), "{error}");
-        let error = PgLocation::parse("postgres://u@h/db", env(&[("PGSSLMODE", "verify-full")])).unwrap_err();
-        assert!(error.contains("verify-full"), "{error}");
-        let error = PgLocation::parse("postgres://u:hunter2@h:notaport/db", env(&[])).unwrap_err();
-        assert!(!error.contains("hunter2"), "{error}");
-        assert!(PgLocation::is_url("PostgreSQL://x") && !PgLocation::is_url("./postgres"));
-    }
-
-    #[test]
-    fn the_password_file_is_read_as_libpq_reads_it() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("dd-pgpass-{}-{}", std::process::id(), fastrand::u64(..)));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("pgpass");
-        std::fs::write(&file, "# comment\nother:*:*:*:no\nh:5432:db:u:first\\:part\n*:*:*:*:fallback\n").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let path = file.display().to_string();
-        let location = PgLocation::parse("postgres://u@h/db", env(&[("PGPASSFILE", &path)])).unwrap();
-        assert_eq!(location.config.get_password(), Some(&b"first:part"[..]));
-        let location = PgLocation::parse("postgres://x@h/db", env(&[("PGPASSFILE", &path)])).unwrap();
-        assert_eq!(location.config.get_password(), Some(&b"fallback"[..]));
-        // Readable by others: ignored, as libpq ignores it.
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let location = PgLocation::parse("postgres://u@h/db", env(&[("PGPASSFILE", &path)])).unwrap();
-        assert_eq!(location.config.get_password(), None);
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
@@ -974,7 +556,7 @@ mod tests {
     fn a_write_the_harness_gave_up_on_is_never_committed() {
         let Some((store, url)) = store("s") else { return };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let config = PgLocation::parse(&url, |_| None).unwrap().config;
+        let config = PgLocation::parse(&url, |_| None).unwrap().config().clone();
         let holder = runtime.block_on(async {
             let (client, connection) = config.connect(NoTls).await.unwrap();
             tokio::spawn(connection);
