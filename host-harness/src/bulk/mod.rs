@@ -29,7 +29,6 @@
 
 pub mod ledger;
 pub mod limits;
-pub(crate) mod lock;
 mod progress;
 
 use std::collections::HashMap;

@@ -10,6 +10,7 @@
 //! limits below hold inside the write's transaction. The facade checks keys and values before
 //! either store sees them.
 
+mod file_lock;
 pub mod postgres;
 pub mod sqlite;
 
@@ -119,14 +120,6 @@ impl StateLocation {
             _ => Ok(StateLocation::Dir(arg.to_path_buf())),
         }
     }
-
-    /// For messages: the folder, or the URL without its password.
-    pub fn shown(&self) -> String {
-        match self {
-            StateLocation::Dir(dir) => dir.display().to_string(),
-            StateLocation::Postgres(location) => location.shown().to_string(),
-        }
-    }
 }
 
 /// A value as the bulk ledger binds and reads it, in either store.
@@ -226,24 +219,11 @@ impl DataStore {
         }
     }
 
-    /// The SQLite file (`:memory:` without a state directory); `None` for PostgreSQL.
-    pub fn path(&self) -> Option<&Path> {
-        match &self.backend {
-            Backend::Sqlite(store) => Some(store.path()),
-            Backend::Postgres(_) => None,
-        }
-    }
-
     /// Whether other processes may share this store (anything but memory).
     pub fn shared(&self) -> bool {
-        self.path() != Some(Path::new(":memory:"))
-    }
-
-    /// For messages: the file, or the URL without its password.
-    pub fn shown(&self) -> String {
         match &self.backend {
-            Backend::Sqlite(store) => store.path().display().to_string(),
-            Backend::Postgres(store) => store.shown().to_string(),
+            Backend::Sqlite(store) => store.path() != Path::new(":memory:"),
+            Backend::Postgres(_) => true,
         }
     }
 
@@ -349,7 +329,7 @@ impl DataStore {
     /// PostgreSQL. An in-memory store is this process's alone and needs none.
     pub fn lock_bulk_load(&self) -> anyhow::Result<LoadGuard> {
         match &self.backend {
-            Backend::Sqlite(store) => Ok(LoadGuard::File(crate::bulk::lock::LoadLock::take(store.path())?)),
+            Backend::Sqlite(store) => Ok(LoadGuard::File(file_lock::LoadLock::take(store.path())?)),
             Backend::Postgres(store) => Ok(LoadGuard::Postgres(store.lock_bulk_load()?)),
         }
     }
@@ -368,7 +348,7 @@ impl DataStore {
 
 /// A held bulk-load lock.
 pub enum LoadGuard {
-    File(crate::bulk::lock::LoadLock),
+    File(file_lock::LoadLock),
     Postgres(postgres::LoadLock),
 }
 

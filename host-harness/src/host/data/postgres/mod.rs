@@ -131,11 +131,7 @@ impl Postgres {
         self.runtime().spawn(async move {
             let _ = sender.send(tokio::time::timeout(patience, work).await);
         });
-        match receiver.recv() {
-            Ok(Ok(result)) => result.map_err(|e| self.location.scrub(e)),
-            Ok(Err(_)) => Err(format!("no answer within {} s", self.patience.as_secs())),
-            Err(_) => Err("the store's client stopped".into()),
-        }
+        self.settle(receiver.recv().ok())
     }
 
     /// [`block`](Self::block) for a caller on another runtime: awaited, not waited for.
@@ -144,10 +140,16 @@ impl Postgres {
         work: impl Future<Output = Result<T, String>> + Send + 'static,
     ) -> Result<T, String> {
         let task = self.runtime().spawn(tokio::time::timeout(self.patience, work));
-        match task.await {
-            Ok(Ok(result)) => result.map_err(|e| self.location.scrub(e)),
-            Ok(Err(_)) => Err(format!("no answer within {} s", self.patience.as_secs())),
-            Err(_) => Err("the store's client stopped".into()),
+        self.settle(task.await.ok())
+    }
+
+    /// What a piece of work came to: its result, its patience running out, or (`None`) the
+    /// store's runtime gone before it answered.
+    fn settle<T>(&self, outcome: Option<Result<Result<T, String>, tokio::time::error::Elapsed>>) -> Result<T, String> {
+        match outcome {
+            Some(Ok(result)) => result.map_err(|e| self.location.scrub(e)),
+            Some(Err(_)) => Err(format!("no answer within {} s", self.patience.as_secs())),
+            None => Err("the store's client stopped".into()),
         }
     }
 
@@ -208,22 +210,20 @@ impl Postgres {
 
     /// [`reserve`](Self::reserve) on this thread.
     pub fn reserve_blocking(&self, window: &RateWindow) -> Result<Duration, DataError> {
-        let (pool, window) = (self.pool.clone(), window.clone());
-        self.block(async move {
-            let client = pool.get().await.map_err(pool_why)?;
-            reserve_with(&client, &window).await
-        })
-        .map_err(|e| self.error("the rate limit in", e))
+        self.block(self.reservation(window)).map_err(|e| self.error("the rate limit in", e))
     }
 
     pub async fn reserve(&self, window: &RateWindow) -> Result<Duration, DataError> {
+        self.run(self.reservation(window)).await.map_err(|e| self.error("the rate limit in", e))
+    }
+
+    /// One `dd_reserve` on a pooled connection.
+    fn reservation(&self, window: &RateWindow) -> impl Future<Output = Result<Duration, String>> + Send + 'static {
         let (pool, window) = (self.pool.clone(), window.clone());
-        self.run(async move {
+        async move {
             let client = pool.get().await.map_err(pool_why)?;
             reserve_with(&client, &window).await
-        })
-        .await
-        .map_err(|e| self.error("the rate limit in", e))
+        }
     }
 
     pub fn ledger_execute(&self, statements: &[(&str, &[Cell])]) -> Result<Vec<u64>, DataError> {

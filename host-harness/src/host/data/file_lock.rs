@@ -1,5 +1,5 @@
-//! One bulk load at a time per state directory (a PostgreSQL store takes an advisory lock of
-//! its own, `host::data::postgres`): an advisory lock on
+//! The SQLite store's one-bulk-load-at-a-time lock, per state directory (the PostgreSQL store
+//! takes an advisory lock of its own): an advisory lock on
 //! `<state>/dotdigital-bulk.lock`, held for the run and released by the kernel when the
 //! process ends however it ends, so a killed run never blocks the next one. Two loads at once
 //! would both send every batch (nothing claims a batch before its import starts).
